@@ -1,0 +1,137 @@
+"""Timing one command: wall time, CPU time and peak memory.
+
+``/usr/bin/time -v`` reports the peak RSS of the largest single process in
+the tree it waited for. A tool that forks workers would look smaller than it
+is, so a background thread also samples the RSS summed over the whole process
+tree every 0.1 s; ``Measurement.peak_rss_kib`` is the larger of the two.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools import StepFailed
+
+TIME_BIN = "/usr/bin/time"
+RSS_SAMPLE_SECONDS = 0.1
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+@dataclass
+class Measurement:
+    """One timed command."""
+
+    wall_s: float
+    time_max_rss_kib: int
+    tree_peak_rss_kib: int
+    user_s: float
+    sys_s: float
+
+    @property
+    def peak_rss_kib(self) -> int:
+        """The larger of /usr/bin/time's figure and the sampled process-tree sum."""
+        return max(self.time_max_rss_kib, self.tree_peak_rss_kib)
+
+
+def process_table() -> dict[int, tuple[int, int]]:
+    """Map pid -> (parent pid, RSS KiB) for every live process."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        ppid, rss_pages = int(fields[1]), int(fields[21])
+        table[int(entry.name)] = (ppid, rss_pages * PAGE_KIB)
+    return table
+
+
+def descendants_rss_kib(root: int) -> int:
+    """Sum of RSS over all descendants of ROOT (ROOT itself excluded)."""
+    table = process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    total, stack = 0, list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        total += table[pid][1]
+        stack.extend(children.get(pid, []))
+    return total
+
+
+class TreeRssSampler(threading.Thread):
+    """Background thread recording the peak RSS summed over a process tree."""
+
+    def __init__(self, root_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root_pid = root_pid
+        self.peak_kib = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        """Sample until stopped."""
+        while not self._done.wait(RSS_SAMPLE_SECONDS):
+            self.peak_kib = max(self.peak_kib, descendants_rss_kib(self.root_pid))
+
+    def stop(self) -> int:
+        """Stop sampling and return the peak."""
+        self._done.set()
+        self.join()
+        return self.peak_kib
+
+
+def parse_time_report(path: Path) -> dict[str, str]:
+    """Parse the 'key: value' lines written by /usr/bin/time -v."""
+    report = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.strip().rpartition(": ")
+        if sep:
+            report[key] = value
+    return report
+
+
+def measure(
+    cmd: list[str], env: dict[str, str], logs: Path, cwd: Path | None, timeout: float
+) -> Measurement:
+    """Run CMD under /usr/bin/time -v; LOGS is the log file prefix."""
+    time_file = logs.with_suffix(".time")
+    with open(logs.with_suffix(".log"), "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [TIME_BIN, "-v", "-o", str(time_file), *cmd],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        sampler = TreeRssSampler(proc.pid)
+        sampler.start()
+        try:
+            returncode = proc.wait(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            wall = time.perf_counter() - start
+            tree_peak = sampler.stop()
+    if returncode != 0:
+        raise StepFailed(f"{' '.join(cmd)} exited {returncode}; see {logs.with_suffix('.log')}")
+    report = parse_time_report(time_file)
+    return Measurement(
+        wall_s=round(wall, 3),
+        time_max_rss_kib=int(report["Maximum resident set size (kbytes)"]),
+        tree_peak_rss_kib=tree_peak,
+        user_s=float(report["User time (seconds)"]),
+        sys_s=float(report["System time (seconds)"]),
+    )

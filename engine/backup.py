@@ -1,0 +1,181 @@
+"""One backup run: folders (and, later, databases) into one snapshot.
+
+``run_backup`` is a plain synchronous function: it takes an event sink and a
+cancel token and returns a :class:`BackupResult`. Order of durability: all
+packs, then the index that lists them, then the snapshot that uses them. A
+run killed at any point leaves a valid repository; what it had stored and
+indexed is reused by the next run.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from . import __version__
+from .errors import UsageError
+from .events import BackupStarted, EventSink, ScanFinished, SnapshotSaved, StaleLockRemoved, ignore_events
+from .folders.backup import FolderBackup
+from .folders.filescache import FilesCache
+from .progress import TreeCounter
+from .repository.lock import RepoLock
+from .repository.repo import BlobWriter, Repository
+from .repository.snapshot import Snapshot, seal_body, write_snapshot
+
+
+@dataclass(frozen=True)
+class BackupPlan:
+    """What to back up."""
+
+    folders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """What a run stored. ``complete`` is False when files were skipped."""
+
+    snapshot_id: str
+    complete: bool
+    files: int
+    bytes: int
+    bytes_added: int
+    bytes_stored: int
+    duration: float
+    skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def source_names(folders: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name in the snapshot, absolute path) per folder; duplicates become Name-2."""
+    seen: dict[str, int] = {}
+    result = []
+    for folder in folders:
+        path = os.path.abspath(folder)
+        base = os.path.basename(path.rstrip("\\/")) or os.path.splitdrive(path)[0].rstrip(":") or "root"
+        seen[base] = seen.get(base, 0) + 1
+        result.append((base if seen[base] == 1 else f"{base}-{seen[base]}", path))
+    return result
+
+
+def _validate(plan: BackupPlan) -> None:
+    if not plan.folders:
+        raise UsageError("Nothing to back up: give at least one folder.")
+    for folder in plan.folders:
+        if not os.path.isdir(folder):
+            raise UsageError(
+                f"The folder '{folder}' does not exist or is not a folder.",
+                hint="Check the path (and that the drive or share is connected).",
+            )
+
+
+def run_backup(
+    repo: Repository,
+    plan: BackupPlan,
+    *,
+    on_event: EventSink = ignore_events,
+    cancel: threading.Event | None = None,
+) -> BackupResult:
+    """Back up ``plan`` into a new snapshot of ``repo`` (unlocked, full or write-only)."""
+    _validate(plan)
+    cancel = cancel or threading.Event()
+    started = time.monotonic()
+    names = source_names(plan.folders)
+    lock, stale = RepoLock.acquire(repo.backend, repo.keys.maint_key, "backup")
+    try:
+        if stale is not None:
+            on_event(StaleLockRemoved(stale.host, stale.pid, stale.started))
+        on_event(BackupStarted(repo.location, tuple(p for _, p in names)))
+        return _run_locked(repo, names, lock, on_event, cancel, started)
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    repo: Repository,
+    names: list[tuple[str, str]],
+    lock: RepoLock,
+    on_event: EventSink,
+    cancel: threading.Event,
+    started: float,
+) -> BackupResult:
+    stop_counting = threading.Event()
+    counter = TreeCounter([p for _, p in names], stop_counting)
+    counter.start()
+    writer = BlobWriter(repo, on_event=on_event, on_pack=lock.refresh)
+    cache = FilesCache(repo.repo_id)
+    folders = FolderBackup(repo, writer, cache, counter, on_event=on_event, cancel=cancel)
+    try:
+        sources, root_refs = [], []
+        scan_reported = False
+        for name, path in names:
+            tree_id, refs_id = folders.backup_folder(path)
+            st = os.stat(path)
+            sources.append(
+                {"kind": "folder", "name": name, "path": path, "tree": tree_id.hex(),
+                 "mode": st.st_mode & 0o7777, "mtime_ns": st.st_mtime_ns}
+            )
+            root_refs.append(refs_id)
+            if counter.finished and not scan_reported:
+                on_event(ScanFinished(counter.files, counter.bytes))
+                scan_reported = True
+        folders.drain_all()
+        refs_id = writer.store("refs", b"".join(sorted(set(root_refs))))
+        writer.flush()
+        folders.progress.tick(force=True)
+        return _save_snapshot(repo, writer, folders, sources, refs_id, on_event, started)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        stop_counting.set()
+        folders.close()
+        cache.commit()
+        cache.close()
+
+
+def _save_snapshot(
+    repo: Repository,
+    writer: BlobWriter,
+    folders: FolderBackup,
+    sources: list[dict],
+    refs_id: bytes,
+    on_event: EventSink,
+    started: float,
+) -> BackupResult:
+    stats = folders.stats
+    complete = not stats.skipped
+    duration = time.monotonic() - started
+    body = {
+        "program": f"odbackup {__version__}",
+        "sources": sources,
+        "skipped": [{"path": p, "reason": r} for p, r in stats.skipped],
+    }
+    summary = {
+        "files": stats.files,
+        "bytes": stats.bytes,
+        "bytes_added": stats.bytes_added,
+        "bytes_stored": writer.bytes_stored,
+        "duration": round(duration, 3),
+        "skipped": len(stats.skipped),
+    }
+    body_session = writer.session
+    snap = Snapshot(
+        snapshot_id="",
+        time=datetime.now(UTC).isoformat(timespec="microseconds"),
+        hostname=socket.gethostname(),
+        complete=complete,
+        stats=summary,
+        refs=refs_id,
+        body_session=body_session.public,
+        body_sealed=seal_body(body, body_session),
+    )
+    snap_id = write_snapshot(repo.backend, repo.keys.maint_key, snap)
+    on_event(
+        SnapshotSaved(snap_id, complete, stats.files, stats.bytes, stats.bytes_added, writer.bytes_stored, duration)
+    )
+    return BackupResult(
+        snap_id, complete, stats.files, stats.bytes, stats.bytes_added, writer.bytes_stored, duration,
+        tuple(stats.skipped),
+    )

@@ -1,0 +1,201 @@
+"""Repository secrets, key files and write-only machine credentials.
+
+The repository's secrets (:class:`Keys`):
+
+- ``id_key``: keyed BLAKE3 key for blob IDs (and the chunker's seed).
+- ``maint_key``: AES-256-GCM key for metadata (index, pack headers, snapshot
+  headers, reference lists, locks).
+- ``data_private`` / ``data_public``: the X25519 pair content is sealed to.
+
+A key file (``keys/<id>``) holds all of them sealed under a key derived from
+the passphrase (Argon2id) or from the recovery key (HKDF). Changing the
+passphrase writes a new key file and removes the old one: no data is
+re-encrypted, because the data keys do not change.
+
+Machine credentials hold ``id_key``, ``maint_key`` and ``data_public`` but not
+``data_private``: enough to add snapshots (and later to delete old ones and
+repack), never enough to read content, file names or table names back.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .. import crypto, paths
+from ..errors import NoCredentials, WrongPassphrase
+from ..recovery import BadRecoveryKey, looks_like_recovery_key, parse_recovery_key
+from .storage import Backend
+
+KEY_KIND = "odbackup key file"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The secrets in hand: full (with ``data_private``) or write-only."""
+
+    repo_id: str
+    id_key: bytes
+    maint_key: bytes
+    chunker_seed: int
+    data_public: bytes
+    data_private: bytes | None = None
+
+    @property
+    def can_read(self) -> bool:
+        return self.data_private is not None
+
+    def write_only(self) -> Keys:
+        return Keys(self.repo_id, self.id_key, self.maint_key, self.chunker_seed, self.data_public)
+
+    def to_json(self) -> dict:
+        doc = {
+            "repo_id": self.repo_id,
+            "id_key": crypto.b64(self.id_key),
+            "maint_key": crypto.b64(self.maint_key),
+            "chunker_seed": self.chunker_seed,
+            "data_public": crypto.b64(self.data_public),
+        }
+        if self.data_private is not None:
+            doc["data_private"] = crypto.b64(self.data_private)
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Keys:
+        private = doc.get("data_private")
+        return cls(
+            repo_id=doc["repo_id"],
+            id_key=crypto.unb64(doc["id_key"]),
+            maint_key=crypto.unb64(doc["maint_key"]),
+            chunker_seed=int(doc["chunker_seed"]),
+            data_public=crypto.unb64(doc["data_public"]),
+            data_private=crypto.unb64(private) if private else None,
+        )
+
+    @classmethod
+    def generate(cls, repo_id: str) -> Keys:
+        private, public = crypto.new_keypair()
+        # 63 bits: pyfastcdc XORs the seed into its 64-bit gear table.
+        seed = int.from_bytes(crypto.random_bytes(8), "big") >> 1
+        return cls(repo_id, crypto.random_bytes(32), crypto.random_bytes(32), seed, public, private)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _aad(repo_id: str) -> str:
+    return f"{KEY_KIND} {repo_id}"
+
+
+def make_key_file(keys: Keys, *, passphrase: str | None = None, recovery: bytes | None = None) -> bytes:
+    """Seal ``keys`` under a passphrase (Argon2id) or a recovery secret (HKDF)."""
+    salt = crypto.random_bytes(16)
+    if passphrase is not None:
+        params = crypto.argon2_params()
+        kek = crypto.derive_from_passphrase(passphrase, salt, params)
+        kdf = {"algorithm": "argon2id", "salt": crypto.b64(salt), **params}
+        kind = "passphrase"
+    elif recovery is not None:
+        kek = crypto.derive_from_recovery(recovery, salt)
+        kdf = {"algorithm": "hkdf-sha256", "salt": crypto.b64(salt)}
+        kind = "recovery"
+    else:
+        raise ValueError("a passphrase or a recovery secret is needed")
+    plaintext = json.dumps(keys.to_json()).encode()
+    doc = {
+        "version": 1,
+        "kind": kind,
+        "created": _now(),
+        "kdf": kdf,
+        "sealed": crypto.b64(crypto.seal(kek, plaintext, _aad(keys.repo_id))),
+    }
+    return json.dumps(doc, indent=1).encode()
+
+
+def _open_key_file(doc: dict, repo_id: str, secret: str) -> Keys | None:
+    kdf = doc["kdf"]
+    salt = crypto.unb64(kdf["salt"])
+    if kdf["algorithm"] == "argon2id":
+        kek = crypto.derive_from_passphrase(secret, salt, kdf)
+    elif kdf["algorithm"] == "hkdf-sha256":
+        try:
+            kek = crypto.derive_from_recovery(parse_recovery_key(secret), salt)
+        except BadRecoveryKey:
+            return None
+    else:
+        return None
+    try:
+        plain = crypto.unseal(kek, crypto.unb64(doc["sealed"]), _aad(repo_id))
+    except crypto.DecryptionFailed:
+        return None
+    return Keys.from_json(json.loads(plain))
+
+
+def key_files(backend: Backend) -> list[tuple[str, dict]]:
+    """All key files as (name, parsed JSON)."""
+    return [(name, json.loads(backend.read(name))) for name, _ in backend.list("keys")]
+
+
+def unlock(backend: Backend, repo_id: str, secret: str) -> tuple[Keys, str]:
+    """Try ``secret`` as passphrase or recovery key against every key file.
+
+    Returns the keys and the name of the key file that opened. Recovery-key
+    files are tried first when the text looks like a recovery key (and only
+    then: a passphrase never costs an HKDF attempt, nor a recovery key an
+    Argon2id one).
+    """
+    is_recovery = looks_like_recovery_key(secret)
+    if is_recovery:
+        try:
+            parse_recovery_key(secret)
+        except BadRecoveryKey as exc:
+            raise WrongPassphrase(str(exc)) from exc
+    wanted = "recovery" if is_recovery else "passphrase"
+    for name, doc in key_files(backend):
+        if doc.get("kind") != wanted:
+            continue
+        keys = _open_key_file(doc, repo_id, secret)
+        if keys is not None and keys.repo_id == repo_id:
+            return keys, name
+    raise WrongPassphrase()
+
+
+def add_key_file(backend: Backend, data: bytes) -> str:
+    name = "keys/" + crypto.content_hash(data).hex()
+    backend.write_atomic(name, [data])
+    return name
+
+
+# --- machine credentials ------------------------------------------------------------
+
+
+def credentials_path(repo_id: str) -> str:
+    return os.path.join(paths.config_dir(), "credentials", f"{repo_id}.json")
+
+
+def enroll_machine(keys: Keys, location: str) -> str:
+    """Store write-only credentials for this machine; returns the file path."""
+    doc = {
+        "kind": "odbackup machine credentials (write-only)",
+        "created": _now(),
+        "host": socket.gethostname(),
+        "repository": location,
+        **keys.write_only().to_json(),
+    }
+    path = credentials_path(keys.repo_id)
+    paths.write_private_file(path, json.dumps(doc, indent=1).encode())
+    return path
+
+
+def load_machine_credentials(repo_id: str) -> Keys:
+    """This machine's write-only keys for the repository, or :class:`NoCredentials`."""
+    try:
+        with open(credentials_path(repo_id), "rb") as f:
+            doc = json.loads(f.read())
+    except FileNotFoundError as exc:
+        raise NoCredentials() from exc
+    doc.pop("data_private", None)  # never honoured from a credentials file
+    return Keys.from_json(doc)

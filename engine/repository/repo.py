@@ -1,0 +1,293 @@
+"""Opening, creating and unlocking a repository; reading and writing blobs.
+
+Layout of a repository folder (docs/FORMAT.md has the bytes)::
+
+    config              plain JSON: format name, version, repository ID
+    keys/<id>           key files (passphrase, recovery key)
+    data/<xx>/<id>      pack files
+    index/<id>          index files
+    snapshots/<id>      snapshot files
+    reports/<id>        verification reports (sealed)
+    locks/              exclusive and shared locks
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+
+from .. import crypto
+from ..errors import NeedsFullKey, RepositoryDamaged, RepositoryExists, RepositoryNotFound, SnapshotNotFound
+from ..events import Event, PackWritten, ignore_events
+from ..recovery import format_recovery_key, new_recovery_secret
+from . import keys as keymod
+from .blobs import open_blob, seal_blob
+from .index import Index
+from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
+from .snapshot import Snapshot, read_snapshot, snapshot_ids
+from .storage import Backend, LocalBackend
+
+FORMAT_NAME = "odbackup repository"
+FORMAT_VERSION = 1
+FOLDERS = ("keys", "data", "index", "snapshots", "reports", "locks")
+INDEX_SAVE_EVERY_PACKS = 8
+INDEX_SAVE_EVERY_SECONDS = 30.0
+
+
+def pack_size_target() -> int:
+    return int(os.environ.get("ODBACKUP_TEST_PACK_SIZE") or DEFAULT_PACK_SIZE)
+
+
+class Repository:
+    """An opened repository. Unlock it (passphrase or machine credentials) before use."""
+
+    def __init__(self, backend: Backend, config: dict) -> None:
+        self.backend = backend
+        self.config = config
+        self.repo_id: str = config["id"]
+        self._keys: keymod.Keys | None = None
+        self._opener: crypto.SessionOpener | None = None
+        self._ids: crypto.IdKeys | None = None
+        self._index: Index | None = None
+
+    # --- creating and opening ------------------------------------------------------
+
+    @classmethod
+    def init(cls, location: str, passphrase: str) -> tuple[Repository, str]:
+        """Create a repository; returns it (unlocked) and the recovery key to show once."""
+        if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
+            raise RepositoryExists(f"'{location}' is not empty.")
+        backend = LocalBackend(location)
+        for folder in FOLDERS:
+            os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
+        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": secrets.token_hex(16)}
+        keys = keymod.Keys.generate(config["id"])
+        recovery = new_recovery_secret()
+        keymod.add_key_file(backend, keymod.make_key_file(keys, passphrase=passphrase))
+        keymod.add_key_file(backend, keymod.make_key_file(keys, recovery=recovery))
+        # The config is written last: a folder without it is not a repository yet.
+        backend.write_atomic("config", [json.dumps(config, indent=1).encode()])
+        repo = cls(backend, config)
+        repo._set_keys(keys)
+        return repo, format_recovery_key(recovery)
+
+    @classmethod
+    def open(cls, location: str) -> Repository:
+        backend = LocalBackend(location)
+        try:
+            config = json.loads(backend.read("config"))
+        except FileNotFoundError as exc:
+            raise RepositoryNotFound(f"There is no odbackup repository at '{location}'.") from exc
+        except (ValueError, OSError) as exc:
+            raise RepositoryDamaged(f"The repository's config file at '{location}' cannot be read.") from exc
+        if config.get("format") != FORMAT_NAME:
+            raise RepositoryNotFound(f"'{location}' is not an odbackup repository.")
+        if int(config.get("version", 0)) > FORMAT_VERSION:
+            raise RepositoryDamaged(
+                "This repository was made by a newer odbackup.", hint="Update odbackup on this machine."
+            )
+        return cls(backend, config)
+
+    @property
+    def location(self) -> str:
+        return self.backend.location
+
+    # --- keys --------------------------------------------------------------------------
+
+    def _set_keys(self, keys: keymod.Keys) -> None:
+        self._keys = keys
+        self._ids = crypto.IdKeys(keys.id_key)
+        self._opener = crypto.SessionOpener(keys.data_private) if keys.data_private else None
+
+    def unlock(self, secret: str) -> None:
+        """Unlock with the passphrase or recovery key (full access)."""
+        keys, _name = keymod.unlock(self.backend, self.repo_id, secret)
+        self._set_keys(keys)
+
+    def use_machine_credentials(self) -> None:
+        """Unlock with this machine's write-only credentials."""
+        self._set_keys(keymod.load_machine_credentials(self.repo_id))
+
+    @property
+    def keys(self) -> keymod.Keys:
+        assert self._keys is not None, "repository not unlocked"
+        return self._keys
+
+    @property
+    def ids(self) -> crypto.IdKeys:
+        assert self._ids is not None, "repository not unlocked"
+        return self._ids
+
+    @property
+    def can_read(self) -> bool:
+        return self._opener is not None
+
+    def require_full_key(self) -> crypto.SessionOpener:
+        if self._opener is None:
+            raise NeedsFullKey()
+        return self._opener
+
+    def change_passphrase(self, old_secret: str, new_passphrase: str) -> None:
+        """Replace the passphrase: a new key file, then the old passphrase files go.
+
+        The secrets inside do not change, so no data is re-encrypted and the
+        recovery key keeps working. ``old_secret`` may be the recovery key.
+        """
+        keys, _name = keymod.unlock(self.backend, self.repo_id, old_secret)
+        new_name = keymod.add_key_file(self.backend, keymod.make_key_file(keys, passphrase=new_passphrase))
+        for other, doc in keymod.key_files(self.backend):
+            if doc.get("kind") == "passphrase" and other != new_name:
+                self.backend.remove(other)
+
+    # --- index and blobs -----------------------------------------------------------------
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            try:
+                self._index = Index.load(self.backend, self.keys.maint_key)
+            except crypto.DecryptionFailed as exc:
+                raise RepositoryDamaged("An index file of the repository is damaged.") from exc
+        return self._index
+
+    def read_blob(self, blob_id: bytes) -> bytes:
+        """The plaintext of a blob, authenticated and checked against its ID."""
+        loc = self.index.get(blob_id)
+        if loc is None:
+            raise RepositoryDamaged(f"Blob {blob_id.hex()[:12]} is missing from the repository.")
+        try:
+            sealed = self.backend.read_range(pack_name(loc.pack_id), loc.offset, loc.length)
+            if len(sealed) != loc.length:
+                raise crypto.DecryptionFailed("pack is shorter than the index says")
+            plain = open_blob(
+                loc.blob_type,
+                blob_id,
+                sealed,
+                loc.raw_length,
+                session_pub=loc.session,
+                opener=self._opener,
+                maint_key=self.keys.maint_key,
+            )
+        except FileNotFoundError as exc:
+            raise RepositoryDamaged(f"Pack {loc.pack_id[:12]} is missing.") from exc
+        except crypto.DecryptionFailed as exc:
+            raise RepositoryDamaged(
+                f"Blob {blob_id.hex()[:12]} in pack {loc.pack_id[:12]} is damaged ({exc})."
+            ) from exc
+        if self.ids.blob_id(loc.blob_type, plain) != blob_id:
+            raise RepositoryDamaged(f"Blob {blob_id.hex()[:12]} does not match its ID.")
+        return plain
+
+    def read_tree(self, tree_id: bytes) -> dict:
+        return json.loads(self.read_blob(tree_id))
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def snapshots(self) -> list[Snapshot]:
+        """All snapshots, oldest first (bodies opened when the full key is in hand)."""
+        snaps = []
+        for snap_id in snapshot_ids(self.backend):
+            try:
+                snap = read_snapshot(self.backend, self.keys.maint_key, snap_id)
+                if self._opener is not None:
+                    snap.open_body(self._opener)
+            except crypto.DecryptionFailed as exc:
+                raise RepositoryDamaged(f"Snapshot {snap_id[:8]} is damaged.") from exc
+            snaps.append(snap)
+        return sorted(snaps, key=lambda s: (s.time, s.snapshot_id))
+
+    def find_snapshot(self, ref: str) -> Snapshot:
+        """``latest`` or an ID prefix (4+ hex digits) -> the snapshot."""
+        snaps = self.snapshots()
+        if ref == "latest":
+            if not snaps:
+                raise SnapshotNotFound("The repository has no snapshots yet.")
+            return snaps[-1]
+        matches = [s for s in snaps if s.snapshot_id.startswith(ref.lower())]
+        if len(ref) < 4 or not matches:
+            raise SnapshotNotFound(f"No snapshot matches '{ref}'.")
+        if len(matches) > 1:
+            raise SnapshotNotFound(f"'{ref}' matches {len(matches)} snapshots; give more digits.")
+        return matches[0]
+
+
+class BlobWriter:
+    """Stores blobs for one writing run: dedup, packs, periodic index files."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        *,
+        on_event: Callable[[Event], None] = ignore_events,
+        on_pack: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.repo = repo
+        self.session = crypto.SealSession(repo.keys.data_public)
+        self._packer = PackWriter(repo.backend, repo.keys.maint_key, pack_size_target())
+        self._pending: set[bytes] = set()
+        self._on_event = on_event
+        self._on_pack = on_pack
+        self._packs_since_save = 0
+        self._last_save = time.monotonic()
+        self.bytes_stored = 0
+        self.blobs_added = 0
+
+    def known(self, blob_id: bytes) -> bool:
+        return blob_id in self._pending or blob_id in self.repo.index
+
+    def claim(self, blob_id: bytes) -> bool:
+        """True if the caller should store this blob (first sight in repo and run)."""
+        if self.known(blob_id):
+            return False
+        self._pending.add(blob_id)
+        return True
+
+    def store(self, blob_type: str, data: bytes) -> bytes:
+        """Seal and store (if new) a small blob in this thread; returns its ID."""
+        blob_id = self.repo.ids.blob_id(blob_type, data)
+        if self.claim(blob_id):
+            session = None if blob_type == "refs" else self.session
+            sealed = seal_blob(blob_type, blob_id, data, session=session, maint_key=self.repo.keys.maint_key)
+            self.add_sealed(blob_type, blob_id, sealed, len(data))
+        return blob_id
+
+    def seal_data(self, blob_id: bytes, data: bytes) -> bytes:
+        """Thread-safe: compress and seal a data chunk (run in worker threads)."""
+        return seal_blob("data", blob_id, data, session=self.session, maint_key=self.repo.keys.maint_key)
+
+    def add_sealed(self, blob_type: str, blob_id: bytes, sealed: bytes, raw_length: int) -> None:
+        session = None if blob_type == "refs" else self.session.public
+        self._packer.add(blob_type, blob_id, sealed, raw_length, session)
+        self.bytes_stored += len(sealed)
+        self.blobs_added += 1
+        if self._packer.full:
+            self._finish_pack()
+
+    def _finish_pack(self) -> None:
+        contents = self._packer.finish()
+        self.repo.index.add_pack(contents, unsaved=True)
+        self._on_event(PackWritten(contents.pack_id, contents.size, len(contents.blobs)))
+        self._packs_since_save += 1
+        if (
+            self._packs_since_save >= INDEX_SAVE_EVERY_PACKS
+            or time.monotonic() - self._last_save > INDEX_SAVE_EVERY_SECONDS
+        ):
+            self._save_index()
+        self._on_pack()
+
+    def _save_index(self) -> None:
+        self.repo.index.save(self.repo.backend, self.repo.keys.maint_key)
+        self._packs_since_save = 0
+        self._last_save = time.monotonic()
+
+    def flush(self) -> None:
+        """Make everything stored so far durable and indexed."""
+        if not self._packer.empty:
+            self._finish_pack()
+        self._save_index()
+
+    def abort(self) -> None:
+        """Drop the unfinished pack (its blobs were never indexed)."""
+        self._packer.discard()

@@ -1,0 +1,160 @@
+"""Where repository files live: a small interface and the local-folder backend.
+
+A local folder covers a mounted USB drive, a mounted network share and a
+Windows UNC path (``\\\\SERVER\\Backups\\odbackup``). Another backend (SFTP,
+S3, ...) implements :class:`Backend` and nothing else changes.
+
+Names are relative POSIX-style paths such as ``data/3f/3fa4...``. Every write
+is atomic: a temporary file in the same folder, written, flushed, fsynced,
+then renamed over the final name (and the folder fsynced where the platform
+allows it), so a crash leaves either the old state or the new, never half a
+file under a real name.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, Protocol
+
+TEMP_PREFIX = ".tmp-"
+
+
+class Backend(Protocol):
+    """What the repository needs from a place to store files."""
+
+    location: str
+
+    def exists(self, name: str) -> bool: ...
+    def read(self, name: str) -> bytes: ...
+    def read_range(self, name: str, offset: int, length: int) -> bytes: ...
+    def size(self, name: str) -> int: ...
+    def write_atomic(self, name: str, parts: Iterable[bytes]) -> None: ...
+    def create_exclusive(self, name: str, data: bytes) -> bool: ...
+    def list(self, folder: str) -> Iterator[tuple[str, int]]: ...
+    def remove(self, name: str) -> None: ...
+    def open_temp(self, folder: str) -> TempFile: ...
+
+
+class TempFile:
+    """A file written in place then published atomically under its final name."""
+
+    def __init__(self, root: str, folder: str) -> None:
+        self._dir = os.path.join(root, *folder.split("/"))
+        os.makedirs(self._dir, exist_ok=True)
+        self.path = os.path.join(self._dir, TEMP_PREFIX + secrets.token_hex(8))
+        self._file: BinaryIO = open(self.path, "xb")  # noqa: SIM115 - closed in publish/discard
+        self._root = root
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._file.write(data)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def publish(self, name: str) -> None:
+        """fsync, rename to ``name`` (relative to the repository root), fsync the folder."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        final = os.path.join(self._root, *name.split("/"))
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(self.path, final)
+        fsync_dir(os.path.dirname(final))
+
+    def discard(self) -> None:
+        self._file.close()
+        try:
+            os.remove(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def fsync_dir(path: str) -> None:
+    """Make a rename durable. Windows has no directory fsync (NTFS journals it)."""
+    if os.name == "nt":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend:
+    """A repository in a local or mounted folder."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.location = self.root
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.root, *name.split("/"))
+
+    def exists(self, name: str) -> bool:
+        return os.path.exists(self._path(name))
+
+    def read(self, name: str) -> bytes:
+        with open(self._path(name), "rb") as f:
+            return f.read()
+
+    def read_range(self, name: str, offset: int, length: int) -> bytes:
+        with open(self._path(name), "rb") as f:
+            f.seek(offset)
+            return f.read(length)
+
+    def size(self, name: str) -> int:
+        return os.path.getsize(self._path(name))
+
+    def write_atomic(self, name: str, parts: Iterable[bytes]) -> None:
+        folder = name.rsplit("/", 1)[0] if "/" in name else ""
+        tmp = self.open_temp(folder)
+        try:
+            for part in parts:
+                tmp.write(part)
+            tmp.publish(name)
+        except BaseException:
+            tmp.discard()
+            raise
+
+    def create_exclusive(self, name: str, data: bytes) -> bool:
+        """Create ``name`` only if absent (O_EXCL: atomic on local disks and SMB)."""
+        path = self._path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
+        except FileExistsError:
+            return False
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return True
+
+    def list(self, folder: str) -> Iterator[tuple[str, int]]:
+        """Every file below ``folder`` as (name, size); temporary files are skipped."""
+        base = self._path(folder)
+        for dirpath, _dirs, files in os.walk(base):
+            rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
+            for fname in files:
+                if fname.startswith(TEMP_PREFIX):
+                    continue
+                full = os.path.join(dirpath, fname)
+                try:
+                    yield f"{rel}/{fname}", os.path.getsize(full)
+                except FileNotFoundError:
+                    continue
+
+    def temp_files(self) -> list[str]:
+        """Leftover temporary files (from an interrupted run)."""
+        found = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            found += [os.path.join(dirpath, f) for f in files if f.startswith(TEMP_PREFIX)]
+        return found
+
+    def remove(self, name: str) -> None:
+        os.remove(self._path(name))
+
+    def open_temp(self, folder: str) -> TempFile:
+        return TempFile(self.root, folder)
