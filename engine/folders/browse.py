@@ -1,0 +1,73 @@
+"""Walking a snapshot's folder trees: listing and selecting paths.
+
+Paths inside a snapshot are ``/``-separated and start with the source name
+(``OpenDentImages/S/SmithJohn1234/xray.jpg``).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..errors import SnapshotNotFound
+from ..repository.repo import Repository
+from ..repository.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One node of a snapshot, with its path inside the snapshot."""
+
+    path: str
+    node: dict
+
+    @property
+    def type(self) -> str:
+        return str(self.node["type"])
+
+
+def source_root(source: dict) -> dict:
+    """A source folder as a directory node."""
+    return {
+        "name": source["name"],
+        "type": "dir",
+        "subtree": source["tree"],
+        "mode": source.get("mode", 0o755),
+        "mtime_ns": source.get("mtime_ns", 0),
+    }
+
+
+def roots(repo: Repository, snap: Snapshot) -> list[Entry]:
+    snap.open_body(repo.require_full_key())
+    return [Entry(s["name"], source_root(s)) for s in snap.sources if s["kind"] == "folder"]
+
+
+def children(repo: Repository, entry: Entry) -> list[Entry]:
+    if entry.type != "dir":
+        return []
+    tree = repo.read_tree(bytes.fromhex(entry.node["subtree"]))
+    return [Entry(f"{entry.path}/{n['name']}", n) for n in tree["nodes"]]
+
+
+def walk(repo: Repository, entry: Entry) -> Iterator[Entry]:
+    """``entry`` and everything below it, parents before children."""
+    stack = [entry]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(repo, current)))
+
+
+def find(repo: Repository, snap: Snapshot, path: str) -> Entry:
+    """The entry at ``path`` (``/`` or ``\\`` separated) in the snapshot."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    if not parts:
+        raise SnapshotNotFound("An empty path was given.")
+    level = roots(repo, snap)
+    found: Entry | None = None
+    for part in parts:
+        found = next((e for e in level if e.node["name"] == part), None)
+        if found is None:
+            raise SnapshotNotFound(f"'{path}' is not in snapshot {snap.short_id}.")
+        level = children(repo, found)
+    assert found is not None
+    return found

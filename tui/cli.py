@@ -1,0 +1,111 @@
+"""The ``odbackup`` command: headless subcommands over the engine.
+
+Every command builds its arguments, opens the repository, runs one engine
+function with a printer as the event sink and maps the result (or the
+engine error) to an exit code (docs/CLI.md).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from engine import __version__
+from engine.errors import OdbackupError, UsageError
+
+from . import commands
+
+EXIT_INCOMPLETE = 3
+
+
+def _repo_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", required=True, metavar="REPO", help="repository folder (USB drive, share, disk)")
+
+
+def _json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON lines (one engine event per line)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="odbackup",
+        description="Encrypted, deduplicating, verified backups for Open Dental practices.",
+        epilog="The passphrase comes from ODBACKUP_PASSPHRASE or a prompt. See docs/CLI.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"odbackup {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("init", commands.init, "create a new encrypted repository")
+    p.add_argument("repo_path", metavar="REPO")
+    _json_arg(p)
+    p = add("enroll", commands.enroll, "store write-only credentials so this machine can back up unattended")
+    _repo_arg(p)
+    p = add("passwd", commands.passwd, "change the repository passphrase (no data is re-encrypted)")
+    _repo_arg(p)
+    p = add("backup", commands.backup, "back up folders into a new snapshot")
+    _repo_arg(p)
+    p.add_argument("--path", action="append", default=[], metavar="DIR", help="a folder to back up (repeatable)")
+    _json_arg(p)
+    p = add("snapshots", commands.snapshots, "list snapshots")
+    _repo_arg(p)
+    _json_arg(p)
+    p = add("ls", commands.ls, "list files in a snapshot")
+    _repo_arg(p)
+    p.add_argument("snapshot", metavar="SNAPSHOT", help="snapshot ID prefix or 'latest'")
+    p.add_argument("path", nargs="?", metavar="PATH", help="only below this path")
+    _json_arg(p)
+    p = add("restore", commands.restore, "restore a snapshot (or chosen paths) into a folder")
+    _repo_arg(p)
+    p.add_argument("snapshot", metavar="SNAPSHOT")
+    p.add_argument("--to", required=True, metavar="DIR", help="target folder (never the original folder)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="only these paths of the snapshot")
+    p.add_argument("--verify", action="store_true", help="re-read every restored file and compare")
+    _json_arg(p)
+    p = add("check", commands.check, "check the repository's structure (and with --read-data, every byte)")
+    _repo_arg(p)
+    p.add_argument("--read-data", action="store_true", help="read and authenticate every stored byte")
+    _json_arg(p)
+    p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
+    _repo_arg(p)
+    p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    printer = commands.make_printer(getattr(args, "json", False))
+    try:
+        return int(args.func(args, printer))
+    except UsageError as exc:
+        printer.error(exc)
+        return exc.exit_code
+    except OdbackupError as exc:
+        printer.error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        printer.info("Cancelled. The repository is left valid; nothing partial was saved as a snapshot.")
+        return 130
+    except OSError as exc:
+        err = OdbackupError(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "),
+                            hint="Check that the drive or network share is connected and writable.")
+        printer.error(err)
+        return 1
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    run()

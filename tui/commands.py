@@ -1,0 +1,159 @@
+"""One function per CLI subcommand: arguments in, exit code out."""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from datetime import datetime
+
+from engine import check as checkmod
+from engine.backup import BackupPlan, run_backup
+from engine.errors import RepositoryDamaged, UsageError
+from engine.folders import browse
+from engine.folders.restore import restore as run_restore
+from engine.repository import keys as keymod
+from engine.repository.lock import clear_stale
+from engine.repository.repo import Repository
+
+from .printers import JsonPrinter, TextPrinter, size
+from .secrets_input import ask_secret, new_passphrase, open_repository
+
+EXIT_OK, EXIT_INCOMPLETE = 0, 3
+Printer = JsonPrinter | TextPrinter
+
+
+def make_printer(as_json: bool) -> Printer:
+    return JsonPrinter() if as_json else TextPrinter()
+
+
+def _local_time(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def init(args: argparse.Namespace, out: Printer) -> int:
+    passphrase = new_passphrase()
+    repo, recovery = Repository.init(args.repo_path, passphrase)
+    if isinstance(out, JsonPrinter):
+        out.summary({"repository": repo.location, "repository_id": repo.repo_id, "recovery_key": recovery})
+        return EXIT_OK
+    out.result(f"Created the encrypted repository at {repo.location}.")
+    out.result("")
+    out.result("RECOVERY KEY (shown only this once):")
+    out.result("")
+    out.result(f"    {recovery}")
+    out.result("")
+    out.result("Write it down or print it, and keep it away from the backup drive (a safe, the")
+    out.result("practice owner's home). It opens the backups if the passphrase is forgotten.")
+    return EXIT_OK
+
+
+def enroll(args: argparse.Namespace, out: Printer) -> int:
+    repo = Repository.open(args.repo)
+    secret = ask_secret()
+    if secret is None:
+        raise UsageError("Enrolling needs the passphrase: set ODBACKUP_PASSPHRASE or run on a terminal.")
+    repo.unlock(secret)
+    path = keymod.enroll_machine(repo.keys, repo.location)
+    out.result(f"This machine can now back up to {repo.location} without the passphrase.")
+    out.result(f"Its write-only credentials are in {path} (they cannot read any backup back).")
+    return EXIT_OK
+
+
+def passwd(args: argparse.Namespace, out: Printer) -> int:
+    repo = Repository.open(args.repo)
+    old = ask_secret("Current passphrase or recovery key: ")
+    if old is None:
+        raise UsageError("Set ODBACKUP_PASSPHRASE (the current one) or run on a terminal.")
+    repo.change_passphrase(old, new_passphrase("ODBACKUP_NEW_PASSPHRASE"))
+    out.result("The passphrase was changed. The recovery key still works; no data was re-encrypted.")
+    return EXIT_OK
+
+
+def backup(args: argparse.Namespace, out: Printer) -> int:
+    if not args.path:
+        raise UsageError("Give at least one folder with --path.")
+    repo = open_repository(args.repo, full=False)
+    result = run_backup(repo, BackupPlan(tuple(args.path)), on_event=out)
+    out.summary({
+        "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
+        "bytes": result.bytes, "bytes_added": result.bytes_added, "bytes_stored": result.bytes_stored,
+        "duration": round(result.duration, 3), "skipped": [list(s) for s in result.skipped],
+    })
+    return EXIT_OK if result.complete else EXIT_INCOMPLETE
+
+
+def snapshots(args: argparse.Namespace, out: Printer) -> int:
+    repo = open_repository(args.repo, full=False)
+    snaps = repo.snapshots()
+    if isinstance(out, JsonPrinter):
+        for s in snaps:
+            out.emit({"event": "snapshot", "id": s.snapshot_id, "time": s.time, "hostname": s.hostname,
+                      "complete": s.complete, "stats": s.stats,
+                      "sources": [src["path"] for src in s.body["sources"]] if s.body else None})
+        out.summary({"snapshots": len(snaps)})
+        return EXIT_OK
+    if not snaps:
+        out.result("No snapshots yet.")
+        return EXIT_OK
+    out.result(f"{'ID':<10}{'Time':<21}{'Host':<16}{'Files':>9}{'Size':>12}  Status")
+    for s in snaps:
+        status = "complete" if s.complete else "INCOMPLETE"
+        sources = "  " + ", ".join(src["name"] for src in s.body["sources"]) if s.body else ""
+        out.result(f"{s.short_id:<10}{_local_time(s.time):<21}{s.hostname[:15]:<16}"
+                   f"{s.stats.get('files', 0):>9,}{size(s.stats.get('bytes', 0)):>12}  {status}{sources}")
+    if not repo.can_read:
+        out.result("(folder names are shown only with the passphrase)")
+    return EXIT_OK
+
+
+def ls(args: argparse.Namespace, out: Printer) -> int:
+    repo = open_repository(args.repo, full=True)
+    snap = repo.find_snapshot(args.snapshot)
+    starts = [browse.find(repo, snap, args.path)] if args.path else browse.roots(repo, snap)
+    count = 0
+    for start in starts:
+        for entry in browse.walk(repo, start):
+            count += 1
+            node = entry.node
+            if isinstance(out, JsonPrinter):
+                out.emit({"event": "entry", "path": entry.path, "type": entry.type,
+                          "size": node.get("size"), "mtime_ns": node.get("mtime_ns")})
+                continue
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(node.get("mtime_ns", 0) / 1e9))
+            extra = f" -> {node['target']}" if entry.type == "symlink" else ""
+            shown = entry.path + ("/" if entry.type == "dir" else "")
+            out.result(f"{entry.type[0]} {node.get('size', 0):>14,} {when}  {shown}{extra}")
+    out.summary({"snapshot_id": snap.snapshot_id, "entries": count})
+    return EXIT_OK
+
+
+def restore(args: argparse.Namespace, out: Printer) -> int:
+    repo = open_repository(args.repo, full=True)
+    snap = repo.find_snapshot(args.snapshot)
+    result = run_restore(repo, snap, args.to, paths=tuple(args.paths), verify=args.verify, on_event=out)
+    out.summary({"snapshot_id": snap.snapshot_id, "target": os.path.abspath(args.to), "files": result.files,
+                 "bytes": result.bytes, "problems": [list(p) for p in result.problems],
+                 "damaged": result.damaged, "verified": args.verify})
+    if result.damaged:
+        raise RepositoryDamaged("Some files could not be restored because the backup data is damaged.")
+    return EXIT_INCOMPLETE if result.problems else EXIT_OK
+
+
+def check(args: argparse.Namespace, out: Printer) -> int:
+    repo = open_repository(args.repo, full=args.read_data)
+    result = checkmod.check(repo, read_data=args.read_data, on_event=out)
+    out.summary({"ok": result.ok, "errors": result.errors, "warnings": result.warnings,
+                 "damaged": result.damaged})
+    if not result.ok:
+        raise RepositoryDamaged(f"Check found {len(result.errors)} error(s).")
+    return EXIT_OK
+
+
+def unlock(args: argparse.Namespace, out: Printer) -> int:
+    repo = open_repository(args.repo, full=False)
+    holder = clear_stale(repo.backend, repo.keys.maint_key, force=args.force)
+    if holder is None:
+        out.result("The repository was not locked.")
+    else:
+        out.result(f"Removed the lock of {holder.describe()}.")
+    return EXIT_OK

@@ -1,0 +1,164 @@
+"""Turning engine events into output: plain text for people, JSON lines for scripts.
+
+One event stream, two printers (restic's ``ui/backup/text.go`` and
+``json.go`` are the model). Text progress is redrawn in place on a terminal
+and left out otherwise, so a scheduled run's log holds only milestones.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from datetime import timedelta
+from typing import TextIO
+
+import humanize
+
+from engine import events as ev
+from engine.errors import OdbackupError
+
+
+def size(n: int) -> str:
+    return humanize.naturalsize(n, binary=True)
+
+
+def _eta(done: int, total: int, elapsed: float) -> str:
+    if not total or not done or elapsed <= 0 or done >= total:
+        return ""
+    seconds = (total - done) / (done / elapsed)
+    return f"ETA {humanize.precisedelta(timedelta(seconds=int(seconds)), minimum_unit='seconds', format='%d')}"
+
+
+class JsonPrinter:
+    """One JSON object per line on stdout: every engine event, then a summary."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self.out = out
+
+    def __call__(self, event: ev.Event) -> None:
+        self.emit(ev.to_dict(event))
+
+    def emit(self, doc: dict) -> None:
+        self.out.write(json.dumps(doc, default=str) + "\n")
+        self.out.flush()
+
+    def summary(self, doc: dict) -> None:
+        self.emit({"event": "summary", **doc})
+
+    def error(self, exc: OdbackupError) -> None:
+        self.emit({"event": "error", "title": exc.title, "message": exc.message, "hint": exc.hint,
+                   "exit_code": exc.exit_code})
+
+    def info(self, text: str) -> None:
+        """Plain notices go to stderr so stdout stays pure JSON."""
+        print(text, file=sys.stderr)
+
+    def result(self, text: str) -> None:
+        pass
+
+
+class TextPrinter:
+    """Human-readable output: results on stdout, progress and notices on stderr."""
+
+    def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+        self.out, self.err = out, err
+        self.live = err.isatty()
+        self._line_open = False
+
+    def __call__(self, event: ev.Event) -> None:
+        handler = getattr(self, f"on_{ev.event_name(event)}", None)
+        if handler is not None:
+            handler(event)
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _status(self, text: str) -> None:
+        if not self.live:
+            return
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        self.err.write("\r" + text[:width].ljust(width))
+        self.err.flush()
+        self._line_open = True
+
+    def _line(self, text: str, *, stream: TextIO | None = None) -> None:
+        if self._line_open:
+            self.err.write("\r" + " " * (shutil.get_terminal_size((100, 24)).columns - 1) + "\r")
+            self._line_open = False
+        print(text, file=stream or self.err, flush=True)
+
+    def info(self, text: str) -> None:
+        self._line(text)
+
+    def result(self, text: str) -> None:
+        self._line(text, stream=self.out)
+
+    def summary(self, doc: dict) -> None:
+        pass
+
+    def error(self, exc: OdbackupError) -> None:
+        self._line(f"{exc.title}: {exc.message}")
+        if exc.hint:
+            self._line(f"  What to do: {exc.hint}")
+
+    # --- backup ------------------------------------------------------------------------
+
+    def on_backup_started(self, e: ev.BackupStarted) -> None:
+        self._line(f"Backing up {', '.join(e.sources)} to {e.repository}")
+
+    def on_stale_lock_removed(self, e: ev.StaleLockRemoved) -> None:
+        self._line(f"Cleared a stale lock of a dead run (process {e.pid} on {e.host}, {e.started}).")
+
+    def on_backup_progress(self, e: ev.BackupProgress) -> None:
+        rate = e.bytes_done / e.elapsed if e.elapsed > 0 else 0
+        total = f" / {e.files_total:,} files  {size(e.bytes_done)} / {size(e.bytes_total)}" if e.bytes_total else (
+            f" files  {size(e.bytes_done)}")
+        eta = _eta(e.bytes_done, e.bytes_total, e.elapsed)
+        self._status(f"{e.files_done:,}{total}  {size(int(rate))}/s  {eta}  {e.current}")
+
+    def on_file_skipped(self, e: ev.FileSkipped) -> None:
+        self._line(f"warning: {e.path}: {e.reason}")
+
+    def on_snapshot_saved(self, e: ev.SnapshotSaved) -> None:
+        state = "saved" if e.complete else "saved, INCOMPLETE (see the warnings above)"
+        self._line(
+            f"Snapshot {e.snapshot_id[:8]} {state}: {e.files:,} files, {size(e.bytes)} "
+            f"({size(e.bytes_added)} new, {size(e.bytes_stored)} written) in {e.duration:.1f} s.",
+            stream=self.out,
+        )
+
+    # --- restore -----------------------------------------------------------------------
+
+    def on_restore_started(self, e: ev.RestoreStarted) -> None:
+        self._line(f"Restoring snapshot {e.snapshot_id[:8]} ({e.files_total:,} files, "
+                   f"{size(e.bytes_total)}) into {e.target}")
+
+    def on_restore_progress(self, e: ev.RestoreProgress) -> None:
+        rate = e.bytes_done / e.elapsed if e.elapsed > 0 else 0
+        eta = _eta(e.bytes_done, e.bytes_total, e.elapsed)
+        self._status(f"{e.files_done:,} / {e.files_total:,} files  {size(e.bytes_done)} / "
+                     f"{size(e.bytes_total)}  {size(int(rate))}/s  {eta}  {e.current}")
+
+    def on_restore_problem(self, e: ev.RestoreProblem) -> None:
+        self._line(f"problem: {e.path}: {e.reason}")
+
+    def on_restore_finished(self, e: ev.RestoreFinished) -> None:
+        checked = ", every file re-read and verified" if e.verified else ""
+        self._line(f"Restored {e.files:,} files, {size(e.bytes)} in {e.duration:.1f} s{checked}; "
+                   f"{e.problems} problem(s).", stream=self.out)
+
+    # --- check -------------------------------------------------------------------------
+
+    def on_check_progress(self, e: ev.CheckProgress) -> None:
+        self._status(f"check: {e.phase} {e.done}/{e.total}")
+
+    def on_check_problem(self, e: ev.CheckProblem) -> None:
+        self._line(f"{e.severity}: {e.what}: {e.message}")
+
+    def on_damage_found(self, e: ev.DamageFound) -> None:
+        self._line(f"damaged: snapshot {e.snapshot_id[:8]}: {e.path}")
+
+    def on_check_finished(self, e: ev.CheckFinished) -> None:
+        what = "structure and every byte of data" if e.read_data else "structure and references"
+        verdict = "no errors found" if not e.errors else f"{e.errors} ERROR(S)"
+        self._line(f"Checked {what}: {e.packs} packs, {e.blobs} blobs, {e.snapshots} snapshots: "
+                   f"{verdict}, {e.warnings} warning(s).", stream=self.out)
