@@ -46,16 +46,16 @@ def format_recovery_key(secret: bytes) -> str:
 
 
 def looks_like_recovery_key(text: str) -> bool:
-    return text.strip().upper().startswith(PREFIX)
+    return text.strip().upper().startswith("RK") and len([c for c in text if c not in "- "]) == 42
 
 
 def parse_recovery_key(text: str) -> bytes:
     """The printed form (any case, spaces or dashes) -> the 20-byte secret."""
-    body = text.strip().upper()
-    if body.startswith(PREFIX):
-        body = body[len(PREFIX) :]
-    chars = [c for c in body if c not in "- "]
-    if len(chars) != (SECRET_BITS + _CHECK_BITS) // 5 or any(c not in _DECODE for c in chars):
+    chars = [c for c in text.strip().upper() if c not in "- "]
+    n = (SECRET_BITS + _CHECK_BITS) // 5
+    if len(chars) == n + 2 and chars[:2] == ["R", "K"]:
+        chars = chars[2:]
+    if len(chars) != n or any(c not in _DECODE for c in chars):
         raise BadRecoveryKey("A recovery key has 40 letters and digits after 'RK-'.")
     value = 0
     for c in chars:

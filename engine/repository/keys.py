@@ -143,24 +143,26 @@ def unlock(backend: Backend, repo_id: str, secret: str) -> tuple[Keys, str]:
     """Try ``secret`` as passphrase or recovery key against every key file.
 
     Returns the keys and the name of the key file that opened. Recovery-key
-    files are tried first when the text looks like a recovery key (and only
-    then: a passphrase never costs an HKDF attempt, nor a recovery key an
-    Argon2id one).
+    files are tried only when the text is a well-formed recovery key (and
+    then first); a recovery key with a typo is reported as such.
     """
-    is_recovery = looks_like_recovery_key(secret)
-    if is_recovery:
+    kinds = ["passphrase"]
+    typo = None
+    if looks_like_recovery_key(secret):
         try:
             parse_recovery_key(secret)
+            kinds.insert(0, "recovery")
         except BadRecoveryKey as exc:
-            raise WrongPassphrase(str(exc)) from exc
-    wanted = "recovery" if is_recovery else "passphrase"
-    for name, doc in key_files(backend):
-        if doc.get("kind") != wanted:
-            continue
-        keys = _open_key_file(doc, repo_id, secret)
-        if keys is not None and keys.repo_id == repo_id:
-            return keys, name
-    raise WrongPassphrase()
+            typo = str(exc)
+    files = key_files(backend)
+    for kind in kinds:
+        for name, doc in files:
+            if doc.get("kind") != kind:
+                continue
+            keys = _open_key_file(doc, repo_id, secret)
+            if keys is not None and keys.repo_id == repo_id:
+                return keys, name
+    raise WrongPassphrase(typo)
 
 
 def add_key_file(backend: Backend, data: bytes) -> str:
