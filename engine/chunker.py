@@ -8,6 +8,9 @@ at least 256 KiB (except a file's last chunk), at most 4 MiB.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import BinaryIO
+
 from pyfastcdc import FastCDC
 
 MIN_SIZE = 256 * 1024
@@ -18,3 +21,30 @@ MAX_SIZE = 4 * 1024 * 1024
 def make_chunker(seed: int) -> FastCDC:
     """A chunker for one thread (FastCDC objects are not shared across threads)."""
     return FastCDC(avg_size=AVG_SIZE, min_size=MIN_SIZE, max_size=MAX_SIZE, seed=seed)
+
+
+BLOCK_SIZE = 16 * 1024 * 1024
+
+
+def chunk_stream(chunker: FastCDC, f: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Chunks of a file, reading ``block_size`` at a time (memory stays bounded).
+
+    pyfastcdc's own ``cut_stream`` allocates and zeroes a buffer of about
+    8 MiB per call, which dominates on folders of small files; ``cut_buf`` over
+    our blocks does not. A cut point depends only on the bytes since the
+    chunk's start, so the last (possibly truncated) chunk of a block is carried
+    into the next block and cut again there: the result equals cutting the
+    whole file at once.
+    """
+    carry = b""
+    while True:
+        block = f.read(block_size)
+        data = carry + block if carry else block
+        if not block:
+            if data:
+                yield from (bytes(c.data) for c in chunker.cut_buf(data))
+            return
+        chunks = list(chunker.cut_buf(data))
+        for c in chunks[:-1]:
+            yield bytes(c.data)
+        carry = data[chunks[-1].offset :]

@@ -18,7 +18,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..chunker import make_chunker
+from ..chunker import chunk_stream, make_chunker
 from ..errors import Cancelled
 from ..events import BackupProgress, EventSink, FileSkipped
 from ..progress import Throttle, TreeCounter
@@ -179,9 +179,8 @@ class FolderBackup:
         content: list[tuple[bytes, int]] = []
         with open(path, "rb") as f:
             st0 = os.fstat(f.fileno())
-            for chunk in self._chunker.cut_stream(f):
+            for data in chunk_stream(self._chunker, f):
                 self._check_cancel()
-                data = bytes(chunk.data)
                 cid = self.repo.ids.blob_id("data", data)
                 content.append((cid, len(data)))
                 if self.writer.claim(cid):

@@ -39,3 +39,15 @@ def test_compression_used_only_when_it_helps():
     noise = os.urandom(500_000)
     raw = blobs.compress(noise)
     assert raw[0] == blobs.RAW and blobs.decompress(raw, len(noise)) == noise
+
+
+def test_block_reader_equals_whole_buffer_cut():
+    import io
+
+    from engine.chunker import chunk_stream
+
+    data = os.urandom(9 * 1024 * 1024 + 12345)
+    whole = _cut(5, data)
+    for block in (300_000, 1024 * 1024, 5 * 1024 * 1024, 64 * 1024 * 1024):
+        assert list(chunk_stream(make_chunker(5), io.BytesIO(data), block)) == whole
+    assert list(chunk_stream(make_chunker(5), io.BytesIO(b""))) == []
