@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 
 from . import __version__
 from .errors import UsageError
-from .events import BackupStarted, EventSink, ScanFinished, SnapshotSaved, StaleLockRemoved, ignore_events
+from .events import (
+    BackupStarted,
+    EventSink,
+    ScanFinished,
+    SnapshotSaved,
+    StaleLockRemoved,
+    ignore_events,
+)
 from .folders.backup import FolderBackup
 from .folders.filescache import FilesCache
 from .progress import TreeCounter

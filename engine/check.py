@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 from . import crypto
 from .errors import Cancelled, OdbackupError
-from .events import CheckFinished, CheckProblem, CheckProgress, DamageFound, EventSink, ignore_events
+from .events import (
+    CheckFinished,
+    CheckProblem,
+    CheckProgress,
+    DamageFound,
+    EventSink,
+    ignore_events,
+)
 from .folders.browse import Entry, children, roots
 from .repository import pack as packmod
 from .repository.blobs import open_blob

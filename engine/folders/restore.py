@@ -21,7 +21,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import Cancelled, OdbackupError, UnsafePath
-from ..events import EventSink, RestoreFinished, RestoreProblem, RestoreProgress, RestoreStarted, ignore_events
+from ..events import (
+    EventSink,
+    RestoreFinished,
+    RestoreProblem,
+    RestoreProgress,
+    RestoreStarted,
+    ignore_events,
+)
 from ..progress import Throttle
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot

@@ -19,7 +19,13 @@ import time
 from collections.abc import Callable
 
 from .. import crypto
-from ..errors import NeedsFullKey, RepositoryDamaged, RepositoryExists, RepositoryNotFound, SnapshotNotFound
+from ..errors import (
+    NeedsFullKey,
+    RepositoryDamaged,
+    RepositoryExists,
+    RepositoryNotFound,
+    SnapshotNotFound,
+)
 from ..events import Event, PackWritten, ignore_events
 from ..recovery import format_recovery_key, new_recovery_secret
 from . import keys as keymod

@@ -2,7 +2,12 @@
 import pytest
 
 from engine import crypto
-from engine.recovery import BadRecoveryKey, format_recovery_key, new_recovery_secret, parse_recovery_key
+from engine.recovery import (
+    BadRecoveryKey,
+    format_recovery_key,
+    new_recovery_secret,
+    parse_recovery_key,
+)
 
 
 def test_blob_ids_are_keyed_and_typed():
