@@ -26,7 +26,7 @@ def make_chunker(seed: int) -> FastCDC:
 BLOCK_SIZE = 16 * 1024 * 1024
 
 
-def chunk_stream(chunker: FastCDC, f: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+def chunk_stream(chunker: FastCDC, f: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
     """Chunks of a file, reading ``block_size`` at a time (memory stays bounded).
 
     pyfastcdc's own ``cut_stream`` allocates and zeroes a buffer of about
@@ -34,7 +34,8 @@ def chunk_stream(chunker: FastCDC, f: BinaryIO, block_size: int = BLOCK_SIZE) ->
     our blocks does not. A cut point depends only on the bytes since the
     chunk's start, so the last (possibly truncated) chunk of a block is carried
     into the next block and cut again there: the result equals cutting the
-    whole file at once.
+    whole file at once. Chunks are read-only views into immutable blocks (no
+    copy); a block lives as long as a view of it is in use.
     """
     carry = b""
     while True:
@@ -42,9 +43,11 @@ def chunk_stream(chunker: FastCDC, f: BinaryIO, block_size: int = BLOCK_SIZE) ->
         data = carry + block if carry else block
         if not block:
             if data:
-                yield from (bytes(c.data) for c in chunker.cut_buf(data))
+                view = memoryview(data)
+                yield from (view[c.offset : c.offset + c.length] for c in chunker.cut_buf(data))
             return
+        view = memoryview(data)
         chunks = list(chunker.cut_buf(data))
         for c in chunks[:-1]:
-            yield bytes(c.data)
+            yield view[c.offset : c.offset + c.length]
         carry = data[chunks[-1].offset :]

@@ -194,7 +194,7 @@ class FolderBackup:
 
     # --- the sealing pipeline -----------------------------------------------------------
 
-    def _submit(self, cid: bytes, data: bytes) -> None:
+    def _submit(self, cid: bytes, data: memoryview) -> None:
         future = self._pool.submit(self.writer.seal_data, cid, data)
         self._in_flight.append((cid, future, len(data)))
         self._in_flight_bytes += len(data)

@@ -35,7 +35,7 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return dec
 
 
-def compress(data: bytes) -> bytes:
+def compress(data: bytes | memoryview) -> bytes:
     """Flag byte + payload, whichever of raw or zstd is worth it."""
     if len(data) > 2 * _SAMPLE:
         sample = data[len(data) // 2 : len(data) // 2 + _SAMPLE]
@@ -59,7 +59,7 @@ def decompress(inner: bytes, raw_length: int) -> bytes:
 
 
 def seal_blob(
-    blob_type: str, blob_id: bytes, data: bytes, *, session: crypto.SealSession | None, maint_key: bytes
+    blob_type: str, blob_id: bytes, data: bytes | memoryview, *, session: crypto.SealSession | None, maint_key: bytes
 ) -> bytes:
     """Compress and seal one blob: content to the session, ``refs`` with maint_key."""
     inner = compress(data)

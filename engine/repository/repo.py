@@ -259,7 +259,7 @@ class BlobWriter:
             self.add_sealed(blob_type, blob_id, sealed, len(data))
         return blob_id
 
-    def seal_data(self, blob_id: bytes, data: bytes) -> bytes:
+    def seal_data(self, blob_id: bytes, data: bytes | memoryview) -> bytes:
         """Thread-safe: compress and seal a data chunk (run in worker threads)."""
         return seal_blob("data", blob_id, data, session=self.session, maint_key=self.repo.keys.maint_key)
 
