@@ -25,8 +25,9 @@ from .events import (
     StaleLockRemoved,
     ignore_events,
 )
-from .folders.backup import FolderBackup
+from .folders.backup import FolderBackup, FolderStats
 from .folders.filescache import FilesCache
+from .pipeline import SealPipeline
 from .progress import TreeCounter
 from .repository.lock import RepoLock
 from .repository.repo import BlobWriter, Repository
@@ -112,7 +113,8 @@ def _run_locked(
     counter.start()
     writer = BlobWriter(repo, on_event=on_event, on_pack=lock.refresh)
     cache = FilesCache(repo.repo_id)
-    folders = FolderBackup(repo, writer, cache, counter, on_event=on_event, cancel=cancel)
+    pipeline = SealPipeline(writer, cancel)
+    folders = FolderBackup(repo, writer, cache, counter, on_event=on_event, cancel=cancel, pipeline=pipeline)
     try:
         sources, root_refs = [], []
         scan_reported = False
@@ -127,17 +129,18 @@ def _run_locked(
             if counter.finished and not scan_reported:
                 on_event(ScanFinished(counter.files, counter.bytes))
                 scan_reported = True
-        folders.drain_all()
+        pipeline.drain_all()
         refs_id = writer.store("refs", b"".join(sorted(set(root_refs))))
         writer.flush()
         folders.progress.tick(force=True)
-        return _save_snapshot(repo, writer, folders, sources, refs_id, on_event, started)
+        return _save_snapshot(repo, writer, folders.stats, pipeline.bytes_added, sources, refs_id, on_event,
+                              started)
     except BaseException:
         writer.abort()
         raise
     finally:
         stop_counting.set()
-        folders.close()
+        pipeline.close()
         cache.commit()
         cache.close()
 
@@ -145,13 +148,13 @@ def _run_locked(
 def _save_snapshot(
     repo: Repository,
     writer: BlobWriter,
-    folders: FolderBackup,
+    stats: FolderStats,
+    bytes_added: int,
     sources: list[dict],
     refs_id: bytes,
     on_event: EventSink,
     started: float,
 ) -> BackupResult:
-    stats = folders.stats
     complete = not stats.skipped
     duration = time.monotonic() - started
     body = {
@@ -162,7 +165,7 @@ def _save_snapshot(
     summary = {
         "files": stats.files,
         "bytes": stats.bytes,
-        "bytes_added": stats.bytes_added,
+        "bytes_added": bytes_added,
         "bytes_stored": writer.bytes_stored,
         "duration": round(duration, 3),
         "skipped": len(stats.skipped),
@@ -180,9 +183,9 @@ def _save_snapshot(
     )
     snap_id = write_snapshot(repo.backend, repo.keys.maint_key, snap)
     on_event(
-        SnapshotSaved(snap_id, complete, stats.files, stats.bytes, stats.bytes_added, writer.bytes_stored, duration)
+        SnapshotSaved(snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration)
     )
     return BackupResult(
-        snap_id, complete, stats.files, stats.bytes, stats.bytes_added, writer.bytes_stored, duration,
+        snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration,
         tuple(stats.skipped),
     )

@@ -8,7 +8,7 @@ at least 256 KiB (except a file's last chunk), at most 4 MiB.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from pyfastcdc import FastCDC
@@ -27,27 +27,36 @@ BLOCK_SIZE = 16 * 1024 * 1024
 
 
 def chunk_stream(chunker: FastCDC, f: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
-    """Chunks of a file, reading ``block_size`` at a time (memory stays bounded).
+    """Chunks of an open file, read ``block_size`` at a time."""
+    return chunk_blocks(chunker, iter(lambda: f.read(block_size), b""), block_size)
 
-    pyfastcdc's own ``cut_stream`` allocates and zeroes a buffer of about
-    8 MiB per call, which dominates on folders of small files; ``cut_buf`` over
-    our blocks does not. A cut point depends only on the bytes since the
-    chunk's start, so the last (possibly truncated) chunk of a block is carried
-    into the next block and cut again there: the result equals cutting the
-    whole file at once. Chunks are read-only views into immutable blocks (no
-    copy); a block lives as long as a view of it is in use.
+
+def chunk_blocks(chunker: FastCDC, blocks: Iterable[bytes], block_size: int = BLOCK_SIZE) -> Iterator[memoryview]:
+    """Chunks of a stream given as byte blocks of any size (memory stays bounded).
+
+    Blocks are gathered to at least ``block_size`` and cut with ``cut_buf``
+    (pyfastcdc's own ``cut_stream`` allocates and zeroes about 8 MiB per call,
+    which dominates on folders of small files). A cut point depends only on the
+    bytes since the chunk's start, so the last (possibly truncated) chunk of a
+    buffer is carried into the next one and cut again there: the result equals
+    cutting the whole stream at once. Chunks are read-only views into
+    immutable buffers (no copy).
     """
     carry = b""
-    while True:
-        block = f.read(block_size)
-        data = carry + block if carry else block
-        if not block:
-            if data:
-                view = memoryview(data)
-                yield from (view[c.offset : c.offset + c.length] for c in chunker.cut_buf(data))
-            return
+    pending: list[bytes] = []
+    size = 0
+    for block in blocks:
+        pending.append(block)
+        size += len(block)
+        if size >= block_size:
+            data = carry + b"".join(pending) if carry or len(pending) > 1 else pending[0]
+            pending, size = [], 0
+            view = memoryview(data)
+            chunks = list(chunker.cut_buf(data))
+            for c in chunks[:-1]:
+                yield view[c.offset : c.offset + c.length]
+            carry = data[chunks[-1].offset :]
+    data = carry + b"".join(pending)
+    if data:
         view = memoryview(data)
-        chunks = list(chunker.cut_buf(data))
-        for c in chunks[:-1]:
-            yield view[c.offset : c.offset + c.length]
-        carry = data[chunks[-1].offset :]
+        yield from (view[c.offset : c.offset + c.length] for c in chunker.cut_buf(data))

@@ -1,9 +1,8 @@
 """Backing up one folder tree into tree, refs and data blobs.
 
-The walk is depth-first in name order. Each file is cut into chunks in this
-thread (pyfastcdc and BLAKE3 release the GIL); new chunks are compressed and
-sealed by a pool of worker threads, bounded to ``MAX_IN_FLIGHT`` bytes so
-memory stays flat; sealed chunks are appended to the pack in this thread.
+The walk is depth-first in name order. Each file goes through the shared
+sealing pipeline (``engine/pipeline.py``): chunked and hashed here, sealed
+by worker threads, appended to packs here.
 A directory becomes a ``tree`` blob (JSON list of nodes) and a ``refs`` blob
 (the IDs everything below it uses, readable with machine credentials).
 """
@@ -14,18 +13,15 @@ import os
 import stat
 import threading
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..chunker import chunk_stream, make_chunker
+from ..chunker import BLOCK_SIZE
 from ..errors import Cancelled
 from ..events import BackupProgress, EventSink, FileSkipped
+from ..pipeline import SealPipeline
 from ..progress import Throttle, TreeCounter
 from ..repository.repo import BlobWriter, Repository
 from .filescache import FilesCache, stat_signature
-
-MAX_IN_FLIGHT = 64 * 1024 * 1024
 
 
 def tree_bytes(nodes: list[dict]) -> bytes:
@@ -39,7 +35,6 @@ class FolderStats:
 
     files: int = 0
     bytes: int = 0
-    bytes_added: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     current: str = ""
 
@@ -56,15 +51,12 @@ class FolderBackup:
         *,
         on_event: EventSink,
         cancel: threading.Event,
-        workers: int = 2,
+        pipeline: SealPipeline,
     ) -> None:
         self.repo, self.writer, self.cache, self.counter = repo, writer, cache, counter
         self.on_event, self.cancel = on_event, cancel
         self.stats = FolderStats()
-        self._chunker = make_chunker(repo.keys.chunker_seed)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="odbackup-seal")
-        self._in_flight: deque[tuple[bytes, Future[bytes], int]] = deque()
-        self._in_flight_bytes = 0
+        self.pipeline = pipeline
         self._started = time.monotonic()
         self.progress = Throttle(self._progress_event, on_event)
 
@@ -79,9 +71,6 @@ class FolderBackup:
             current=s.current,
             elapsed=time.monotonic() - self._started,
         )
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
     # --- the walk ---------------------------------------------------------------------
 
@@ -176,45 +165,18 @@ class FolderBackup:
         self.progress.tick()
 
     def _read_file(self, path: str) -> tuple[list[tuple[bytes, int]], os.stat_result, bool]:
-        content: list[tuple[bytes, int]] = []
         with open(path, "rb") as f:
             st0 = os.fstat(f.fileno())
-            for data in chunk_stream(self._chunker, f):
-                self._check_cancel()
-                cid = self.repo.ids.blob_id("data", data)
-                content.append((cid, len(data)))
-                if self.writer.claim(cid):
-                    self._submit(cid, data)
-                self.stats.bytes += len(data)
-                self.progress.tick()
+            content = self.pipeline.store_blocks(iter(lambda: f.read(BLOCK_SIZE), b""),
+                                                 on_chunk=self._chunk_read)
             st1 = os.fstat(f.fileno())
         read = sum(n for _, n in content)
         changed = (st1.st_size, st1.st_mtime_ns) != (st0.st_size, st0.st_mtime_ns) or read != st1.st_size
         return content, st0, changed
 
-    # --- the sealing pipeline -----------------------------------------------------------
-
-    def _submit(self, cid: bytes, data: memoryview) -> None:
-        future = self._pool.submit(self.writer.seal_data, cid, data)
-        self._in_flight.append((cid, future, len(data)))
-        self._in_flight_bytes += len(data)
-        self.stats.bytes_added += len(data)
-        self._drain(block=self._in_flight_bytes > MAX_IN_FLIGHT)
-
-    def _drain(self, *, block: bool) -> None:
-        while self._in_flight and (
-            self._in_flight[0][1].done() or (block and self._in_flight_bytes > MAX_IN_FLIGHT)
-        ):
-            cid, future, size = self._in_flight.popleft()
-            self.writer.add_sealed("data", cid, future.result(), size)
-            self._in_flight_bytes -= size
-
-    def drain_all(self) -> None:
-        """Wait for every chunk in flight and put it in a pack."""
-        while self._in_flight:
-            cid, future, size = self._in_flight.popleft()
-            self.writer.add_sealed("data", cid, future.result(), size)
-            self._in_flight_bytes -= size
+    def _chunk_read(self, size: int) -> None:
+        self.stats.bytes += size
+        self.progress.tick()
 
 
 def _content_json(content: list[tuple[bytes, int]]) -> list[list]:

@@ -1,0 +1,241 @@
+"""Connecting to MySQL/MariaDB: URLs, where the password comes from, plain errors.
+
+Password precedence (first that gives one wins):
+
+1. ``ODBACKUP_DB_PASSWORD`` in the environment (scheduled runs, tests);
+2. this machine's database credentials file (``<config dir>/db-credentials.json``,
+   owner-only), written by ``save_password``;
+3. the MySQL option files: ``[client]`` / ``[mysql]`` ``password`` in
+   ``~/.my.cnf`` (POSIX) or ``my.ini`` / ``my.cnf`` in ``%PROGRAMDATA%\\MySQL``,
+   ``%WINDIR%``, ``C:\\`` (Windows);
+4. a prompt, when a person is at the terminal (the CLI passes ``ask``);
+5. no password.
+
+Never from a command-line argument: a URL with a password is refused.
+"""
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from urllib.parse import unquote, urlsplit
+
+import pymysql
+
+from .. import paths
+from ..errors import OdbackupError, UsageError
+
+DEFAULT_PORT = 3306
+ENV_PASSWORD = "ODBACKUP_DB_PASSWORD"
+
+
+class DatabaseError(OdbackupError):
+    """The database server reported a problem."""
+
+    title = "Database error"
+
+
+class ServerUnreachable(DatabaseError):
+    """The database server does not answer."""
+
+    title = "Server unreachable"
+    hint = "Check that MySQL/MariaDB is running on that machine and the host and port are right."
+
+
+class AccessDenied(DatabaseError):
+    """The database server refused the user name or password."""
+
+    title = "Wrong database credentials"
+    hint = "Check the user name and password (Open Dental's are in its FreeDentalConfig.xml)."
+
+
+class MissingPrivilege(DatabaseError):
+    """The database user lacks a privilege odbackup needs."""
+
+    title = "Missing privilege"
+
+
+class UnknownDatabase(DatabaseError):
+    """The database does not exist on that server."""
+
+    title = "Unknown database"
+    hint = "Check the database name (Open Dental's is usually 'opendental')."
+
+
+@dataclass(frozen=True)
+class DbTarget:
+    """Where a database lives. The password is never shown in repr or logs."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    user: str = "root"
+    database: str | None = None
+    password: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def server(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def url(self) -> str:
+        from urllib.parse import quote
+
+        db = f"/{quote(self.database, safe='')}" if self.database else ""
+        return f"mysql://{quote(self.user, safe='')}@{self.host}:{self.port}{db}"
+
+    def with_database(self, name: str | None) -> DbTarget:
+        return replace(self, database=name)
+
+
+def parse_url(url: str) -> DbTarget:
+    """``mysql://USER@HOST:PORT/DBNAME`` (percent-encoded parts) -> DbTarget."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mysql", "mariadb"):
+        raise UsageError(f"'{url}' is not a database URL; write mysql://USER@HOST:PORT/DBNAME.")
+    if parts.password is not None:
+        raise UsageError(
+            "A database password may not be written in the URL (others can read command lines).",
+            hint=f"Use {ENV_PASSWORD}, the prompt, or the MySQL option file (~/.my.cnf).",
+        )
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError as exc:
+        raise UsageError(f"The port in '{url}' is not a number.") from exc
+    database = unquote(parts.path.lstrip("/")) or None
+    return DbTarget(
+        host=parts.hostname or "127.0.0.1",
+        port=port,
+        user=unquote(parts.username) if parts.username else "root",
+        database=database,
+    )
+
+
+# --- the password -------------------------------------------------------------------
+
+
+def _credentials_file() -> str:
+    return os.path.join(paths.config_dir(), "db-credentials.json")
+
+
+def _credential_key(target: DbTarget) -> str:
+    return f"{target.user}@{target.host}:{target.port}"
+
+
+def save_password(target: DbTarget, password: str) -> str:
+    """Remember the password for this server and user on this machine (owner-only file)."""
+    store = _load_store()
+    store[_credential_key(target)] = password
+    paths.write_private_file(_credentials_file(), json.dumps(store, indent=1).encode())
+    return _credentials_file()
+
+
+def _load_store() -> dict[str, str]:
+    try:
+        with open(_credentials_file(), encoding="utf-8") as f:
+            return dict(json.load(f))
+    except FileNotFoundError:
+        return {}
+
+
+def option_file_paths() -> list[str]:
+    if os.name == "nt":
+        roots = [os.environ.get("PROGRAMDATA", r"C:\ProgramData") + r"\MySQL",
+                 os.environ.get("WINDIR", r"C:\Windows"), "C:\\"]
+        return [os.path.join(r, n) for r in roots for n in ("my.ini", "my.cnf")]
+    return ["/etc/my.cnf", "/etc/mysql/my.cnf", os.path.expanduser("~/.my.cnf")]
+
+
+def _password_from_option_files() -> str | None:
+    found = None
+    for path in option_file_paths():
+        parser = configparser.ConfigParser(allow_no_value=True, strict=False, interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        for section in ("client", "mysql"):
+            if parser.has_option(section, "password"):
+                found = (parser.get(section, "password") or "").strip().strip("'\"")
+    return found  # later files override earlier ones, as in the mysql client
+
+
+def resolve_password(target: DbTarget, ask: Callable[[str], str | None] | None = None) -> DbTarget:
+    """Fill in the password by the documented precedence."""
+    if target.password is not None:
+        return target
+    for source in (
+        lambda: os.environ.get(ENV_PASSWORD),
+        lambda: _load_store().get(_credential_key(target)),
+        _password_from_option_files,
+        lambda: ask(f"Password for {_credential_key(target)}: ") if ask else None,
+    ):
+        value = source()
+        if value is not None:
+            return replace(target, password=value)
+    return replace(target, password="")
+
+
+# --- connecting ------------------------------------------------------------------------
+
+
+def _tls_context() -> ssl.SSLContext:
+    """TLS whenever the server offers it. Office servers use self-signed
+    certificates, so the certificate is not verified (like the mysql client's
+    default ``--ssl-mode=PREFERRED``): the link is encrypted, not authenticated."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def connect(target: DbTarget, *, database: str | None = None, **options: object) -> pymysql.connections.Connection:
+    """Open a connection; server errors become plain-words :class:`DatabaseError` s."""
+    try:
+        return pymysql.connect(
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password or "",
+            database=database,
+            charset="utf8mb4",
+            autocommit=True,
+            local_infile=True,
+            ssl=_tls_context(),
+            connect_timeout=10,
+            **options,  # type: ignore[arg-type]
+        )
+    except pymysql.err.MySQLError as exc:
+        raise translate(exc, target, database) from None
+
+
+def translate(exc: Exception, target: DbTarget, database: str | None = None) -> DatabaseError:
+    """A pymysql error -> the engine error a person understands (no password in it)."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    if code in (2003, 2002, 2006, 2013) and "Lost connection" not in text:
+        return ServerUnreachable(f"The database server at {target.server} does not answer ({text}).")
+    if code == 1045:
+        return AccessDenied(f"The server at {target.server} refused user '{target.user}' (wrong password?).")
+    if code == 1049:
+        return UnknownDatabase(f"There is no database '{database}' on {target.server}.")
+    if code in (1044, 1142, 1143, 1227, 1370, 1419):
+        return MissingPrivilege(
+            f"The user '{target.user}' lacks a privilege: {text}",
+            hint=f"Grant it, e.g. GRANT {privilege_named(text)} ON *.* TO '{target.user}'@'%'.",
+        )
+    if code in (2013, 2006):
+        return DatabaseError(f"The connection to {target.server} was lost ({text}).",
+                             hint="The server may have restarted, or the connection was killed.")
+    return DatabaseError(f"{target.server}: {text} (error {code})")
+
+
+def privilege_named(message: str) -> str:
+    """Best guess of the privilege a server error message is about."""
+    upper = message.upper()
+    for name in ("RELOAD", "LOCK TABLES", "SHOW VIEW", "TRIGGER", "EVENT", "PROCESS", "SUPER",
+                 "SELECT", "CREATE ROUTINE", "CREATE", "INSERT", "DROP", "FILE"):
+        if name in upper:
+            return name
+    return "the privilege named above"

@@ -1,0 +1,178 @@
+"""Read locks on the live database, the watchdog that gives up on them, and
+the monitor that says who is waiting.
+
+A global read lock (``FLUSH TABLES WITH READ LOCK``) first waits for running
+statements, and while it waits every new write waits too: a long report
+query could freeze the office. So a second connection (the monitor) watches
+the attempt and kills it after ``lock_timeout`` seconds; the backup then waits
+and retries, or gives up with the names of the queries in the way.
+
+While a lock is held (or being taken) the monitor reads the process list
+about twice a second and reports which tables are read-only for the office,
+how many statements wait and for how long. Locks are released in ``finally``
+blocks; if odbackup dies, the server drops the locks with the connection.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from pymysql.connections import Connection
+
+from ..events import Event, EventSink
+
+POLL_SECONDS = 0.5
+WAIT_STATES = ("waiting for global read lock", "waiting for table level lock",
+               "waiting for table metadata lock", "waiting for backup lock", "waiting for table flush")
+_TABLE_RE = re.compile(
+    r"^\s*(?:insert\s+(?:ignore\s+)?(?:into\s+)?|replace\s+(?:into\s+)?|update\s+(?:ignore\s+)?|delete\s+from\s+)"
+    r"(?:`?[\w$]+`?\.)?`?([\w$ ]+?)`?(?:\s|\(|$)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LockRequested(Event):
+    """A read lock is being requested; writes may start to wait from now on."""
+
+    scope: str
+    tables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LockTaken(Event):
+    """The read lock is held: the listed tables are read-only for the office."""
+
+    scope: str
+    tables: tuple[str, ...]
+    waited: float
+
+
+@dataclass(frozen=True)
+class LockStatus(Event):
+    """Twice a second while a lock is held or requested: the office's view."""
+
+    scope: str
+    read_only_tables: tuple[str, ...]
+    waiting: int
+    longest_wait: float
+    waiting_tables: tuple[str, ...]
+    lock_age: float
+    acquiring: bool
+
+
+@dataclass(frozen=True)
+class LockGaveUp(Event):
+    """Taking the lock took too long: it was abandoned (released) and may be retried."""
+
+    scope: str
+    attempt: int
+    reason: str
+    blocking_queries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LockReleased(Event):
+    """The lock is released; everything that waited goes on."""
+
+    scope: str
+    held: float
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """A statement of the office waiting for a lock."""
+
+    seconds: float
+    table: str
+    state: str
+
+
+def waiting_statements(conn: Connection, ours: set[int]) -> list[Waiter]:
+    """Other sessions' statements that wait for a lock, from the process list."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT ID, TIME_MS, STATE, INFO FROM information_schema.PROCESSLIST")
+        rows = cur.fetchall()
+    found = []
+    for pid, time_ms, state, info in rows:
+        if pid in ours or not state or state.lower() not in WAIT_STATES:
+            continue
+        match = _TABLE_RE.match(info or "")
+        found.append(Waiter(float(time_ms or 0) / 1000, match.group(1) if match else "", state))
+    return found
+
+
+def long_queries(conn: Connection, ours: set[int], older_than: float = 5.0) -> list[str]:
+    """Running statements of others older than ``older_than`` seconds (they delay a global lock)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT ID, USER, HOST, TIME_MS, INFO FROM information_schema.PROCESSLIST"
+                    " WHERE COMMAND = 'Query' AND INFO IS NOT NULL")
+        rows = cur.fetchall()
+    return [f"#{pid} {user}@{str(host).split(':')[0]} running {float(ms)/1000:.0f} s: {str(info)[:120]}"
+            for pid, user, host, ms, info in rows if pid not in ours and float(ms or 0) / 1000 >= older_than]
+
+
+class LockMonitor(threading.Thread):
+    """Watches the office while we hold (or request) a lock; kills a lock request that hangs."""
+
+    def __init__(self, conn: Connection, on_event: EventSink, ours: set[int], *, lock_conn_id: int,
+                 lock_timeout: float) -> None:
+        super().__init__(daemon=True, name="odbackup-lock-monitor")
+        self.conn, self.on_event, self.ours = conn, on_event, ours
+        self.lock_conn_id, self.lock_timeout = lock_conn_id, lock_timeout
+        self._state_lock = threading.Lock()
+        self._scope = ""
+        self._tables: tuple[str, ...] = ()
+        self._since = 0.0
+        self._acquiring = False
+        self._stop = threading.Event()
+        self.killed_attempt = False
+        self.error: Exception | None = None
+
+    def watch(self, scope: str, tables: tuple[str, ...], *, acquiring: bool) -> None:
+        with self._state_lock:
+            self._scope, self._tables, self._acquiring = scope, tables, acquiring
+            self._since = time.monotonic()
+            self.killed_attempt = False
+
+    def held(self) -> None:
+        with self._state_lock:
+            self._acquiring = False
+            self._since = time.monotonic()
+
+    def idle(self) -> None:
+        with self._state_lock:
+            self._scope = ""
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=5)
+
+    def run(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            with self._state_lock:
+                scope, tables, since, acquiring = self._scope, self._tables, self._since, self._acquiring
+            if not scope:
+                continue
+            try:
+                self._poll(scope, tables, since, acquiring)
+            except Exception as exc:  # the monitor must never break the backup; report once
+                self.error = exc
+                return
+
+    def _poll(self, scope: str, tables: tuple[str, ...], since: float, acquiring: bool) -> None:
+        age = time.monotonic() - since
+        if acquiring and age > self.lock_timeout and not self.killed_attempt:
+            self.killed_attempt = True
+            with self.conn.cursor() as cur:
+                cur.execute(f"KILL QUERY {int(self.lock_conn_id)}")
+        waiters = waiting_statements(self.conn, self.ours)
+        self.on_event(LockStatus(
+            scope=scope,
+            read_only_tables=tables,
+            waiting=len(waiters),
+            longest_wait=max((w.seconds for w in waiters), default=0.0),
+            waiting_tables=tuple(sorted({w.table for w in waiters if w.table})),
+            lock_age=age,
+            acquiring=acquiring,
+        ))

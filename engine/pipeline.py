@@ -1,0 +1,72 @@
+"""The sealing pipeline shared by folder and database backups.
+
+The producer (this thread) chunks and hashes; new chunks are compressed and
+sealed by worker threads (zstd, AES-GCM and BLAKE3 release the GIL), at most
+``MAX_IN_FLIGHT`` bytes at a time so memory stays flat; sealed chunks are
+appended to the pack, in this thread, as they complete.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from .chunker import chunk_blocks, make_chunker
+from .errors import Cancelled
+from .repository.repo import BlobWriter
+
+MAX_IN_FLIGHT = 64 * 1024 * 1024
+
+
+class SealPipeline:
+    """Chunk -> ID -> (if new) seal in a worker -> pack."""
+
+    def __init__(self, writer: BlobWriter, cancel: threading.Event, *, workers: int = 2) -> None:
+        self.writer, self.cancel = writer, cancel
+        self.chunker = make_chunker(writer.repo.keys.chunker_seed)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="odbackup-seal")
+        self._in_flight: deque[tuple[bytes, Future[bytes], int]] = deque()
+        self._in_flight_bytes = 0
+        self.bytes_added = 0
+
+    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None) -> list[tuple[bytes, int]]:
+        """Chunk a stream of byte blocks and store its new chunks; returns (ID, length) per chunk."""
+        content: list[tuple[bytes, int]] = []
+        ids = self.writer.repo.ids
+        for data in chunk_blocks(self.chunker, blocks):
+            if self.cancel.is_set():
+                raise Cancelled("Cancelled; nothing was saved as a snapshot.")
+            cid = ids.blob_id("data", data)
+            content.append((cid, len(data)))
+            if self.writer.claim(cid):
+                self._submit(cid, data)
+            if on_chunk is not None:
+                on_chunk(len(data))
+        return content
+
+    def _submit(self, cid: bytes, data: memoryview) -> None:
+        future = self._pool.submit(self.writer.seal_data, cid, data)
+        self._in_flight.append((cid, future, len(data)))
+        self._in_flight_bytes += len(data)
+        self.bytes_added += len(data)
+        self._drain(block=self._in_flight_bytes > MAX_IN_FLIGHT)
+
+    def _drain(self, *, block: bool) -> None:
+        while self._in_flight and (
+            self._in_flight[0][1].done() or (block and self._in_flight_bytes > MAX_IN_FLIGHT)
+        ):
+            self._complete_oldest()
+
+    def _complete_oldest(self) -> None:
+        cid, future, size = self._in_flight.popleft()
+        self.writer.add_sealed("data", cid, future.result(), size)
+        self._in_flight_bytes -= size
+
+    def drain_all(self) -> None:
+        """Wait for every chunk in flight and put it in a pack."""
+        while self._in_flight:
+            self._complete_oldest()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
