@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from . import __version__
+from .database.dump import DatabaseDump, DatabasePlan
+from .database.tablecache import TableCache
 from .errors import UsageError
 from .events import (
     BackupStarted,
@@ -36,9 +38,10 @@ from .repository.snapshot import Snapshot, seal_body, write_snapshot
 
 @dataclass(frozen=True)
 class BackupPlan:
-    """What to back up."""
+    """What to back up: folders and databases, into one snapshot."""
 
     folders: tuple[str, ...] = ()
+    databases: tuple[DatabasePlan, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,8 @@ def source_names(folders: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _validate(plan: BackupPlan) -> None:
-    if not plan.folders:
-        raise UsageError("Nothing to back up: give at least one folder.")
+    if not plan.folders and not plan.databases:
+        raise UsageError("Nothing to back up: give at least one folder or database.")
     for folder in plan.folders:
         if not os.path.isdir(folder):
             raise UsageError(
@@ -94,8 +97,9 @@ def run_backup(
     try:
         if stale is not None:
             on_event(StaleLockRemoved(stale.host, stale.pid, stale.started))
-        on_event(BackupStarted(repo.location, tuple(p for _, p in names)))
-        return _run_locked(repo, names, lock, on_event, cancel, started)
+        described = tuple(p for _, p in names) + tuple(d.target.url() for d in plan.databases)
+        on_event(BackupStarted(repo.location, described))
+        return _run_locked(repo, names, plan.databases, lock, on_event, cancel, started)
     finally:
         lock.release()
 
@@ -103,6 +107,7 @@ def run_backup(
 def _run_locked(
     repo: Repository,
     names: list[tuple[str, str]],
+    databases: tuple[DatabasePlan, ...],
     lock: RepoLock,
     on_event: EventSink,
     cancel: threading.Event,
@@ -115,8 +120,15 @@ def _run_locked(
     cache = FilesCache(repo.repo_id)
     pipeline = SealPipeline(writer, cancel)
     folders = FolderBackup(repo, writer, cache, counter, on_event=on_event, cancel=cancel, pipeline=pipeline)
+    tables = TableCache(repo.repo_id, repo.ids)
     try:
         sources, root_refs = [], []
+        for db_plan in databases:
+            dump = DatabaseDump(db_plan, writer, pipeline, tables, on_event=on_event, cancel=cancel)
+            source, refs_id = dump.run()
+            sources.append(source)
+            root_refs.append(refs_id)
+            folders.stats.skipped.extend(dump.stats.skipped or [])
         scan_reported = False
         for name, path in names:
             tree_id, refs_id = folders.backup_folder(path)
@@ -143,6 +155,8 @@ def _run_locked(
         pipeline.close()
         cache.commit()
         cache.close()
+        tables.commit()
+        tables.close()
 
 
 def _save_snapshot(

@@ -190,3 +190,147 @@ class CheckFinished(Event):
     snapshots: int
     read_data: bool
     damaged_snapshots: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- databases ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabasePreflight(Event):
+    """Before anything is locked: what the database is and what the office will feel."""
+
+    database: str
+    server: str
+    tables: int
+    non_transactional: tuple[str, ...]
+    transactional: int
+    data_bytes: int
+    lock_mode: str
+    connections: tuple[str, ...]
+    long_queries: tuple[str, ...]
+    estimated_lock_seconds: float | None
+    sees_all_connections: bool
+
+
+@dataclass(frozen=True)
+class TableProgress(Event):
+    """Throttled: rows and bytes read so far from the current table."""
+
+    database: str
+    table: str
+    rows: int
+    bytes: int
+    rows_estimate: int
+
+
+@dataclass(frozen=True)
+class TableDumped(Event):
+    """A table's rows are stored (``unchanged``: proven unchanged, not read again)."""
+
+    database: str
+    table: str
+    rows: int
+    bytes: int
+    seconds: float
+    unchanged: bool
+
+
+@dataclass(frozen=True)
+class TableSkipped(Event):
+    """A table could not be backed up (dropped or altered meanwhile); the snapshot is incomplete."""
+
+    database: str
+    table: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DatabaseDumped(Event):
+    """A database is in the snapshot; ``lock_window`` is how long writes could wait."""
+
+    database: str
+    tables: int
+    rows: int
+    bytes: int
+    lock_window: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LockRequested(Event):
+    """A read lock is being requested; writes may start to wait from now on."""
+
+    scope: str
+    tables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LockTaken(Event):
+    """The read lock is held: the listed tables are read-only for the office."""
+
+    scope: str
+    tables: tuple[str, ...]
+    waited: float
+
+
+@dataclass(frozen=True)
+class LockStatus(Event):
+    """Twice a second while a lock is held or requested: the office's view."""
+
+    scope: str
+    read_only_tables: tuple[str, ...]
+    waiting: int
+    longest_wait: float
+    waiting_tables: tuple[str, ...]
+    lock_age: float
+    acquiring: bool
+
+
+@dataclass(frozen=True)
+class LockGaveUp(Event):
+    """Taking the lock took too long: it was abandoned (released) and may be retried."""
+
+    scope: str
+    attempt: int
+    reason: str
+    blocking_queries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LockReleased(Event):
+    """The lock is released; everything that waited goes on."""
+
+    scope: str
+    held: float
+
+
+@dataclass(frozen=True)
+class DatabaseRestoreStarted(Event):
+    """Restoring a database of a snapshot under a (new) name."""
+
+    database: str
+    target: str
+    tables: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class TableRestored(Event):
+    """A table's definition and rows are back."""
+
+    database: str
+    table: str
+    rows: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DatabaseRestored(Event):
+    """The database is restored; ``problems`` lists what did not come back."""
+
+    database: str
+    target: str
+    tables: int
+    rows: int
+    seconds: float
+    problems: tuple[str, ...]

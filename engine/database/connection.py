@@ -191,21 +191,18 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def connect(target: DbTarget, *, database: str | None = None, **options: object) -> pymysql.connections.Connection:
-    """Open a connection; server errors become plain-words :class:`DatabaseError` s."""
+    """Open a connection (TLS when the server offers it); server errors become
+    plain-words :class:`DatabaseError` s."""
+    args = dict(host=target.host, port=target.port, user=target.user, password=target.password or "",
+                database=database, charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=10,
+                **options)
     try:
-        return pymysql.connect(
-            host=target.host,
-            port=target.port,
-            user=target.user,
-            password=target.password or "",
-            database=database,
-            charset="utf8mb4",
-            autocommit=True,
-            local_infile=True,
-            ssl=_tls_context(),
-            connect_timeout=10,
-            **options,  # type: ignore[arg-type]
-        )
+        try:
+            return pymysql.connect(ssl=_tls_context(), **args)  # type: ignore[arg-type]
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != 2026:  # "SSL is required but the server doesn't support it"
+                raise
+            return pymysql.connect(**args)  # type: ignore[arg-type]
     except pymysql.err.MySQLError as exc:
         raise translate(exc, target, database) from None
 

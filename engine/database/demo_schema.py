@@ -4,7 +4,7 @@ The column names, types, order, defaults and keys are the facts of Open Dental's
 own schema at version 21.1.9 (its GPL unit-test dump, ``DataBaseVersion``
 ``21.1.9.0``), written here as a compact description from which
 :func:`create_table_sql` builds ``CREATE TABLE ... ENGINE=MyISAM``. Only the
-tables the sample practice fills are described (33 of the 379).
+tables the sample practice fills are described (31 of its 379).
 
 Each layout lists ``Column:type`` words, then ``|``, then the secondary keys.
 

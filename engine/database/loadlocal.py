@@ -38,7 +38,9 @@ def forget(name: str) -> None:
         _streams.pop(name, None)
 
 
-def _send_stream(filename: str, conn: pymysql.connections.Connection) -> None:
+def _send_stream(filename: str | bytes, conn: pymysql.connections.Connection) -> None:
+    if isinstance(filename, bytes):  # pymysql hands over the packet's raw bytes
+        filename = filename.decode("utf-8", "replace")
     with _lock:
         blocks = _streams.pop(filename, None)
     if blocks is None:

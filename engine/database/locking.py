@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pymysql.connections import Connection
 
-from ..events import Event, EventSink
+from ..events import EventSink, LockStatus
 
 POLL_SECONDS = 0.5
 WAIT_STATES = ("waiting for global read lock", "waiting for table level lock",
@@ -29,54 +29,6 @@ WAIT_STATES = ("waiting for global read lock", "waiting for table level lock",
 _TABLE_RE = re.compile(
     r"^\s*(?:insert\s+(?:ignore\s+)?(?:into\s+)?|replace\s+(?:into\s+)?|update\s+(?:ignore\s+)?|delete\s+from\s+)"
     r"(?:`?[\w$]+`?\.)?`?([\w$ ]+?)`?(?:\s|\(|$)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class LockRequested(Event):
-    """A read lock is being requested; writes may start to wait from now on."""
-
-    scope: str
-    tables: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LockTaken(Event):
-    """The read lock is held: the listed tables are read-only for the office."""
-
-    scope: str
-    tables: tuple[str, ...]
-    waited: float
-
-
-@dataclass(frozen=True)
-class LockStatus(Event):
-    """Twice a second while a lock is held or requested: the office's view."""
-
-    scope: str
-    read_only_tables: tuple[str, ...]
-    waiting: int
-    longest_wait: float
-    waiting_tables: tuple[str, ...]
-    lock_age: float
-    acquiring: bool
-
-
-@dataclass(frozen=True)
-class LockGaveUp(Event):
-    """Taking the lock took too long: it was abandoned (released) and may be retried."""
-
-    scope: str
-    attempt: int
-    reason: str
-    blocking_queries: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LockReleased(Event):
-    """The lock is released; everything that waited goes on."""
-
-    scope: str
-    held: float
 
 
 @dataclass(frozen=True)
@@ -125,7 +77,7 @@ class LockMonitor(threading.Thread):
         self._tables: tuple[str, ...] = ()
         self._since = 0.0
         self._acquiring = False
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.killed_attempt = False
         self.error: Exception | None = None
 
@@ -145,11 +97,11 @@ class LockMonitor(threading.Thread):
             self._scope = ""
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
     def run(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
+        while not self._halt.wait(POLL_SECONDS):
             with self._state_lock:
                 scope, tables, since, acquiring = self._scope, self._tables, self._since, self._acquiring
             if not scope:

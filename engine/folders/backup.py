@@ -24,9 +24,13 @@ from ..repository.repo import BlobWriter, Repository
 from .filescache import FilesCache, stat_signature
 
 
+def tree_bytes_of(doc: dict) -> bytes:
+    """Canonical JSON of a tree blob: equal content gives equal bytes and equal IDs."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
 def tree_bytes(nodes: list[dict]) -> bytes:
-    """Canonical JSON of a tree: equal folders give equal bytes and equal IDs."""
-    return json.dumps({"nodes": nodes}, sort_keys=True, separators=(",", ":")).encode()
+    return tree_bytes_of({"nodes": nodes})
 
 
 @dataclass

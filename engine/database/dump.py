@@ -1,0 +1,362 @@
+"""Backing up one live database into the snapshot.
+
+Three connections: ``meta`` reads definitions and table statistics, ``data``
+holds the locks and the consistent-snapshot transaction and reads the rows,
+``monitor`` watches the office and kills a lock request that hangs. Lock
+windows are kept short: definitions are read before locking, unchanged
+MyISAM tables are not read again, and InnoDB tables are read after the lock
+is released, from the transaction opened while it was held.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import blake3
+import pymysql
+import pymysql.cursors
+from pymysql.connections import Connection
+
+from ..errors import Cancelled
+from ..events import (
+    DatabaseDumped,
+    DatabasePreflight,
+    EventSink,
+    LockGaveUp,
+    LockReleased,
+    LockRequested,
+    LockTaken,
+    TableDumped,
+    TableProgress,
+    TableSkipped,
+)
+from ..folders.backup import tree_bytes_of
+from ..pipeline import SealPipeline
+from ..progress import Throttle
+from ..repository.repo import BlobWriter
+from . import locking
+from .connection import DatabaseError, DbTarget, connect, translate
+from .schema import Schema, Table, quote_ident, read_schema
+from .stream import rows_to_blocks, select_sql, spec_for
+from .tablecache import TableCache
+
+LOCK_MODES = ("consistent", "per-table")
+GLOBAL_SCOPE = "all tables (global read lock)"
+_MISSING_TABLE_CODES = (1146, 1054, 1412)
+
+
+@dataclass(frozen=True)
+class DatabasePlan:
+    """One database to back up."""
+
+    target: DbTarget
+    lock_mode: str = "consistent"
+    lock_timeout: float = 10.0
+    lock_retries: int = 3
+    retry_pause: float = 5.0
+
+
+@dataclass
+class DumpStats:
+    tables: int = 0
+    rows: int = 0
+    bytes: int = 0
+    lock_window: float = 0.0
+    skipped: list[tuple[str, str]] | None = None
+
+
+class DatabaseDump:
+    """Dumps one database through the shared pipeline; see module docstring."""
+
+    def __init__(self, plan: DatabasePlan, writer: BlobWriter, pipeline: SealPipeline, cache: TableCache,
+                 *, on_event: EventSink, cancel: threading.Event) -> None:
+        if plan.lock_mode not in LOCK_MODES:
+            raise DatabaseError(f"Unknown lock mode '{plan.lock_mode}': use consistent or per-table.")
+        if not plan.target.database:
+            raise DatabaseError("No database name was given (mysql://USER@HOST:PORT/DBNAME).")
+        self.plan, self.writer, self.pipeline, self.cache = plan, writer, pipeline, cache
+        self.cancel = cancel
+        self._sink_lock = threading.Lock()
+        self._on_event = on_event
+        self.db: str = plan.target.database
+        self.stats = DumpStats(skipped=[])
+        self._lock_since: float | None = None
+
+    def emit(self, event) -> None:
+        """Events come from this thread and the monitor's: serialise them."""
+        with self._sink_lock:
+            self._on_event(event)
+
+    # --- the run -------------------------------------------------------------------------------
+
+    def run(self) -> tuple[dict, bytes]:
+        """Returns (the snapshot's source record, the refs blob ID)."""
+        started = time.monotonic()
+        target = self.plan.target
+        meta = connect(target, database=self.db)
+        try:
+            data = connect(target, database=self.db, use_unicode=False, conv={})
+        except BaseException:
+            meta.close()
+            raise
+        monitor = None
+        try:
+            monitor = connect(target)
+            self.server = self._server_identity(meta)
+            schema = read_schema(meta, self.db)
+            ours = {meta.thread_id(), data.thread_id(), monitor.thread_id()}
+            self._preflight(meta, schema, ours)
+            self._prepare_session(data)
+            watcher = locking.LockMonitor(monitor, self.emit, ours, lock_conn_id=data.thread_id(),
+                                          lock_timeout=self.plan.lock_timeout)
+            watcher.start()
+            try:
+                nodes = self._dump(schema, meta, data, watcher)
+            except BaseException:
+                watcher.stop()
+                _kill(monitor, data.thread_id())
+                raise
+            watcher.stop()
+            return self._finish(schema, nodes, started)
+        except pymysql.err.MySQLError as exc:
+            raise translate(exc, target, self.db) from None
+        finally:
+            for conn in (data, meta, monitor):
+                _close(conn)
+
+    def _server_identity(self, meta: Connection) -> str:
+        with meta.cursor() as cur:
+            cur.execute("SELECT @@hostname, @@port, @@datadir, VERSION()")
+            host, port, datadir, version = cur.fetchone()
+        self.server_version = version
+        return f"{host}:{port}:{datadir}"
+
+    def _prepare_session(self, data: Connection) -> None:
+        with data.cursor() as cur:
+            for sql in ("SET SESSION sql_mode = ''", "SET SESSION time_zone = '+00:00'",
+                        "SET SESSION net_write_timeout = 3600", "SET SESSION net_read_timeout = 3600",
+                        f"SET SESSION lock_wait_timeout = {int(self.plan.lock_timeout) + 5}",
+                        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"):
+                cur.execute(sql)
+
+    def _preflight(self, meta: Connection, schema: Schema, ours: set[int]) -> None:
+        with meta.cursor() as cur:
+            cur.execute("SELECT ID, USER, HOST, DB FROM information_schema.PROCESSLIST")
+            rows = [r for r in cur.fetchall() if r[0] not in ours]
+            cur.execute("SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS'"
+                        " AND GRANTEE = CONCAT(\"'\", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), \"'@'\","
+                        " SUBSTRING_INDEX(CURRENT_USER(), '@', -1), \"'\")")
+            sees_all = bool(cur.fetchone()[0])
+        connections = tuple(f"{user}@{str(host).split(':')[0]}" + (f" ({db})" if db else "")
+                            for _pid, user, host, db in rows if user not in ("system user", "event_scheduler"))
+        nontx = tuple(t.name for t in schema.tables if not t.transactional)
+        self.emit(DatabasePreflight(
+            database=self.db, server=self.plan.target.server, tables=len(schema.tables),
+            non_transactional=nontx, transactional=len(schema.tables) - len(nontx),
+            data_bytes=sum(t.size for t in schema.tables), lock_mode=self.plan.lock_mode,
+            connections=connections, long_queries=tuple(locking.long_queries(meta, ours)),
+            estimated_lock_seconds=self.cache.last_lock_window(self.server, self.db),
+            sees_all_connections=sees_all,
+        ))
+
+    def _dump(self, schema: Schema, meta: Connection, data: Connection, watcher: locking.LockMonitor) -> list[dict]:
+        nontx = [t for t in schema.tables if not t.transactional]
+        tx = [t for t in schema.tables if t.transactional]
+        nodes: list[dict] = []
+        if self.plan.lock_mode == "consistent" and nontx:
+            names = tuple(t.name for t in schema.tables)
+            self._take_lock(data, meta, watcher, "FLUSH TABLES WITH READ LOCK", GLOBAL_SCOPE, names)
+            _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            stats = _table_stats(meta, self.db)
+            nodes += self._tables(nontx, data, stats)
+            self._release(data, watcher, GLOBAL_SCOPE)
+        else:
+            _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            stats = _table_stats(meta, self.db)
+        nodes += self._tables(tx, data, stats)
+        _execute(data, "COMMIT")
+        if self.plan.lock_mode == "per-table":
+            for table in nontx:
+                self._take_lock(data, meta, watcher, f"LOCK TABLES {quote_ident(table.name)} READ LOCAL",
+                                table.name, (table.name,))
+                nodes += self._tables([table], data, _table_stats(meta, self.db))
+                self._release(data, watcher, table.name, sql="UNLOCK TABLES")
+        return sorted(nodes, key=lambda n: n["name"])
+
+    # --- locks ------------------------------------------------------------------------------------
+
+    def _take_lock(self, data: Connection, meta: Connection, watcher: locking.LockMonitor, sql: str, scope: str,
+                   tables: tuple[str, ...]) -> None:
+        for attempt in range(1, self.plan.lock_retries + 1):
+            self._check_cancel()
+            watcher.watch(scope, tables, acquiring=True)
+            self.emit(LockRequested(scope, tables))
+            asked = time.monotonic()
+            try:
+                _execute(data, sql)
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] not in (1317, 1205):  # interrupted by the watchdog / lock wait timeout
+                    raise
+                watcher.idle()
+                blockers = tuple(locking.long_queries(meta, watcher.ours, older_than=0.0))
+                self.emit(LockGaveUp(scope, attempt, f"the lock was not granted within "
+                                     f"{self.plan.lock_timeout:g} s; released so the office can work",
+                                     blockers))
+                self._pause()
+                continue
+            watcher.held()
+            self._lock_since = time.monotonic()
+            self.emit(LockTaken(scope, tables, self._lock_since - asked))
+            return
+        raise DatabaseError(
+            f"Could not lock '{scope}' within {self.plan.lock_timeout:g} s after {self.plan.lock_retries} tries: "
+            "long-running queries or other locks are in the way.",
+            hint="Run the backup when the office is quieter, raise the lock timeout, or use per-table mode.",
+        )
+
+    def _pause(self) -> None:
+        if self.cancel.wait(self.plan.retry_pause):
+            raise Cancelled("The backup was cancelled while waiting to retry the lock.")
+
+    def _release(self, data: Connection, watcher: locking.LockMonitor, scope: str,
+                 sql: str = "UNLOCK TABLES") -> None:
+        _execute(data, sql)
+        watcher.idle()
+        held = time.monotonic() - (self._lock_since or time.monotonic())
+        self.stats.lock_window += held
+        self._lock_since = None
+        self.emit(LockReleased(scope, held))
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("The backup was cancelled; locks were released and no snapshot was saved.")
+
+    # --- tables -------------------------------------------------------------------------------------
+
+    def _tables(self, tables: list[Table], data: Connection, stats: dict[str, tuple]) -> list[dict]:
+        nodes = []
+        for table in tables:
+            self._check_cancel()
+            node = self._table(table, data, stats.get(table.name))
+            if node is not None:
+                nodes.append(node)
+        return nodes
+
+    def _table(self, table: Table, data: Connection, stat: tuple | None) -> dict | None:
+        if stat is None:
+            return self._skip(table, "the table was dropped during the backup")
+        update_time, data_length, auto_increment, now = stat
+        proof = None
+        if not table.transactional and update_time is not None and update_time < now:
+            proof = TableCache.proof(update_time, data_length, table.create_sql)
+        cached = self.cache.lookup(self.server, self.db, table.name, proof)
+        if cached is not None and all(self.writer.known(bytes.fromhex(c)) for c, _ in cached["content"]):
+            self._count(cached)
+            self.emit(TableDumped(self.db, table.name, cached["rows"], cached["bytes"], 0.0, True))
+            return cached
+        started = time.monotonic()
+        try:
+            node = self._read_table(table, data)
+        except pymysql.err.MySQLError as exc:
+            if exc.args and exc.args[0] in _MISSING_TABLE_CODES:
+                return self._skip(table, f"the table changed during the backup ({exc.args[1]})")
+            raise
+        node["auto_increment"] = auto_increment
+        self.cache.remember(self.server, self.db, table.name, proof, node)
+        self._count(node)
+        self.emit(TableDumped(self.db, table.name, node["rows"], node["bytes"], time.monotonic() - started, False))
+        return node
+
+    def _skip(self, table: Table, reason: str) -> dict | None:
+        assert self.stats.skipped is not None
+        self.stats.skipped.append((f"{self.db}.{table.name}", reason))
+        self.emit(TableSkipped(self.db, table.name, reason))
+        return None
+
+    def _count(self, node: dict) -> None:
+        self.stats.tables += 1
+        self.stats.rows += node["rows"]
+        self.stats.bytes += node["bytes"]
+
+    def _read_table(self, table: Table, data: Connection) -> dict:
+        spec = spec_for(table)
+        sql, built = select_sql(table, spec)
+        hasher = blake3.blake3()
+        counts = [0, 0]
+        progress = Throttle(lambda: TableProgress(self.db, table.name, counts[0], counts[1], table.rows_estimate),
+                            self.emit)
+        cur = data.cursor(pymysql.cursors.SSCursor)
+        try:
+            cur.execute(sql)
+
+            def blocks():
+                for block, n in rows_to_blocks(cur, built, spec):
+                    hasher.update(block)
+                    counts[0] += n
+                    counts[1] += len(block)
+                    progress.tick()
+                    yield block
+
+            content = self.pipeline.store_blocks(blocks())
+        finally:
+            cur.close()
+        return {
+            "name": table.name, "engine": table.engine, "create": table.create_sql, "stream": spec.to_json(),
+            "rows": counts[0], "bytes": counts[1], "checksum": hasher.hexdigest(),
+            "content": [[c.hex(), n] for c, n in content],
+        }
+
+    # --- the result ----------------------------------------------------------------------------------
+
+    def _finish(self, schema: Schema, nodes: list[dict], started: float) -> tuple[dict, bytes]:
+        tree = {
+            "database": self.db, "charset": schema.charset, "collation": schema.collation,
+            "server_version": self.server_version, "tables": nodes,
+            "programs": [p.to_json() for p in schema.programs],
+        }
+        tree_id = self.writer.store("tree", tree_bytes_of(tree))
+        refs = {tree_id} | {bytes.fromhex(c) for n in nodes for c, _ in n["content"]}
+        refs_id = self.writer.store("refs", b"".join(sorted(refs)))
+        self.cache.remember_lock_window(self.server, self.db, self.stats.lock_window)
+        seconds = time.monotonic() - started
+        self.emit(DatabaseDumped(self.db, self.stats.tables, self.stats.rows, self.stats.bytes,
+                                 self.stats.lock_window, seconds))
+        source = {"kind": "database", "name": self.db, "server": self.plan.target.server,
+                  "server_version": self.server_version, "tree": tree_id.hex(), "lock_mode": self.plan.lock_mode,
+                  "lock_window": round(self.stats.lock_window, 3), "tables": self.stats.tables,
+                  "rows": self.stats.rows, "bytes": self.stats.bytes}
+        return source, refs_id
+
+
+def _execute(conn: Connection, sql: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(sql)
+
+
+def _table_stats(meta: Connection, database: str) -> dict[str, tuple]:
+    """name -> (UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, server NOW()), read under the lock."""
+    with meta.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME, UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, NOW()"
+                    " FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (database,))
+        return {r[0]: tuple(r[1:]) for r in cur.fetchall()}
+
+
+def _kill(conn: Connection | None, thread_id: int) -> None:
+    """End our data session on the server at once: its locks go with it (cancel, error)."""
+    if conn is None:
+        return
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"KILL {int(thread_id)}")
+    except pymysql.err.MySQLError:
+        pass  # already gone: nothing holds a lock
+
+
+def _close(conn: Connection | None) -> None:
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except Exception:  # closing a killed connection may complain; it is closed either way
+        pass
