@@ -334,3 +334,43 @@ class DatabaseRestored(Event):
     rows: int
     seconds: float
     problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VerifyStarted(Event):
+    """A verify-restore began; ``scratch`` names the scratch databases it will use."""
+
+    snapshot_id: str
+    scratch: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableVerified(Event):
+    """One table compared with what was recorded at backup time."""
+
+    database: str
+    table: str
+    rows_expected: int
+    rows_restored: int
+    checksum_ok: bool
+    check_table: str
+
+
+@dataclass(frozen=True)
+class FilesVerified(Event):
+    """The snapshot's files were decrypted and matched their hashes."""
+
+    files: int
+    bytes: int
+    damaged: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VerifyFinished(Event):
+    """The verdict, and where the dated report was written."""
+
+    snapshot_id: str
+    ok: bool
+    problems: tuple[str, ...]
+    report_text: str
+    report_json: str

@@ -8,17 +8,21 @@ from datetime import datetime
 
 from engine import check as checkmod
 from engine.backup import BackupPlan, run_backup
+from engine.database.connection import parse_url, resolve_password
+from engine.database.dump import DatabasePlan
+from engine.database.restore import restore_database
 from engine.errors import RepositoryDamaged, UsageError
 from engine.folders import browse
 from engine.folders.restore import restore as run_restore
 from engine.repository import keys as keymod
 from engine.repository.lock import clear_stale
 from engine.repository.repo import Repository
+from engine.verify import verifications, verify_snapshot
 
 from .printers import JsonPrinter, TextPrinter, size
-from .secrets_input import ask_secret, new_passphrase, open_repository
+from .secrets_input import ask_db_password, ask_secret, new_passphrase, open_repository
 
-EXIT_OK, EXIT_INCOMPLETE = 0, 3
+EXIT_OK, EXIT_INCOMPLETE, EXIT_DAMAGED = 0, 3, 6
 Printer = JsonPrinter | TextPrinter
 
 
@@ -69,11 +73,19 @@ def passwd(args: argparse.Namespace, out: Printer) -> int:
     return EXIT_OK
 
 
+def _db_plans(args: argparse.Namespace) -> tuple[DatabasePlan, ...]:
+    plans = []
+    for url in args.db:
+        target = resolve_password(parse_url(url), ask=ask_db_password)
+        plans.append(DatabasePlan(target, lock_mode=args.lock_mode, lock_timeout=args.lock_timeout))
+    return tuple(plans)
+
+
 def backup(args: argparse.Namespace, out: Printer) -> int:
-    if not args.path:
-        raise UsageError("Give at least one folder with --path.")
+    if not args.path and not args.db:
+        raise UsageError("Give at least one folder with --path or database with --db.")
     repo = open_repository(args.repo, full=False)
-    result = run_backup(repo, BackupPlan(tuple(args.path)), on_event=out)
+    result = run_backup(repo, BackupPlan(tuple(args.path), _db_plans(args)), on_event=out)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
         "bytes": result.bytes, "bytes_added": result.bytes_added, "bytes_stored": result.bytes_stored,
@@ -85,22 +97,27 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
     repo = open_repository(args.repo, full=False)
     snaps = repo.snapshots()
+    checked = verifications(repo)
     if isinstance(out, JsonPrinter):
         for s in snaps:
+            when, ok = checked.get(s.snapshot_id, (None, None))
             out.emit({"event": "snapshot", "id": s.snapshot_id, "time": s.time, "hostname": s.hostname,
-                      "complete": s.complete, "stats": s.stats,
-                      "sources": [src["path"] for src in s.body["sources"]] if s.body else None})
+                      "complete": s.complete, "stats": s.stats, "verified_at": when, "verified_ok": ok,
+                      "sources": [src.get("path") or f"{src['server']}/{src['name']}" for src in s.body["sources"]]
+                      if s.body else None})
         out.summary({"snapshots": len(snaps)})
         return EXIT_OK
     if not snaps:
         out.result("No snapshots yet.")
         return EXIT_OK
-    out.result(f"{'ID':<10}{'Time':<21}{'Host':<16}{'Files':>9}{'Size':>12}  Status")
+    out.result(f"{'ID':<10}{'Time':<21}{'Host':<14}{'Files':>8}{'Size':>11}  {'Status':<11}Verified")
     for s in snaps:
         status = "complete" if s.complete else "INCOMPLETE"
+        when, ok = checked.get(s.snapshot_id, (None, None))
+        verified = "never" if when is None else f"{'PASSED' if ok else 'FAILED'} {_local_time(when)[:10]}"
         sources = "  " + ", ".join(src["name"] for src in s.body["sources"]) if s.body else ""
-        out.result(f"{s.short_id:<10}{_local_time(s.time):<21}{s.hostname[:15]:<16}"
-                   f"{s.stats.get('files', 0):>9,}{size(s.stats.get('bytes', 0)):>12}  {status}{sources}")
+        out.result(f"{s.short_id:<10}{_local_time(s.time):<21}{s.hostname[:13]:<14}"
+                   f"{s.stats.get('files', 0):>8,}{size(s.stats.get('bytes', 0)):>11}  {status:<11}{verified}{sources}")
     if not repo.can_read:
         out.result("(folder names are shown only with the passphrase)")
     return EXIT_OK
@@ -137,6 +154,32 @@ def restore(args: argparse.Namespace, out: Printer) -> int:
     if result.damaged:
         raise RepositoryDamaged("Some files could not be restored because the backup data is damaged.")
     return EXIT_INCOMPLETE if result.problems else EXIT_OK
+
+
+def restore_db(args: argparse.Namespace, out: Printer) -> int:
+    target = resolve_password(parse_url(args.into), ask=ask_db_password)
+    if not target.database:
+        raise UsageError("Name the new database in --into (mysql://USER@HOST:PORT/NEWNAME).")
+    repo = open_repository(args.repo, full=True)
+    snap = repo.find_snapshot(args.snapshot)
+    result = restore_database(repo, snap, target, source_name=args.db, replace=args.replace,
+                              confirm=args.confirm, on_event=out)
+    out.summary({"snapshot_id": snap.snapshot_id, "database": result.database, "target": result.target,
+                 "tables": result.tables, "rows": result.rows, "seconds": round(result.seconds, 3),
+                 "problems": list(result.problems)})
+    return EXIT_INCOMPLETE if result.problems else EXIT_OK
+
+
+def verify(args: argparse.Namespace, out: Printer) -> int:
+    repo = open_repository(args.repo, full=True)
+    snap = repo.find_snapshot(args.snapshot)
+    server = parse_url(args.server) if args.server else None
+    report, text_path, json_path = verify_snapshot(
+        repo, snap, server=server, keep=args.keep,
+        password_for=lambda t: resolve_password(t, ask=ask_db_password), on_event=out)
+    out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
+                 "report_text": text_path, "report_json": json_path})
+    return EXIT_OK if report.ok else EXIT_DAMAGED
 
 
 def check(args: argparse.Namespace, out: Printer) -> int:

@@ -162,3 +162,86 @@ class TextPrinter:
         verdict = "no errors found" if not e.errors else f"{e.errors} ERROR(S)"
         self._line(f"Checked {what}: {e.packs} packs, {e.blobs} blobs, {e.snapshots} snapshots: "
                    f"{verdict}, {e.warnings} warning(s).", stream=self.out)
+
+    # --- databases -------------------------------------------------------------------------
+
+    def on_database_preflight(self, e: ev.DatabasePreflight) -> None:
+        self._line(f"Database {e.database} on {e.server}: {e.tables} tables ({len(e.non_transactional)} MyISAM or "
+                   f"other non-transactional), {size(e.data_bytes)}; lock mode {e.lock_mode}.")
+        others = f"{len(e.connections)} other connection(s)" if e.sees_all_connections else (
+            "other connections not visible (the PROCESS privilege is missing)")
+        self._line(f"  {others}" + (": " + ", ".join(e.connections[:6]) if e.connections else "") + ".")
+        for q in e.long_queries:
+            self._line(f"  long-running query (may delay the lock): {q}")
+        if e.non_transactional and e.lock_mode == "consistent":
+            guess = (f"about {e.estimated_lock_seconds:.1f} s (last run)" if e.estimated_lock_seconds is not None
+                     else "as long as reading the changed MyISAM tables takes")
+            self._line(f"  During the consistent part, the office's changes wait: {guess}.")
+
+    def on_lock_requested(self, e: ev.LockRequested) -> None:
+        if e.scope.startswith("all tables"):
+            self._line("Requesting the global read lock (writes wait from now until it is released)...")
+
+    def on_lock_taken(self, e: ev.LockTaken) -> None:
+        if e.scope.startswith("all tables"):
+            self._line(f"READ-ONLY for the office now: {e.scope} (lock granted after {e.waited:.2f} s).")
+
+    def on_lock_status(self, e: ev.LockStatus) -> None:
+        what = "requesting lock on" if e.acquiring else "READ-ONLY for the office:"
+        scope = e.scope if e.scope.startswith("all tables") else f"table {e.scope}"
+        waiting = (f"{e.waiting} statement(s) waiting, longest {e.longest_wait:.1f} s"
+                   + (f" ({', '.join(e.waiting_tables[:4])})" if e.waiting_tables else "")) if e.waiting else (
+            "nobody waiting")
+        self._status(f"{what} {scope} - {waiting} - lock {e.lock_age:.1f} s")
+
+    def on_lock_gave_up(self, e: ev.LockGaveUp) -> None:
+        self._line(f"warning: {e.scope}: {e.reason} (attempt {e.attempt}).")
+        for q in e.blocking_queries[:5]:
+            self._line(f"  in the way: {q}")
+
+    def on_lock_released(self, e: ev.LockReleased) -> None:
+        if e.scope.startswith("all tables"):
+            self._line(f"Lock released after {e.held:.2f} s: the office can write again.")
+
+    def on_table_progress(self, e: ev.TableProgress) -> None:
+        self._status(f"{e.database}.{e.table}: {e.rows:,} rows, {size(e.bytes)}")
+
+    def on_table_skipped(self, e: ev.TableSkipped) -> None:
+        self._line(f"warning: table {e.database}.{e.table}: {e.reason}")
+
+    def on_database_dumped(self, e: ev.DatabaseDumped) -> None:
+        self._line(f"Database {e.database}: {e.tables} tables, {e.rows:,} rows, {size(e.bytes)} in {e.seconds:.1f} s;"
+                   f" writes could wait for {e.lock_window:.2f} s in all.")
+
+    def on_database_restore_started(self, e: ev.DatabaseRestoreStarted) -> None:
+        self._line(f"Restoring database {e.database} into {e.target} ({e.tables} tables, {size(e.bytes)})")
+
+    def on_table_restored(self, e: ev.TableRestored) -> None:
+        self._status(f"restored {e.database}.{e.table}: {e.rows:,} rows")
+
+    def on_database_restored(self, e: ev.DatabaseRestored) -> None:
+        self._line(f"Restored {e.database} as {e.target}: {e.tables} tables, {e.rows:,} rows in {e.seconds:.1f} s; "
+                   f"{len(e.problems)} problem(s).", stream=self.out)
+        for p in e.problems:
+            self._line(f"  problem: {p}")
+
+    def on_verify_started(self, e: ev.VerifyStarted) -> None:
+        self._line(f"Verifying snapshot {e.snapshot_id[:8]} (scratch databases: {', '.join(e.scratch) or 'none'})")
+
+    def on_table_verified(self, e: ev.TableVerified) -> None:
+        if not e.checksum_ok or e.check_table != "OK":
+            self._line(f"MISMATCH: {e.database}.{e.table}: rows {e.rows_restored}/{e.rows_expected}, "
+                       f"check: {e.check_table}")
+        else:
+            self._status(f"verified {e.database}.{e.table}: {e.rows_restored:,} rows")
+
+    def on_files_verified(self, e: ev.FilesVerified) -> None:
+        self._line(f"Files: {e.files:,} decrypted and matched their hashes ({size(e.bytes)}); "
+                   f"{len(e.damaged)} damaged.")
+
+    def on_verify_finished(self, e: ev.VerifyFinished) -> None:
+        verdict = "PASSED" if e.ok else "FAILED"
+        self._line(f"Verification {verdict} for snapshot {e.snapshot_id[:8]}.", stream=self.out)
+        for p in e.problems:
+            self._line(f"  - {p}", stream=self.out)
+        self._line(f"Report: {e.report_text}", stream=self.out)

@@ -30,6 +30,11 @@ def ask_secret(prompt: str = "Passphrase or recovery key: ") -> str | None:
     return None
 
 
+def ask_db_password(prompt: str) -> str | None:
+    """The database password prompt (only when a person is at the terminal)."""
+    return getpass.getpass(prompt) if _interactive() else None
+
+
 def new_passphrase(env: str = ENV) -> str:
     """A new passphrase: from the environment, or typed twice; at least MIN_LENGTH characters."""
     value = os.environ.get(env)

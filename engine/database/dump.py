@@ -323,6 +323,7 @@ class DatabaseDump:
         self.emit(DatabaseDumped(self.db, self.stats.tables, self.stats.rows, self.stats.bytes,
                                  self.stats.lock_window, seconds))
         source = {"kind": "database", "name": self.db, "server": self.plan.target.server,
+                  "user": self.plan.target.user,
                   "server_version": self.server_version, "tree": tree_id.hex(), "lock_mode": self.plan.lock_mode,
                   "lock_window": round(self.stats.lock_window, 3), "tables": self.stats.tables,
                   "rows": self.stats.rows, "bytes": self.stats.bytes}

@@ -11,6 +11,7 @@ any order); foreign keys are not checked while loading (cycles are fine).
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -126,10 +127,11 @@ class DatabaseRestorer:
     def create_tables(self, conn: Connection) -> None:
         with conn.cursor() as cur:
             for node in self.tree["tables"]:
-                cur.execute(node["create"])
+                cur.execute(with_auto_increment(node["create"], node.get("auto_increment")))
 
     def load_tables(self, pool: ThreadPoolExecutor) -> None:
-        queue = deque(sorted(self.tree["tables"], key=lambda n: -n["bytes"]))  # big tables first
+        # big tables first; empty tables need no load at all
+        queue = deque(sorted((n for n in self.tree["tables"] if n["content"]), key=lambda n: -n["bytes"]))
         queue_lock = threading.Lock()
         errors: list[BaseException] = []
 
@@ -173,8 +175,6 @@ class DatabaseRestorer:
         try:
             with conn.cursor() as cur:
                 rows = cur.execute(load_sql(node["name"], StreamSpec.from_json(node["stream"]), source))
-                if node.get("auto_increment"):
-                    cur.execute(f"ALTER TABLE {quote_ident(node['name'])} AUTO_INCREMENT = {int(node['auto_increment'])}")
         finally:
             loadlocal.forget(source)
         if rows != node["rows"]:
@@ -225,6 +225,20 @@ class DatabaseRestorer:
             finally:
                 cur.execute("SET SESSION sql_mode = ''")
                 cur.execute("SET SESSION time_zone = '+00:00'")
+
+
+_AUTO_INCREMENT = re.compile(r"\bAUTO_INCREMENT=\d+")
+
+
+def with_auto_increment(create_sql: str, value: int | None) -> str:
+    """The table definition with the counter read under the lock (the definition
+    itself was read before locking and may lag behind)."""
+    if not value:
+        return create_sql
+    if _AUTO_INCREMENT.search(create_sql):
+        return _AUTO_INCREMENT.sub(f"AUTO_INCREMENT={int(value)}", create_sql, count=1)
+    head, sep, tail = create_sql.rpartition(")")
+    return f"{head}{sep} AUTO_INCREMENT={int(value)}{tail}"
 
 
 def _disabled_event(sql: str) -> str:

@@ -1,0 +1,94 @@
+"""Comparing a restored database with what was recorded at backup time.
+
+A table's checksum is BLAKE3 over its stream, computed the same way on both
+sides: at backup time while the rows went into the repository, and here by
+reading the restored table with the very same SELECT.
+"""
+from __future__ import annotations
+
+import blake3
+import pymysql
+import pymysql.cursors
+from pymysql.connections import Connection
+
+from .connection import DbTarget, connect
+from .schema import quote_ident, read_schema
+from .stream import rows_to_blocks, select_sql, spec_for
+
+
+def stream_checksums(conn: Connection, target: DbTarget, database: str) -> dict[str, tuple[int, str]]:
+    """table -> (rows, checksum) of every table of ``database``."""
+    schema = read_schema(conn, database)
+    raw = connect(target, database=database, use_unicode=False, conv={})
+    try:
+        with raw.cursor() as cur:
+            cur.execute("SET SESSION sql_mode = ''")
+            cur.execute("SET SESSION time_zone = '+00:00'")
+        result = {}
+        for table in schema.tables:
+            spec = spec_for(table)
+            sql, built = select_sql(table, spec)
+            hasher, rows = blake3.blake3(), 0
+            cur = raw.cursor(pymysql.cursors.SSCursor)
+            try:
+                cur.execute(sql)
+                for block, n in rows_to_blocks(cur, built, spec):
+                    hasher.update(block)
+                    rows += n
+            finally:
+                cur.close()
+            result[table.name] = (rows, hasher.hexdigest())
+        return result
+    finally:
+        raw.close()
+
+
+def check_tables(conn: Connection, names: list[str]) -> dict[str, str]:
+    """``CHECK TABLE`` verdicts: table -> 'OK' or the server's message."""
+    verdicts: dict[str, str] = {}
+    for i in range(0, len(names), 50):
+        batch = names[i : i + 50]
+        with conn.cursor() as cur:
+            cur.execute("CHECK TABLE " + ", ".join(quote_ident(n) for n in batch))
+            for table, _op, msg_type, msg_text in cur.fetchall():
+                name = str(table).split(".", 1)[-1]
+                if msg_type.lower() in ("error", "warning") or (msg_type.lower() == "status" and
+                                                                 msg_text.upper() != "OK"):
+                    verdicts[name] = f"{msg_type}: {msg_text}"
+                else:
+                    verdicts.setdefault(name, "OK")
+    return verdicts
+
+
+def program_problems(conn: Connection, database: str, expected: list[dict]) -> list[str]:
+    """Views, routines, triggers and events missing or broken in the restored database."""
+    schema = read_schema(conn, database)
+    found = {(p.kind, p.name) for p in schema.programs}
+    problems = [f"{p['kind']} {p['name']} is missing" for p in expected if (p["kind"], p["name"]) not in found]
+    for p in schema.programs:
+        if p.kind == "view":
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT * FROM {quote_ident(p.name)} LIMIT 0")
+            except pymysql.err.MySQLError as exc:
+                problems.append(f"view {p.name} does not work: {exc.args[-1]}")
+    return problems
+
+
+def open_dental_facts(conn: Connection) -> dict[str, str | None]:
+    """For an Open Dental schema: program version and the newest activity dates."""
+    facts: dict[str, str | None] = {}
+    queries = {
+        "database_version": "SELECT ValueString FROM preference WHERE PrefName = 'DataBaseVersion'",
+        "newest_procedure": "SELECT MAX(ProcDate) FROM procedurelog",
+        "newest_security_log": "SELECT MAX(LogDateTime) FROM securitylog",
+    }
+    for key, sql in queries.items():
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                row = cur.fetchone()
+            facts[key] = str(row[0]) if row and row[0] is not None else None
+        except pymysql.err.MySQLError:
+            return {}  # not an Open Dental schema
+    return facts

@@ -1,0 +1,256 @@
+"""Verify-restore: prove a snapshot restores, without touching the live data.
+
+Each database of the snapshot is restored into a scratch database with a
+distinctive name (never one that exists) on the chosen server, with its
+scheduled events disabled; every table is compared with what was recorded at
+backup time (rows and stream checksum, computed the same way), checked with
+``CHECK TABLE``, and every view, routine, trigger and event must be there
+(views must run). Every file of the snapshot is decrypted and matched with
+its hash. Scratch databases are dropped at the end, also on failure, unless
+``keep``. The dated report goes to a local folder (text and JSON) and, sealed,
+into the repository, where ``snapshots`` finds the verdict.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import platformdirs
+
+from . import crypto
+from .database import compare
+from .database.connection import DatabaseError, DbTarget, connect, parse_url
+from .database.restore import database_sources, restore_database
+from .database.schema import quote_ident
+from .errors import Cancelled, OdbackupError
+from .events import (
+    EventSink,
+    FilesVerified,
+    TableVerified,
+    VerifyFinished,
+    VerifyStarted,
+    ignore_events,
+)
+from .folders.browse import roots, walk
+from .repository.repo import Repository
+from .repository.snapshot import Snapshot
+
+REPORT_KIND = "verification report"
+REPORT_BODY_AAD = b"verification report body"
+
+
+@dataclass
+class DatabaseVerdict:
+    database: str
+    scratch: str
+    tables: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    open_dental: dict = field(default_factory=dict)
+    kept: bool = False
+
+
+@dataclass
+class VerifyReport:
+    snapshot_id: str
+    snapshot_time: str
+    verified_at: str
+    ok: bool = True
+    databases: list[DatabaseVerdict] = field(default_factory=list)
+    files: int = 0
+    file_bytes: int = 0
+    damaged_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def scratch_name(snap: Snapshot, database: str) -> str:
+    return f"odbackup_verify_{snap.short_id}_{database[:24]}_{secrets.token_hex(3)}"
+
+
+def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbTarget, keep: bool,
+                     on_event: EventSink, cancel: threading.Event) -> DatabaseVerdict:
+    scratch = scratch_name(snap, source["name"])
+    verdict = DatabaseVerdict(source["name"], scratch, kept=keep)
+    conn = connect(server)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (scratch,))
+            if cur.fetchone()[0]:
+                raise DatabaseError(f"The scratch database '{scratch}' already exists; refusing to use it.")
+        created = True
+        try:
+            result = restore_database(repo, snap, server.with_database(scratch), source_name=source["name"],
+                                      disable_events=True, on_event=on_event, cancel=cancel)
+            verdict.problems += list(result.problems)
+            _compare(repo, source, conn, server, scratch, verdict, on_event)
+        finally:
+            if created and not keep:
+                with conn.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(scratch)}")
+    finally:
+        conn.close()
+    return verdict
+
+
+def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
+             on_event: EventSink) -> None:
+    tree = repo.read_tree(bytes.fromhex(source["tree"]))
+    sums = compare.stream_checksums(conn, server, scratch)
+    checks = compare.check_tables(conn, [n["name"] for n in tree["tables"]])
+    for node in tree["tables"]:
+        rows, digest = sums.get(node["name"], (0, ""))
+        ok = node["name"] in sums and digest == node["checksum"] and rows == node["rows"]
+        check = checks.get(node["name"], "missing")
+        verdict.tables.append({"table": node["name"], "rows_expected": node["rows"], "rows_restored": rows,
+                               "checksum_ok": ok, "check_table": check})
+        on_event(TableVerified(source["name"], node["name"], node["rows"], rows, ok, check))
+        if not ok:
+            verdict.problems.append(f"table {node['name']}: rows {rows}/{node['rows']}, content differs"
+                                    if node["name"] in sums else f"table {node['name']} is missing")
+        if check != "OK":
+            verdict.problems.append(f"table {node['name']}: CHECK TABLE says {check}")
+    conn.select_db(scratch)
+    verdict.problems += compare.program_problems(conn, scratch, tree["programs"])
+    verdict.open_dental = compare.open_dental_facts(conn)
+
+
+def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel: threading.Event) -> None:
+    for root in roots(repo, snap):
+        try:
+            entries = list(walk(repo, root))
+        except OdbackupError as exc:
+            report.damaged_files.append(f"{root.path} (folder listing: {exc})")
+            continue
+        for entry in entries:
+            if cancel.is_set():
+                raise Cancelled("The verification was cancelled.")
+            if entry.type != "file":
+                continue
+            try:
+                for cid, _size in entry.node["content"]:
+                    report.file_bytes += len(repo.read_blob(bytes.fromhex(cid)))
+                report.files += 1
+            except OdbackupError:
+                report.damaged_files.append(entry.path)
+
+
+def default_server(source: dict) -> DbTarget:
+    return parse_url(f"mysql://{source.get('user', 'root')}@{source['server']}")
+
+
+def verify_snapshot(
+    repo: Repository,
+    snap: Snapshot,
+    *,
+    server: DbTarget | None = None,
+    keep: bool = False,
+    password_for=lambda target: target,
+    on_event: EventSink = ignore_events,
+    cancel: threading.Event | None = None,
+) -> tuple[VerifyReport, str, str]:
+    """Verify ``snap``; returns the report and the paths of its text and JSON forms."""
+    cancel = cancel or threading.Event()
+    started = time.monotonic()
+    report = VerifyReport(snap.snapshot_id, snap.time, datetime.now(UTC).isoformat(timespec="seconds"))
+    sources = database_sources(repo, snap)
+    on_event(VerifyStarted(snap.snapshot_id, tuple(f"odbackup_verify_{snap.short_id}_{s['name']}_*"
+                                                   for s in sources)))
+    for source in sources:
+        target = password_for(server or default_server(source))
+        try:
+            verdict = _verify_database(repo, snap, source, target, keep, on_event, cancel)
+        except (DatabaseError, OdbackupError) as exc:
+            if isinstance(exc, Cancelled):
+                raise
+            verdict = DatabaseVerdict(source["name"], "", problems=[f"restore failed: {exc}"])
+        report.databases.append(verdict)
+        report.problems += [f"{source['name']}: {p}" for p in verdict.problems]
+    _verify_files(repo, snap, report, cancel)
+    on_event(FilesVerified(report.files, report.file_bytes, tuple(report.damaged_files)))
+    report.problems += [f"file damaged: {p}" for p in report.damaged_files]
+    report.ok = not report.problems
+    report.seconds = round(time.monotonic() - started, 3)
+    text_path, json_path = save_report(repo, report)
+    on_event(VerifyFinished(snap.snapshot_id, report.ok, tuple(report.problems), text_path, json_path))
+    return report, text_path, json_path
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+def reports_dir() -> str:
+    return os.environ.get("ODBACKUP_REPORTS_DIR") or os.path.join(
+        platformdirs.user_data_dir("odbackup", False), "reports")
+
+
+def render_text(report: VerifyReport) -> str:
+    verdict = "PASSED: this backup restores completely and exactly." if report.ok else "FAILED"
+    lines = [
+        "odbackup verification report",
+        f"Snapshot:  {report.snapshot_id[:8]} taken {report.snapshot_time}",
+        f"Verified:  {report.verified_at} ({report.seconds:.1f} s)",
+        f"Verdict:   {verdict}",
+        "",
+    ]
+    for db in report.databases:
+        lines.append(f"Database {db.database} (restored as {db.scratch or '-'}"
+                     f"{', kept' if db.kept else ', dropped afterwards'}):")
+        for key, value in db.open_dental.items():
+            lines.append(f"  {key.replace('_', ' ')}: {value}")
+        bad = [t for t in db.tables if not t["checksum_ok"] or t["check_table"] != "OK"]
+        lines.append(f"  {len(db.tables)} tables compared, {len(bad)} with problems, "
+                     f"{sum(t['rows_restored'] for t in db.tables):,} rows")
+        for t in db.tables:
+            mark = "ok " if t["checksum_ok"] and t["check_table"] == "OK" else "BAD"
+            lines.append(f"  {mark} {t['table']:<32} rows {t['rows_restored']:>10,} / {t['rows_expected']:<10,}"
+                         f" check: {t['check_table']}")
+        lines.append("")
+    lines.append(f"Files: {report.files:,} decrypted and matched their hashes ({report.file_bytes:,} bytes); "
+                 f"{len(report.damaged_files)} damaged.")
+    lines += [f"  damaged: {p}" for p in report.damaged_files]
+    if report.problems:
+        lines += ["", "Problems:"] + [f"  - {p}" for p in report.problems]
+    return "\n".join(lines) + "\n"
+
+
+def save_report(repo: Repository, report: VerifyReport) -> tuple[str, str]:
+    folder = reports_dir()
+    os.makedirs(folder, exist_ok=True)
+    stamp = report.verified_at.replace(":", "").replace("-", "")[:15]
+    base = os.path.join(folder, f"verify-{report.snapshot_id[:8]}-{stamp}")
+    doc = asdict(report)
+    with open(base + ".txt", "w", encoding="utf-8") as f:
+        f.write(render_text(report))
+    with open(base + ".json", "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+    _store_in_repository(repo, report, doc)
+    return base + ".txt", base + ".json"
+
+
+def _store_in_repository(repo: Repository, report: VerifyReport, doc: dict) -> None:
+    """Header (snapshot, time, verdict) readable with machine credentials; details sealed."""
+    session = crypto.SealSession(repo.keys.data_public)
+    header = {"snapshot_id": report.snapshot_id, "verified_at": report.verified_at, "ok": report.ok,
+              "body": {"session": crypto.b64(session.public),
+                       "sealed": crypto.b64(session.seal(json.dumps(doc).encode(), REPORT_BODY_AAD))}}
+    sealed = crypto.seal(repo.keys.maint_key, json.dumps(header).encode(), REPORT_KIND)
+    repo.backend.write_atomic("reports/" + crypto.content_hash(sealed).hex(), [sealed])
+
+
+def verifications(repo: Repository) -> dict[str, tuple[str, bool]]:
+    """snapshot ID -> (time, verdict) of its latest verification."""
+    found: dict[str, tuple[str, bool]] = {}
+    for name, _ in repo.backend.list("reports"):
+        try:
+            doc = json.loads(crypto.unseal(repo.keys.maint_key, repo.backend.read(name), REPORT_KIND))
+        except (crypto.DecryptionFailed, ValueError):
+            continue
+        current = found.get(doc["snapshot_id"])
+        if current is None or doc["verified_at"] > current[0]:
+            found[doc["snapshot_id"]] = (doc["verified_at"], bool(doc["ok"]))
+    return found
