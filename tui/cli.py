@@ -100,7 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse cannot take positionals after an option in between
+        # ("restore REPO SNAP --to DIR PATH..."): those PATHs arrive here.
+        if getattr(args, "command", None) == "restore" and not any(e.startswith("-") for e in extra):
+            args.paths = list(args.paths) + extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

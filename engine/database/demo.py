@@ -376,6 +376,7 @@ class _Patient:
     hygienist: int
     plan: tuple | None = None  # (PlanNum, InsSubNum, relationship, is_ppo, carrier)
     perio: bool = False
+    new: bool = False  # first came during the two years
     folder: str = ""
     balance: float = 0.0
     visits: list = field(default_factory=list)  # (day, AptNum, AptStatus, hygiene)
@@ -424,9 +425,15 @@ def _log_hash(perm: int, user: int, when: dt.datetime, text: str, pat: int,
     return base64.b64encode(hashlib.sha256(data.encode("utf-16-le")).digest()).decode()
 
 
+def _holiday(day: dt.date) -> bool:
+    """New Year, Independence Day, Thanksgiving, Christmas."""
+    return (day.month, day.day) in ((1, 1), (7, 4), (12, 25)) or (
+        day.month == 11 and day.weekday() == 3 and 22 <= day.day <= 28)
+
+
 def _workday(day: dt.date) -> dt.date:
-    """The practice is open Monday to Thursday."""
-    while day.weekday() > 3:
+    """``day`` or the next day the practice is open (Monday to Thursday, not holidays)."""
+    while day.weekday() > 3 or _holiday(day):
         day += _days(1)
     return day
 
@@ -452,6 +459,9 @@ _DOC_TITLES = {
     "text": (("Post-op instructions", "Letters"), ("Treatment notes", "Treatment Plans"),
              ("Letter to patient", "Letters"), ("Medical history update", "Forms")),
 }
+_SHEET_INTRO = ("Please mark any condition you have now or had in the past, and list your medications "
+                "and allergies. Your answers are confidential and help us treat you safely. Tell us "
+                "at every visit if anything has changed.")
 _SHEET_CONDITIONS = ("Diabetes", "Heart disease", "High blood pressure", "Asthma", "Hepatitis",
                      "Arthritis", "Joint replacement", "Pregnant", "Smoker", "Bleeding problems")
 
@@ -600,8 +610,7 @@ class _Practice:
         rng, day = self.rng, FIRST_DAY
         while day <= LAST_DAY:
             if day.weekday() <= 3:
-                holiday = (day.month, day.day) in ((1, 1), (7, 4), (12, 25)) or (
-                    day.month == 11 and day.weekday() == 3 and 22 <= day.day <= 28)
+                holiday = _holiday(day)
                 working = () if holiday else (1, 2, 3, 4) + ((5,) if day.weekday() == 1 else ())
                 if holiday:
                     self.add("schedule", ScheduleNum=self.new_id("schedule"), SchedDate=day,
@@ -613,7 +622,7 @@ class _Practice:
                              SchedType=1, ProvNum=prov, Note="",
                              DateTStamp=dt.datetime.combine(day, dt.time(7)))
                 if not holiday and day <= TODAY:
-                    for user in rng.sample(range(1, len(_USERS) + 1), 3):
+                    for user in rng.sample(range(1, len(_USERS) + 1), 3 if self.scale >= 0.5 else 1):
                         self.add_logon(user, self.moment(day, 7, 9), "on")
                         self.add_logon(user, self.moment(day, 16, 18), "off")
             day += _days(1)
@@ -685,9 +694,11 @@ class _Practice:
         rng = self.rng
         adult = pat.age(TODAY) >= 18
         done = pat.done
-        established = rng.random() < 0.85
-        first = (dt.date(rng.randrange(2005, 2023), rng.randrange(1, 13), rng.randrange(1, 29))
-                 if established or not done else done[0])
+        since = max(2005, pat.birth.year + 2)
+        if pat.new or since >= 2023:
+            first = done[0] if done else FIRST_DAY
+        else:
+            first = dt.date(rng.randrange(since, 2023), rng.randrange(1, 13), rng.randrange(1, 29))
         deceased = pat.status != 1 and pat.age(TODAY) > 70 and rng.random() < 0.03
         email = ""
         if adult and rng.random() < 0.65:
@@ -716,7 +727,7 @@ class _Practice:
         rng = self.rng
         if pat.status == 1:
             return
-        new = pat.status == 0 and rng.random() < 0.15
+        new = pat.new = pat.status == 0 and rng.random() < 0.15
         day = FIRST_DAY + _days(rng.randrange(0, 600 if new else 190))
         last = LAST_DAY if pat.status == 0 else FIRST_DAY + _days(300)
         while (day := _workday(day)) <= last:
@@ -774,7 +785,7 @@ class _Practice:
         infos = [self.codes[code][1] for code, _, _ in procs]
         pattern = "".join(info[4] for info in infos)[:48]
         start = self.moment(day, 8, 16)
-        made = self.moment(max(FIRST_DAY - _days(60), day - _days(rng.randrange(3, 190))))
+        made = self.moment(min(TODAY, max(FIRST_DAY - _days(60), day - _days(rng.randrange(3, 190)))))
         end = start + dt.timedelta(minutes=5 * len(pattern))
         descript = ", ".join(info[1] for info in infos)
         provider = pat.hygienist if hygiene else (5 if procs[0][0].startswith("D33") else pat.dentist)
@@ -1006,7 +1017,7 @@ class _Practice:
                  Description="Medical History", DateTSheetEdited=when)
         fields = [(2, "", "Medical History", 300, 30, 250, 24), (1, "FName", pat.fname, 60, 80, 200, 20),
                   (1, "LName", pat.lname, 300, 80, 200, 20), (1, "Birthdate", f"{pat.birth:%m/%d/%Y}", 560, 80, 100, 20),
-                  (2, "", "Please tell us about any conditions below. " + self.sentence(40), 40, 120, 760, 80)]
+                  (2, "", _SHEET_INTRO, 40, 120, 760, 80)]
         for index, condition in enumerate(_SHEET_CONDITIONS):
             fields.append((8, f"problem:{condition}", "X" if rng.random() < 0.12 else "",
                            60 + 380 * (index % 2), 220 + 24 * (index // 2), 14, 14))
@@ -1059,8 +1070,7 @@ class _Practice:
     def commlogs(self, pat: _Patient) -> None:
         """Reminders, insurance calls, money talk and recall notices."""
         rng = self.rng
-        notes = [(day - _days(rng.randrange(1, 4)), "Appointment") for day, _, _, _ in pat.visits
-                 if rng.random() < 0.45]
+        notes = [(day, "Appointment") for day, _, _, _ in pat.visits if rng.random() < 0.45]
         if pat.plan and rng.random() < 0.15:
             notes.append((FIRST_DAY + _days(rng.randrange(700)), "Insurance"))
         if pat.balance > 0 and rng.random() < 0.6:
@@ -1071,8 +1081,10 @@ class _Practice:
             notes.append((FIRST_DAY + _days(rng.randrange(700)), "Misc"))
         for day, kind in notes:
             _, mode, direction, text = rng.choice([n for n in _COMMLOG_NOTES if n[0] == kind])
-            note = text.format(day=f"{day + _days(2):%m/%d/%Y}", carrier=pat.plan[4] if pat.plan else "",
+            note = text.format(day=f"{day:%m/%d/%Y}", carrier=pat.plan[4] if pat.plan else "",
                                amount=f"{max(pat.balance, 25.0):.2f}", email=pat.fname.lower() + "@example.com")
+            if kind == "Appointment":
+                day -= _days(rng.randrange(1, 4))
             when = self.moment(min(day, TODAY))
             legacy = rng.random() < 0.003  # rows from an old import keep a zero date
             num = self.new_id("commlog")

@@ -134,11 +134,15 @@ class Restorer:
 
     def _mkdir(self, parent: str, name: str) -> str | None:
         path = os.path.join(parent, name)
-        if not safe_name(name) or not _inside(self.target, path):
+        if not safe_name(name):
             self.problem(name, "refused: unsafe name", damage=True)
             return None
         if os.path.islink(path):
-            self.problem(name, "refused: a link already stands where a folder goes")
+            self.problem(os.path.relpath(path, self.target), "a link already stands where a folder goes; "
+                         "nothing was written through it")
+            return None
+        if not _inside(self.target, path):
+            self.problem(name, "refused: the path would land outside the restore folder", damage=True)
             return None
         os.makedirs(path, exist_ok=True)
         return path
@@ -156,9 +160,15 @@ class Restorer:
             kind = current.type
             if kind == "dir":
                 made = self._mkdir(where, name)
-                if made is not None:
-                    dirs.append((made, current.node))
-                    stack.extend((c, made) for c in reversed(children(self.repo, current)))
+                if made is None:
+                    continue
+                dirs.append((made, current.node))
+                try:
+                    kids = children(self.repo, current)
+                except OdbackupError as exc:
+                    self.problem(current.path, f"folder contents not restored: {exc}", damage=True)
+                    continue
+                stack.extend((c, made) for c in reversed(kids))
             elif os.path.lexists(dest):
                 self.problem(current.path, "already exists in the restore folder; not overwritten")
             elif kind == "file":
