@@ -9,9 +9,10 @@ matching A to Z images folder (``S/SmithJohn1234/SmithJohn1234_57.jpg``) whose
 files are the ``document`` rows.
 
 Everything derives from ``seed``: the same seed and scale give the same rows
-(equal ``CHECKSUM TABLE``) and the same files. Scale 1 is a practice of about
-2,500 patients: ~50 MB of tables and ~45 MB of images. ``scale`` multiplies the
-patients and everything that hangs off them, so 100 gives a few GB of each.
+(equal ``CHECKSUM TABLE``) and the same files. Scale 1 is a practice of 1,850
+patients: ~50 MB of tables (~190,000 rows, 12 procedures a patient) and ~45 MB
+of images in ~1,000 files. ``scale`` multiplies the patients and everything
+that hangs off them: 20 gives about 1 GB of each.
 
 It never overwrites anything: it refuses a database that already holds tables
 and an images folder that is not empty, writes files only with exclusive
@@ -43,7 +44,7 @@ FIRST_DAY = dt.date(2023, 7, 3)  # two years of history ...
 TODAY = dt.date(2025, 6, 30)  # ... up to the practice's "today" ...
 LAST_DAY = TODAY + dt.timedelta(days=90)  # ... and three months booked ahead
 STAMP = dt.datetime(2025, 6, 30, 18, 5)  # what unset timestamp columns hold
-_BATCH_BYTES = 1 << 20
+_BATCH_BYTES = 1 << 18
 _PROGRESS_SECONDS = 0.25
 
 # --- the practice's reference data (names and texts written for this demo) ---
@@ -699,7 +700,9 @@ class _Practice:
             first = done[0] if done else FIRST_DAY
         else:
             first = dt.date(rng.randrange(since, 2023), rng.randrange(1, 13), rng.randrange(1, 29))
-        deceased = pat.status != 1 and pat.age(TODAY) > 70 and rng.random() < 0.03
+        deceased = pat.status in (2, 3) and pat.age(TODAY) > 70 and rng.random() < 0.15
+        died = dt.datetime.combine(min(TODAY, (done[-1] if done else FIRST_DAY) + _days(rng.randrange(30, 300))),
+                                   dt.time(0))
         email = ""
         if adult and rng.random() < 0.65:
             plain = "".join(ch for ch in (pat.fname + "." + pat.lname).lower() if ch.isascii() and ch != "'")
@@ -718,7 +721,7 @@ class _Practice:
                  PreferRecallMethod=rng.choice((0, 5, 7, 8)), TxtMsgOk=rng.choice((0, 1, 1, 2)),
                  SchoolName="", SmokingSnoMed="", Country="", SecUserNumEntry=self.user(),
                  SecDateEntry=first, DateTStamp=self.moment(done[-1] if done else first),
-                 DateTimeDeceased=dt.datetime(2024, 2, 11) if deceased else dt.datetime(1, 1, 1))
+                 DateTimeDeceased=died if deceased else dt.datetime(1, 1, 1))
 
     # -- a patient's two years
 
@@ -1111,10 +1114,26 @@ def _document_bytes(doc: _Document, seed: int, pages: list[bytes]) -> bytes:
     return (head + words)[: doc.size]
 
 
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _make_images_dir(images_dir: str) -> list[str]:
+    """Create the images folder and its 26 letter folders (as Open Dental does); return
+    what to remove to undo that: the topmost folder created, or the letter folders."""
+    path = os.path.abspath(images_dir)
+    top = path
+    while not os.path.exists(os.path.dirname(top)):
+        top = os.path.dirname(top)
+    created = not os.path.exists(path)
+    os.makedirs(path, exist_ok=True)
+    letters = [os.path.join(path, letter) for letter in _LETTERS]
+    for letter in letters:
+        os.mkdir(letter)
+    return [top] if created else letters
+
+
 def _write_images(images_dir: str, documents: list[_Document], seed: int, progress) -> int:
     """Write every document file (never over an existing one); returns the bytes written."""
-    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        os.makedirs(os.path.join(images_dir, letter), exist_ok=True)
     rng = random.Random(f"{seed}/pages")
     pages = [(" ".join(rng.choices(_WORDS, k=600)) + "\n").encode() for _ in range(6)]
     total, written = sum(d.size for d in documents), 0
@@ -1203,6 +1222,8 @@ def create_demo(conn: pymysql.connections.Connection, database: str, images_dir:
             cursor.execute(create_table_sql(table, database))
             tables.append(table.name)
             cursor.execute(f"ALTER TABLE `{database}`.`{table.name}` DISABLE KEYS")
+        if images_dir:
+            removals = _make_images_dir(images_dir)
         doc_path = os.path.join(os.path.abspath(images_dir), "") if images_dir else ""
         sender = _Sender(cursor)
         try:
@@ -1223,11 +1244,6 @@ def create_demo(conn: pymysql.connections.Connection, database: str, images_dir:
             progress(done, len(tables))
         image_bytes = 0
         if images_dir:
-            if not os.path.isdir(images_dir):
-                os.makedirs(images_dir)
-                removals.append(images_dir)
-            else:
-                removals += [os.path.join(images_dir, letter) for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
             image_bytes = _write_images(images_dir, practice.documents, seed,
                                         _Progress(on_event, "images", cancel))
         cursor.execute("SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES"
