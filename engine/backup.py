@@ -14,10 +14,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .database.dump import DatabaseDump, DatabasePlan
-from .database.tablecache import TableCache
 from .errors import UsageError
 from .events import (
     BackupStarted,
@@ -34,6 +33,9 @@ from .progress import TreeCounter
 from .repository.lock import RepoLock
 from .repository.repo import BlobWriter, Repository
 from .repository.snapshot import Snapshot, seal_body, write_snapshot
+
+if TYPE_CHECKING:
+    from .database.dump import DatabasePlan
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,14 @@ def _run_locked(
     cache = FilesCache(repo.repo_id)
     pipeline = SealPipeline(writer, cancel)
     folders = FolderBackup(repo, writer, cache, counter, on_event=on_event, cancel=cancel, pipeline=pipeline)
-    tables = TableCache(repo.repo_id, repo.ids)
+    tables = None
     try:
         sources, root_refs = [], []
+        if databases:  # the database stack (pymysql) is loaded only when needed
+            from .database.dump import DatabaseDump
+            from .database.tablecache import TableCache
+
+            tables = TableCache(repo.repo_id, repo.ids)
         for db_plan in databases:
             dump = DatabaseDump(db_plan, writer, pipeline, tables, on_event=on_event, cancel=cancel)
             source, refs_id = dump.run()
@@ -155,8 +162,9 @@ def _run_locked(
         pipeline.close()
         cache.commit()
         cache.close()
-        tables.commit()
-        tables.close()
+        if tables is not None:
+            tables.commit()
+            tables.close()
 
 
 def _save_snapshot(

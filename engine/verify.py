@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 
 import platformdirs
 
-from . import crypto
 from .database import compare
 from .database.connection import DatabaseError, DbTarget, connect, parse_url
 from .database.restore import database_sources, restore_database
@@ -37,11 +36,9 @@ from .events import (
     ignore_events,
 )
 from .folders.browse import roots, walk
+from .reports import store_report
 from .repository.repo import Repository
 from .repository.snapshot import Snapshot
-
-REPORT_KIND = "verification report"
-REPORT_BODY_AAD = b"verification report body"
 
 
 @dataclass
@@ -228,29 +225,5 @@ def save_report(repo: Repository, report: VerifyReport) -> tuple[str, str]:
         f.write(render_text(report))
     with open(base + ".json", "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1)
-    _store_in_repository(repo, report, doc)
+    store_report(repo, report.snapshot_id, report.verified_at, report.ok, doc)
     return base + ".txt", base + ".json"
-
-
-def _store_in_repository(repo: Repository, report: VerifyReport, doc: dict) -> None:
-    """Header (snapshot, time, verdict) readable with machine credentials; details sealed."""
-    session = crypto.SealSession(repo.keys.data_public)
-    header = {"snapshot_id": report.snapshot_id, "verified_at": report.verified_at, "ok": report.ok,
-              "body": {"session": crypto.b64(session.public),
-                       "sealed": crypto.b64(session.seal(json.dumps(doc).encode(), REPORT_BODY_AAD))}}
-    sealed = crypto.seal(repo.keys.maint_key, json.dumps(header).encode(), REPORT_KIND)
-    repo.backend.write_atomic("reports/" + crypto.content_hash(sealed).hex(), [sealed])
-
-
-def verifications(repo: Repository) -> dict[str, tuple[str, bool]]:
-    """snapshot ID -> (time, verdict) of its latest verification."""
-    found: dict[str, tuple[str, bool]] = {}
-    for name, _ in repo.backend.list("reports"):
-        try:
-            doc = json.loads(crypto.unseal(repo.keys.maint_key, repo.backend.read(name), REPORT_KIND))
-        except (crypto.DecryptionFailed, ValueError):
-            continue
-        current = found.get(doc["snapshot_id"])
-        if current is None or doc["verified_at"] > current[0]:
-            found[doc["snapshot_id"]] = (doc["verified_at"], bool(doc["ok"]))
-    return found

@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", metavar="URL", help="mysql://USER@HOST:PORT to restore onto (default: where it came from)")
     p.add_argument("--keep", action="store_true", help="keep the scratch databases for inspection")
     _json_arg(p)
+    p = add("demo", commands.demo, "create a sample Open Dental practice (database and images) to try odbackup on")
+    p.add_argument("--server", default="mysql://root@127.0.0.1:3306", metavar="URL",
+                   help="mysql://USER@HOST:PORT (default: %(default)s)")
+    p.add_argument("--db", default="opendental_demo", metavar="NAME", help="database to create (default: %(default)s)")
+    p.add_argument("--images", metavar="DIR", help="A to Z images folder to create (default: in your data folder)")
+    p.add_argument("--scale", type=float, default=1.0, metavar="N", help="1 is about 50 MB of data and 50 MB of images")
+    _json_arg(p)
     p = add("check", commands.check, "check the repository's structure (and with --read-data, every byte)")
     _repo_arg(p)
     p.add_argument("--read-data", action="store_true", help="read and authenticate every stored byte")

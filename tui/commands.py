@@ -6,18 +6,17 @@ import os
 import time
 from datetime import datetime
 
+import platformdirs
+
 from engine import check as checkmod
 from engine.backup import BackupPlan, run_backup
-from engine.database.connection import parse_url, resolve_password
-from engine.database.dump import DatabasePlan
-from engine.database.restore import restore_database
 from engine.errors import RepositoryDamaged, UsageError
 from engine.folders import browse
 from engine.folders.restore import restore as run_restore
+from engine.reports import verifications
 from engine.repository import keys as keymod
 from engine.repository.lock import clear_stale
 from engine.repository.repo import Repository
-from engine.verify import verifications, verify_snapshot
 
 from .printers import JsonPrinter, TextPrinter, size
 from .secrets_input import ask_db_password, ask_secret, new_passphrase, open_repository
@@ -73,7 +72,10 @@ def passwd(args: argparse.Namespace, out: Printer) -> int:
     return EXIT_OK
 
 
-def _db_plans(args: argparse.Namespace) -> tuple[DatabasePlan, ...]:
+def _db_plans(args: argparse.Namespace) -> tuple:
+    from engine.database.connection import parse_url, resolve_password
+    from engine.database.dump import DatabasePlan
+
     plans = []
     for url in args.db:
         target = resolve_password(parse_url(url), ask=ask_db_password)
@@ -120,6 +122,8 @@ def snapshots(args: argparse.Namespace, out: Printer) -> int:
                    f"{s.stats.get('files', 0):>8,}{size(s.stats.get('bytes', 0)):>11}  {status:<11}{verified}{sources}")
     if not repo.can_read:
         out.result("(folder names are shown only with the passphrase)")
+    for snap_id in repo.damaged_snapshots:
+        out.info(f"warning: snapshot file {snap_id[:8]} is damaged and was left out; run 'odbackup check'.")
     return EXIT_OK
 
 
@@ -157,6 +161,9 @@ def restore(args: argparse.Namespace, out: Printer) -> int:
 
 
 def restore_db(args: argparse.Namespace, out: Printer) -> int:
+    from engine.database.connection import parse_url, resolve_password
+    from engine.database.restore import restore_database
+
     target = resolve_password(parse_url(args.into), ask=ask_db_password)
     if not target.database:
         raise UsageError("Name the new database in --into (mysql://USER@HOST:PORT/NEWNAME).")
@@ -171,6 +178,9 @@ def restore_db(args: argparse.Namespace, out: Printer) -> int:
 
 
 def verify(args: argparse.Namespace, out: Printer) -> int:
+    from engine.database.connection import parse_url, resolve_password
+    from engine.verify import verify_snapshot
+
     repo = open_repository(args.repo, full=True)
     snap = repo.find_snapshot(args.snapshot)
     server = parse_url(args.server) if args.server else None
@@ -180,6 +190,27 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
     out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
                  "report_text": text_path, "report_json": json_path})
     return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+def demo(args: argparse.Namespace, out: Printer) -> int:
+    from engine.database.connection import connect, parse_url, resolve_password
+    from engine.database.demo import create_demo
+
+    target = resolve_password(parse_url(args.server), ask=ask_db_password)
+    images = args.images or os.path.join(platformdirs.user_data_dir("odbackup", False), "demo", "OpenDentImages")
+    conn = connect(target)
+    try:
+        result = create_demo(conn, args.db, images, scale=args.scale, on_event=out)
+    finally:
+        conn.close()
+    out.result(f"Created the sample practice: database {result.database} on {target.server} "
+               f"({result.tables} tables, {result.rows:,} rows, {size(result.bytes)}) and the images folder "
+               f"{result.images_dir} ({result.image_files:,} files, {size(result.image_bytes)}) "
+               f"in {result.seconds:.1f} s.")
+    out.summary({"database": result.database, "server": target.server, "tables": result.tables,
+                 "rows": result.rows, "bytes": result.bytes, "images_dir": result.images_dir,
+                 "image_files": result.image_files, "image_bytes": result.image_bytes})
+    return EXIT_OK
 
 
 def check(args: argparse.Namespace, out: Printer) -> int:

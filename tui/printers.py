@@ -245,3 +245,8 @@ class TextPrinter:
         for p in e.problems:
             self._line(f"  - {p}", stream=self.out)
         self._line(f"Report: {e.report_text}", stream=self.out)
+
+    def on_demo_progress(self, e: ev.Event) -> None:
+        phase, done, total = e.phase, e.done, e.total  # type: ignore[attr-defined]
+        shown = f"{size(done)} / {size(total)}" if phase == "images" else f"{done:,} / {total:,}"
+        self._status(f"demo: {phase} {shown}")

@@ -144,6 +144,10 @@ class Restorer:
         if not _inside(self.target, path):
             self.problem(name, "refused: the path would land outside the restore folder", damage=True)
             return None
+        if os.path.lexists(path) and not os.path.isdir(path):
+            self.problem(os.path.relpath(path, self.target), "a file already stands where a folder goes; "
+                         "it was kept and the folder's contents were not restored")
+            return None
         os.makedirs(path, exist_ok=True)
         return path
 

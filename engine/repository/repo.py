@@ -192,15 +192,21 @@ class Repository:
     # --- snapshots --------------------------------------------------------------------------
 
     def snapshots(self) -> list[Snapshot]:
-        """All snapshots, oldest first (bodies opened when the full key is in hand)."""
+        """All readable snapshots, oldest first (bodies opened when the full key is in hand).
+
+        A damaged snapshot file is left out (and named in ``damaged_snapshots``)
+        so that one bad file never hides the good snapshots.
+        """
         snaps = []
+        self.damaged_snapshots: list[str] = []
         for snap_id in snapshot_ids(self.backend):
             try:
                 snap = read_snapshot(self.backend, self.keys.maint_key, snap_id)
                 if self._opener is not None:
                     snap.open_body(self._opener)
-            except crypto.DecryptionFailed as exc:
-                raise RepositoryDamaged(f"Snapshot {snap_id[:8]} is damaged.") from exc
+            except (crypto.DecryptionFailed, ValueError, KeyError):
+                self.damaged_snapshots.append(snap_id)
+                continue
             snaps.append(snap)
         return sorted(snaps, key=lambda s: (s.time, s.snapshot_id))
 

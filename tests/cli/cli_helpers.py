@@ -4,6 +4,9 @@ Every test drives the real ``odbackup`` command in a subprocess, on real
 files in ``tmp_path``. The root ``tests/conftest.py`` has already pointed
 config and cache folders at a per-test temporary home, weakened the KDF and
 shrunk packs to 256 KiB; :func:`cli_env` copies that environment at call time.
+Module-scoped fixtures (a repository several read-only tests share) run outside
+that autouse fixture, so they use :func:`shared_env`, which sets up the same
+isolation under their own folder.
 """
 from __future__ import annotations
 
@@ -24,9 +27,10 @@ BIG_FILE_SIZE = 5 * 1024 * 1024 + 12345  # several chunks (avg ~768 KiB, max 4 M
 # --- running the command ----------------------------------------------------------------
 
 
-def cli_env(passphrase: str | None = PASSPHRASE, **extra: str | None) -> dict[str, str]:
-    """The current (isolated) environment, with ``ODBACKUP_PASSPHRASE`` set or removed."""
-    env = os.environ.copy()
+def cli_env(passphrase: str | None = PASSPHRASE, base: dict[str, str] | None = None,
+            **extra: str | None) -> dict[str, str]:
+    """The current (isolated) environment, or ``base``, with ``ODBACKUP_PASSPHRASE`` set or removed."""
+    env = dict(os.environ if base is None else base)
     env.pop("ODBACKUP_PASSPHRASE", None)
     env.pop("ODBACKUP_NEW_PASSPHRASE", None)
     if passphrase is not None:
@@ -43,6 +47,7 @@ def shared_env(home: Path) -> dict[str, str]:
     """For module-scoped fixtures (which run outside the root autouse fixture):
     the same isolation it sets up, under ``home``."""
     return cli_env(
+        PASSPHRASE,
         ODBACKUP_CONFIG_DIR=str(home / "config"),
         ODBACKUP_CACHE_DIR=str(home / "cache"),
         ODBACKUP_TEST_WEAK_KDF="1",
@@ -64,6 +69,7 @@ def run_cli(args: list, env: dict[str, str] | None = None, *, timeout: float = 1
         capture_output=True,
         text=True,
         encoding="utf-8",
+        errors="surrogateescape",  # file names need not be valid UTF-8
         timeout=timeout,
     )
 
@@ -78,9 +84,10 @@ def events(cp: subprocess.CompletedProcess, name: str) -> list[dict]:
 
 
 def summary(cp: subprocess.CompletedProcess) -> dict:
-    docs = json_lines(cp.stdout)
-    assert docs and docs[-1]["event"] == "summary", f"no summary line:\n{cp.stdout}\n{cp.stderr}"
-    return docs[-1]
+    """The ``summary`` line (an ``error`` line may follow it when the command fails)."""
+    docs = [d for d in json_lines(cp.stdout) if d["event"] == "summary"]
+    assert len(docs) == 1, f"expected one summary line:\n{explain(cp)}"
+    return docs[0]
 
 
 def explain(cp: subprocess.CompletedProcess) -> str:
@@ -98,20 +105,32 @@ def ok(cp: subprocess.CompletedProcess, code: int = 0) -> subprocess.CompletedPr
 
 @dataclass
 class Repo:
+    """A repository made by ``odbackup init``. ``base_env`` is set for repositories shared by
+    a module (their own config/cache folders); otherwise the test's environment is used."""
+
     path: Path
     recovery_key: str
     repo_id: str
+    base_env: dict[str, str] | None = None
+
+    def env(self, passphrase: str | None = PASSPHRASE, **extra: str | None) -> dict[str, str]:
+        return cli_env(passphrase, self.base_env, **extra)
+
+    def run(self, args: list, passphrase: str | None = PASSPHRASE, **extra: str | None):
+        """``run_cli`` in this repository's environment."""
+        return run_cli(args, self.env(passphrase, **extra))
 
     def backup(self, *sources: Path, env: dict[str, str] | None = None, code: int = 0) -> dict:
         """``backup --json`` of ``sources``; returns the summary line."""
         args = ["backup", "--repo", self.path, "--json"]
         for s in sources:
             args += ["--path", s]
-        return summary(ok(run_cli(args, env), code))
+        return summary(ok(run_cli(args, env or self.env()), code))
 
     def restore(self, target: Path, *paths: str, snapshot: str = "latest", extra: tuple = (),
                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return run_cli(["restore", "--repo", self.path, snapshot, "--to", target, *paths, *extra, "--json"], env)
+        args = ["restore", "--repo", self.path, snapshot, "--to", target, *paths, *extra, "--json"]
+        return run_cli(args, env or self.env())
 
     def files(self, folder: str = "") -> dict[str, bytes]:
         """Every file below the repository (or one of its folders): relative path -> bytes."""
@@ -121,16 +140,16 @@ class Repo:
         return sum(len(b) for b in self.files().values())
 
 
-def init_repo(path: Path, passphrase: str = PASSPHRASE, env: dict[str, str] | None = None) -> Repo:
-    env = dict(env or cli_env(), ODBACKUP_PASSPHRASE=passphrase)
-    doc = summary(ok(run_cli(["init", path, "--json"], env)))
-    return Repo(path, doc["recovery_key"], doc["repository_id"])
+def init_repo(path: Path, passphrase: str = PASSPHRASE, base_env: dict[str, str] | None = None) -> Repo:
+    doc = summary(ok(run_cli(["init", path, "--json"], cli_env(passphrase, base_env))))
+    return Repo(path, doc["recovery_key"], doc["repository_id"], base_env)
 
 
 # --- file trees -------------------------------------------------------------------------
 
 
-def random_file(path: Path, size: int, mtime_ns: int | None = None) -> Path:
+def random_file(path: Path, size: int) -> Path:
+    """An incompressible file of ``size`` bytes (parents created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
         left = size
@@ -138,8 +157,6 @@ def random_file(path: Path, size: int, mtime_ns: int | None = None) -> Path:
             n = min(left, 4 * 1024 * 1024)
             f.write(os.urandom(n))
             left -= n
-    if mtime_ns is not None:
-        os.utime(path, ns=(mtime_ns, mtime_ns))
     return path
 
 
@@ -147,10 +164,10 @@ def make_tree(path: Path) -> Path:
     """A small practice folder with every kind of entry a round trip must keep.
 
     - nested folders, an empty folder, an empty file
-    - a non-ASCII file name
+    - a non-ASCII file name, and a name that is not valid UTF-8
     - a multi-chunk random file
     - a symlink to a folder *outside* the tree (must be recorded, not followed)
-    - a relative symlink to a file inside the tree
+    - a relative symlink to a file inside the tree, and a dangling one
     - odd permissions and modification times with nanoseconds
     """
     outside = path.parent / (path.name + "-outside")
@@ -164,11 +181,15 @@ def make_tree(path: Path) -> Path:
     (deep / "note.txt").write_text("a note in a deep folder\n", encoding="utf-8")
     (path / "Nested" / "Deeper" / "Müller Zoë.txt").write_text("Grüße, Zoë — ½ ✓\n", encoding="utf-8")
     (path / "Nested" / "readme.txt").write_bytes(b"plain ascii\r\nwith CRLF\r\n")
+    # A Latin-1 name that is not valid UTF-8 (old Samba shares have these).
+    with open(os.path.join(os.fsencode(path / "Nested"), b"latin1-\xe9t\xe9.txt"), "wb") as f:
+        f.write(b"\xe9t\xe9")
     random_file(path / "Nested" / "big.bin", BIG_FILE_SIZE)
     (path / "Nested" / "private.txt").write_text("mode 0640\n")
     os.chmod(path / "Nested" / "private.txt", 0o640)
     os.symlink(str(outside), path / "link-to-outside")
     os.symlink("Nested/readme.txt", path / "link-to-readme")
+    os.symlink("no/such/target", path / "Nested" / "dangling-link")
 
     mtimes = {
         "empty.dat": 1_500_000_000_000_000_001,

@@ -1,0 +1,105 @@
+"""One writer at a time: the exclusive lock, stale locks and ``odbackup unlock``."""
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from cli_helpers import PASSPHRASE, events, explain, init_repo, json_lines, ok, shared_env
+
+from engine.repository.lock import RepoLock, read_lock
+from engine.repository.repo import Repository
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    base = tmp_path_factory.mktemp("locks")
+    repo = init_repo(base / "repo", base_env=shared_env(base / "home"))
+    folder = base / "Images"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    return repo, folder
+
+
+@pytest.fixture
+def repo(shared):
+    """The module's repository; every test leaves it unlocked."""
+    repo = shared[0]
+    yield repo
+    lock = repo.path / "locks" / "exclusive"
+    assert not lock.exists(), "a test left the repository locked"
+
+
+@pytest.fixture
+def source(shared):
+    return shared[1]
+
+
+@pytest.fixture
+def live_lock(repo):
+    """The exclusive lock, held by this (live) test process."""
+    opened = Repository.open(str(repo.path))
+    opened.unlock(PASSPHRASE)
+    lock, replaced = RepoLock.acquire(opened.backend, opened.keys.maint_key, "backup")
+    assert replaced is None
+    yield lock
+    lock.release()
+
+
+def leave_dead_lock(repo) -> int:
+    """Fork a process that takes the exclusive lock and dies holding it; returns its pid."""
+    opened = Repository.open(str(repo.path))
+    opened.unlock(PASSPHRASE)
+    pid = os.fork()
+    if pid == 0:  # the child: lock, then die without releasing
+        try:
+            RepoLock.acquire(opened.backend, opened.keys.maint_key, "backup")
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert (repo.path / "locks" / "exclusive").exists()
+    return pid
+
+
+def test_backup_while_locked_exits_5_and_names_holder(repo, source, live_lock):
+    snapshots_before = sorted(os.listdir(repo.path / "snapshots"))
+    cp = repo.run(["backup", "--repo", repo.path, "--path", source])
+    assert cp.returncode == 5, explain(cp)
+    assert live_lock.info.host == socket.gethostname()
+    assert live_lock.info.host in cp.stderr
+    assert str(os.getpid()) in cp.stderr
+    assert live_lock.info.started in cp.stderr
+    assert "Traceback" not in cp.stderr
+    assert sorted(os.listdir(repo.path / "snapshots")) == snapshots_before
+
+
+def test_backup_while_locked_json_error(repo, source, live_lock):
+    cp = repo.run(["backup", "--repo", repo.path, "--path", source, "--json"])
+    assert cp.returncode == 5, explain(cp)
+    (error,) = [d for d in json_lines(cp.stdout) if d["event"] == "error"]
+    assert error["exit_code"] == 5 and str(os.getpid()) in error["message"]
+
+
+def test_unlock_refuses_live_holder(repo, live_lock):
+    cp = repo.run(["unlock", "--repo", repo.path])
+    assert cp.returncode != 0, explain(cp)
+    assert str(os.getpid()) in cp.stderr
+    opened = Repository.open(str(repo.path))
+    opened.unlock(PASSPHRASE)
+    holder = read_lock(opened.backend, opened.keys.maint_key)
+    assert holder is not None and holder.pid == os.getpid()  # still there, still ours
+
+
+def test_unlock_removes_lock_of_dead_process(repo):
+    dead_lock = leave_dead_lock(repo)
+    cp = ok(repo.run(["unlock", "--repo", repo.path]))
+    assert str(dead_lock) in cp.stdout
+    assert not (repo.path / "locks" / "exclusive").exists()
+    ok(repo.run(["unlock", "--repo", repo.path]))  # nothing to do: still fine
+
+
+def test_backup_clears_lock_of_dead_process(repo, source):
+    dead_lock = leave_dead_lock(repo)
+    cp = ok(repo.run(["backup", "--repo", repo.path, "--path", source, "--json"]))
+    assert [e["pid"] for e in events(cp, "stale_lock_removed")] == [dead_lock]
+    assert not (repo.path / "locks" / "exclusive").exists()
