@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(p)
     p = add("enroll", commands.enroll, "store write-only credentials so this machine can back up unattended")
     _repo_arg(p)
+    p.add_argument("--db", action="append", default=[], metavar="URL",
+                   help="also remember this database's password on this machine (owner-only file)")
     p = add("passwd", commands.passwd, "change the repository passphrase (no data is re-encrypted)")
     _repo_arg(p)
     p = add("backup", commands.backup, "back up folders and databases into a new snapshot")

@@ -59,7 +59,23 @@ def enroll(args: argparse.Namespace, out: Printer) -> int:
     path = keymod.enroll_machine(repo.keys, repo.location)
     out.result(f"This machine can now back up to {repo.location} without the passphrase.")
     out.result(f"Its write-only credentials are in {path} (they cannot read any backup back).")
+    for url in args.db:
+        _remember_db_password(url, out)
     return EXIT_OK
+
+
+def _remember_db_password(url: str, out: Printer) -> None:
+    from engine.database.connection import connect, parse_url, resolve_password, save_password
+
+    target = parse_url(url)
+    password = os.environ.get("ODBACKUP_DB_PASSWORD")
+    if password is None:
+        password = ask_db_password(f"Password for {target.user}@{target.server}: ")
+    if password is None:
+        raise UsageError("Set ODBACKUP_DB_PASSWORD or run on a terminal to give the database password.")
+    connect(resolve_password(target.with_password(password))).close()  # prove it works first
+    where = save_password(target, password)
+    out.result(f"The password of {target.user}@{target.server} is remembered in {where} (owner-only).")
 
 
 def passwd(args: argparse.Namespace, out: Printer) -> int:

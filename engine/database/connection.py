@@ -88,6 +88,9 @@ class DbTarget:
     def with_database(self, name: str | None) -> DbTarget:
         return replace(self, database=name)
 
+    def with_password(self, password: str) -> DbTarget:
+        return replace(self, password=password)
+
 
 def parse_url(url: str) -> DbTarget:
     """``mysql://USER@HOST:PORT/DBNAME`` (percent-encoded parts) -> DbTarget."""
