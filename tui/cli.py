@@ -118,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        return run_app()
     printer = commands.make_printer(getattr(args, "json", False))
     try:
         return int(args.func(args, printer))
@@ -137,6 +136,16 @@ def main(argv: list[str] | None = None) -> int:
                             hint="Check that the drive or network share is connected and writable.")
         printer.error(err)
         return 1
+
+
+def run_app() -> int:
+    """``odbackup`` with no command opens the Textual app (imported only then)."""
+    try:
+        from .app import main as app_main
+    except ImportError:  # the app is not built yet in this checkout
+        build_parser().print_help()
+        return 0
+    return int(app_main() or 0)
 
 
 def run() -> None:
