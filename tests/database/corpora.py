@@ -32,7 +32,8 @@ def _rename(sql: str, old: str, new: str) -> str:
     sql = re.sub(rf"^(CREATE (?:SCHEMA|DATABASE)(?: IF NOT EXISTS)? )`?{old}`?", rf"\g<1>`{new}`", sql,
                  flags=re.M | re.I)
     sql = re.sub(rf"^USE `?{old}`?;", f"USE `{new}`;", sql, flags=re.M | re.I)
-    return sql.replace(f"{old}.", f"`{new}`.")
+    # qualified names (sakila's views say sakila.film), not file names (load_employee.sql)
+    return re.sub(rf"(?<![\w`]){old}\.(?!sql\b)", f"`{new}`.", sql)
 
 
 def _sakila(db: str) -> None:
