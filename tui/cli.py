@@ -132,9 +132,18 @@ def main(argv: list[str] | None = None) -> int:
         printer.info("Cancelled. The repository is left valid; nothing partial was saved as a snapshot.")
         return 130
     except OSError as exc:
+        if os.environ.get("ODBACKUP_DEBUG"):
+            raise
         err = OdbackupError(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "),
                             hint="Check that the drive or network share is connected and writable.")
         printer.error(err)
+        return 1
+    except Exception as exc:  # a bug: say so plainly, never a bare traceback for the office
+        if os.environ.get("ODBACKUP_DEBUG"):
+            raise
+        printer.error(OdbackupError(f"Unexpected error ({type(exc).__name__}: {exc}).",
+                                    hint="This is a bug in odbackup; run again with ODBACKUP_DEBUG=1 and report "
+                                         "the output. The repository is left valid."))
         return 1
 
 

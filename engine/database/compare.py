@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import blake3
 import pymysql
-import pymysql.cursors
 from pymysql.connections import Connection
 
 from .connection import DbTarget, connect
 from .schema import quote_ident, read_schema
-from .stream import rows_to_blocks, select_sql, spec_for
+from .stream import read_stream, spec_for
 
 
 def stream_checksums(conn: Connection, target: DbTarget, database: str) -> dict[str, tuple[int, str]]:
@@ -27,16 +26,10 @@ def stream_checksums(conn: Connection, target: DbTarget, database: str) -> dict[
         result = {}
         for table in schema.tables:
             spec = spec_for(table)
-            sql, built = select_sql(table, spec)
             hasher, rows = blake3.blake3(), 0
-            cur = raw.cursor(pymysql.cursors.SSCursor)
-            try:
-                cur.execute(sql)
-                for block, n in rows_to_blocks(cur, built, spec):
-                    hasher.update(block)
-                    rows += n
-            finally:
-                cur.close()
+            for block, n in read_stream(raw, table, spec):
+                hasher.update(block)
+                rows += n
             result[table.name] = (rows, hasher.hexdigest())
         return result
     finally:

@@ -38,7 +38,7 @@ from ..repository.repo import BlobWriter
 from . import locking
 from .connection import DatabaseError, DbTarget, connect, translate
 from .schema import Schema, Table, quote_ident, read_schema
-from .stream import rows_to_blocks, select_sql, spec_for
+from .stream import read_stream, spec_for
 from .tablecache import TableCache
 
 LOCK_MODES = ("consistent", "per-table")
@@ -281,26 +281,20 @@ class DatabaseDump:
 
     def _read_table(self, table: Table, data: Connection) -> dict:
         spec = spec_for(table)
-        sql, built = select_sql(table, spec)
         hasher = blake3.blake3()
         counts = [0, 0]
         progress = Throttle(lambda: TableProgress(self.db, table.name, counts[0], counts[1], table.rows_estimate),
                             self.emit)
-        cur = data.cursor(pymysql.cursors.SSCursor)
-        try:
-            cur.execute(sql)
 
-            def blocks():
-                for block, n in rows_to_blocks(cur, built, spec):
-                    hasher.update(block)
-                    counts[0] += n
-                    counts[1] += len(block)
-                    progress.tick()
-                    yield block
+        def blocks():
+            for block, n in read_stream(data, table, spec):
+                hasher.update(block)
+                counts[0] += n
+                counts[1] += len(block)
+                progress.tick()
+                yield block
 
-            content = self.pipeline.store_blocks(blocks())
-        finally:
-            cur.close()
+        content = self.pipeline.store_blocks(blocks())
         return {
             "name": table.name, "engine": table.engine, "create": table.create_sql, "stream": spec.to_json(),
             "rows": counts[0], "bytes": counts[1], "checksum": hasher.hexdigest(),

@@ -1,0 +1,351 @@
+"""What the setup saves: one typed, validated model, stored as TOML.
+
+The file is ``settings.toml`` in :func:`engine.paths.config_dir` (the
+platformdirs config folder; ``ODBACKUP_CONFIG_DIR`` overrides it). It holds
+no secret, ever: the database password goes through
+:func:`engine.database.connection.save_password` into the owner-only
+credentials file, the repository passphrase is never stored, and this
+machine's write-only repository keys live in their own owner-only file
+(``odbackup enroll`` / the setup's "enroll this machine").
+
+Precedence, for each value a run uses (first that gives one wins):
+
+1. a command-line argument (``--repo``, ``--path``, ``--db``, ``--lock-mode`` ...);
+2. the environment: ``ODBACKUP_PASSPHRASE`` (repository secret),
+   ``ODBACKUP_DB_PASSWORD`` (database password), ``ODBACKUP_CONFIG_DIR``
+   (where this file is);
+3. this file, for everything that is not a secret;
+4. for the database password only: this machine's credentials file, then the
+   MySQL option files (``~/.my.cnf``), as :mod:`engine.database.connection` says;
+5. the defaults below.
+
+``load_settings`` and ``save_settings`` are the one read and the one write
+point. Reading uses ``tomllib``; writing uses the tiny writer here (only
+strings, numbers, lists of strings and one level of tables are needed).
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from . import paths
+from .errors import OdbackupError
+
+if TYPE_CHECKING:
+    from .backup import BackupPlan
+    from .database.connection import DbTarget
+
+FILE_NAME = "settings.toml"
+LOCK_MODES = ("consistent", "per-table")
+NEARLY_FULL_FRACTION = 0.10  # under 10 % free (or less than the estimate) is "nearly full"
+
+
+class SettingsError(OdbackupError):
+    """The saved settings cannot be used."""
+
+    title = "Settings problem"
+    hint = "Run the setup again (odbackup with no arguments, then Setup) or fix settings.toml."
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """The database to back up, and how to lock it. Never the password."""
+
+    host: str = "127.0.0.1"
+    """Host name or IP address of the MySQL/MariaDB server (Open Dental's server)."""
+    port: int = 3306
+    """TCP port of the server (3306 unless the practice changed it)."""
+    user: str = "root"
+    """Database user odbackup connects as (needs SELECT, LOCK TABLES, RELOAD, PROCESS)."""
+    name: str = "opendental"
+    """Name of the database to back up (Open Dental's is usually ``opendental``)."""
+    lock_mode: str = "consistent"
+    """``consistent``: all MyISAM tables at one instant (the office's changes wait while
+    they are read); ``per-table``: each table locked only while it is read (short pauses)."""
+    lock_timeout: float = 10.0
+    """Seconds to wait for a read lock before withdrawing the request and retrying."""
+
+    def target(self) -> DbTarget:
+        """The connection target (without a password; see ``resolve_password``)."""
+        from .database.connection import DbTarget
+
+        return DbTarget(host=self.host, port=self.port, user=self.user, database=self.name)
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values, in plain words (empty when they are fine)."""
+        found = []
+        if not self.host.strip():
+            found.append("The database server's host name is empty.")
+        if not 0 < self.port < 65536:
+            found.append(f"The database port {self.port} is not between 1 and 65535.")
+        if not self.user.strip():
+            found.append("The database user name is empty.")
+        if not self.name.strip():
+            found.append("No database was chosen.")
+        if self.lock_mode not in LOCK_MODES:
+            found.append(f"The lock mode '{self.lock_mode}' is unknown: use consistent or per-table.")
+        if not (math.isfinite(self.lock_timeout) and 1 <= self.lock_timeout <= 600):
+            found.append("The lock timeout must be between 1 and 600 seconds.")
+        return found
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the setup saves."""
+
+    repository: str = ""
+    """The repository folder: a USB drive, a network share (mounted, or a UNC path) or a disk."""
+    images_folder: str = ""
+    """Open Dental's A to Z images folder (``OpenDentImages``); empty when not backed up."""
+    extra_folders: tuple[str, ...] = ()
+    """Other office folders to back up (documents, exports, ...)."""
+    database: DatabaseSettings | None = None
+    """The database to back up; None for a folders-only setup."""
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+    """Unknown keys found in the file, kept so a newer version's settings are not lost."""
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """All folders to back up: the images folder first, then the extra ones."""
+        return ((self.images_folder,) if self.images_folder else ()) + tuple(self.extra_folders)
+
+    def problems(self) -> list[str]:
+        """What is wrong, in plain words (empty when the settings can be used for a backup)."""
+        found = []
+        if not self.repository.strip():
+            found.append("No repository (backup destination) is set.")
+        if not self.folders and self.database is None:
+            found.append("Nothing to back up: choose a database or at least one folder.")
+        if len(set(self.folders)) != len(self.folders):
+            found.append("A folder is listed twice.")
+        if self.database is not None:
+            found += self.database.problems()
+        return found
+
+    def validate(self) -> Settings:
+        """Return self, or raise :class:`SettingsError` naming every problem."""
+        found = self.problems()
+        if found:
+            raise SettingsError(" ".join(found))
+        return self
+
+    def backup_plan(self) -> BackupPlan:
+        """The backup these settings describe; the database password is resolved by its
+        precedence (environment, this machine's credentials file, option files)."""
+        from .backup import BackupPlan
+
+        databases = ()
+        if self.database is not None:
+            from .database.connection import resolve_password
+            from .database.dump import DatabasePlan
+
+            target = resolve_password(self.database.target())
+            databases = (DatabasePlan(target, lock_mode=self.database.lock_mode,
+                                      lock_timeout=self.database.lock_timeout),)
+        return BackupPlan(self.folders, databases)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def settings_path() -> str:
+    """Where the settings file is."""
+    return os.path.join(paths.config_dir(), FILE_NAME)
+
+
+def load_settings(path: str | None = None) -> Settings | None:
+    """The saved settings, or None when there are none yet (first run)."""
+    path = path or settings_path()
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except FileNotFoundError:
+        return None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"The settings file {path} is not valid TOML ({exc}).") from exc
+    except OSError as exc:
+        raise SettingsError(f"The settings file {path} cannot be read ({exc.strerror}).") from exc
+    return from_dict(doc, path)
+
+
+def _typed(doc: dict, key: str, kind: type | tuple[type, ...], default: object, where: str) -> object:
+    value = doc.get(key, default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise SettingsError(f"In {where}, '{key}' has the wrong type ({type(value).__name__}).")
+    return value
+
+
+def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
+    """Settings from a parsed TOML document (types checked, unknown keys kept)."""
+    folders = doc.get("folders", {})
+    if not isinstance(folders, dict):
+        raise SettingsError(f"In {where}, [folders] must be a table.")
+    extra = _typed(folders, "extra", list, [], where)
+    if not all(isinstance(x, str) for x in extra):  # type: ignore[union-attr]
+        raise SettingsError(f"In {where}, folders.extra must be a list of folder paths.")
+    database = None
+    if "database" in doc:
+        d = doc["database"]
+        if not isinstance(d, dict):
+            raise SettingsError(f"In {where}, [database] must be a table.")
+        defaults = DatabaseSettings()
+        database = DatabaseSettings(
+            host=str(_typed(d, "host", str, defaults.host, where)),
+            port=int(_typed(d, "port", int, defaults.port, where)),  # type: ignore[call-overload]
+            user=str(_typed(d, "user", str, defaults.user, where)),
+            name=str(_typed(d, "name", str, defaults.name, where)),
+            lock_mode=str(_typed(d, "lock_mode", str, defaults.lock_mode, where)),
+            lock_timeout=float(_typed(d, "lock_timeout", float, defaults.lock_timeout, where)),  # type: ignore[arg-type]
+        )
+    known = {"repository", "folders", "database"}
+    return Settings(
+        repository=str(_typed(doc, "repository", str, "", where)),
+        images_folder=str(_typed(folders, "images", str, "", where)),
+        extra_folders=tuple(extra),  # type: ignore[arg-type]
+        database=database,
+        extra={k: v for k, v in doc.items() if k not in known},
+    )
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def save_settings(settings: Settings, path: str | None = None) -> str:
+    """Validate and write the settings (atomically); returns the file's path."""
+    settings.validate()
+    path = path or settings_path()
+    paths.write_private_file(path, to_toml(settings).encode("utf-8"))
+    return path
+
+
+def to_toml(settings: Settings) -> str:
+    """The TOML text of ``settings``."""
+    lines = ["# odbackup settings, written by the setup. No secrets are kept here.",
+             f"repository = {_value(settings.repository)}", ""]
+    lines += ["[folders]", f"images = {_value(settings.images_folder)}",
+              f"extra = {_value(list(settings.extra_folders))}", ""]
+    if settings.database is not None:
+        d = settings.database
+        lines += ["[database]", f"host = {_value(d.host)}", f"port = {_value(d.port)}",
+                  f"user = {_value(d.user)}", f"name = {_value(d.name)}",
+                  f"lock_mode = {_value(d.lock_mode)}", f"lock_timeout = {_value(d.lock_timeout)}", ""]
+    for key, value in settings.extra.items():
+        if not isinstance(value, dict):
+            lines.insert(2, f"{_key(key)} = {_value(value)}")
+    for key, value in settings.extra.items():
+        if isinstance(value, dict):
+            lines += [f"[{_key(key)}]"] + [f"{_key(k)} = {_value(v)}" for k, v in value.items()] + [""]
+    return "\n".join(lines)
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _key(key: str) -> str:
+    return key if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key) else _string(key)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SettingsError("A setting is not a finite number.")
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise SettingsError(f"A setting of type {type(value).__name__} cannot be saved.")
+
+
+# --- the destination ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DestinationCheck:
+    """What the repository folder's place looks like right now."""
+
+    path: str
+    exists: bool
+    is_repository: bool
+    writable: bool
+    free_bytes: int
+    total_bytes: int
+    needed_bytes: int
+    problem: str | None = None
+    """Why it cannot be used (None when it can)."""
+
+    @property
+    def nearly_full(self) -> bool:
+        """Less free space than the estimate, or under 10 % of the drive left."""
+        if self.total_bytes <= 0:
+            return False
+        return self.free_bytes < self.needed_bytes or self.free_bytes < self.total_bytes * NEARLY_FULL_FRACTION
+
+
+def _nearest_existing(path: str) -> str | None:
+    current = os.path.abspath(path)
+    while not os.path.exists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    return current
+
+
+def _can_write(folder: str) -> bool:
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".odbackup-write-test-"):
+            return True
+    except OSError:
+        return False
+
+
+def check_destination(path: str, needed_bytes: int = 0) -> DestinationCheck:
+    """Is ``path`` usable as the repository folder: there (or creatable), writable, with room
+    for about ``needed_bytes`` (the estimated size of the first backup)?"""
+    path = path.strip()
+    if not path:
+        return DestinationCheck("", False, False, False, 0, 0, needed_bytes, "Type the folder to keep backups in.")
+    full = os.path.abspath(os.path.expanduser(path))
+    exists = os.path.exists(full)
+    is_repo = os.path.isfile(os.path.join(full, "config")) and os.path.isdir(os.path.join(full, "keys"))
+    base = _nearest_existing(full)
+    if base is None or not os.path.isdir(base):
+        return DestinationCheck(full, exists, is_repo, False, 0, 0, needed_bytes,
+                                f"'{path}' cannot be reached: the drive or share is not there.")
+    usage = shutil.disk_usage(base)
+    writable = _can_write(base)
+    problem = None
+    if exists and not os.path.isdir(full):
+        problem = f"'{full}' is a file, not a folder."
+    elif not writable:
+        problem = f"odbackup cannot write in '{base}' (read-only drive, or no permission)."
+    elif exists and not is_repo and os.listdir(full):
+        problem = f"'{full}' already holds other files; choose an empty or new folder (or an odbackup repository)."
+    elif not is_repo and needed_bytes and usage.free < needed_bytes:
+        problem = (f"Only {usage.free:,} bytes are free there, and the first backup needs about "
+                   f"{needed_bytes:,} bytes.")
+    return DestinationCheck(full, exists, is_repo, writable, usage.free, usage.total, needed_bytes, problem)

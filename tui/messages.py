@@ -1,0 +1,60 @@
+"""Messages the app's screens receive from worker threads ("messages up").
+
+Engine events arrive from worker threads: a sink made by
+:func:`tui.screens.common.post_events` wraps each one in an :class:`EngineEvent`
+and posts it (``post_message`` is thread-safe). Progress events replace the
+ones still waiting in the queue, so a slow screen never falls behind.
+"""
+from __future__ import annotations
+
+from textual.message import Message
+
+from engine import events as ev
+from engine.errors import OdbackupError
+
+PROGRESS_EVENTS: tuple[type[ev.Event], ...] = (
+    ev.BackupProgress, ev.TableProgress, ev.RestoreProgress, ev.CheckProgress, ev.LockStatus,
+)
+
+
+def is_progress(event: ev.Event) -> bool:
+    """Throttled counters (dropped when a newer one of the same kind is waiting), not milestones."""
+    return isinstance(event, PROGRESS_EVENTS) or type(event).__name__ == "DemoProgress"
+
+
+class EngineEvent(Message):
+    """One engine event, posted from the worker thread that runs the engine call."""
+
+    def __init__(self, event: ev.Event, job: str = "") -> None:
+        super().__init__()
+        self.event = event
+        self.job = job
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer tick of the same progress counter supersedes this one."""
+        return (isinstance(message, EngineEvent) and type(message.event) is type(self.event)
+                and is_progress(self.event))
+
+
+class ScanProgress(Message):
+    """The background count of a folder (files and bytes so far; ``done`` at the end)."""
+
+    def __init__(self, path: str, files: int, size: int, done: bool) -> None:
+        super().__init__()
+        self.path, self.files, self.size, self.done = path, files, size, done
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScanProgress) and message.path == self.path and not self.done
+
+
+class WorkFailed(Message):
+    """A screen's job failed: the App shows it (title, message, what to do) in one place."""
+
+    def __init__(self, error: OdbackupError, job: str) -> None:
+        super().__init__()
+        self.error = error
+        self.job = job
+
+
+class SettingsChanged(Message):
+    """The setup saved new settings; the App keeps them and goes home."""

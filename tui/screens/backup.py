@@ -1,0 +1,259 @@
+"""Back up now: live progress, the lock banner, cancel, and the result.
+
+The backup runs ``engine.backup.run_backup`` in a thread worker; its events
+arrive as messages. Cancel asks once, then sets the worker's cancel event:
+the engine stops at its next check, the database session holding the lock is
+ended at once (the server drops its locks), and no snapshot is saved. The
+screen says "stopped" only when the engine has really stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from engine import events as ev
+from engine.backup import BackupResult, run_backup
+from engine.errors import Cancelled, OdbackupError
+from engine.settings import Settings
+
+from ..joblog import JobLog
+from ..messages import EngineEvent
+from ..widgets import fmt
+from ..widgets.live import LockBanner, TableList
+from ..widgets.panels import InfoPanel
+from .common import JobScreen, open_repo, post_events
+
+
+def backup_job(screen: BackupScreen, settings: Settings, lock_mode: str | None, secret: str | None
+               ) -> tuple[BackupResult, str]:
+    """The worker: open the repository (machine credentials suffice) and run the backup."""
+    log = JobLog("backup")
+    try:
+        plan = settings.backup_plan()
+        if lock_mode is not None:
+            plan = dataclasses.replace(plan, databases=tuple(
+                dataclasses.replace(d, lock_mode=lock_mode) for d in plan.databases))
+        repo = open_repo(settings.repository, full=False, secret=secret)
+        result = run_backup(repo, plan, on_event=post_events(screen, "backup", log),
+                            cancel=get_current_worker().cancelled_event)
+    except OdbackupError as exc:
+        log.error(exc)
+        raise
+    return result, log.path
+
+
+class BackupScreen(JobScreen):
+    """The backup, live."""
+
+    BINDINGS = [
+        Binding("c", "cancel", "Cancel backup"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, lock_mode: str | None) -> None:
+        super().__init__()
+        self.lock_mode = lock_mode
+        self.state = "starting"
+        """starting, running, stopping, done, failed, cancelled."""
+        self.table_started = time.monotonic()
+        self.tables_total = 0
+        self.tables_done = 0
+        self.skipped: list[str] = []
+        self.log_path = ""
+        self.lock_timeout = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield LockBanner(id="lock-banner")
+        with Vertical(id="live"):
+            yield Static("Starting...", id="phase", classes="section-title")
+            yield Static("", id="current")
+            yield Static("", id="counters")
+            yield ProgressBar(id="progress", show_eta=False)
+            yield TableList(id="tables")
+            yield Static("", id="folders")
+        yield InfoPanel("Result", id="result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Back up now"
+        self.query_one("#result").display = False
+        self.query_one("#tables").display = False
+        settings: Settings = self.app.settings  # type: ignore[attr-defined]
+        self.lock_timeout = settings.database.lock_timeout if settings.database else 0.0
+        self.app.busy = "a backup"  # type: ignore[attr-defined]
+        self.state = "running"
+        self.start_job("backup", lambda: backup_job(self, settings, self.lock_mode, self.app.secret))  # type: ignore[attr-defined]
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        handler = getattr(self, f"show_{ev.event_name(message.event)}", None)
+        if handler is not None:
+            handler(message.event)
+
+    def _set(self, widget_id: str, text: str | Text) -> None:
+        self.query_one(f"#{widget_id}", Static).update(text)
+
+    def show_backup_started(self, e: ev.BackupStarted) -> None:
+        self._set("phase", f"Backing up to {e.repository}")
+
+    def show_database_preflight(self, e: ev.DatabasePreflight) -> None:
+        self.tables_total = e.tables
+        self.query_one("#tables").display = True
+        self._set("phase", f"Database {e.database}: {fmt.count(e.tables, 'table')}, {fmt.size(e.data_bytes)} "
+                           f"({e.lock_mode} locking)")
+        self.query_one(ProgressBar).update(total=max(e.tables, 1), progress=0)
+
+    def show_lock_requested(self, e: ev.LockRequested) -> None:
+        self.query_one(LockBanner).requested(e, self.lock_timeout)
+
+    def show_lock_taken(self, e: ev.LockTaken) -> None:
+        self.query_one(LockBanner).taken(e)
+
+    def show_lock_status(self, e: ev.LockStatus) -> None:
+        self.query_one(LockBanner).status(e)
+
+    def show_lock_gave_up(self, e: ev.LockGaveUp) -> None:
+        self.query_one(LockBanner).released()
+        blockers = f" In the way: {e.blocking_queries[0]}" if e.blocking_queries else ""
+        self.notify(f"{e.scope}: {e.reason} (try {e.attempt}).{blockers}", title="Lock not granted",
+                    severity="warning", timeout=10)
+
+    def show_lock_released(self, e: ev.LockReleased) -> None:
+        self.query_one(LockBanner).released()
+        self._set("current", f"Lock released after {fmt.short_duration(e.held)}: the office can work again.")
+
+    def show_table_progress(self, e: ev.TableProgress) -> None:
+        of = f" of about {e.rows_estimate:,}" if e.rows_estimate > e.rows else ""
+        self._set("current", f"Table {e.table}: {e.rows:,}{of} rows, {fmt.size(e.bytes)}")
+        elapsed = time.monotonic() - self.table_started
+        self._set("counters", f"{fmt.rate(e.bytes, elapsed)}  {fmt.eta(e.rows, e.rows_estimate, elapsed)}")
+
+    def _table_finished(self) -> None:
+        self.tables_done += 1
+        self.table_started = time.monotonic()
+        self.query_one(ProgressBar).update(progress=self.tables_done)
+        self._set("counters", f"{self.tables_done} of {fmt.count(self.tables_total, 'table')} stored")
+
+    def show_table_dumped(self, e: ev.TableDumped) -> None:
+        self.query_one(TableList).done(e)
+        self._table_finished()
+
+    def show_table_skipped(self, e: ev.TableSkipped) -> None:
+        self.query_one(TableList).skipped(e)
+        self.skipped.append(f"table {e.database}.{e.table}: {e.reason}")
+        self._table_finished()
+
+    def show_database_dumped(self, e: ev.DatabaseDumped) -> None:
+        self._set("phase", f"Database {e.database} stored: {fmt.count(e.tables, 'table')}, {e.rows:,} rows, "
+                           f"{fmt.size(e.bytes)} in {fmt.short_duration(e.seconds)}; the office's changes could "
+                           f"wait {fmt.short_duration(e.lock_window)} in all.")
+
+    def show_backup_progress(self, e: ev.BackupProgress) -> None:
+        if e.bytes_total:
+            self.query_one(ProgressBar).update(total=max(e.bytes_total, 1), progress=e.bytes_done)
+        total = f" of {e.files_total:,}" if e.files_total else ""
+        of_bytes = f" of {fmt.size(e.bytes_total)}" if e.bytes_total else ""
+        self._set("folders", f"Folders: {e.files_done:,}{total} files, {fmt.size(e.bytes_done)}{of_bytes}")
+        self._set("current", e.current)
+        self._set("counters", f"{fmt.rate(e.bytes_done, e.elapsed)}  {fmt.eta(e.bytes_done, e.bytes_total, e.elapsed)}")
+
+    def show_file_skipped(self, e: ev.FileSkipped) -> None:
+        self.skipped.append(f"{e.path}: {e.reason}")
+
+    def show_snapshot_saved(self, e: ev.SnapshotSaved) -> None:
+        self._set("phase", f"Snapshot {e.snapshot_id[:8]} saved.")
+
+    # --- the end ----------------------------------------------------------------------------------------
+
+    def job_done(self, name: str, result: Any) -> None:
+        backup, self.log_path = result
+        self._finish("done" if backup.complete else "done")
+        head = Text("Backup saved" + ("" if backup.complete else " but INCOMPLETE"),
+                    style="bold green" if backup.complete else "bold yellow")
+        lines: list[str | Text] = [
+            Text.assemble(head, f": snapshot {backup.snapshot_id[:8]}, took {fmt.duration(backup.duration)}."),
+            f"Stored {fmt.count(backup.files, 'file')}, {fmt.size(backup.bytes)} of folders"
+            + (f" and {fmt.count(self.tables_done, 'table')}" if self.tables_done else "")
+            + f"; {fmt.size(backup.bytes_added)} was new, {fmt.size(backup.bytes_stored)} written after "
+              "compression.",
+        ]
+        lines += self._skipped_lines()
+        lines.append(f"Log: {self.log_path}")
+        self.query_one("#result", InfoPanel).show(lines)
+
+    def _skipped_lines(self) -> list[str | Text]:
+        if not self.skipped:
+            return ["Nothing was skipped."]
+        shown = [Text(f"Skipped: {s}", style="yellow") for s in self.skipped[:5]]
+        if len(self.skipped) > 5:
+            shown.append(Text(f"... and {len(self.skipped) - 5} more (see the log).", style="yellow"))
+        return shown
+
+    def job_failed(self, name: str, error: OdbackupError) -> None:
+        cancelled = isinstance(error, Cancelled)
+        self._finish("cancelled" if cancelled else "failed")
+        if cancelled:
+            lines: list[str | Text] = [Text("Backup cancelled.", style="bold yellow"),
+                                       "Database locks were released at once; the repository is valid and "
+                                       "nothing partial was saved as a snapshot. What was already stored is "
+                                       "reused by the next backup."]
+        else:
+            lines = [Text(f"Backup failed: {error.title}", style="bold red"), error.message]
+            if error.hint:
+                lines.append(f"What to do: {error.hint}")
+        self.query_one("#result", InfoPanel).show(lines)
+        self.report(error, name)
+
+    def _finish(self, state: str) -> None:
+        self.state = state
+        self.app.busy = None  # type: ignore[attr-defined]
+        self.query_one(LockBanner).released()
+        self.query_one("#result").display = True
+        self.query_one("#current", Static).update("")
+        self.query_one("#counters", Static).update("")
+        self.refresh_bindings()
+
+    # --- keys ----------------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        running = self.state in ("starting", "running", "stopping")
+        if action == "cancel":
+            return running
+        if action == "back":
+            return True
+        return True
+
+    def action_back(self) -> None:
+        if self.state in ("starting", "running"):
+            self.action_cancel()
+        elif self.state != "stopping":
+            self.app.pop_screen()
+
+    def action_cancel(self) -> None:
+        if self.state != "running":
+            return
+        from .modals import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen(
+            "Stop the backup?", "Database locks are released at once and the repository stays valid; nothing "
+            "partial is saved as a snapshot.", yes="Stop the backup", no="Keep going"), self._confirmed)
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if not yes or self.state != "running":
+            return
+        self.state = "stopping"
+        self._set("phase", "Stopping: releasing the locks...")
+        for worker in self.workers:
+            if worker.node is self and worker.name == "backup":
+                worker.cancelled_event.set()  # the engine stops; the worker ends with Cancelled
+        self.refresh_bindings()

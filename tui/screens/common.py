@@ -1,0 +1,130 @@
+"""What every screen that runs engine work shares.
+
+Engine calls run in thread workers started by :meth:`JobScreen.start_job`.
+Their events come back as :class:`~tui.messages.EngineEvent` messages (and
+into the job's log file); a job that fails is handed to the App, which shows
+it in one place. A job that needs the passphrase and has none asks for it
+once and starts again.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.message_pump import MessagePump
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from engine import events as ev
+from engine.errors import NeedsFullKey, NoCredentials, OdbackupError
+from engine.repository.repo import Repository
+
+from ..joblog import JobLog
+from ..messages import EngineEvent, WorkFailed
+from ..secrets_input import ENV
+
+ASKS_FOR_SECRET = (NoCredentials, NeedsFullKey)
+
+
+def as_error(exc: BaseException) -> OdbackupError:
+    """Any failure as an error with a title, a message and what to do."""
+    if isinstance(exc, OdbackupError):
+        return exc
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return OdbackupError(f"{exc.strerror or exc}{where}",
+                             hint="Check that the drive or network share is connected and writable.")
+    error = OdbackupError(f"Something unexpected went wrong ({type(exc).__name__}: {exc}).",
+                          hint="Try again; if it happens again, send the job log (Logs) to your IT support.")
+    error.title = "Unexpected problem"
+    return error
+
+
+def open_repo(location: str, *, full: bool, secret: str | None) -> Repository:
+    """Open and unlock: ``ODBACKUP_PASSPHRASE``, then the passphrase typed in this session,
+    then (when reading content is not needed) this machine's write-only credentials."""
+    repo = Repository.open(location)
+    secret = os.environ.get(ENV) or secret
+    if secret:
+        repo.unlock(secret)
+    elif full:
+        raise NeedsFullKey()
+    else:
+        repo.use_machine_credentials()
+    return repo
+
+
+def post_events(target: MessagePump, job: str = "", log: JobLog | None = None) -> ev.EventSink:
+    """An engine event sink (called from the worker thread) that logs and posts to ``target``."""
+
+    def sink(event: ev.Event) -> None:
+        if log is not None:
+            log(event)
+        target.post_message(EngineEvent(event, job))
+
+    return sink
+
+
+class JobScreen(Screen):
+    """A screen whose engine work runs in thread workers (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._jobs: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+
+    def start_job(self, name: str, work: Callable[..., Any], *args: Any) -> Worker:
+        """Run ``work(*args)`` in a thread; one job of a name at a time (a new one replaces it)."""
+        self._jobs[name] = (work, args)
+        return self.run_worker(partial(work, *args), name=name, group=name, thread=True, exclusive=True,
+                               exit_on_error=False)
+
+    def job_running(self, name: str) -> bool:
+        return any(w.node is self and w.name == name and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for w in self.workers)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.SUCCESS:
+            self.job_done(worker.name, worker.result)
+        elif event.state == WorkerState.ERROR and worker.error is not None:
+            error = as_error(worker.error)
+            if isinstance(error, ASKS_FOR_SECRET) and worker.name in self._jobs:
+                self.ask_secret_then(lambda: self._restart(worker.name), lambda: self.job_failed(worker.name, error))
+                return
+            self.job_failed(worker.name, error)
+
+    def _restart(self, name: str) -> None:
+        work, args = self._jobs[name]
+        self.start_job(name, work, *args)
+
+    def ask_secret_then(self, then: Callable[[], None], otherwise: Callable[[], None]) -> None:
+        """Ask for the passphrase (kept in memory for this session), then call ``then``."""
+        from .modals import PassphraseScreen
+
+        location = self.repository_location()
+
+        def done(secret: str | None) -> None:
+            if secret:
+                self.app.secret = secret  # type: ignore[attr-defined]
+                then()
+            else:
+                otherwise()
+
+        self.app.push_screen(PassphraseScreen(location), done)
+
+    def repository_location(self) -> str:
+        """The repository this screen works on (the saved one, unless a screen knows better)."""
+        settings = self.app.settings  # type: ignore[attr-defined]
+        return settings.repository if settings else ""
+
+    def job_done(self, name: str, result: Any) -> None:
+        """A job finished; ``result`` is what it returned."""
+
+    def job_failed(self, name: str, error: OdbackupError) -> None:
+        """A job failed: by default the App shows the error."""
+        self.report(error, name)
+
+    def report(self, error: OdbackupError, job: str = "") -> None:
+        self.app.post_message(WorkFailed(error, job))

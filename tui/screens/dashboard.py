@@ -1,0 +1,170 @@
+"""Home: the last backup, the last verification, the repository and what needs attention."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Header, OptionList
+from textual.widgets.option_list import Option
+
+from engine.errors import OdbackupError
+
+from ..widgets import fmt
+from ..widgets.panels import AlertList, InfoPanel
+from .common import JobScreen
+from .status import RepoStatus, alerts, load_status
+
+ACTIONS = (
+    ("backup", "Back up now", "b"), ("verify", "Verify", "v"), ("restore", "Restore", "r"),
+    ("snapshots", "Snapshots", "s"), ("setup", "Setup", "e"), ("logs", "Logs", "l"), ("help", "Help", "?"),
+)
+
+
+class DashboardScreen(JobScreen):
+    """The home screen; every action has a key (shown in the footer and the action list)."""
+
+    BINDINGS = [
+        Binding("b", "backup", "Back up"),
+        Binding("v", "verify", "Verify"),
+        Binding("r", "restore", "Restore"),
+        Binding("s", "snapshots", "Snapshots"),
+        Binding("e", "setup", "Setup"),
+        Binding("l", "logs", "Logs"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("u", "unlock", "Unlock", show=False),
+        Binding("g", "refresh", "Refresh", show=False),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status: RepoStatus | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="home"):
+            yield OptionList(*[Option(f"{label:<12} {key}", id=name) for name, label, key in ACTIONS],
+                             id="actions")
+            with VerticalScroll(id="panels"):
+                yield InfoPanel("Last backup", id="last-backup")
+                yield InfoPanel("Last verification", id="last-verification")
+                yield InfoPanel("Repository", id="repository")
+                yield AlertList("Alerts", id="alerts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Home"
+        self.query_one("#actions", OptionList).border_title = "Actions"
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        if self.status is not None:
+            self.action_refresh()
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        settings = self.app.settings  # type: ignore[attr-defined]
+        if settings is None:
+            return
+        self.query_one("#repository", InfoPanel).show([settings.repository, "Reading the repository..."])
+        self.start_job("status", lambda: load_status(settings, self.app.secret))  # type: ignore[attr-defined]
+
+    def job_done(self, name: str, result: Any) -> None:
+        if name == "status":
+            self.show_status(result)
+
+    def show_status(self, status: RepoStatus) -> None:
+        """Fill the panels from ``status``."""
+        self.status = status
+        current = fmt.now()
+        self.query_one("#last-backup", InfoPanel).show(last_backup_lines(status, current))
+        self.query_one("#last-verification", InfoPanel).show(verification_lines(status, current))
+        self.query_one("#repository", InfoPanel).show(repository_lines(status))
+        self.query_one("#alerts", AlertList).show_alerts((a.level, a.text) for a in alerts(status, current))
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#actions")
+    def run_action(self, event: OptionList.OptionSelected) -> None:
+        self.run_action_by_name(str(event.option.id))
+
+    def run_action_by_name(self, name: str) -> None:
+        getattr(self, f"action_{name}")()
+
+    def action_backup(self) -> None:
+        from .preflight import start_backup
+
+        start_backup(self.app)
+
+    def action_verify(self) -> None:
+        from .verify import VerifyScreen
+
+        self.app.push_screen(VerifyScreen())
+
+    def action_restore(self) -> None:
+        from .restore import RestoreScreen
+
+        self.app.push_screen(RestoreScreen())
+
+    def action_snapshots(self) -> None:
+        from .snapshots import SnapshotsScreen
+
+        self.app.push_screen(SnapshotsScreen())
+
+    def action_setup(self) -> None:
+        self.app.start_setup()  # type: ignore[attr-defined]
+
+    def action_logs(self) -> None:
+        from .logs import LogsScreen
+
+        self.app.push_screen(LogsScreen())
+
+    def action_help(self) -> None:
+        self.app.action_help()  # type: ignore[attr-defined]
+
+    def action_unlock(self) -> None:
+        self.ask_secret_then(self.action_refresh, lambda: None)
+
+    def job_failed(self, name: str, error: OdbackupError) -> None:
+        self.query_one("#repository", InfoPanel).show([self.repository_location(), error.message])
+        super().job_failed(name, error)
+
+
+def last_backup_lines(status: RepoStatus, current: Any) -> list[str | Text]:
+    last = status.last
+    if last is None:
+        return ["No backup yet." if not status.problem else "Unknown: the repository cannot be read."]
+    state = Text("complete", style="green") if last.complete else Text("INCOMPLETE", style="bold yellow")
+    lines: list[str | Text] = [
+        Text.assemble(f"{fmt.ago(last.time, current)} ({fmt.local(last.time)}), ", state),
+        f"{fmt.count(last.files, 'file')}, {fmt.size(last.bytes)}, took {fmt.duration(last.duration)}",
+    ]
+    if status.last_success and status.last_success != last.time:
+        lines.append(f"Last complete backup: {fmt.ago(status.last_success, current)}")
+    return lines
+
+
+def verification_lines(status: RepoStatus, current: Any) -> list[str | Text]:
+    ver = status.verification
+    if ver is None:
+        return ["Never verified." if not status.problem else "Unknown."]
+    verdict = Text("PASSED", style="bold green") if ver.ok else Text("FAILED", style="bold red")
+    return [Text.assemble(verdict, f" {fmt.ago(ver.time, current)} ({fmt.local(ver.time)}), "
+                                   f"snapshot {ver.snapshot_id[:8]}")]
+
+
+def repository_lines(status: RepoStatus) -> list[str | Text]:
+    lines: list[str | Text] = [status.location]
+    if status.problem:
+        return lines + [Text(status.problem, style="yellow")]
+    ratio = f", deduplication {status.dedup_ratio:.1f}x" if status.dedup_ratio else ""
+    lines.append(f"{fmt.count(status.snapshots, 'snapshot')}, {fmt.size(status.stored_bytes)} stored{ratio}")
+    dest = status.destination
+    if dest is not None and dest.total_bytes:
+        lines.append(f"{fmt.size(dest.free_bytes)} free of {fmt.size(dest.total_bytes)}")
+    return lines

@@ -1,0 +1,96 @@
+"""Logs: every job's log (backups, verifications, restores, demo), errors highlighted."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, OptionList, RichLog, Static
+from textual.widgets.option_list import Option
+
+from ..joblog import LogFile, list_logs, log_dir, read_log
+from .common import JobScreen
+
+STYLES = {"ERROR": "bold red", "WARN": "yellow", "INFO": ""}
+
+
+def log_label(log: LogFile) -> Text:
+    """``2025-06-30 18:05 backup  2 errors``."""
+    text = Text(f"{log.started:%Y-%m-%d %H:%M} {log.job:<8}")
+    if log.errors:
+        text.append(f" {log.errors} err", style="bold red")
+    elif log.warnings:
+        text.append(f" {log.warnings} warn", style="yellow")
+    return text
+
+
+class LogsScreen(JobScreen):
+    """Job logs, newest first; the highlighted one is shown on the right."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("e", "next_error", "Next error"),
+        Binding("g", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logs: list[LogFile] = []
+        self.shown_lines: list[Any] = []
+        self._error_cursor = -1
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Job logs in {log_dir()}", id="logs-where", classes="hint")
+        with Horizontal():
+            yield OptionList(id="log-list")
+            yield RichLog(id="log-view", wrap=True, markup=False, highlight=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Logs"
+        self.query_one("#log-list").focus()
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.start_job("list", list_logs)
+
+    def job_done(self, name: str, result: Any) -> None:
+        if name == "list":
+            self.logs = result
+            listing = self.query_one("#log-list", OptionList)
+            listing.clear_options()
+            listing.add_options([Option(log_label(log), id=log.path) for log in result])
+            if result:
+                listing.highlighted = 0
+            else:
+                self.query_one("#log-view", RichLog).write("No job logs yet: they appear after a backup, "
+                                                           "verification or restore.")
+        elif name == "read":
+            self._show(result)
+
+    @on(OptionList.OptionHighlighted, "#log-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id:
+            self.start_job("read", read_log, event.option.id)
+
+    def _show(self, lines: list) -> None:
+        self.shown_lines = lines
+        self._error_cursor = -1
+        view = self.query_one("#log-view", RichLog)
+        view.clear()
+        for line in lines:
+            view.write(Text(f"{line.time[11:]} {line.text}" if line.time else line.text,
+                            style=STYLES.get(line.level, "")))
+
+    def action_next_error(self) -> None:
+        errors = [n for n, line in enumerate(self.shown_lines) if line.level == "ERROR"]
+        if not errors:
+            self.notify("No errors in this log.")
+            return
+        later = [n for n in errors if n > self._error_cursor]
+        self._error_cursor = later[0] if later else errors[0]
+        self.query_one("#log-view", RichLog).scroll_to(y=self._error_cursor, animate=False)

@@ -1,0 +1,130 @@
+"""One step of the setup: a heading, its fields, Back and Next, and the problem line.
+
+Next validates first (quick checks here, slow ones in a worker that calls
+:meth:`SetupStep.go_next` when it passes); nothing is saved until the last step.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from ..common import JobScreen
+from .draft import SetupDraft
+
+STEPS = 6
+
+
+class SetupStep(JobScreen):
+    """Base of every setup screen (see the module docstring)."""
+
+    STEP = 0
+    """Which of the STEPS this is (0: not counted)."""
+    HEADING = ""
+    NEXT_LABEL = "Next"
+    OWN_ENTER: tuple[str, ...] = ()
+    """IDs of inputs whose Enter the step handles itself (e.g. "add this folder")."""
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+n", "next", "Next"),
+    ]
+
+    def __init__(self, draft: SetupDraft) -> None:
+        super().__init__()
+        self.draft = draft
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="step-body"):
+            heading = f"Step {self.STEP} of {STEPS}: {self.HEADING}" if self.STEP else self.HEADING
+            yield Static(heading, classes="step-title")
+            yield from self.body()
+            yield Static("", id="step-problem", classes="problem")
+        with Horizontal(classes="buttons"):
+            yield Button("Back", id="back")
+            yield Button(self.NEXT_LABEL, variant="primary", id="next")
+        yield Footer()
+
+    def body(self) -> Iterable[Widget]:
+        """The step's own widgets."""
+        return ()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Setup"
+        inputs = [i for i in self.query(Input) if not i.disabled]
+        if inputs:
+            inputs[0].focus()
+        else:
+            self.query_one("#next", Button).focus()
+
+    def repository_location(self) -> str:
+        return self.draft.repository
+
+    # --- messages to the user ------------------------------------------------------------------------
+
+    def problem(self, text: str | Text | None) -> None:
+        """Show why Next did not go on (None clears it)."""
+        self.query_one("#step-problem", Static).update(text or "")
+
+    @property
+    def problem_text(self) -> str:
+        return str(self.query_one("#step-problem", Static).content)
+
+    # --- Back and Next ---------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#next")
+    def action_next(self) -> None:
+        if any(self.job_running(name) for name in self._jobs):
+            return
+        self.problem(None)
+        self.next_requested()
+
+    def next_requested(self) -> None:
+        """Validate, then go on. Steps with slow checks start a job instead."""
+        found = self.check()
+        if found:
+            self.problem(found)
+        else:
+            self.go_next()
+
+    def check(self) -> str | None:
+        """What is wrong with this step's answers (None when Next may go on)."""
+        return None
+
+    def go_next(self) -> None:
+        following = self.next_step()
+        if following is not None:
+            self.app.push_screen(following)
+
+    def next_step(self) -> Screen | None:
+        """The next step's screen."""
+        return None
+
+    @on(Button.Pressed, "#back")
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        """Enter in a field moves on; in the last field it means Next."""
+        event.stop()
+        if event.input.id in self.OWN_ENTER:
+            return
+        self.focus_next()
+        if self.focused is not None and self.focused.id == "back":
+            self.query_one("#next", Button).focus()
+            self.action_next()
+
+
+def field_row(label: str, widget: Widget) -> Horizontal:
+    """A label and its input on one line."""
+    from textual.widgets import Label
+
+    return Horizontal(Label(label), widget, classes="form-row")

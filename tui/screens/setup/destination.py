@@ -1,0 +1,110 @@
+"""Setup step 4: where the backups go (USB drive, network share, folder): reachable,
+writable, with room for the first backup."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Button, Input, Static
+
+from engine.errors import OdbackupError
+from engine.settings import DestinationCheck, check_destination
+
+from ...widgets import fmt
+from .base import SetupStep, field_row
+
+
+def inside(path: str, folder: str) -> bool:
+    path, folder = os.path.abspath(path), os.path.abspath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def describe(check: DestinationCheck) -> Text:
+    """The check in plain words."""
+    text = Text()
+    if check.is_repository:
+        text.append("An odbackup repository is already there: next, unlock it with its passphrase.\n",
+                    style="green")
+    elif check.exists:
+        text.append("An empty folder: the repository will be created in it.\n", style="green")
+    else:
+        text.append("A new folder: it will be created, with the repository in it.\n", style="green")
+    if check.total_bytes:
+        text.append(f"{fmt.size(check.free_bytes)} free of {fmt.size(check.total_bytes)}")
+        if check.needed_bytes:
+            text.append(f"; the first backup needs at most {fmt.size(check.needed_bytes)} "
+                        "(less after compression)")
+        text.append(".")
+    if check.nearly_full and not check.problem:
+        text.append("\nThe drive is nearly full: later backups may not fit.", style="yellow")
+    return text
+
+
+class DestinationStep(SetupStep):
+    """The repository folder."""
+
+    STEP = 4
+    HEADING = "Where the backups go"
+    BINDINGS = SetupStep.BINDINGS + [Binding("ctrl+t", "check_now", "Check")]
+
+    def body(self) -> Iterable[Widget]:
+        yield Static("A folder on a USB drive (e.g. /media/usb/odbackup or E:\\odbackup), a network share "
+                     "(\\\\SERVER\\Backups\\odbackup, or where it is mounted) or another disk. Keep it off the "
+                     "server's own disk if you can: a backup next to the data dies with it.")
+        yield field_row("Folder", Input(self.draft.repository, id="repository",
+                                        placeholder="/media/usb/odbackup"))
+        yield Button("Check this place (Ctrl+T)", id="check")
+        yield Static("", id="destination-result")
+
+    def _path(self) -> str:
+        return self.query_one("#repository", Input).value.strip()
+
+    def _quick_problem(self) -> str | None:
+        path = self._path()
+        if not path:
+            return "Type the folder to keep the backups in."
+        full = os.path.abspath(os.path.expanduser(path))
+        for folder in [self.draft.images_folder, *self.draft.extra_folders]:
+            if folder and inside(full, folder):
+                return f"The backups cannot go inside a folder being backed up ({folder})."
+        return None
+
+    @on(Button.Pressed, "#check")
+    def action_check_now(self) -> None:
+        self._start(then_next=False)
+
+    def next_requested(self) -> None:
+        self._start(then_next=True)
+
+    def _start(self, *, then_next: bool) -> None:
+        found = self._quick_problem()
+        if found:
+            self.problem(found)
+            return
+        self.then_next = then_next
+        self.query_one("#destination-result", Static).update("Checking...")
+        self.start_job("destination", check_destination, self._path(), self.draft.estimated_bytes())
+
+    def job_done(self, name: str, result: DestinationCheck) -> None:
+        self.query_one("#destination-result", Static).update(describe(result) if not result.problem else "")
+        if result.problem:
+            self.problem(result.problem)
+            return
+        if self.draft.repository != result.path:
+            self.draft.repository_ready = ""  # another place: unlock or create it again
+        self.draft.repository = result.path
+        self.repository_found = result.is_repository
+        if self.then_next:
+            self.go_next()
+
+    def job_failed(self, name: str, error: OdbackupError) -> None:
+        self.problem(f"{error.message} {error.hint or ''}".strip())
+
+    def next_step(self) -> SetupStep:
+        from .encryption import EncryptionStep
+
+        return EncryptionStep(self.draft, existing=self.repository_found)

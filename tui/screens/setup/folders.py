@@ -1,0 +1,144 @@
+"""Setup step 3: the A to Z images folder (checked, then counted in the background) and
+other office folders."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Button, Input, OptionList, Static
+from textual.worker import get_current_worker
+
+from engine.progress import TreeCounter
+
+from ...messages import ScanProgress
+from ...widgets import fmt
+from .base import SetupStep, field_row
+from .draft import folder_problem
+
+SCAN_TICK = 0.25
+DEBOUNCE = 0.5
+
+
+def scan_folder(screen: SetupStep, path: str) -> tuple[str, int, int]:
+    """Count the files and bytes below ``path``, posting the running count (a worker)."""
+    counter = TreeCounter([path], get_current_worker().cancelled_event)
+    counter.start()
+    while counter.is_alive():
+        counter.join(SCAN_TICK)
+        screen.post_message(ScanProgress(path, counter.files, counter.bytes, False))
+    screen.post_message(ScanProgress(path, counter.files, counter.bytes, True))
+    return path, counter.files, counter.bytes
+
+
+def normal(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path.strip())) if path.strip() else ""
+
+
+class FoldersStep(SetupStep):
+    """The images folder and extra folders."""
+
+    STEP = 3
+    HEADING = "What to back up: folders"
+    OWN_ENTER = ("extra",)
+    BINDINGS = SetupStep.BINDINGS + [Binding("delete", "remove", "Remove folder", show=False)]
+
+    def body(self) -> Iterable[Widget]:
+        yield Static("Open Dental's A to Z images folder (often C:\\OpenDentImages, or the share "
+                     "\\\\SERVER\\OpenDentImages). Leave empty to back up only the database.")
+        yield field_row("Images folder", Input(self.draft.images_folder, id="images",
+                                               placeholder="/srv/OpenDentImages"))
+        yield Static("", id="images-scan")
+        yield Static("Other office folders to back up (optional): type one and press Enter.",
+                     classes="section-title")
+        yield field_row("Add folder", Input("", id="extra", placeholder="/srv/OfficeDocs"))
+        yield OptionList(*self.draft.extra_folders, id="extra-list")
+        yield Static("Delete removes the highlighted folder from the list.", classes="hint")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._timer = None
+        if self.draft.images_folder:
+            self._validate_images()
+
+    # --- the images folder --------------------------------------------------------------------------
+
+    @on(Input.Changed, "#images")
+    def _images_changed(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE, self._validate_images)
+
+    def _validate_images(self) -> None:
+        path = self.query_one("#images", Input).value
+        status = self.query_one("#images-scan", Static)
+        if not path.strip():
+            status.update("")
+            return
+        found = folder_problem(path)
+        if found:
+            status.update(Text(found, style="bold red"))
+            return
+        status.update(f"Counting the files in {normal(path)}...")
+        self.start_job("scan-images", scan_folder, self, normal(path))
+
+    def on_scan_progress(self, message: ScanProgress) -> None:
+        if message.path == normal(self.query_one("#images", Input).value):
+            state = "" if message.done else " so far (still counting)"
+            self.query_one("#images-scan", Static).update(Text(
+                f"{fmt.count(message.files, 'file')}, {fmt.size(message.size)}{state}.",
+                style="green" if message.done else ""))
+            if message.done:
+                self.draft.images_bytes = message.size
+        elif message.done:
+            self.draft.extra_bytes[message.path] = message.size
+
+    # --- extra folders ----------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#extra")
+    def add_folder(self) -> None:
+        field = self.query_one("#extra", Input)
+        if not field.value.strip():
+            self.query_one("#next", Button).focus()
+            return
+        found = folder_problem(field.value)
+        path = normal(field.value)
+        if found is None and (path in self.draft.extra_folders or path == normal(self.draft.images_folder)):
+            found = f"'{path}' is already in the list."
+        if found:
+            self.problem(found)
+            return
+        self.problem(None)
+        self.draft.extra_folders.append(path)
+        self.query_one("#extra-list", OptionList).add_option(path)
+        field.value = ""
+        self.start_job(f"scan-{path}", scan_folder, self, path)
+
+    def action_remove(self) -> None:
+        listing = self.query_one("#extra-list", OptionList)
+        index = listing.highlighted
+        if self.focused is not listing or index is None or index >= len(self.draft.extra_folders):
+            return
+        self.draft.extra_folders.pop(index)
+        listing.remove_option_at_index(index)
+
+    # --- Next ------------------------------------------------------------------------------------------------
+
+    def check(self) -> str | None:
+        path = self.query_one("#images", Input).value
+        if path.strip():
+            found = folder_problem(path)
+            if found:
+                return found
+        self.draft.images_folder = normal(path)
+        if not self.draft.use_database and not self.draft.folders_chosen():
+            return "Nothing to back up: choose the images folder or another folder (or go Back to the database)."
+        return None
+
+    def next_step(self) -> SetupStep:
+        from .destination import DestinationStep
+
+        return DestinationStep(self.draft)

@@ -1,0 +1,124 @@
+"""Setup step 1: the database server (host, port, user, password) and a Test button."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Static
+
+from engine.database.connection import DbTarget, connect
+from engine.database.preflight import DatabaseSummary, list_databases
+from engine.errors import OdbackupError
+
+from .base import SetupStep, field_row
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the Test found: the server's version and its databases."""
+
+    version: str
+    databases: list[DatabaseSummary]
+
+
+def test_server(target: DbTarget) -> ServerInfo:
+    """Connect and list the databases (runs in a worker)."""
+    conn = connect(target)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            version = str(cur.fetchone()[0])
+    finally:
+        conn.close()
+    return ServerInfo(version, list_databases(target))
+
+
+class ServerStep(SetupStep):
+    """Where Open Dental's database server is, and how odbackup logs in."""
+
+    STEP = 1
+    HEADING = "What to back up: the database server"
+    BINDINGS = SetupStep.BINDINGS + [Binding("ctrl+t", "test", "Test")]
+
+    def __init__(self, draft: Any) -> None:
+        super().__init__(draft)
+        self.info: ServerInfo | None = None
+        self._then_next = False
+
+    def body(self) -> Iterable[Widget]:
+        d = self.draft
+        yield Static("Open Dental keeps its data in a MySQL or MariaDB database, usually on the office server. "
+                     "Its address and login are in FreeDentalConfig.xml on any workstation.")
+        yield Checkbox("Back up a database (uncheck for folders only)", d.use_database, id="use-db")
+        yield field_row("Server", Input(d.host, placeholder="127.0.0.1 or the server's name", id="host"))
+        yield field_row("Port", Input(str(d.port), type="integer", id="port"))
+        yield field_row("User", Input(d.user, id="user"))
+        yield field_row("Password", Input(d.password or "", password=True, id="password",
+                                          placeholder="empty: use the saved one (or none)"))
+        yield Button("Test the connection (Ctrl+T)", id="test")
+        yield Static("", id="test-result")
+
+    def _read_fields(self) -> str | None:
+        d = self.draft
+        d.use_database = self.query_one("#use-db", Checkbox).value
+        d.host = self.query_one("#host", Input).value.strip()
+        d.user = self.query_one("#user", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        d.password = password or None
+        port = self.query_one("#port", Input).value.strip()
+        if not d.host:
+            return "Type the database server's name or address (127.0.0.1 when it is this computer)."
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            return "The port is a number between 1 and 65535 (usually 3306)."
+        d.port = int(port)
+        if not d.user:
+            return "Type the database user name (Open Dental's is often root)."
+        return None
+
+    @on(Button.Pressed, "#test")
+    def action_test(self) -> None:
+        self._then_next = False
+        self._start_test()
+
+    def _start_test(self) -> None:
+        found = self._read_fields()
+        if found:
+            self.problem(found)
+            return
+        self.problem(None)
+        self.query_one("#test-result", Static).update(f"Connecting to {self.draft.host}:{self.draft.port}...")
+        self.start_job("test", lambda: test_server(self.draft.target()))
+
+    def next_requested(self) -> None:
+        self.draft.use_database = self.query_one("#use-db", Checkbox).value
+        if not self.draft.use_database:
+            self.go_next()
+            return
+        self._then_next = True
+        self._start_test()
+
+    def job_done(self, name: str, result: ServerInfo) -> None:
+        self.info = result
+        self.query_one("#test-result", Static).update(Text(
+            f"Connected: {result.version} at {self.draft.host}:{self.draft.port} as {self.draft.user}; "
+            f"{len(result.databases)} databases.", style="green"))
+        if self._then_next:
+            self.go_next()
+
+    def job_failed(self, name: str, error: OdbackupError) -> None:
+        self.query_one("#test-result", Static).update(Text(error.title, style="bold red"))
+        self.problem(f"{error.message} {error.hint or ''}".strip())
+
+    def next_step(self) -> SetupStep:
+        if self.draft.use_database and self.info is not None:
+            from .database import DatabaseStep
+
+            return DatabaseStep(self.draft, self.info.databases)
+        from .folders import FoldersStep
+
+        return FoldersStep(self.draft)

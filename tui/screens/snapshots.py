@@ -1,0 +1,111 @@
+"""Snapshots: every backup by date, its size, and whether (and how) it was verified."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from engine.reports import verifications
+from engine.settings import Settings
+
+from ..widgets import fmt
+from .common import JobScreen, open_repo
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    """One line of the list."""
+
+    snapshot_id: str
+    time: str
+    complete: bool
+    files: int
+    bytes: int
+    bytes_added: int
+    verified_at: str | None
+    verified_ok: bool | None
+
+
+def load_snapshots(settings: Settings, secret: str | None) -> list[SnapshotRow]:
+    """Newest first (machine credentials are enough)."""
+    repo = open_repo(settings.repository, full=False, secret=secret)
+    checked = verifications(repo)
+    rows = []
+    for s in reversed(repo.snapshots()):
+        at, ok = checked.get(s.snapshot_id, (None, None))
+        rows.append(SnapshotRow(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)),
+                                int(s.stats.get("bytes", 0)), int(s.stats.get("bytes_added", 0)), at, ok))
+    return rows
+
+
+def verified_text(row: SnapshotRow) -> str:
+    if row.verified_at is None:
+        return "never"
+    return f"{'PASSED' if row.verified_ok else 'FAILED'} {fmt.local(row.verified_at)[:10]}"
+
+
+class SnapshotsScreen(JobScreen):
+    """The list of snapshots; verify or restore the highlighted one."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("v", "verify", "Verify this"),
+        Binding("r", "restore", "Restore from this"),
+        Binding("g", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[SnapshotRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Reading the snapshots...", id="snapshots-summary")
+        yield DataTable(id="snapshots", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Snapshots"
+        table = self.query_one(DataTable)
+        table.add_columns("Date", "ID", "Files", "Size", "New", "Status", "Verified")
+        table.focus()
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        settings = self.app.settings  # type: ignore[attr-defined]
+        self.start_job("snapshots", lambda: load_snapshots(settings, self.app.secret))  # type: ignore[attr-defined]
+
+    def job_done(self, name: str, result: Any) -> None:
+        self.show_rows(result)
+
+    def show_rows(self, rows: list[SnapshotRow]) -> None:
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(fmt.local(r.time), r.snapshot_id[:8], f"{r.files:,}", fmt.size(r.bytes),
+                          fmt.size(r.bytes_added), "complete" if r.complete else "INCOMPLETE", verified_text(r),
+                          key=r.snapshot_id)
+        never = sum(r.verified_at is None for r in rows)
+        summary = (f"{fmt.count(len(rows), 'snapshot')}, newest first; {never} never verified."
+                   if rows else "No snapshots yet: back up first (b on the home screen).")
+        self.query_one("#snapshots-summary", Static).update(summary)
+
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row < 0:
+            return None
+        return self.rows[min(table.cursor_row, len(self.rows) - 1)].snapshot_id
+
+    def action_verify(self) -> None:
+        from .verify import VerifyScreen
+
+        self.app.push_screen(VerifyScreen(self.selected()))
+
+    def action_restore(self) -> None:
+        from .restore import RestoreScreen
+
+        self.app.push_screen(RestoreScreen(self.selected()))

@@ -1,0 +1,1 @@
+"""Views: widgets that show what screens hand them ("attributes down, messages up")."""

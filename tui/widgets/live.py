@@ -1,0 +1,132 @@
+"""Live views of long jobs: the lock banner and the per-table list."""
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import DataTable, Static
+
+from engine import events as ev
+
+from . import fmt
+
+GLOBAL_PREFIX = "all tables"
+
+
+class LockBanner(Static):
+    """A banner that cannot be missed while the office's changes wait on our read lock:
+    which tables are read-only, how many statements wait and for how long, and the lock timer.
+    Hidden when no lock is held or requested."""
+
+    DEFAULT_CSS = """
+    LockBanner { display: none; height: auto; background: $error; color: $text; text-style: bold;
+                 border: heavy $warning; padding: 0 1; }
+    LockBanner.-shown { display: block; }
+    LockBanner.-acquiring { background: $warning; color: $background; border: heavy $error; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.scope = ""
+        self.tables: tuple[str, ...] = ()
+        self.acquiring = False
+        self.since = 0.0
+        self.waiting = 0
+        self.longest_wait = 0.0
+        self.waiting_tables: tuple[str, ...] = ()
+        self.lock_timeout = 0.0
+
+    @property
+    def shown(self) -> bool:
+        return self.has_class("-shown")
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._redraw)
+
+    def requested(self, event: ev.LockRequested, timeout: float = 0.0) -> None:
+        self.scope, self.tables, self.acquiring, self.since = event.scope, event.tables, True, time.monotonic()
+        self.lock_timeout = timeout
+        self.waiting, self.longest_wait, self.waiting_tables = 0, 0.0, ()
+        self._show()
+
+    def taken(self, event: ev.LockTaken) -> None:
+        self.scope, self.tables, self.acquiring, self.since = event.scope, event.tables, False, time.monotonic()
+        self._show()
+
+    def status(self, event: ev.LockStatus) -> None:
+        if not self.shown or event.scope != self.scope:
+            return
+        self.waiting, self.longest_wait, self.waiting_tables = event.waiting, event.longest_wait, event.waiting_tables
+        self._redraw()
+
+    def released(self) -> None:
+        """The lock is gone (released, given up, cancelled): hide the banner."""
+        self.scope = ""
+        self.remove_class("-shown", "-acquiring")
+
+    def _show(self) -> None:
+        self.add_class("-shown")
+        self.set_class(self.acquiring, "-acquiring")
+        self._redraw()
+
+    def what_is_read_only(self) -> str:
+        if self.scope.startswith(GLOBAL_PREFIX):
+            names = ", ".join(self.tables[:6]) + (", ..." if len(self.tables) > 6 else "")
+            return f"EVERY table ({len(self.tables)} in this database: {names})"
+        return f"table {self.scope}"
+
+    def text(self) -> Text:
+        """What the banner says now (tests read it)."""
+        age = fmt.short_duration(time.monotonic() - self.since)
+        if self.acquiring:
+            head = f"WAITING FOR THE READ LOCK ({age}): the office's changes wait until it is granted"
+            if self.lock_timeout:
+                head += f" or given up after {self.lock_timeout:g} s"
+        else:
+            head = f"READ-ONLY FOR THE OFFICE NOW: {self.what_is_read_only()}. Lock held {age}"
+        if self.waiting:
+            where = f" on {', '.join(self.waiting_tables[:5])}" if self.waiting_tables else ""
+            wait = (f"{fmt.count(self.waiting, 'statement')} of the office waiting{where}, "
+                    f"longest {self.longest_wait:.1f} s")
+        else:
+            wait = "Nobody is waiting right now."
+        return Text(f"{head}\n{wait}")
+
+    def _redraw(self) -> None:
+        if self.shown:
+            self.update(self.text())
+
+
+class TableList(DataTable):
+    """Tables of a database, filled in as each one is stored (or verified)."""
+
+    BACKUP_COLUMNS = ("Table", "Rows", "Size", "Time", "Note")
+    VERIFY_COLUMNS = ("Table", "Rows expected", "Rows restored", "Checksum", "CHECK TABLE")
+
+    def __init__(self, columns: tuple[str, ...] = BACKUP_COLUMNS, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.columns_wanted = columns
+        self.bad_rows = 0
+
+    def on_mount(self) -> None:
+        self.add_columns(*self.columns_wanted)
+
+    def done(self, event: ev.TableDumped) -> None:
+        note = "unchanged: not read again" if event.unchanged else ""
+        self._add(event.table, f"{event.rows:,}", fmt.size(event.bytes),
+                  "" if event.unchanged else f"{event.seconds:.1f} s", note)
+
+    def skipped(self, event: ev.TableSkipped) -> None:
+        self._add(event.table, "", "", "", Text(f"SKIPPED: {event.reason}", style="bold yellow"))
+
+    def verified(self, event: ev.TableVerified) -> None:
+        ok = event.checksum_ok and event.check_table == "OK"
+        verdict = Text("same", style="green") if event.checksum_ok else Text("DIFFERENT", style="bold red")
+        check = Text(event.check_table, style="green" if event.check_table == "OK" else "bold red")
+        self._add(event.table, f"{event.rows_expected:,}", f"{event.rows_restored:,}", verdict, check,
+                  bad=not ok)
+
+    def _add(self, *cells: object, bad: bool = False) -> None:
+        self.bad_rows += bad
+        self.add_row(*cells)
+        self.move_cursor(row=self.row_count - 1)
