@@ -17,6 +17,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from .. import crypto
 from ..errors import (
@@ -211,18 +212,40 @@ class Repository:
         return sorted(snaps, key=lambda s: (s.time, s.snapshot_id))
 
     def find_snapshot(self, ref: str) -> Snapshot:
-        """``latest`` or an ID prefix (4+ hex digits) -> the snapshot."""
+        """``latest``, an ID prefix (4+ hex digits) or a local date/time -> the snapshot.
+
+        A date (``2026-11-20``) or date and time (``2026-11-20T17:00``, local
+        time) picks the latest snapshot taken at or before it (a date means the
+        end of that day): "the backup as it was on Friday evening".
+        """
         snaps = self.snapshots()
         if ref == "latest":
             if not snaps:
                 raise SnapshotNotFound("The repository has no snapshots yet.")
             return snaps[-1]
+        moment = _parse_moment(ref)
+        if moment is not None:
+            earlier = [s for s in snaps if datetime.fromisoformat(s.time) <= moment]
+            if not earlier:
+                raise SnapshotNotFound(f"No snapshot was taken on or before {ref}.")
+            return earlier[-1]
         matches = [s for s in snaps if s.snapshot_id.startswith(ref.lower())]
         if len(ref) < 4 or not matches:
             raise SnapshotNotFound(f"No snapshot matches '{ref}'.")
         if len(matches) > 1:
             raise SnapshotNotFound(f"'{ref}' matches {len(matches)} snapshots; give more digits.")
         return matches[0]
+
+
+def _parse_moment(ref: str) -> datetime | None:
+    """A local date or date-time as an aware datetime (end of day for a bare date)."""
+    try:
+        moment = datetime.fromisoformat(ref.replace(" ", "T"))
+    except ValueError:
+        return None
+    if len(ref) == 10:  # a bare date: the end of that day
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return moment.astimezone() if moment.tzinfo is None else moment
 
 
 class BlobWriter:

@@ -115,3 +115,23 @@ def test_keys_file_never_holds_plain_secrets(repo):
         raw = open(os.path.join(repo.location, "keys", name), "rb").read()
         assert crypto.b64(repo.keys.maint_key).encode() not in raw
         assert crypto.b64(repo.keys.data_private).encode() not in raw
+
+
+def test_find_snapshot_by_date(repo, tmp_path):
+    from datetime import datetime, timedelta
+
+    from engine.backup import BackupPlan, run_backup
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("one")
+    first = run_backup(repo, BackupPlan((str(src),))).snapshot_id
+    (src / "a.txt").write_text("two")
+    second = run_backup(repo, BackupPlan((str(src),))).snapshot_id
+    today = datetime.now().astimezone()
+    assert repo.find_snapshot(today.strftime("%Y-%m-%d")).snapshot_id == second
+    assert repo.find_snapshot("latest").snapshot_id == second
+    assert repo.find_snapshot(first[:8]).snapshot_id == first
+    yesterday = (today - timedelta(days=1)).strftime("%Y-%m-%d")
+    with pytest.raises(Exception, match="on or before"):
+        repo.find_snapshot(yesterday)
