@@ -53,6 +53,7 @@ class Plan:
     scratch: Path
     reps: int
     timeout: float
+    wait_idle: float
 
     def work(self, tool: Tool) -> Path:
         """Scratch folder of one run (repository, cache, home, restore target)."""
@@ -135,7 +136,8 @@ def run_once(plan: Plan, tool: Tool, rep: int, facts: TreeFacts) -> dict:
     notes = tool.init(repo, env, init_log)
 
     def step(phase: str, cmd: list[str], cwd: Path | None = None) -> Measurement:
-        measurement = measure(cmd, env, logs.with_name(f"{logs.name}-{phase}"), cwd, plan.timeout)
+        log = logs.with_name(f"{logs.name}-{phase}")
+        measurement = measure(cmd, env, log, cwd, plan.timeout, plan.wait_idle)
         os.sync()
         return measurement
 
@@ -149,7 +151,8 @@ def run_once(plan: Plan, tool: Tool, rep: int, facts: TreeFacts) -> dict:
     shutil.rmtree(work)
     return {
         "steps": {
-            phase: {**asdict(m), "peak_rss_kib": m.peak_rss_kib} for phase, m in steps.items()
+            phase: {**asdict(m), "peak_rss_kib": m.peak_rss_kib, "others_cpu_s": m.others_cpu_s}
+            for phase, m in steps.items()
         },
         "repo_bytes_after_first": repo_bytes,
         "notes": notes,
@@ -242,6 +245,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="tree seed (default 1)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per command")
     parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=120,
+        help="before each timed step, wait up to this many seconds for a quiet machine"
+        " (0: do not wait; default 120)",
+    )
+    parser.add_argument(
         "--write-doc", action="store_true", help="update the folders section of docs/BENCHMARKS.md"
     )
     parser.add_argument("--doc", type=Path, default=DEFAULT_DOC, help=argparse.SUPPRESS)
@@ -275,6 +285,7 @@ def prepare_results(args: argparse.Namespace, plan: Plan) -> dict:
             "bytes": stats.bytes,
         },
         "reps": args.reps,
+        "wait_idle_s": args.wait_idle,
         "tools": [t.name for t in plan.tools],
         "versions": {t.name: {"version": t.version(), "settings": t.settings} for t in plan.tools},
         "runs": [],
@@ -293,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(TIME_BIN).exists():
             sys.exit(f"{TIME_BIN} missing: apt-get install -y time")
         tools = make_tools(args.tools.split(","), args.odbackup)
-        plan = Plan(tools, scratch / "tree", scratch, args.reps, args.timeout)
+        plan = Plan(tools, scratch / "tree", scratch, args.reps, args.timeout, args.wait_idle)
         (scratch / "logs").mkdir(parents=True, exist_ok=True)
         results = prepare_results(args, plan)
         save_json(results, out)

@@ -3,7 +3,13 @@
 ``/usr/bin/time -v`` reports the peak RSS of the largest single process in
 the tree it waited for. A tool that forks workers would look smaller than it
 is, so a background thread also samples the RSS summed over the whole process
-tree every 0.1 s; ``Measurement.peak_rss_kib`` is the larger of the two.
+tree every 0.25 s; ``Measurement.peak_rss_kib`` is the larger of the two.
+
+The machine is shared, so each measurement also records how much CPU the
+whole machine used meanwhile and how much was stolen by the hypervisor:
+``others_cpu_s`` (machine busy time minus the tool's own CPU time) shows when
+a slow run was slowed down by something else. ``wait_until_idle`` can hold a
+step back until the machine is quiet for a few seconds.
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ from pathlib import Path
 from tools import StepFailed
 
 TIME_BIN = "/usr/bin/time"
-RSS_SAMPLE_SECONDS = 0.1
+RSS_SAMPLE_SECONDS = 0.25
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_WINDOW_SECONDS = 3.0
+IDLE_BUSY_FRACTION = 0.25
 
 
 @dataclass
@@ -32,11 +41,27 @@ class Measurement:
     tree_peak_rss_kib: int
     user_s: float
     sys_s: float
+    machine_busy_s: float
+    steal_s: float
+    idle_wait_s: float = 0.0
 
     @property
     def peak_rss_kib(self) -> int:
         """The larger of /usr/bin/time's figure and the sampled process-tree sum."""
         return max(self.time_max_rss_kib, self.tree_peak_rss_kib)
+
+    @property
+    def others_cpu_s(self) -> float:
+        """CPU time the rest of the machine used during the measurement."""
+        return max(0.0, round(self.machine_busy_s - self.user_s - self.sys_s, 2))
+
+
+def machine_cpu_s() -> tuple[float, float]:
+    """Cumulative (busy, steal) CPU seconds of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS, steal / CLOCK_TICKS
 
 
 def process_table() -> dict[int, tuple[int, int]]:
@@ -100,15 +125,34 @@ def parse_time_report(path: Path) -> dict[str, str]:
     return report
 
 
-def measure(
-    cmd: list[str], env: dict[str, str], logs: Path, cwd: Path | None, timeout: float
-) -> Measurement:
-    """Run CMD under /usr/bin/time -v; LOGS is the log file prefix."""
-    time_file = logs.with_suffix(".time")
-    with open(logs.with_suffix(".log"), "wb") as out:
+def wait_until_idle(max_wait: float) -> float:
+    """Wait (at most MAX_WAIT s) for a window in which the CPUs are mostly idle.
+
+    Idle means: less than IDLE_BUSY_FRACTION of all CPUs busy over
+    IDLE_WINDOW_SECONDS. Returns the seconds waited.
+    """
+    start = time.monotonic()
+    capacity = IDLE_WINDOW_SECONDS * (os.cpu_count() or 1)
+    while True:
+        before = machine_cpu_s()[0]
+        time.sleep(IDLE_WINDOW_SECONDS)
+        busy = machine_cpu_s()[0] - before
+        waited = time.monotonic() - start
+        if busy < IDLE_BUSY_FRACTION * capacity or waited >= max_wait:
+            return round(waited, 1)
+
+
+def run_sampled(
+    cmd: list[str], env: dict[str, str], log: Path, cwd: Path | None, timeout: float
+) -> tuple[int, float, int]:
+    """Run CMD with output to LOG; return (exit code, wall seconds, sampled tree peak KiB).
+
+    On timeout the whole process group is killed and TimeoutExpired raised.
+    """
+    with open(log, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [TIME_BIN, "-v", "-o", str(time_file), *cmd],
+            cmd,
             env=env,
             cwd=cwd,
             stdout=out,
@@ -125,6 +169,27 @@ def measure(
                 proc.wait()
             wall = time.perf_counter() - start
             tree_peak = sampler.stop()
+    return returncode, wall, tree_peak
+
+
+def measure(
+    cmd: list[str],
+    env: dict[str, str],
+    logs: Path,
+    cwd: Path | None,
+    timeout: float,
+    wait_idle: float = 0.0,
+) -> Measurement:
+    """Run CMD under /usr/bin/time -v; LOGS is the log file prefix.
+
+    With WAIT_IDLE > 0, first wait up to that many seconds for a quiet machine.
+    """
+    waited = wait_until_idle(wait_idle) if wait_idle > 0 else 0.0
+    time_file = logs.with_suffix(".time")
+    timed = [TIME_BIN, "-v", "-o", str(time_file), *cmd]
+    busy_before, steal_before = machine_cpu_s()
+    returncode, wall, tree_peak = run_sampled(timed, env, logs.with_suffix(".log"), cwd, timeout)
+    busy_after, steal_after = machine_cpu_s()
     if returncode != 0:
         raise StepFailed(f"{' '.join(cmd)} exited {returncode}; see {logs.with_suffix('.log')}")
     report = parse_time_report(time_file)
@@ -134,4 +199,7 @@ def measure(
         tree_peak_rss_kib=tree_peak,
         user_s=float(report["User time (seconds)"]),
         sys_s=float(report["System time (seconds)"]),
+        machine_busy_s=round(busy_after - busy_before, 2),
+        steal_s=round(steal_after - steal_before, 2),
+        idle_wait_s=waited,
     )

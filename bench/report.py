@@ -102,20 +102,35 @@ def runs_table(results: dict) -> list[str]:
         if "steps" not in run:
             lines.append(f"| {run['tool']} | {run['rep']} | failed: {run['error']} | | |")
             continue
-        cells = [
-            f"{s['wall_s']:.1f} s, {s['peak_rss_kib'] / 1024:.0f} MiB, cpu {s['user_s'] + s['sys_s']:.0f} s"
-            for s in (run["steps"][p] for p in PHASES)
-        ]
+        cells = [run_cell(run["steps"][p]) for p in PHASES]
         lines.append(f"| {run['tool']} | {run['rep']} | " + " | ".join(cells) + " |")
     return lines
+
+
+def run_cell(step: dict) -> str:
+    """'53.7 s, 96 MiB, cpu 86 s, others 4 s' for one step of one run."""
+    cpu = step["user_s"] + step["sys_s"]
+    others = step.get("others_cpu_s")
+    noise = "" if others is None else f", others {others:.0f} s"
+    if step.get("steal_s", 0) >= 1:
+        noise += f", steal {step['steal_s']:.0f} s"
+    return f"{step['wall_s']:.1f} s, {step['peak_rss_kib'] / 1024:.0f} MiB, cpu {cpu:.0f} s{noise}"
+
+
+def idle_note(results: dict) -> str:
+    """How long each step could wait for a quiet machine, if at all."""
+    wait = results.get("wait_idle_s", 0)
+    return (
+        f", each step started after waiting up to {wait:.0f} s for a quiet machine" if wait else ""
+    )
 
 
 def facts_lines(results: dict) -> list[str]:
     """Bullet list: machine, tree and tool versions and settings."""
     m, tree = results["machine"], results["tree"]
     lines = [
-        f"- Run: {m['date']}, {results['reps']} repetitions, tool order rotated per repetition; "
-        f"git {m['git']}.",
+        f"- Run: {m['date']}, {results['reps']} repetitions, tool order rotated per repetition"
+        f"{idle_note(results)}; git {m['git']}.",
         f"- Machine: {m['cpu']}, nproc {m['nproc']}, RAM {m['ram']}, {m['os']}, kernel {m['kernel']}, "
         f"Python {m['python']}.",
         f"- Tree: `make_atoz_tree.py --size-gb {tree['size_gb']} --seed {tree['seed']}`: "
@@ -157,7 +172,8 @@ def render_section(results: dict) -> str:
         "",
         *medians_table(med, results["reps"]),
         "",
-        "All runs (wall time, peak RSS, user+system CPU time):",
+        "All runs: wall time, peak RSS, the tool's CPU time (user+system) and the CPU time"
+        " the rest of the machine used meanwhile (others: noise from other work):",
         "",
         *runs_table(results),
     ]

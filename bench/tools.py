@@ -18,6 +18,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSPHRASE = "bench-passphrase-not-a-secret"
 ALL_TOOLS = ("odbackup", "restic", "borg")
+TOOL_ENV_PREFIXES = ("ODBACKUP_", "RESTIC_", "BORG_")
 
 
 class StepFailed(RuntimeError):
@@ -33,10 +34,15 @@ class Tool:
     settings: str = ""
 
     def env(self, work: Path) -> dict[str, str]:
-        """Environment for every command of one run (HOME isolated in WORK)."""
+        """Environment for every command of one run (HOME isolated in WORK).
+
+        Inherited ODBACKUP_*, RESTIC_* and BORG_* variables are dropped, so a
+        test setting such as ODBACKUP_TEST_WEAK_KDF cannot leak into a run.
+        """
         home = work / "home"
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(TOOL_ENV_PREFIXES)}
         return {
-            **os.environ,
+            **inherited,
             "HOME": str(home),
             "XDG_CACHE_HOME": str(home / ".cache"),
             "XDG_CONFIG_HOME": str(home / ".config"),
@@ -79,11 +85,12 @@ class Odbackup(Tool):
         }
 
     def version(self) -> str:
-        """odbackup may lack --version while in development: fall back to git."""
+        """odbackup's version plus this checkout's commit (the version moves slowly)."""
         try:
-            return first_line([self.binary, "--version"])
+            version = first_line([self.binary, "--version"])
         except (OSError, subprocess.SubprocessError, IndexError):
-            return f"odbackup (git {git_revision()})"
+            version = "odbackup"
+        return f"{version} (git {git_revision()})"
 
     def init(self, repo: Path, env: dict[str, str], log: Path) -> dict[str, str]:
         """odbackup init REPO (prints a recovery key, kept in the log only)."""
@@ -171,21 +178,30 @@ class Borg(Tool):
         return [self.binary, "extract", f"{repo}::rerun"]
 
 
+def locate(program: str) -> str:
+    """Absolute path of PROGRAM (a name on PATH or a path); exit when missing.
+
+    Absolute, because restores run with the restore folder as working directory.
+    """
+    found = shutil.which(program)
+    if found is None:
+        sys.exit(f"{program}: not found (install it or pass its path)")
+    return os.path.abspath(found)
+
+
 def make_tools(names: list[str], odbackup_bin: str | None) -> list[Tool]:
     """Instantiate the requested tools, checking their programs exist."""
-    factories = {
-        "odbackup": lambda: Odbackup("odbackup", odbackup_bin or "odbackup"),
-        "restic": lambda: Restic("restic", "restic"),
-        "borg": lambda: Borg("borg", "borg"),
+    classes: dict[str, tuple[type[Tool], str]] = {
+        "odbackup": (Odbackup, odbackup_bin or "odbackup"),
+        "restic": (Restic, "restic"),
+        "borg": (Borg, "borg"),
     }
     tools = []
     for name in names:
-        if name not in factories:
+        if name not in classes:
             sys.exit(f"unknown tool {name!r}; choose from {', '.join(ALL_TOOLS)}")
-        tool = factories[name]()
-        if shutil.which(tool.binary) is None:
-            sys.exit(f"{tool.binary}: not found (install it or pass its path)")
-        tools.append(tool)
+        cls, program = classes[name]
+        tools.append(cls(name, locate(program)))
     return tools
 
 

@@ -238,7 +238,13 @@ class Repository:
 
 
 def _parse_moment(ref: str) -> datetime | None:
-    """A local date or date-time as an aware datetime (end of day for a bare date)."""
+    """A local date or date-time as an aware datetime (end of day for a bare date).
+
+    Only the dashed form counts (``2026-11-20``): Python also reads
+    ``20261120`` as a date, which could be a snapshot ID prefix.
+    """
+    if "-" not in ref:
+        return None
     try:
         moment = datetime.fromisoformat(ref.replace(" ", "T"))
     except ValueError:
