@@ -28,7 +28,8 @@ from .events import (
 from .folders.browse import Entry, children, roots
 from .repository import pack as packmod
 from .repository.blobs import open_blob
-from .repository.index import Index
+from .repository.index import Index, read_index_file
+from .repository.pack import PackContents
 from .repository.repo import Repository
 from .repository.snapshot import Snapshot, read_snapshot, snapshot_ids
 from .repository.storage import LocalBackend
@@ -74,9 +75,6 @@ class Checker:
     # --- index and packs --------------------------------------------------------------
 
     def load_index(self) -> None:
-        from .repository.index import read_index_file
-        from .repository.pack import PackContents
-
         names = sorted(n for n, _ in self.repo.backend.list("index"))
         for i, name in enumerate(names, 1):
             self._tick("index", i, len(names))
@@ -114,7 +112,7 @@ class Checker:
             for path in backend.temp_files():
                 self.warning(path, "temporary file left by an interrupted run (harmless)")
 
-    def _check_header(self, name: str, pack: packmod.PackContents) -> None:
+    def _check_header(self, name: str, pack: PackContents) -> None:
         try:
             sessions, blobs = packmod.read_header(self.repo.backend, name, self.repo.keys.maint_key)
         except (crypto.DecryptionFailed, ValueError, OSError) as exc:
@@ -141,14 +139,14 @@ class Checker:
                     self.bad_blobs.add(blob.blob_id)
                     self.error(name, f"blob {blob.blob_id.hex()[:12]} ({blob.blob_type}) is damaged")
 
-    def _blob_ok(self, raw: bytes, pack: packmod.PackContents, blob: packmod.BlobEntry,
+    def _blob_ok(self, raw: bytes, pack: PackContents, blob: packmod.BlobEntry,
                  opener: crypto.SessionOpener) -> bool:
         sealed = raw[blob.offset : blob.offset + blob.length]
         session = pack.sessions[blob.session] if blob.session is not None else None
         try:
             plain = open_blob(blob.blob_type, blob.blob_id, sealed, blob.raw_length,
                               session_pub=session, opener=opener, maint_key=self.repo.keys.maint_key)
-        except (crypto.DecryptionFailed, Exception):  # zstd errors are plain exceptions
+        except crypto.DecryptionFailed:
             return False
         return self.repo.ids.blob_id(blob.blob_type, plain) == blob.blob_id
 

@@ -54,7 +54,13 @@ def decompress(inner: bytes, raw_length: int) -> bytes:
     if flag == RAW:
         return bytes(payload)
     if flag == ZSTD:
-        return _decompressor().decompress(payload, max_output_size=raw_length)
+        try:
+            data = _decompressor().decompress(payload, max_output_size=raw_length)
+        except zstandard.ZstdError as exc:
+            raise crypto.DecryptionFailed(f"decompression failed ({exc})") from exc
+        if len(data) != raw_length:
+            raise crypto.DecryptionFailed("decompressed length differs from the recorded one")
+        return data
     raise crypto.DecryptionFailed(f"unknown compression flag {flag}")
 
 
