@@ -36,8 +36,8 @@ from ..pipeline import SealPipeline
 from ..progress import Throttle
 from ..repository.repo import BlobWriter
 from . import locking
-from .connection import DatabaseError, DbTarget, connect, translate
-from .schema import Schema, Table, quote_ident, read_schema
+from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, translate
+from .schema import Schema, Table, definition_signatures, quote_ident, read_schema, read_table
 from .stream import read_stream, spec_for
 from .tablecache import TableCache
 
@@ -169,20 +169,59 @@ class DatabaseDump:
             self._take_lock(data, meta, watcher, "FLUSH TABLES WITH READ LOCK", GLOBAL_SCOPE, names)
             _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
             stats = _table_stats(meta, self.db)
+            nontx, tx = self._current(schema, meta, nontx, tx, also_new=True)
             nodes += self._tables(nontx, data, stats)
             self._release(data, watcher, GLOBAL_SCOPE)
         else:
             _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
             stats = _table_stats(meta, self.db)
+            nontx, tx = self._current(schema, meta, nontx, tx, also_new=self.plan.lock_mode == "consistent")
         nodes += self._tables(tx, data, stats)
         _execute(data, "COMMIT")
         if self.plan.lock_mode == "per-table":
             for table in nontx:
-                self._take_lock(data, meta, watcher, f"LOCK TABLES {quote_ident(table.name)} READ LOCAL",
-                                table.name, (table.name,))
-                nodes += self._tables([table], data, _table_stats(meta, self.db))
-                self._release(data, watcher, table.name, sql="UNLOCK TABLES")
+                nodes += self._one_locked_table(schema, table, data, meta, watcher)
         return sorted(nodes, key=lambda n: n["name"])
+
+    def _one_locked_table(self, schema: Schema, table: Table, data: Connection, meta: Connection,
+                          watcher: locking.LockMonitor) -> list[dict]:
+        try:
+            self._take_lock(data, meta, watcher, f"LOCK TABLES {quote_ident(table.name)} READ LOCAL",
+                            table.name, (table.name,))
+        except pymysql.err.ProgrammingError as exc:
+            if exc.args[0] not in _MISSING_TABLE_CODES:
+                raise
+            watcher.idle()
+            self._skip(table, "the table was dropped during the backup")
+            return []
+        try:
+            current, _ = self._current(schema, meta, [table], [], also_new=False)
+            return self._tables(current, data, _table_stats(meta, self.db)) if current else []
+        finally:
+            self._release(data, watcher, table.name, sql="UNLOCK TABLES")
+
+    def _current(self, schema: Schema, meta: Connection, nontx: list[Table], tx: list[Table], *,
+                 also_new: bool) -> tuple[list[Table], list[Table]]:
+        """The tables as they are now (under the lock / in the snapshot): an altered table
+        is described again, a dropped one left out (reported when its turn comes)."""
+        now = definition_signatures(meta, self.db)
+        wanted = [t.name for t in nontx + tx]
+        if also_new:
+            wanted += sorted(set(now) - set(schema.signatures))
+        fresh_nontx, fresh_tx = [], []
+        for name in wanted:
+            if name not in now:
+                continue  # dropped: _table reports it
+            table = next((t for t in nontx + tx if t.name == name), None)
+            if table is None or now[name] != schema.signatures.get(name):
+                table = read_table(meta, self.db, name)
+                if table is None:
+                    continue
+            (fresh_tx if table.transactional else fresh_nontx).append(table)
+        gone = [t for t in nontx + tx if t.name not in now]
+        for table in gone:
+            self._skip(table, "the table was dropped during the backup")
+        return fresh_nontx, fresh_tx
 
     # --- locks ------------------------------------------------------------------------------------
 
@@ -195,8 +234,11 @@ class DatabaseDump:
             asked = time.monotonic()
             try:
                 _execute(data, sql)
-            except pymysql.err.OperationalError as exc:
-                if exc.args[0] not in (1317, 1205):  # interrupted by the watchdog / lock wait timeout
+            except pymysql.err.MySQLError as exc:
+                code = exc.args[0] if exc.args else 0
+                if code in (1044, 1045, 1142, 1227):
+                    raise _privilege_error(sql, self.plan.target, self.db) from None
+                if code not in (1317, 1205):  # interrupted by the watchdog / lock wait timeout
                     raise
                 watcher.idle()
                 blockers = tuple(locking.long_queries(meta, watcher.ours, older_than=0.0))
@@ -288,6 +330,7 @@ class DatabaseDump:
 
         def blocks():
             for block, n in read_stream(data, table, spec):
+                self._check_cancel()
                 hasher.update(block)
                 counts[0] += n
                 counts[1] += len(block)
@@ -322,6 +365,19 @@ class DatabaseDump:
                   "lock_window": round(self.stats.lock_window, 3), "tables": self.stats.tables,
                   "rows": self.stats.rows, "bytes": self.stats.bytes}
         return source, refs_id
+
+
+def _privilege_error(sql: str, target: DbTarget, database: str) -> MissingPrivilege:
+    """The server's "access denied" names no privilege for LOCK TABLES: we know which one it was."""
+    if sql.startswith("FLUSH"):
+        name, scope = "RELOAD", "*.*"
+    else:
+        name, scope = "LOCK TABLES", f"{quote_ident(database)}.*"
+    return MissingPrivilege(
+        f"The user '{target.user}' lacks the {name} privilege, needed to lock tables for a consistent copy.",
+        hint=f"GRANT {name} ON {scope} TO '{target.user}'@'%'; or use per-table mode"
+             + (" (which needs LOCK TABLES instead)." if name == "RELOAD" else "."),
+    )
 
 
 def _execute(conn: Connection, sql: str) -> None:

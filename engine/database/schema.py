@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pymysql
 from pymysql.connections import Connection
 
 TRANSACTIONAL_ENGINES = frozenset({"InnoDB"})
@@ -79,6 +80,7 @@ class Schema:
     collation: str
     tables: tuple[Table, ...]
     programs: tuple[Program, ...] = field(default_factory=tuple)
+    signatures: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
@@ -100,22 +102,53 @@ def read_schema(conn: Connection, database: str) -> Schema:
     (charset, collation), = _rows(
         conn, "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA"
         " WHERE SCHEMA_NAME = %s", (database,))
+    signatures = definition_signatures(conn, database)
     tables = _read_tables(conn, database)
     programs = _read_views(conn, database) + _read_routines(conn, database)
     programs += _read_triggers(conn, database) + _read_events(conn, database)
-    return Schema(database, charset, collation, tuple(tables), tuple(programs))
+    return Schema(database, charset, collation, tuple(tables), tuple(programs), signatures)
 
 
-def _read_tables(conn: Connection, database: str) -> list[Table]:
+def definition_signatures(conn: Connection, database: str) -> dict[str, str]:
+    """table -> a fingerprint of its definition (columns and creation time), in one query.
+
+    Taken again under the lock: a table whose signature changed since its
+    definition was read (an ALTER meanwhile) is described again before its
+    rows are read, so rows and definition always belong together.
+    """
+    rows = _rows(
+        conn, "SELECT t.TABLE_NAME, CONCAT(IFNULL(t.CREATE_TIME, ''), '|', IFNULL(t.ENGINE, ''), '|', MD5((SELECT"
+        " GROUP_CONCAT(CONCAT_WS(':', c.COLUMN_NAME, c.COLUMN_TYPE, c.EXTRA, c.IS_NULLABLE,"
+        " IFNULL(c.COLUMN_DEFAULT, ''), IFNULL(c.COLLATION_NAME, '')) ORDER BY c.ORDINAL_POSITION SEPARATOR '|')"
+        " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME)))"
+        " FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = %s AND t.TABLE_TYPE IN ('BASE TABLE',"
+        " 'SYSTEM VERSIONED')", (database,))
+    return {name: sig for name, sig in rows}
+
+
+def read_table(conn: Connection, database: str, name: str) -> Table | None:
+    """One table's description now (None if it is gone)."""
+    found = _read_tables(conn, database, only=name)
+    return found[0] if found else None
+
+
+def _read_tables(conn: Connection, database: str, only: str | None = None) -> list[Table]:
+    where = " AND TABLE_NAME = %s" if only else ""
+    args = (database, only) if only else (database,)
     meta = _rows(
         conn, "SELECT TABLE_NAME, ENGINE, COALESCE(DATA_LENGTH,0), COALESCE(INDEX_LENGTH,0),"
         " COALESCE(TABLE_ROWS,0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
-        " AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME", (database,))
+        f" AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED'){where} ORDER BY TABLE_NAME", args)
     columns = _read_columns(conn, database)
     keys = _read_keys(conn, database)
     tables = []
     for name, engine, data_len, index_len, rows in meta:
-        create = _rows(conn, f"SHOW CREATE TABLE {quote_ident(name)}")[0][1]
+        try:
+            create = _rows(conn, f"SHOW CREATE TABLE {quote_ident(name)}")[0][1]
+        except pymysql.err.ProgrammingError as exc:
+            if exc.args[0] == 1146:  # dropped between the listing and now
+                continue
+            raise
         cols = tuple(columns.get(name, ()))
         order = keys.get(name) or tuple(c.name for c in cols if not c.generated)
         tables.append(Table(name, engine or "", int(data_len), int(index_len), int(rows), create, cols, order))

@@ -171,11 +171,20 @@ def _read_rows(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, in
     import pymysql.cursors
 
     cur = conn.cursor(pymysql.cursors.SSCursor)
+    cur.execute(select_sql(table, spec))
     try:
-        cur.execute(select_sql(table, spec))
         yield from rows_to_blocks(cur, spec)
-    finally:
-        cur.close()
+    except BaseException:
+        # The reader stopped early (cancel, error, lost connection). Closing
+        # the cursor would read the rest of the table (keeping the lock on),
+        # or fail on a dead connection: detach it; the caller kills the session.
+        for result in (cur._result, getattr(conn, "_result", None)):
+            if result is not None:  # else its __del__ would try to read the rest
+                result.unbuffered_active = False
+        cur.connection = None
+        cur._result = None
+        raise
+    cur.close()
 
 
 def escape(value: bytes) -> bytes:

@@ -1,0 +1,123 @@
+"""A busy office: a workstation keeps inserting (autocommit, every 20 ms) into a
+big MyISAM table while the backup runs. The backup must say live what the
+office feels (read-only tables, waiting statements), no insert may fail or get
+lost, and nothing may stay locked afterwards.
+"""
+from __future__ import annotations
+
+import pytest
+from dbhelpers import target
+from faulthelpers import (
+    PATIENT,
+    EventLog,
+    OfficeWriter,
+    SessionTracker,
+    count_rows,
+    create_big_table,
+    wait_until,
+    write_completes,
+)
+
+from engine.backup import BackupPlan, BackupResult, run_backup
+from engine.database.dump import GLOBAL_SCOPE, DatabasePlan
+from engine.events import LockReleased, LockStatus, LockTaken, TableDumped
+
+BIG = "procedurelog"
+TABLES = ("appointment", BIG, "securitylog")
+
+
+@pytest.fixture
+def sessions(monkeypatch):
+    return SessionTracker(monkeypatch)
+
+
+def _make_office(admin, db: str) -> None:
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.appointment (AptNum BIGINT PRIMARY KEY, PatNum BIGINT, Note VARCHAR(40))"
+                    " ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.appointment VALUES (1, 10, 'cleaning'), (2, 11, 'crown')")
+        cur.execute(f"CREATE TABLE `{db}`.securitylog (id INT PRIMARY KEY, what VARCHAR(30)) ENGINE=InnoDB")
+        cur.execute(f"INSERT INTO `{db}`.securitylog VALUES (1, 'login')")
+    create_big_table(admin, db, BIG)
+
+
+class Run:
+    """One backup with the office writing all along (before, during and after)."""
+
+    def __init__(self, admin, repo, db: str, mode: str) -> None:
+        self.initial = count_rows(admin, db, BIG)
+        self.office = OfficeWriter(db, BIG, first_id=10_000_000)
+        self.log = EventLog()
+        self.office.start()
+        try:
+            wait_until(lambda: len(self.office.ok) >= 3 or self.office.failed, what="the office to start writing")
+            self.result: BackupResult = run_backup(
+                repo, BackupPlan(databases=(DatabasePlan(target(db), lock_mode=mode, **PATIENT),)), on_event=self.log)
+            done = len(self.office.ok)
+            wait_until(lambda: len(self.office.ok) >= done + 3 or self.office.failed,
+                       what="the office to go on writing after the backup")
+        finally:
+            self.office.stop()
+        self.final = count_rows(admin, db, BIG)
+
+    def lock_window(self, scope: str) -> tuple[float, float]:
+        taken_at, _ = self.log.wait_for(LockTaken, lambda e: e.scope == scope, timeout=0)
+        released_at, released = self.log.wait_for(LockReleased, lambda e: e.scope == scope, timeout=0)
+        assert released.held > 0
+        return taken_at, released_at
+
+    def check_office_unharmed(self) -> None:
+        assert self.office.failed == [], f"office inserts failed: {self.office.failed[:3]}"
+        assert self.final == self.initial + len(self.office.ok), "office inserts were lost"
+        dumped = self.log.of(TableDumped, lambda e: e.table == BIG)
+        assert len(dumped) == 1 and self.initial <= dumped[0].rows <= self.final, dumped
+
+
+def test_consistent_backup_while_the_office_writes(admin, fresh_db, repo, sessions):
+    db = fresh_db("busy")
+    _make_office(admin, db)
+    run = Run(admin, repo, db, "consistent")
+
+    assert run.result.complete
+    run.check_office_unharmed()
+    taken_at, released_at = run.lock_window(GLOBAL_SCOPE)
+    held = [s for s in run.log.of(LockStatus) if not s.acquiring]
+    assert held, "no LockStatus while the global read lock was held"
+    for status in held:
+        assert status.scope == GLOBAL_SCOPE
+        assert set(status.read_only_tables) == set(TABLES)  # consistent mode: every table
+    seen = [s for s in held if s.waiting >= 1 and s.longest_wait > 0]
+    assert seen, f"the waiting office was never reported: {held}"
+    assert any(BIG in s.waiting_tables for s in seen), [s.waiting_tables for s in seen]
+    # The office really waited for the lock (that is why it was reported) ...
+    assert max(took for _, took in run.office.ok) > 0.2
+    # ... and none of its inserts got through while the lock was held.
+    assert not [t for t, _ in run.office.ok if taken_at + 0.05 < t < released_at - 0.3]
+
+    sessions.assert_all_gone(admin)
+    write_completes(f"INSERT INTO `{db}`.`{BIG}` (id, patnum, note, amount, d)"
+                    " VALUES (999999999, 1, 'after', 0, '2024-06-01')", within=2.0)
+
+
+def test_per_table_backup_lets_the_office_insert_concurrently(admin, fresh_db, repo, sessions):
+    db = fresh_db("busy_pt")
+    _make_office(admin, db)
+    run = Run(admin, repo, db, "per-table")
+
+    assert run.result.complete
+    run.check_office_unharmed()
+    taken_at, released_at = run.lock_window(BIG)
+    held = [s for s in run.log.of(LockStatus) if not s.acquiring and s.scope == BIG]
+    assert held, "no LockStatus while the big table was locked"
+    assert {s.read_only_tables for s in held} == {(BIG,)}
+    for status in run.log.of(LockStatus):
+        assert status.read_only_tables == (status.scope,)  # never more than the table being read
+    # READ LOCAL: MyISAM lets the office append rows while the table is read.
+    during = [t for t, _ in run.office.ok if taken_at < t < released_at]
+    assert len(during) >= 3, (
+        f"only {len(during)} office inserts completed during the {released_at - taken_at:.2f} s the table was locked")
+
+    sessions.assert_all_gone(admin)
+    write_completes(f"INSERT INTO `{db}`.`{BIG}` (id, patnum, note, amount, d)"
+                    " VALUES (999999999, 1, 'after', 0, '2024-06-01')", within=2.0)
