@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 
 import pytest
-
 from dbhelpers import PASSPHRASE, server_conn
 
 from engine.repository.repo import Repository
