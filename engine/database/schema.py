@@ -6,6 +6,7 @@ leaves its name out of view definitions and they restore under a new name.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pymysql
@@ -110,20 +111,27 @@ def read_schema(conn: Connection, database: str) -> Schema:
 
 
 def definition_signatures(conn: Connection, database: str) -> dict[str, str]:
-    """table -> a fingerprint of its definition (columns and creation time), in one query.
+    """table -> a fingerprint of its definition (engine, creation time, columns).
 
     Taken again under the lock: a table whose signature changed since its
     definition was read (an ALTER meanwhile) is described again before its
-    rows are read, so rows and definition always belong together.
+    rows are read, so rows and definition always belong together. Two flat
+    catalog queries (a correlated one makes the server open every table of
+    every database).
     """
-    rows = _rows(
-        conn, "SELECT t.TABLE_NAME, CONCAT(IFNULL(t.CREATE_TIME, ''), '|', IFNULL(t.ENGINE, ''), '|', MD5((SELECT"
-        " GROUP_CONCAT(CONCAT_WS(':', c.COLUMN_NAME, c.COLUMN_TYPE, c.EXTRA, c.IS_NULLABLE,"
-        " IFNULL(c.COLUMN_DEFAULT, ''), IFNULL(c.COLLATION_NAME, '')) ORDER BY c.ORDINAL_POSITION SEPARATOR '|')"
-        " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME)))"
-        " FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = %s AND t.TABLE_TYPE IN ('BASE TABLE',"
-        " 'SYSTEM VERSIONED')", (database,))
-    return {name: sig for name, sig in rows}
+    found: dict[str, list[str]] = {
+        name: [str(created), str(engine)]
+        for name, created, engine in _rows(
+            conn, "SELECT TABLE_NAME, CREATE_TIME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+            " AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')", (database,))
+    }
+    for table, *column in _rows(
+        conn, "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, EXTRA, IS_NULLABLE, COLUMN_DEFAULT, COLLATION_NAME"
+        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        (database,)):
+        if table in found:
+            found[table].append(repr(column))
+    return {name: hashlib.sha256("|".join(parts).encode()).hexdigest() for name, parts in found.items()}
 
 
 def read_table(conn: Connection, database: str, name: str) -> Table | None:
