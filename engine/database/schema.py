@@ -24,10 +24,7 @@ class Column:
     data_type: str
     column_type: str
     generated: bool
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "data_type": self.data_type, "column_type": self.column_type,
-                "generated": self.generated}
+    nullable: bool = True
 
 
 @dataclass(frozen=True)
@@ -165,12 +162,13 @@ def _read_tables(conn: Connection, database: str, only: str | None = None) -> li
 
 def _read_columns(conn: Connection, database: str) -> dict[str, list[Column]]:
     result: dict[str, list[Column]] = {}
-    for table, name, data_type, column_type, extra in _rows(
-        conn, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA FROM information_schema.COLUMNS"
-        " WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION", (database,)):
+    for table, name, data_type, column_type, extra, nullable in _rows(
+        conn, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, IS_NULLABLE FROM"
+        " information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION", (database,)):
         generated = "GENERATED" in (extra or "").upper() or "VIRTUAL" in (extra or "").upper() or (
             "PERSISTENT" in (extra or "").upper())
-        result.setdefault(table, []).append(Column(name, data_type.lower(), column_type, generated))
+        result.setdefault(table, []).append(
+            Column(name, data_type.lower(), column_type, generated, nullable == "YES"))
     return result
 
 

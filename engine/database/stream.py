@@ -48,6 +48,7 @@ class StreamSpec:
     columns: tuple[str, ...]
     kinds: tuple[str, ...]  # per column: raw | text | binary | float | bit | geometry
     built: int = 0
+    nullable: tuple[bool, ...] = ()  # how to read, not stored: NOT NULL columns need no IFNULL
 
     def to_json(self) -> dict:
         return {"columns": list(self.columns), "kinds": list(self.kinds), "built": self.built}
@@ -77,7 +78,8 @@ def spec_for(table: Table) -> StreamSpec:
     short = [c for c in stored if c.data_type not in LONG_TYPES]
     long = [c for c in stored if c.data_type in LONG_TYPES]
     cols = short + long
-    return StreamSpec(tuple(c.name for c in cols), tuple(column_kind(c) for c in cols), len(short))
+    return StreamSpec(tuple(c.name for c in cols), tuple(column_kind(c) for c in cols), len(short),
+                      tuple(c.nullable for c in cols))
 
 
 def _select_expr(name: str, kind: str) -> str:
@@ -91,10 +93,10 @@ def _select_expr(name: str, kind: str) -> str:
     return q
 
 
-def _escaped_sql(expr: str, kind: str) -> str:
+def _escaped_sql(expr: str, kind: str, nullable: bool = True) -> str:
     if kind in ("text", "binary", "geometry"):
         expr = f"REPLACE(REPLACE(REPLACE({expr}, '\\\\', '\\\\\\\\'), '\\t', '\\\\t'), '\\n', '\\\\n')"
-    return f"IFNULL({expr}, '\\\\N')"
+    return f"IFNULL({expr}, '\\\\N')" if nullable else expr
 
 
 def _order_by(table: Table) -> str:
@@ -107,7 +109,9 @@ def select_sql(table: Table, spec: StreamSpec) -> str:
     parts = []
     pairs = list(zip(spec.columns, spec.kinds, strict=True))
     if spec.built:
-        built = ", ".join(_escaped_sql(_select_expr(n, k), k) for n, k in pairs[: spec.built])
+        nullable = spec.nullable or (True,) * len(spec.columns)
+        built = ", ".join(_escaped_sql(_select_expr(n, k), k, nul)
+                          for (n, k), nul in zip(pairs[: spec.built], nullable, strict=False))
         parts.append(f"CONCAT_WS('\\t', {built})")
     parts += [_select_expr(n, k) for n, k in pairs[spec.built :]]
     return f"SELECT {', '.join(parts) or chr(39) * 2} FROM {quote_ident(table.name)}{order}"
@@ -118,53 +122,76 @@ BATCH_BYTES = 1024 * 1024
 
 
 def batchable(table: Table, spec: StreamSpec) -> str | None:
-    """The integer key to page by when the server can build whole batches of lines."""
-    if spec.built != len(spec.columns) or len(table.order_by) != 1:
+    """The integer key to page by, when the table has a single-column integer key."""
+    if len(table.order_by) != 1 or not spec.columns:
         return None
     key = table.order_by[0]
     col = next((c for c in table.columns if c.name == key), None)
     return key if col is not None and col.data_type in INTEGER_TYPES else None
 
 
+def _line_sql(spec: StreamSpec) -> str:
+    nullable = spec.nullable or (True,) * len(spec.columns)
+    parts = [_escaped_sql(_select_expr(n, k), k, nul) for n, k, nul in zip(spec.columns, spec.kinds, nullable,
+                                                                            strict=True)]
+    return f"CONCAT_WS('\\t', {', '.join(parts)})"
+
+
 def _batch_sql(table: Table, spec: StreamSpec, key: str, after: int | None, size: int) -> str:
-    pairs = list(zip(spec.columns, spec.kinds, strict=True))
-    line = f"CONCAT_WS('\\t', {', '.join(_escaped_sql(_select_expr(n, k), k) for n, k in pairs)})"
     k = quote_ident(key)
     where = "" if after is None else f" WHERE {k} > {int(after)}"
     return (f"SELECT GROUP_CONCAT(l ORDER BY k SEPARATOR '\\n'), MAX(k), COUNT(*) FROM"
-            f" (SELECT {line} AS l, {k} AS k FROM {quote_ident(table.name)}{where} ORDER BY {k} LIMIT {size}) AS b")
+            f" (SELECT {_line_sql(spec)} AS l, {k} AS k FROM {quote_ident(table.name)}{where}"
+            f" ORDER BY {k} LIMIT {size}) AS b")
 
 
 def read_stream(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, int]]:
     """The table's stream as (block, rows), by the fastest safe path.
 
-    Tables with a single integer key and no long columns are read in batches
-    of lines built by the server (one round trip per ~1 MiB: keyset paging,
-    consistent inside the caller's transaction or lock); a batch the server
-    cut short (``group_concat_max_len``) is detected by counting lines and
-    read again smaller. Other tables are read row by row, unbuffered.
+    Tables with a single-column integer key are read in batches of lines the
+    server builds (one round trip per ~1 MiB, keyset paging, consistent inside
+    the caller's transaction or lock). A batch is trusted only if the server
+    raised no warning (a value that grew past ``max_allowed_packet`` while
+    escaped comes back NULL with a warning) and holds as many lines as rows;
+    otherwise it is read again at half the size, down to one row, which is
+    then read column by column. The bytes are the same on every path. Other
+    tables are read row by row, unbuffered.
     """
     key = batchable(table, spec)
     if key is None:
         yield from _read_rows(conn, table, spec)
         return
     avg = max(16, (table.data_length // max(1, table.rows_estimate)) * 2)
-    size, last = max(100, min(50_000, BATCH_BYTES // avg)), None
+    size = start = max(50, min(50_000, BATCH_BYTES // avg))
+    last: int | None = None
     with conn.cursor() as cur:
-        cur.execute("SET SESSION group_concat_max_len = 67108864")
+        cur.execute("SELECT @@max_allowed_packet")
+        packet = int(cur.fetchone()[0])
+        cur.execute(f"SET SESSION group_concat_max_len = {max(1024, packet // 2)}")
         while True:
             cur.execute(_batch_sql(table, spec, key, last, size))
             block, top, count = cur.fetchone()
             count = int(count or 0)  # the data connection returns raw bytes
             if not count:
                 return
-            if block.count(b"\n") + 1 != count:  # truncated: halve and read again
-                if size <= 1:
-                    raise ValueError(f"a row of {table.name} is longer than group_concat_max_len")
-                size //= 2
-                continue
+            if cur._result.warning_count or block is None or block.count(b"\n") + 1 != count:
+                if size > 1:
+                    size //= 2
+                    continue
+                line, top = _one_row(cur, table, spec, key, last)
+                block = line
             yield block + b"\n", count
-            last = int(top)
+            last, size = int(top), min(start, size * 2)
+
+
+def _one_row(cur, table: Table, spec: StreamSpec, key: str, after: int | None) -> tuple[bytes, int]:
+    """The next row's line, built in Python from raw values (a row too long to build on the server)."""
+    k = quote_ident(key)
+    where = "" if after is None else f" WHERE {k} > {int(after)}"
+    cols = ", ".join(_select_expr(n, kd) for n, kd in zip(spec.columns, spec.kinds, strict=True))
+    cur.execute(f"SELECT {k}, {cols} FROM {quote_ident(table.name)}{where} ORDER BY {k} LIMIT 1")
+    row = cur.fetchone()
+    return _line(row[1:], built=False), int(row[0])
 
 
 def _read_rows(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, int]]:
