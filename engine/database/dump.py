@@ -21,7 +21,6 @@ from pymysql.connections import Connection
 from ..errors import Cancelled
 from ..events import (
     DatabaseDumped,
-    DatabasePreflight,
     EventSink,
     LockGaveUp,
     LockReleased,
@@ -37,6 +36,7 @@ from ..progress import Throttle
 from ..repository.repo import BlobWriter
 from . import locking
 from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, translate
+from .preflight import describe
 from .schema import Schema, Table, definition_signatures, quote_ident, read_schema, read_table
 from .stream import read_stream, spec_for
 from .tablecache import TableCache
@@ -141,24 +141,9 @@ class DatabaseDump:
                 cur.execute(sql)
 
     def _preflight(self, meta: Connection, schema: Schema, ours: set[int]) -> None:
-        with meta.cursor() as cur:
-            cur.execute("SELECT ID, USER, HOST, DB FROM information_schema.PROCESSLIST")
-            rows = [r for r in cur.fetchall() if r[0] not in ours]
-            cur.execute("SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS'"
-                        " AND GRANTEE = CONCAT(\"'\", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), \"'@'\","
-                        " SUBSTRING_INDEX(CURRENT_USER(), '@', -1), \"'\")")
-            sees_all = bool(cur.fetchone()[0])
-        connections = tuple(f"{user}@{str(host).split(':')[0]}" + (f" ({db})" if db else "")
-                            for _pid, user, host, db in rows if user not in ("system user", "event_scheduler"))
-        nontx = tuple(t.name for t in schema.tables if not t.transactional)
-        self.emit(DatabasePreflight(
-            database=self.db, server=self.plan.target.server, tables=len(schema.tables),
-            non_transactional=nontx, transactional=len(schema.tables) - len(nontx),
-            data_bytes=sum(t.size for t in schema.tables), lock_mode=self.plan.lock_mode,
-            connections=connections, long_queries=tuple(locking.long_queries(meta, ours)),
-            estimated_lock_seconds=self.cache.last_lock_window(self.server, self.db),
-            sees_all_connections=sees_all,
-        ))
+        estimate = self.cache.last_lock_window(self.server, self.db)
+        self.emit(describe(meta, schema, self.plan.target, lock_mode=self.plan.lock_mode, ours=ours,
+                           estimate=estimate))
 
     def _dump(self, schema: Schema, meta: Connection, data: Connection, watcher: locking.LockMonitor) -> list[dict]:
         nontx = [t for t in schema.tables if not t.transactional]
