@@ -162,7 +162,7 @@ def read_stream(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, i
         yield from _read_rows(conn, table, spec)
         return
     avg = max(16, (table.data_length // max(1, table.rows_estimate)) * 2)
-    size = start = max(50, min(50_000, BATCH_BYTES // avg))
+    size = ceiling = max(1, min(50_000, BATCH_BYTES // avg))
     last: int | None = None
     with conn.cursor() as cur:
         cur.execute("SELECT @@max_allowed_packet")
@@ -176,12 +176,12 @@ def read_stream(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, i
                 return
             if cur._result.warning_count or block is None or block.count(b"\n") + 1 != count:
                 if size > 1:
-                    size //= 2
+                    size = ceiling = size // 2  # and never grow past what failed
                     continue
                 line, top = _one_row(cur, table, spec, key, last)
                 block = line
             yield block + b"\n", count
-            last, size = int(top), min(start, size * 2)
+            last, size = int(top), min(ceiling, size * 2)
 
 
 def _one_row(cur, table: Table, spec: StreamSpec, key: str, after: int | None) -> tuple[bytes, int]:
