@@ -67,6 +67,7 @@ class BackupScreen(JobScreen):
         self.tables_total = 0
         self.tables_done = 0
         self.skipped: list[str] = []
+        self.databases: list[str] = []
         self.log_path = ""
         self.lock_timeout = 0.0
 
@@ -105,6 +106,8 @@ class BackupScreen(JobScreen):
 
     def show_backup_started(self, e: ev.BackupStarted) -> None:
         self._set("phase", f"Backing up to {e.repository}")
+        if any(s.startswith("mysql://") for s in e.sources):
+            self._set("current", "Reading the database's table definitions (nothing is locked yet)...")
 
     def show_database_preflight(self, e: ev.DatabasePreflight) -> None:
         self.tables_total = e.tables
@@ -115,9 +118,11 @@ class BackupScreen(JobScreen):
 
     def show_lock_requested(self, e: ev.LockRequested) -> None:
         self.query_one(LockBanner).requested(e, self.lock_timeout)
+        self._set("current", "Asking for the read lock...")
 
     def show_lock_taken(self, e: ev.LockTaken) -> None:
         self.query_one(LockBanner).taken(e)
+        self._set("current", "Reading the locked tables as fast as possible...")
 
     def show_lock_status(self, e: ev.LockStatus) -> None:
         self.query_one(LockBanner).status(e)
@@ -154,6 +159,9 @@ class BackupScreen(JobScreen):
         self._table_finished()
 
     def show_database_dumped(self, e: ev.DatabaseDumped) -> None:
+        self.databases.append(f"Database {e.database}: {fmt.count(e.tables, 'table')}, {e.rows:,} rows, "
+                              f"{fmt.size(e.bytes)}; the office's changes could wait "
+                              f"{fmt.short_duration(e.lock_window)} in all.")
         self._set("phase", f"Database {e.database} stored: {fmt.count(e.tables, 'table')}, {e.rows:,} rows, "
                            f"{fmt.size(e.bytes)} in {fmt.short_duration(e.seconds)}; the office's changes could "
                            f"wait {fmt.short_duration(e.lock_window)} in all.")
@@ -182,10 +190,11 @@ class BackupScreen(JobScreen):
                     style="bold green" if backup.complete else "bold yellow")
         lines: list[str | Text] = [
             Text.assemble(head, f": snapshot {backup.snapshot_id[:8]}, took {fmt.duration(backup.duration)}."),
-            f"Stored {fmt.count(backup.files, 'file')}, {fmt.size(backup.bytes)} of folders"
-            + (f" and {fmt.count(self.tables_done, 'table')}" if self.tables_done else "")
-            + f"; {fmt.size(backup.bytes_added)} was new, {fmt.size(backup.bytes_stored)} written after "
-              "compression.",
+            *self.databases,
+            f"Folders: {fmt.count(backup.files, 'file')}, {fmt.size(backup.bytes)}.",
+            (f"{fmt.size(backup.bytes_added)} was new; {fmt.size(backup.bytes_stored)} written after "
+             "compression and deduplication." if backup.bytes_added else
+             "Nothing had changed since the last backup: nothing new was written."),
         ]
         lines += self._skipped_lines()
         lines.append(f"Log: {self.log_path}")
@@ -219,6 +228,7 @@ class BackupScreen(JobScreen):
         self.app.busy = None  # type: ignore[attr-defined]
         self.query_one(LockBanner).released()
         self.query_one("#result").display = True
+        self.query_one(ProgressBar).display = False
         self.query_one("#current", Static).update("")
         self.query_one("#counters", Static).update("")
         self.refresh_bindings()

@@ -18,6 +18,7 @@ from ..widgets.panels import AlertList, InfoPanel
 from .common import JobScreen
 from .status import RepoStatus, alerts, load_status
 
+ROOMY_HEIGHT = 34
 ACTIONS = (
     ("backup", "Back up now", "b"), ("verify", "Verify", "v"), ("restore", "Restore", "r"),
     ("snapshots", "Snapshots", "s"), ("setup", "Setup", "e"), ("logs", "Logs", "l"), ("help", "Help", "?"),
@@ -54,12 +55,17 @@ class DashboardScreen(JobScreen):
                 yield InfoPanel("Last verification", id="last-verification")
                 yield InfoPanel("Repository", id="repository")
                 yield AlertList("Alerts", id="alerts")
+                yield InfoPanel("Recent backups", id="recent")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Home"
         self.query_one("#actions", OptionList).border_title = "Actions"
         self.action_refresh()
+
+    def on_resize(self) -> None:
+        """The recent backups are shown when there is room for them (120x40 and the like)."""
+        self.query_one("#recent").display = self.size.height >= ROOMY_HEIGHT
 
     def on_screen_resume(self) -> None:
         if self.status is not None:
@@ -86,6 +92,7 @@ class DashboardScreen(JobScreen):
         self.query_one("#last-verification", InfoPanel).show(verification_lines(status, current))
         self.query_one("#repository", InfoPanel).show(repository_lines(status))
         self.query_one("#alerts", AlertList).show_alerts((a.level, a.text) for a in alerts(status, current))
+        self.query_one("#recent", InfoPanel).show(recent_lines(status))
 
     # --- actions ------------------------------------------------------------------------------------
 
@@ -131,6 +138,7 @@ class DashboardScreen(JobScreen):
         self.ask_secret_then(self.action_refresh, lambda: None)
 
     def job_failed(self, name: str, error: OdbackupError) -> None:
+        self.status = None  # no automatic reload (g reloads): a lasting failure must not loop
         self.query_one("#repository", InfoPanel).show([self.repository_location(), error.message])
         super().job_failed(name, error)
 
@@ -146,6 +154,19 @@ def last_backup_lines(status: RepoStatus, current: Any) -> list[str | Text]:
     ]
     if status.last_success and status.last_success != last.time:
         lines.append(f"Last complete backup: {fmt.ago(status.last_success, current)}")
+    return lines
+
+
+def recent_lines(status: RepoStatus) -> list[str | Text]:
+    if not status.recent:
+        return ["None yet."]
+    lines: list[str | Text] = []
+    for s in status.recent:
+        verified = {None: Text("not verified", style="dim"), True: Text("verified PASSED", style="green"),
+                    False: Text("verified FAILED", style="bold red")}[s.verified_ok]
+        state = "complete  " if s.complete else "INCOMPLETE"
+        lines.append(Text.assemble(f"{fmt.local(s.time)}  {s.snapshot_id[:8]}  {state}  "
+                                   f"{fmt.count(s.files, 'file'):>12}  {fmt.size(s.bytes):>10}  ", verified))
     return lines
 
 

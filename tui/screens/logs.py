@@ -19,7 +19,7 @@ STYLES = {"ERROR": "bold red", "WARN": "yellow", "INFO": ""}
 
 def log_label(log: LogFile) -> Text:
     """``2025-06-30 18:05 backup  2 errors``."""
-    text = Text(f"{log.started:%Y-%m-%d %H:%M} {log.job:<8}")
+    text = Text(f"{log.started:%Y-%m-%d %H:%M} {log.job:<7}")
     if log.errors:
         text.append(f" {log.errors} err", style="bold red")
     elif log.warnings:
@@ -47,7 +47,7 @@ class LogsScreen(JobScreen):
         yield Static(f"Job logs in {log_dir()}", id="logs-where", classes="hint")
         with Horizontal():
             yield OptionList(id="log-list")
-            yield RichLog(id="log-view", wrap=True, markup=False, highlight=False)
+            yield RichLog(id="log-view", wrap=True, markup=False, highlight=False, min_width=20)
         yield Footer()
 
     def on_mount(self) -> None:

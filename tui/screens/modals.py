@@ -12,6 +12,8 @@ from textual.worker import Worker, WorkerState
 from engine.errors import OdbackupError, RepositoryNotFound, WrongPassphrase
 from engine.repository.repo import Repository
 
+from ..widgets.choices import Field
+
 
 class ErrorScreen(ModalScreen[None]):
     """An error in plain words: its title, what happened, and what to do."""
@@ -83,7 +85,7 @@ class PassphraseScreen(ModalScreen[str | None]):
             yield Label("Passphrase needed", classes="dialog-title")
             yield Static(f"Type the passphrase (or the recovery key) of the backups at {self.location}. "
                          "It is kept in memory only, until you quit.")
-            yield Input(password=True, placeholder="passphrase or recovery key", id="secret")
+            yield Field(password=True, placeholder="passphrase or recovery key", id="secret")
             yield Static("", id="passphrase-problem", classes="problem")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Unlock", variant="primary", id="unlock")

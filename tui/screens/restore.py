@@ -1,8 +1,326 @@
-"""placeholder"""
-from textual.screen import Screen
+"""Restore: pick a snapshot by date, browse it (databases and tables, folders and files),
+restore a database under a new name or files into a chosen folder."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, ProgressBar, Select, Static, Tree
+from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
+
+from engine import events as ev
+from engine.errors import OdbackupError
+from engine.folders import browse
+from engine.repository.repo import Repository
+from engine.repository.snapshot import Snapshot
+
+from ..joblog import JobLog
+from ..messages import EngineEvent
+from ..widgets import fmt
+from ..widgets.choices import Field
+from ..widgets.panels import InfoPanel
+from .common import JobScreen, open_repo, post_events
+from .restore_dialogs import (
+    DatabaseRequest,
+    FilesRequest,
+    RestoreDatabaseDialog,
+    RestoreFilesDialog,
+)
 
 
-class RestoreScreen(Screen):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
-    def __init__(self, snapshot_id=None):
+@dataclass(frozen=True)
+class Item:
+    """What a tree node stands for: ``kind`` is databases, database, table, folders, dir, file."""
+
+    kind: str
+    name: str
+    entry: browse.Entry | None = None
+    source: dict | None = None
+    node: dict | None = None
+
+
+def load(settings: Any, secret: str | None) -> tuple[Repository, list[Snapshot]]:
+    repo = open_repo(settings.repository, full=True, secret=secret)
+    return repo, list(reversed(repo.snapshots()))
+
+
+def describe(item: Item) -> str:
+    """One line about the highlighted item."""
+    if item.kind == "database" and item.source:
+        s = item.source
+        return (f"Database {s['name']} from {s['server']}: {fmt.count(s.get('tables', 0), 'table')}, "
+                f"{s.get('rows', 0):,} rows, {fmt.size(s.get('bytes', 0))}. Press d to restore it.")
+    if item.kind == "table" and item.node:
+        return f"Table {item.name}: {item.node['rows']:,} rows, {fmt.size(item.node['bytes'])}. Press d to " \
+               "restore its database."
+    if item.kind == "file" and item.node:
+        when = fmt.local(datetime.fromtimestamp(item.node.get("mtime_ns", 0) / 1e9, UTC))
+        return f"File {item.entry.path if item.entry else item.name}: {fmt.size(item.node.get('size', 0))}, " \
+               f"changed {when}. Press f to restore it."
+    if item.kind in ("dir", "folders"):
+        what = item.entry.path if item.entry else "every folder"
+        return f"{what}: press f to restore it (and everything below it)."
+    return "Databases: open one with Enter, then press d to restore it."
+
+
+class RestoreScreen(JobScreen):
+    """Browse a snapshot and restore from it."""
+
+    BINDINGS = [
+        Binding("d", "restore_database", "Restore database"),
+        Binding("f", "restore_files", "Restore files"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, snapshot_id: str | None = None) -> None:
         super().__init__()
+        self.wanted = snapshot_id
+        self.repo: Repository | None = None
+        self.snapshots: list[Snapshot] = []
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="restore-pick", classes="form-row"):
+            yield Select([], id="snapshot", prompt="Reading the snapshots...", compact=True)
+            yield Field("", id="when", placeholder="or a date: 2025-06-30 17:00", compact=True)
+        yield Tree("Snapshot", id="browse")
+        yield Static("", id="selection")
+        with Vertical(id="restore-run"):
+            yield Static("", id="restore-phase")
+            yield ProgressBar(id="restore-progress", show_eta=False)
+        yield InfoPanel("Result", id="restore-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Restore"
+        self.query_one("#restore-run").display = False
+        self.query_one("#restore-result").display = False
+        settings = self.app.settings  # type: ignore[attr-defined]
+        self.start_job("load", lambda: load(settings, self.app.secret))  # type: ignore[attr-defined]
+
+    # --- choosing the snapshot ----------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        value = self.query_one("#snapshot", Select).value
+        return next((s for s in self.snapshots if s.snapshot_id == value), None)
+
+    def _loaded(self, result: tuple[Repository, list[Snapshot]]) -> None:
+        self.repo, self.snapshots = result
+        select = self.query_one("#snapshot", Select)
+        select.set_options([(f"{fmt.local(s.time)}  {s.short_id}", s.snapshot_id) for s in self.snapshots])
+        if self.snapshots:
+            wanted = next((s for s in self.snapshots if s.snapshot_id == self.wanted), self.snapshots[0])
+            select.value = wanted.snapshot_id
+            self.query_one("#browse").focus()
+        else:
+            self.query_one("#selection", Static).update("No snapshots yet: back up first.")
+
+    @on(Input.Submitted, "#when")
+    def _pick_by_date(self, event: Input.Submitted) -> None:
+        if self.repo is None:
+            return
+        ref = event.value.strip().replace(" ", "T")
+        self.start_job("find", lambda: self.repo.find_snapshot(ref) if self.repo else None)
+
+    @on(Select.Changed, "#snapshot")
+    def _show_snapshot(self) -> None:
+        snap = self.snapshot
+        tree = self.query_one("#browse", Tree)
+        tree.clear()
+        if snap is None:
+            return
+        tree.root.set_label(f"Snapshot {snap.short_id} of {fmt.local(snap.time)}")
+        tree.root.expand()
+        databases = [s for s in snap.sources if s["kind"] == "database"]
+        if databases:
+            node = tree.root.add("Databases", Item("databases", "Databases"), expand=True)
+            for source in databases:
+                node.add(source["name"], Item("database", source["name"], source=source), allow_expand=True)
+        folders = tree.root.add("Folders", Item("folders", "Folders"), expand=True)
+        for entry in browse.roots(self.repo, snap) if self.repo else []:
+            folders.add(entry.node["name"] + "/", Item("dir", entry.node["name"], entry=entry), allow_expand=True)
+        tree.move_cursor(tree.root)
+
+    # --- browsing -----------------------------------------------------------------------------------------
+
+    @on(Tree.NodeExpanded, "#browse")
+    def _expand(self, event: Tree.NodeExpanded) -> None:
+        node, item = event.node, event.node.data
+        if item is None or node.children or item.kind not in ("dir", "database"):
+            return
+        repo = self.repo
+        if item.kind == "dir" and item.entry is not None and repo is not None:
+            self.start_job(f"children:{node.id}", lambda: (node, browse.children(repo, item.entry)))
+        elif item.kind == "database" and item.source and repo is not None:
+            tree_id = bytes.fromhex(item.source["tree"])
+            self.start_job(f"children:{node.id}", lambda: (node, repo.read_tree(tree_id)["tables"]))
+
+    def _add_children(self, node: TreeNode, children: list) -> None:
+        for child in children:
+            if isinstance(child, browse.Entry):
+                is_dir = child.type == "dir"
+                label = child.node["name"] + ("/" if is_dir else f"  {fmt.size(child.node.get('size', 0))}")
+                node.add(label, Item("dir" if is_dir else "file", child.node["name"], entry=child, node=child.node),
+                         allow_expand=is_dir)
+            else:
+                node.add_leaf(f"{child['name']}  {child['rows']:,} rows", Item("table", child["name"], node=child))
+
+    @on(Tree.NodeHighlighted, "#browse")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        item = event.node.data
+        self.query_one("#selection", Static).update(describe(item) if item else "")
+
+    def _item(self) -> Item | None:
+        node = self.query_one("#browse", Tree).cursor_node
+        return node.data if node is not None else None
+
+    def _database_of(self, node: TreeNode | None) -> dict | None:
+        while node is not None:
+            if node.data is not None and node.data.kind == "database":
+                return node.data.source
+            node = node.parent
+        return None
+
+    # --- restoring -------------------------------------------------------------------------------------------
+
+    def action_restore_database(self) -> None:
+        snap, source = self.snapshot, self._database_of(self.query_one("#browse", Tree).cursor_node)
+        if snap is None or self.running:
+            return
+        if source is None:
+            databases = [s for s in snap.sources if s["kind"] == "database"]
+            if len(databases) != 1:
+                self.notify("Highlight a database (or one of its tables) first.", severity="warning")
+                return
+            source = databases[0]
+        settings = self.app.settings  # type: ignore[attr-defined]
+        live = (f"{settings.database.host}:{settings.database.port}", settings.database.name) \
+            if settings.database else None
+        self.app.push_screen(RestoreDatabaseDialog(source["name"], source["server"], source.get("user", "root"),
+                                                   snap.time, live), self._run_database)
+
+    def action_restore_files(self) -> None:
+        snap, item = self.snapshot, self._item()
+        if snap is None or self.running:
+            return
+        paths = (item.entry.path,) if item is not None and item.entry is not None else ()
+        sources = tuple(s["path"] for s in snap.sources if s["kind"] == "folder")
+        if not sources:
+            self.notify("This snapshot holds no folders.", severity="warning")
+            return
+        self.app.push_screen(RestoreFilesDialog(paths, snap.time, sources), self._run_files)
+
+    def _start(self, text: str) -> None:
+        self.running = True
+        self.app.busy = "a restore"  # type: ignore[attr-defined]
+        self.query_one("#restore-run").display = True
+        self.query_one("#restore-result").display = False
+        self.query_one("#restore-phase", Static).update(text)
+
+    def _run_database(self, request: DatabaseRequest | None) -> None:
+        snap, repo = self.snapshot, self.repo
+        if request is None or snap is None or repo is None:
+            return
+        from engine.database.restore import restore_database
+
+        self._start(f"Restoring {request.source} as {request.target.database} on {request.target.server}...")
+
+        def work() -> Any:
+            log = JobLog("restore")
+            try:
+                return restore_database(repo, snap, request.target, source_name=request.source,
+                                        replace=request.replace, confirm=request.confirm,
+                                        on_event=post_events(self, "restore", log),
+                                        cancel=get_current_worker().cancelled_event)
+            except OdbackupError as exc:
+                log.error(exc)
+                raise
+
+        self.start_job("restore", work)
+
+    def _run_files(self, request: FilesRequest | None) -> None:
+        snap, repo = self.snapshot, self.repo
+        if request is None or snap is None or repo is None:
+            return
+        from engine.folders.restore import restore
+
+        self._start(f"Restoring into {request.folder}...")
+
+        def work() -> Any:
+            log = JobLog("restore")
+            try:
+                return request, restore(repo, snap, request.folder, paths=request.paths, verify=request.verify,
+                                        on_event=post_events(self, "restore", log),
+                                        cancel=get_current_worker().cancelled_event)
+            except OdbackupError as exc:
+                log.error(exc)
+                raise
+
+        self.start_job("restore", work)
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        e = message.event
+        bar = self.query_one("#restore-progress", ProgressBar)
+        if isinstance(e, ev.DatabaseRestoreStarted):
+            bar.update(total=max(e.tables, 1), progress=0)
+        elif isinstance(e, ev.TableRestored):
+            bar.advance(1)
+            self.query_one("#restore-phase", Static).update(f"Restored table {e.table}: {e.rows:,} rows")
+        elif isinstance(e, ev.RestoreStarted):
+            bar.update(total=max(e.bytes_total, 1), progress=0)
+        elif isinstance(e, ev.RestoreProgress):
+            bar.update(progress=e.bytes_done)
+            self.query_one("#restore-phase", Static).update(
+                f"{e.files_done:,} of {e.files_total:,} files, {fmt.size(e.bytes_done)} of {fmt.size(e.bytes_total)}"
+                f"  {fmt.rate(e.bytes_done, e.elapsed)}  {fmt.eta(e.bytes_done, e.bytes_total, e.elapsed)}")
+
+    def job_done(self, name: str, result: Any) -> None:
+        if name == "load":
+            self._loaded(result)
+        elif name == "find":
+            if result is not None:
+                self.query_one("#snapshot", Select).value = result.snapshot_id
+        elif name.startswith("children:"):
+            self._add_children(*result)
+        elif name == "restore":
+            self._finished(result)
+
+    def _finished(self, result: Any) -> None:
+        self.running = False
+        self.app.busy = None  # type: ignore[attr-defined]
+        self.query_one("#restore-run").display = False
+        panel = self.query_one("#restore-result", InfoPanel)
+        panel.display = True
+        if isinstance(result, tuple):
+            request, r = result
+            checked = ", every file re-read and verified" if request.verify else ""
+            lines: list[str | Text] = [Text(f"Restored {fmt.count(r.files, 'file')} ({fmt.size(r.bytes)}) into "
+                                            f"{request.folder}{checked}.", style="bold green")]
+            lines += [Text(f"Not restored: {p}: {why}", style="yellow") for p, why in r.problems[:5]]
+        else:
+            lines = [Text(f"Restored {result.database} as {result.target}: {fmt.count(result.tables, 'table')}, "
+                          f"{result.rows:,} rows in {fmt.duration(result.seconds)}.", style="bold green")]
+            lines += [Text(f"Problem: {p}", style="yellow") for p in result.problems[:5]]
+        panel.show(lines)
+
+    def job_failed(self, name: str, error: OdbackupError) -> None:
+        if name == "restore":
+            self.running = False
+            self.app.busy = None  # type: ignore[attr-defined]
+            self.query_one("#restore-run").display = False
+        super().job_failed(name, error)
+
+    def action_back(self) -> None:
+        if not self.running:
+            self.app.pop_screen()
+        else:
+            self.notify("A restore is running; it stops when you quit (Ctrl+Q).", severity="warning")

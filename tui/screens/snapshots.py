@@ -70,7 +70,7 @@ class SnapshotsScreen(JobScreen):
     def on_mount(self) -> None:
         self.sub_title = "Snapshots"
         table = self.query_one(DataTable)
-        table.add_columns("Date", "ID", "Files", "Size", "New", "Status", "Verified")
+        table.add_columns("Date", "ID", "Files", "Size", "Status", "Verified")
         table.focus()
         self.action_refresh()
 
@@ -87,7 +87,7 @@ class SnapshotsScreen(JobScreen):
         table.clear()
         for r in rows:
             table.add_row(fmt.local(r.time), r.snapshot_id[:8], f"{r.files:,}", fmt.size(r.bytes),
-                          fmt.size(r.bytes_added), "complete" if r.complete else "INCOMPLETE", verified_text(r),
+                          "complete" if r.complete else "INCOMPLETE", verified_text(r),
                           key=r.snapshot_id)
         never = sum(r.verified_at is None for r in rows)
         summary = (f"{fmt.count(len(rows), 'snapshot')}, newest first; {never} never verified."

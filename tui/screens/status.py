@@ -22,11 +22,12 @@ from .common import as_error, open_repo
 BACKUP_MAX_AGE = timedelta(hours=24)
 VERIFY_MAX_AGE = timedelta(days=30)
 LARGE_LOCK_SECONDS = 30.0
+RECENT = 8
 
 
 @dataclass(frozen=True)
 class LastBackup:
-    """The newest snapshot."""
+    """A snapshot as the dashboard shows it (the newest one is "the last backup")."""
 
     snapshot_id: str
     time: str
@@ -34,6 +35,8 @@ class LastBackup:
     files: int
     bytes: int
     duration: float
+    verified_ok: bool | None = None
+    """The verdict of its latest verification (None: never verified)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class RepoStatus:
     expected_lock: float | None = None
     expected_lock_measured: bool = False
     database_problem: str | None = None
+    recent: tuple[LastBackup, ...] = ()
+    """The newest snapshots, newest first."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -94,15 +99,19 @@ def _repository_part(settings: Settings, secret: str | None) -> dict:
     except OSError as exc:
         return {"problem": as_error(exc).message}
     snaps = repo.snapshots()
-    found: dict = {"snapshots": len(snaps), "stored_bytes": _stored_bytes(repo),
-                   "logical_bytes": sum(int(s.stats.get("bytes", 0)) for s in snaps)}
+    found: dict = {"snapshots": len(snaps), "stored_bytes": _stored_bytes(repo)}
+    if settings.database is None or all("database_bytes" in s.stats for s in snaps):
+        # (snapshot headers do not say how big their databases were yet: no ratio then)
+        found["logical_bytes"] = sum(int(s.stats.get("bytes", 0)) + int(s.stats.get("database_bytes", 0))
+                                     for s in snaps)
+    checked = verifications(repo)
+    recent = [LastBackup(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)),
+                         int(s.stats.get("bytes", 0)), float(s.stats.get("duration", 0.0)),
+                         checked.get(s.snapshot_id, (None, None))[1]) for s in reversed(snaps[-RECENT:])]
     if snaps:
-        s = snaps[-1]
-        found["last"] = LastBackup(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)),
-                                   int(s.stats.get("bytes", 0)), float(s.stats.get("duration", 0.0)))
+        found["last"], found["recent"] = recent[0], tuple(recent)
         complete = [x for x in snaps if x.complete]
         found["last_success"] = complete[-1].time if complete else None
-    checked = verifications(repo)
     if checked:
         snap_id, (at, ok) = max(checked.items(), key=lambda item: item[1][0])
         found["verification"] = Verification(snap_id, at, ok)

@@ -28,8 +28,9 @@ def local(value: str | datetime) -> str:
 
 
 def ago(value: str | datetime, current: datetime | None = None) -> str:
-    """``3 hours ago``."""
-    return humanize.naturaltime(when(value), when=current or now())
+    """``3 hours ago``, ``just now``."""
+    text = humanize.naturaltime(when(value), when=current or now())
+    return "just now" if text == "now" else text
 
 
 def duration(seconds: float) -> str:

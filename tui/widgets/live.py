@@ -11,6 +11,8 @@ from engine import events as ev
 from . import fmt
 
 GLOBAL_PREFIX = "all tables"
+clock = time.monotonic
+"""The banner's timer (tests freeze it)."""
 
 
 class LockBanner(Static):
@@ -35,6 +37,8 @@ class LockBanner(Static):
         self.longest_wait = 0.0
         self.waiting_tables: tuple[str, ...] = ()
         self.lock_timeout = 0.0
+        self.reported_age = 0.0
+        """The lock's age as the engine's monitor last reported it."""
 
     @property
     def shown(self) -> bool:
@@ -44,19 +48,21 @@ class LockBanner(Static):
         self.set_interval(0.5, self._redraw)
 
     def requested(self, event: ev.LockRequested, timeout: float = 0.0) -> None:
-        self.scope, self.tables, self.acquiring, self.since = event.scope, event.tables, True, time.monotonic()
+        self.scope, self.tables, self.acquiring, self.since = event.scope, event.tables, True, clock()
         self.lock_timeout = timeout
-        self.waiting, self.longest_wait, self.waiting_tables = 0, 0.0, ()
+        self.waiting, self.longest_wait, self.waiting_tables, self.reported_age = 0, 0.0, (), 0.0
         self._show()
 
     def taken(self, event: ev.LockTaken) -> None:
-        self.scope, self.tables, self.acquiring, self.since = event.scope, event.tables, False, time.monotonic()
+        self.scope, self.tables, self.acquiring, self.since = event.scope, event.tables, False, clock()
+        self.reported_age = 0.0
         self._show()
 
     def status(self, event: ev.LockStatus) -> None:
         if not self.shown or event.scope != self.scope:
             return
         self.waiting, self.longest_wait, self.waiting_tables = event.waiting, event.longest_wait, event.waiting_tables
+        self.reported_age = event.lock_age
         self._redraw()
 
     def released(self) -> None:
@@ -77,7 +83,7 @@ class LockBanner(Static):
 
     def text(self) -> Text:
         """What the banner says now (tests read it)."""
-        age = fmt.short_duration(time.monotonic() - self.since)
+        age = fmt.short_duration(max(clock() - self.since, self.reported_age))
         if self.acquiring:
             head = f"WAITING FOR THE READ LOCK ({age}): the office's changes wait until it is granted"
             if self.lock_timeout:

@@ -29,6 +29,9 @@ class SetupStep(JobScreen):
     """Which of the STEPS this is (0: not counted)."""
     HEADING = ""
     NEXT_LABEL = "Next"
+    NEXT_JOBS: tuple[str, ...] = ()
+    """Jobs that Next itself starts (while one runs, Next waits); helpers such as a folder
+    count never hold Next up."""
     OWN_ENTER: tuple[str, ...] = ()
     """IDs of inputs whose Enter the step handles itself (e.g. "add this folder")."""
     BINDINGS = [
@@ -48,8 +51,8 @@ class SetupStep(JobScreen):
             yield from self.body()
             yield Static("", id="step-problem", classes="problem")
         with Horizontal(classes="buttons"):
-            yield Button("Back", id="back")
-            yield Button(self.NEXT_LABEL, variant="primary", id="next")
+            yield Button("Back", id="back", compact=True)
+            yield Button(self.NEXT_LABEL, variant="primary", id="next", compact=True)
         yield Footer()
 
     def body(self) -> Iterable[Widget]:
@@ -57,7 +60,12 @@ class SetupStep(JobScreen):
         return ()
 
     def on_mount(self) -> None:
+        """(Textual calls this after the step's own on_mount: every class's handler runs.)"""
         self.sub_title = "Setup"
+        self.focus_first()
+
+    def focus_first(self) -> None:
+        """Where the cursor starts: the first field, else Next."""
         inputs = [i for i in self.query(Input) if not i.disabled]
         if inputs:
             inputs[0].focus()
@@ -81,7 +89,7 @@ class SetupStep(JobScreen):
 
     @on(Button.Pressed, "#next")
     def action_next(self) -> None:
-        if any(self.job_running(name) for name in self._jobs):
+        if any(self.job_running(name) for name in self.NEXT_JOBS):
             return
         self.problem(None)
         self.next_requested()
@@ -99,6 +107,8 @@ class SetupStep(JobScreen):
         return None
 
     def go_next(self) -> None:
+        if not self.is_current:  # a late answer for a step the user has already left
+            return
         following = self.next_step()
         if following is not None:
             self.app.push_screen(following)
@@ -127,4 +137,6 @@ def field_row(label: str, widget: Widget) -> Horizontal:
     """A label and its input on one line."""
     from textual.widgets import Label
 
+    if hasattr(widget, "compact"):
+        widget.compact = True  # one line per field: the whole step fits 80x24
     return Horizontal(Label(label), widget, classes="form-row")

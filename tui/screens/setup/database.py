@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual import on
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, RadioButton, RadioSet, Static
+from textual.widgets import DataTable, Input, RadioSet, Static
 
 from engine.database.preflight import DatabaseSummary, guess_lock_seconds
 
 from ...widgets import fmt
+from ...widgets.choices import Choice, Field
 from .base import SetupStep, field_row
 from .draft import SetupDraft
 
@@ -49,12 +50,12 @@ class DatabaseStep(SetupStep):
         yield DataTable(id="databases", cursor_type="row", zebra_stripes=True)
         yield Static("", id="engine-mix")
         yield Static("How to lock the MyISAM tables while they are read:", classes="section-title")
-        with RadioSet(id="lock-mode"):
-            yield RadioButton("Consistent: every table from one instant (changes wait meanwhile)",
+        with RadioSet(id="lock-mode", compact=True):
+            yield Choice("Consistent: every table from one instant (changes wait meanwhile)",
                               self.draft.lock_mode == "consistent", id="consistent")
-            yield RadioButton("Per-table: each table paused only while it is read (shortest pauses)",
+            yield Choice("Per-table: each table paused only while it is read (shortest pauses)",
                               self.draft.lock_mode == "per-table", id="per-table")
-        yield field_row("Lock timeout", Input(f"{self.draft.lock_timeout:g}", type="number", id="timeout",
+        yield field_row("Lock timeout", Field(f"{self.draft.lock_timeout:g}", type="number", id="timeout",
                                               placeholder="seconds"))
 
     def on_mount(self) -> None:
@@ -67,9 +68,10 @@ class DatabaseStep(SetupStep):
         names = [d.name for d in self.databases]
         if wanted in names:
             table.move_cursor(row=names.index(wanted))
-        super().on_mount()
-        table.focus()
         self._show_mix()
+
+    def focus_first(self) -> None:
+        self.query_one("#databases", DataTable).focus()
 
     def selected(self) -> DatabaseSummary | None:
         table = self.query_one("#databases", DataTable)

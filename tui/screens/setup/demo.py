@@ -19,6 +19,7 @@ from engine.errors import OdbackupError
 from ...joblog import JobLog
 from ...messages import EngineEvent
 from ...widgets import fmt
+from ...widgets.choices import Field
 from ..common import post_events
 from .base import SetupStep, field_row
 from .draft import SetupDraft
@@ -56,6 +57,7 @@ class DemoStep(SetupStep):
     """Creates the demo practice, then starts the setup filled in for it."""
 
     HEADING = "Try it with a demo practice"
+    NEXT_JOBS = ("demo",)
     NEXT_LABEL = "Create the demo practice"
 
     def body(self) -> Iterable[Widget]:
@@ -63,18 +65,17 @@ class DemoStep(SetupStep):
         yield Static("odbackup creates a made-up Open Dental practice (about 50 MB of tables, all MyISAM, and "
                      "an A to Z images folder of about 1,000 files) so you can try a backup and a "
                      "verification. It never touches an existing database or folder.")
-        yield field_row("Server", Input(d.host, id="host"))
-        yield field_row("Port", Input(str(d.port), type="integer", id="port"))
-        yield field_row("User", Input(d.user, id="user"))
-        yield field_row("Password", Input(d.password or "", password=True, id="password",
+        yield field_row("Server", Field(d.host, id="host"))
+        yield field_row("Port", Field(str(d.port), type="integer", id="port"))
+        yield field_row("User", Field(d.user, id="user"))
+        yield field_row("Password", Field(d.password or "", password=True, id="password",
                                           placeholder="empty: the saved one (or none)"))
-        yield field_row("New database", Input(DEFAULT_NAME, id="database"))
-        yield field_row("Images folder", Input(unused(os.path.join(demo_folder(), "OpenDentImages")), id="images"))
+        yield field_row("New database", Field(DEFAULT_NAME, id="database"))
+        yield field_row("Images folder", Field(unused(os.path.join(demo_folder(), "OpenDentImages")), id="images"))
         yield Static("", id="demo-phase")
         yield ProgressBar(id="demo-progress", show_eta=False)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#demo-progress").display = False
         self.start_job("names", free_database_name, self.draft)
 
@@ -127,7 +128,9 @@ class DemoStep(SetupStep):
 
     def job_done(self, name: str, result: Any) -> None:
         if name == "names":
-            self.query_one("#database", Input).value = result
+            field = self.query_one("#database", Input)
+            if field.value == DEFAULT_NAME:  # the user has not typed a name of their own
+                field.value = result
             return
         d = self.draft
         d.demo, d.use_database, d.database, d.database_bytes = True, True, result.database, result.bytes

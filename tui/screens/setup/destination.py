@@ -15,6 +15,7 @@ from engine.errors import OdbackupError
 from engine.settings import DestinationCheck, check_destination
 
 from ...widgets import fmt
+from ...widgets.choices import Field
 from .base import SetupStep, field_row
 
 
@@ -49,15 +50,16 @@ class DestinationStep(SetupStep):
 
     STEP = 4
     HEADING = "Where the backups go"
+    NEXT_JOBS = ("destination",)
     BINDINGS = SetupStep.BINDINGS + [Binding("ctrl+t", "check_now", "Check")]
 
     def body(self) -> Iterable[Widget]:
         yield Static("A folder on a USB drive (e.g. /media/usb/odbackup or E:\\odbackup), a network share "
                      "(\\\\SERVER\\Backups\\odbackup, or where it is mounted) or another disk. Keep it off the "
                      "server's own disk if you can: a backup next to the data dies with it.")
-        yield field_row("Folder", Input(self.draft.repository, id="repository",
-                                        placeholder="/media/usb/odbackup"))
-        yield Button("Check this place (Ctrl+T)", id="check")
+        yield field_row("Folder", Field(self.draft.repository, id="repository",
+                                        placeholder="e.g. /media/usb/odbackup"))
+        yield Button("Check this place (Ctrl+T)", id="check", compact=True)
         yield Static("", id="destination-result")
 
     def _path(self) -> str:

@@ -17,9 +17,12 @@ from engine.repository import keys as keymod
 from engine.repository.repo import Repository
 
 from ...secrets_input import MIN_LENGTH
+from ...widgets.choices import Field, Tick
 from .base import SetupStep, field_row
 from .draft import SetupDraft
 
+ENROLL_HINT = ("An enrolled computer keeps write-only keys: scheduled backups run without the passphrase, "
+               "and nobody on this computer can read the backups back with them.")
 GOOD_WORDS = 4
 GOOD_LENGTH = 20
 
@@ -63,6 +66,7 @@ class EncryptionStep(SetupStep):
 
     STEP = 5
     HEADING = "Encryption"
+    NEXT_JOBS = ("create", "unlock")
 
     def __init__(self, draft: SetupDraft, *, existing: bool) -> None:
         super().__init__(draft)
@@ -70,32 +74,34 @@ class EncryptionStep(SetupStep):
             "unlock" if existing else "create")
 
     def body(self) -> Iterable[Widget]:
-        enroll = Checkbox("Let this computer back up on its own (enroll it: it can add backups, never "
-                          "read them)", True, id="enroll")
+        enroll = Tick("Let this computer back up on its own (enroll it)", True, id="enroll", compact=True)
         if self.mode == "create":
             yield Static(f"The backups are encrypted. Choose a passphrase for the new repository at "
                          f"{self.draft.repository}: several unrelated words, at least {MIN_LENGTH} characters.")
-            yield field_row("Passphrase", Input(password=True, id="passphrase"))
-            yield field_row("Again", Input(password=True, id="again"))
+            yield field_row("Passphrase", Field(password=True, id="passphrase", placeholder="type the passphrase"))
+            yield field_row("Again", Field(password=True, id="again", placeholder="type it again"))
             yield Static("", id="advice")
             yield enroll
+            yield Static(ENROLL_HINT, classes="hint")
         elif self.mode == "unlock":
             yield Static(f"An odbackup repository is already at {self.draft.repository}. Type its passphrase "
                          "(or its recovery key) to use it.")
-            yield field_row("Passphrase", Input(password=True, id="passphrase"))
+            yield field_row("Passphrase", Field(password=True, id="passphrase",
+                                                placeholder="passphrase or recovery key"))
             yield enroll
+            yield Static(ENROLL_HINT, classes="hint")
         else:
             yield Static(f"The repository at {self.draft.repository} is set up.", classes="ok")
-            yield Button("Enroll this computer for unattended backups", id="enroll-now")
+            yield Button("Enroll this computer for unattended backups", id="enroll-now", compact=True)
             with Vertical(id="change"):
                 yield Static("Change the passphrase (the recovery key keeps working; nothing is "
                              "re-encrypted):", classes="section-title")
-                yield field_row("Current", Input(password=True, id="current",
+                yield field_row("Current", Field(password=True, id="current",
                                                  placeholder="current passphrase or recovery key"))
-                yield field_row("New", Input(password=True, id="passphrase"))
-                yield field_row("Again", Input(password=True, id="again"))
+                yield field_row("New", Field(password=True, id="passphrase", placeholder="new passphrase"))
+                yield field_row("Again", Field(password=True, id="again", placeholder="type it again"))
                 yield Static("", id="advice")
-                yield Button("Change the passphrase", id="change-now")
+                yield Button("Change the passphrase", id="change-now", compact=True)
         yield Static("", id="encryption-result")
 
     @on(Input.Changed, "#passphrase")

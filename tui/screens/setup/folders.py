@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, Static
 from textual.worker import get_current_worker
@@ -16,6 +17,7 @@ from engine.progress import TreeCounter
 
 from ...messages import ScanProgress
 from ...widgets import fmt
+from ...widgets.choices import Field
 from .base import SetupStep, field_row
 from .draft import folder_problem
 
@@ -44,23 +46,23 @@ class FoldersStep(SetupStep):
     STEP = 3
     HEADING = "What to back up: folders"
     OWN_ENTER = ("extra",)
+    _timer: Timer | None = None
     BINDINGS = SetupStep.BINDINGS + [Binding("delete", "remove", "Remove folder", show=False)]
 
     def body(self) -> Iterable[Widget]:
         yield Static("Open Dental's A to Z images folder (often C:\\OpenDentImages, or the share "
                      "\\\\SERVER\\OpenDentImages). Leave empty to back up only the database.")
-        yield field_row("Images folder", Input(self.draft.images_folder, id="images",
-                                               placeholder="/srv/OpenDentImages"))
+        yield field_row("Images folder", Field(self.draft.images_folder, id="images",
+                                               placeholder="e.g. /srv/OpenDentImages"))
         yield Static("", id="images-scan")
         yield Static("Other office folders to back up (optional): type one and press Enter.",
                      classes="section-title")
-        yield field_row("Add folder", Input("", id="extra", placeholder="/srv/OfficeDocs"))
+        yield field_row("Add folder", Field("", id="extra", placeholder="e.g. /srv/OfficeDocs, then Enter"))
         yield OptionList(*self.draft.extra_folders, id="extra-list")
         yield Static("Delete removes the highlighted folder from the list.", classes="hint")
 
     def on_mount(self) -> None:
-        super().on_mount()
-        self._timer = None
+        self.query_one("#extra-list").display = bool(self.draft.extra_folders)
         if self.draft.images_folder:
             self._validate_images()
 
@@ -113,7 +115,9 @@ class FoldersStep(SetupStep):
             return
         self.problem(None)
         self.draft.extra_folders.append(path)
-        self.query_one("#extra-list", OptionList).add_option(path)
+        listing = self.query_one("#extra-list", OptionList)
+        listing.add_option(path)
+        listing.display = True
         field.value = ""
         self.start_job(f"scan-{path}", scan_folder, self, path)
 
@@ -124,6 +128,7 @@ class FoldersStep(SetupStep):
             return
         self.draft.extra_folders.pop(index)
         listing.remove_option_at_index(index)
+        listing.display = bool(self.draft.extra_folders)
 
     # --- Next ------------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from ...widgets.choices import Field
 from .base import SetupStep, field_row
 from .draft import SetupDraft
 
@@ -30,11 +31,11 @@ class RecoveryStep(SetupStep):
     HEADING = "Encryption: your recovery key"
     NEXT_LABEL = "I wrote it down"
 
-    def __init__(self, draft: SetupDraft, recovery_key: str) -> None:
+    def __init__(self, draft: SetupDraft, recovery_key: str, asked: tuple[int, int] | None = None) -> None:
         super().__init__(draft)
         self.recovery_key = recovery_key
         count = len(groups_of(recovery_key))
-        self.asked = sorted(secrets.SystemRandom().sample(range(count), 2))
+        self.asked = sorted(asked or secrets.SystemRandom().sample(range(count), 2))
         """Which groups (0-based) the user must type back."""
 
     def body(self) -> Iterable[Widget]:
@@ -43,11 +44,10 @@ class RecoveryStep(SetupStep):
         first, second = (n + 1 for n in self.asked)
         yield Static(f"To be sure it is written down correctly, type group {first} and group {second} "
                      "(the groups are counted after 'RK-').", classes="section-title")
-        yield field_row(f"Group {first}", Input(id="group-a", max_length=5))
-        yield field_row(f"Group {second}", Input(id="group-b", max_length=5))
+        yield field_row(f"Group {first}", Field(id="group-a", max_length=5, placeholder="-----"))
+        yield field_row(f"Group {second}", Field(id="group-b", max_length=5, placeholder="-----"))
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#back").display = False  # the repository exists now: there is no going back
 
     def action_back(self) -> None:

@@ -15,6 +15,7 @@ from engine.database.connection import DbTarget, connect
 from engine.database.preflight import DatabaseSummary, list_databases
 from engine.errors import OdbackupError
 
+from ...widgets.choices import Field, Tick
 from .base import SetupStep, field_row
 
 
@@ -43,6 +44,7 @@ class ServerStep(SetupStep):
 
     STEP = 1
     HEADING = "What to back up: the database server"
+    NEXT_JOBS = ("test",)
     BINDINGS = SetupStep.BINDINGS + [Binding("ctrl+t", "test", "Test")]
 
     def __init__(self, draft: Any) -> None:
@@ -54,13 +56,13 @@ class ServerStep(SetupStep):
         d = self.draft
         yield Static("Open Dental keeps its data in a MySQL or MariaDB database, usually on the office server. "
                      "Its address and login are in FreeDentalConfig.xml on any workstation.")
-        yield Checkbox("Back up a database (uncheck for folders only)", d.use_database, id="use-db")
-        yield field_row("Server", Input(d.host, placeholder="127.0.0.1 or the server's name", id="host"))
-        yield field_row("Port", Input(str(d.port), type="integer", id="port"))
-        yield field_row("User", Input(d.user, id="user"))
-        yield field_row("Password", Input(d.password or "", password=True, id="password",
+        yield Tick("Back up a database (uncheck for folders only)", d.use_database, id="use-db", compact=True)
+        yield field_row("Server", Field(d.host, placeholder="e.g. 127.0.0.1 or the server's name", id="host"))
+        yield field_row("Port", Field(str(d.port), type="integer", id="port"))
+        yield field_row("User", Field(d.user, id="user"))
+        yield field_row("Password", Field(d.password or "", password=True, id="password",
                                           placeholder="empty: use the saved one (or none)"))
-        yield Button("Test the connection (Ctrl+T)", id="test")
+        yield Button("Test the connection (Ctrl+T)", id="test", compact=True)
         yield Static("", id="test-result")
 
     def _read_fields(self) -> str | None:

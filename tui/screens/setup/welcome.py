@@ -29,7 +29,7 @@ class WelcomeScreen(SetupStep):
     HEADING = "Welcome to odbackup"
     NEXT_LABEL = "Set up backups"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back", "Quit / close"),
         Binding("ctrl+n", "next", "Set up"),
         Binding("d", "demo", "Try the demo"),
     ]
@@ -42,11 +42,10 @@ class WelcomeScreen(SetupStep):
             yield Static("Change what is backed up, where it goes, or the passphrase. The current answers "
                          "are filled in; nothing changes until you save at the last step.")
         else:
-            yield Static(INTRO)
-        yield Button("Try it with a demo practice (d)", id="demo")
+            yield Static(INTRO, id="intro")
+        yield Button("Try it with a demo practice (d)", id="demo", compact=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#back", Button).label = "Close" if self.draft.editing else "Quit"
 
     def next_step(self) -> SetupStep:

@@ -1,0 +1,205 @@
+"""Back up now: preflight, live progress, the lock banner with a real blocked writer, cancel."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from tuihelpers import PASSPHRASE, SIZE_SMALL, admin_conn, lines_of, settle, text_of
+
+import engine.database.dump as dumpmod
+from engine.repository.repo import Repository
+from tui.app import OdbackupApp
+from tui.joblog import list_logs, read_log
+from tui.screens.backup import BackupScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.modals import ConfirmScreen
+from tui.screens.preflight import PreflightScreen
+from tui.widgets.live import LockBanner, TableList
+
+
+async def wait_for(pilot, predicate, timeout: float = 30.0, what: str = "") -> None:
+    """Poll the app (handling its messages) until ``predicate()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Holds the database backup while it reads the patient table (under its lock) until released.
+
+    The tests lock per table: a global read lock waits for every running statement on the
+    shared test server, whoever runs it, so it would make them depend on other jobs."""
+    entered, release = threading.Event(), threading.Event()
+    original = dumpmod.DatabaseDump._read_table
+
+    def gated(self, table, data):
+        if table.name == "patient":
+            entered.set()
+            release.wait(60)
+        return original(self, table, data)
+
+    monkeypatch.setattr(dumpmod.DatabaseDump, "_read_table", gated)
+    yield entered, release
+    release.set()
+
+
+def snapshot_count(path: str) -> int:
+    repo = Repository.open(path)
+    repo.unlock(PASSPHRASE)
+    return len(repo.snapshots())
+
+
+async def test_folder_backup_shows_the_result_and_writes_a_log(folder_settings):
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackupScreen)
+        assert screen.state == "done"
+        result = lines_of(screen, "#result")
+        assert result[0].startswith("Backup saved: snapshot ")
+        assert result[1] == "Folders: 9 files, 18.5 KiB."
+        assert "Nothing was skipped." in result
+        assert app.busy is None
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.screen.status.snapshots == 1
+    log = list_logs()[0]
+    assert log.job == "backup" and log.errors == 0
+    assert any("Snapshot" in line.text and "saved" in line.text for line in read_log(log.path))
+
+
+async def test_preflight_says_what_will_be_locked_and_switches_mode(db_settings):
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PreflightScreen)
+        text = text_of(screen.query_one("#preflight-text"))
+        assert f"Database {db_settings.database.name} on 127.0.0.1:3306: 3 tables" in text
+        assert "2 MyISAM tables: locked while they are read" in text
+        assert "1 InnoDB table: never block anyone" in text
+        assert "Consistent locking (chosen): every table is read-only for the office for about" in text
+        assert "first-run guess" in text
+        await pilot.press("p")
+        assert screen.lock_mode == "per-table"
+        assert "Per-table locking (chosen)" in text_of(screen.query_one("#preflight-text"))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+    assert snapshot_count(db_settings.repository) == 0
+
+
+async def test_database_backup_fills_in_the_tables(db_settings):
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("p", "enter")  # per-table, continue
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackupScreen)
+        assert screen.lock_mode == "per-table" and screen.state == "done"
+        tables = screen.query_one(TableList)
+        assert [str(tables.get_row_at(n)[0]) for n in range(tables.row_count)] == [
+            "newtable", "patient", "procedurelog"]
+        assert str(tables.get_row_at(1)[1]) == "50"
+        result = lines_of(screen, "#result")
+        assert result[1].startswith(f"Database {db_settings.database.name}: 3 tables, 101 rows, ")
+        assert result[2] == "Folders: 9 files, 18.5 KiB."
+        assert not screen.query_one(LockBanner).shown
+    assert snapshot_count(db_settings.repository) == 1
+
+
+async def test_lock_banner_shows_a_blocked_writer_and_goes_away(db_settings, gate):
+    entered, release = gate
+    db = db_settings.database.name
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("p", "enter")  # per-table locking
+        screen = app.screen
+        banner = screen.query_one(LockBanner)
+        await wait_for(pilot, lambda: entered.is_set() and banner.shown and not banner.acquiring, what="the lock")
+        assert "READ-ONLY FOR THE OFFICE NOW: table patient" in banner.text().plain
+        writer_done = threading.Event()
+
+        def writer() -> None:
+            conn = admin_conn()
+            with conn.cursor() as cur:
+                cur.execute(f"UPDATE `{db}`.patient SET LName = 'Waiting' WHERE PatNum = 1")
+            conn.close()
+            writer_done.set()
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        await wait_for(pilot, lambda: banner.waiting >= 1, what="the blocked writer in the banner")
+        assert not writer_done.is_set()  # really blocked by our lock
+        text = banner.text().plain
+        assert "1 statement of the office waiting on patient" in text
+        assert "Lock held" in text
+        await pilot.press("ctrl+q")  # keys answer at once while the lock is held; quitting asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "A backup is running" in text_of(
+            app.screen.query_one("#confirm-text"))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        release.set()
+        await wait_for(pilot, lambda: not banner.shown, what="the banner to go")
+        await wait_for(pilot, writer_done.is_set, what="the writer to go on")
+        await settle(pilot)
+        assert screen.state == "done"
+        assert "Lock released after" in text_of(screen.query_one("#current")) or screen.state == "done"
+    thread.join(5)
+
+
+async def test_cancel_asks_once_then_stops_and_releases_the_lock(db_settings, gate):
+    entered, release = gate
+    db = db_settings.database.name
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("p", "enter")
+        screen = app.screen
+        banner = screen.query_one(LockBanner)
+        await wait_for(pilot, lambda: entered.is_set() and banner.shown, what="the lock")
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")  # keep going
+        await pilot.pause()
+        assert app.screen is screen and screen.state == "running"
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert screen.state == "stopping"
+        assert "Stopping" in text_of(screen.query_one("#phase"))
+        release.set()
+        await wait_for(pilot, lambda: screen.state == "cancelled", what="the backup to stop")
+        assert not banner.shown
+        result = lines_of(screen, "#result")
+        assert result[0] == "Backup cancelled."
+        assert "locks were released at once" in result[1]
+        assert app.busy is None
+        conn = admin_conn()  # the office can write at once
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION lock_wait_timeout = 3")
+            cur.execute(f"UPDATE `{db}`.patient SET LName = 'After cancel' WHERE PatNum = 2")
+        conn.close()
+    assert snapshot_count(db_settings.repository) == 0

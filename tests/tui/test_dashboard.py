@@ -1,0 +1,174 @@
+"""Home screen, help and snapshots: what they say, and their keys."""
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
+
+from engine.backup import BackupPlan, run_backup
+from engine.repository.repo import Repository
+from engine.settings import Settings
+from tui.app import OdbackupApp
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.help import HelpScreen, help_renderable
+from tui.screens.modals import ErrorScreen, PassphraseScreen
+from tui.screens.snapshots import SnapshotsScreen
+from tui.screens.status import LastBackup, RepoStatus, Verification, alerts
+
+
+def backup_now(settings: Settings) -> str:
+    repo = Repository.open(settings.repository)
+    repo.unlock(PASSPHRASE)
+    return run_backup(repo, BackupPlan(settings.folders)).snapshot_id
+
+
+async def test_new_repository_says_no_backup_yet(folder_settings):
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        assert lines_of(screen, "#last-backup") == ["No backup yet."]
+        assert lines_of(screen, "#last-verification") == ["Never verified."]
+        assert lines_of(screen, "#repository")[1].startswith("0 snapshots")
+        assert any("No backup yet: press b" in line for line in lines_of(screen, "#alerts"))
+
+
+async def test_after_a_backup_it_shows_when_and_what(folder_settings):
+    snap = backup_now(folder_settings)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        last = lines_of(app.screen, "#last-backup")
+        assert last[0].startswith("just now (") and last[0].endswith("), complete")
+        assert last[1].startswith("9 files")
+        assert "1 snapshot" in lines_of(app.screen, "#repository")[1]
+        warnings = lines_of(app.screen, "#alerts")
+        assert any("has ever been verified" in w for w in warnings), warnings
+        assert not any("No backup yet" in w for w in warnings)
+        assert app.screen.status.last.snapshot_id == snap
+
+
+async def test_not_enrolled_asks_for_the_passphrase_on_u(repo_path, images):
+    settings = Settings(repository=repo_path, images_folder=images)
+    app = OdbackupApp(settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        assert any("not enrolled" in a for a in lines_of(app.screen, "#alerts"))
+        await pilot.press("u")
+        await pilot.pause()
+        assert isinstance(app.screen, PassphraseScreen)
+        await pilot.press(*"wrong passphrase", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PassphraseScreen)
+        assert "does not unlock" in text_of(app.screen.query_one("#passphrase-problem"))
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.secret == PASSPHRASE
+        assert not any("not enrolled" in a for a in lines_of(app.screen, "#alerts"))
+
+
+async def test_missing_destination_is_an_alert(tmp_path, images):
+    settings = Settings(repository=str(tmp_path / "usb" / "odbackup"), images_folder=images)
+    app = OdbackupApp(settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        assert any("is not there: connect the USB drive" in a for a in lines_of(app.screen, "#alerts"))
+
+
+def test_alerts_follow_the_clock():
+    now = datetime(2025, 6, 30, 12, tzinfo=UTC)
+    old = (now - timedelta(hours=30)).isoformat()
+    status = RepoStatus("/media/usb/odbackup", snapshots=3,
+                        last=LastBackup("a" * 64, old, True, 10, 100, 2.0), last_success=old,
+                        verification=Verification("a" * 64, (now - timedelta(days=40)).isoformat(), True),
+                        expected_lock=45.0)
+    texts = [a.text for a in alerts(status, now)]
+    assert any(t.startswith("No successful backup in the last 24 hours") for t in texts)
+    assert any(t.startswith("Not verified in 30 days") for t in texts)
+    assert any("wait about 45 seconds" in t for t in texts)
+    fresh = RepoStatus("/x", snapshots=1, last=LastBackup("b" * 64, now.isoformat(), True, 1, 1, 1.0),
+                       last_success=now.isoformat(), verification=Verification("b" * 64, now.isoformat(), False))
+    assert [a.level for a in alerts(fresh, now)] == ["error"]
+    assert "FAILED" in alerts(fresh, now)[0].text
+
+
+async def test_every_action_has_a_key_and_help_lists_them(folder_settings):
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        keys = {b.key for b in DashboardScreen.BINDINGS}
+        assert {"b", "v", "r", "s", "e", "l", "question_mark"} <= keys
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+    from rich.console import Console
+
+    console = Console(width=100, record=True, file=open(os.devnull, "w"))
+    console.print(help_renderable())
+    text = console.export_text()
+    for words in ("Back up", "Cancel backup", "Verify this", "Next error", "Switch lock mode", "Next"):
+        assert words in text
+
+
+async def test_snapshots_list_newest_first(folder_settings):
+    first = backup_now(folder_settings)
+    with open(os.path.join(folder_settings.images_folder, "new.txt"), "w") as f:
+        f.write("changed")
+    second = backup_now(folder_settings)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SnapshotsScreen)
+        assert [r.snapshot_id for r in screen.rows] == [second, first]
+        assert all(r.verified_at is None for r in screen.rows)
+        assert "2 snapshots, newest first; 2 never verified" in text_of(screen.query_one("#snapshots-summary"))
+        assert screen.selected() == second
+        await pilot.press("down")
+        assert screen.selected() == first
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_unreadable_settings_say_what_to_do(isolated_env):
+    from engine.settings import settings_path
+
+    os.makedirs(os.path.dirname(settings_path()), exist_ok=True)
+    with open(settings_path(), "w") as f:
+        f.write("repository = [unclosed")
+    from tui import app as appmod
+
+    settings, problem = None, None
+    try:
+        settings = appmod.load_settings()
+    except appmod.SettingsError as exc:
+        problem = exc
+    app = OdbackupApp(settings, settings_problem=problem)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorScreen)
+        assert "not valid TOML" in text_of(app.screen.query_one("#error-message"))
+        assert "Run the setup again" in text_of(app.screen.query_one("#error-hint"))
+
+
+async def test_a_16_colour_terminal_gets_the_terminals_own_colours(folder_settings, monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("COLORTERM", raising=False)
+    monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        assert app.theme == "ansi-dark"

@@ -1,0 +1,160 @@
+"""Restore from the app: browse a snapshot, restore files into a folder, a database under a new
+name, and replacing a database only when its name is typed in full."""
+from __future__ import annotations
+
+import os
+
+from textual.widgets import Tree
+from tuihelpers import PASSPHRASE, SIZE_LARGE, admin_conn, lines_of, settle, text_of
+
+from engine.backup import run_backup
+from engine.repository.repo import Repository
+from engine.settings import Settings
+from tui.app import OdbackupApp
+from tui.screens.modals import ErrorScreen
+from tui.screens.restore import RestoreScreen
+from tui.screens.restore_dialogs import RestoreDatabaseDialog, RestoreFilesDialog
+
+
+def backup(settings: Settings) -> str:
+    """One backup of ``settings``; returns its snapshot ID."""
+    repo = Repository.open(settings.repository)
+    repo.unlock(PASSPHRASE)
+    return run_backup(repo, settings.backup_plan()).snapshot_id
+
+
+async def open_restore(pilot) -> RestoreScreen:
+    pilot.app.secret = PASSPHRASE
+    await settle(pilot)
+    await pilot.press("r")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, RestoreScreen)
+    return screen
+
+
+def labels(node) -> list[str]:
+    return [str(child.label) for child in node.children]
+
+
+def rows(database: str, table: str) -> int:
+    conn = admin_conn()
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{database}`.`{table}`")
+        count = int(cur.fetchone()[0])
+    conn.close()
+    return count
+
+
+async def test_browse_folders_and_restore_one_into_a_new_folder(folder_settings, tmp_path):
+    backup(folder_settings)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_LARGE) as pilot:
+        screen = await open_restore(pilot)
+        tree = screen.query_one(Tree)
+        assert labels(tree.root) == ["Folders"]
+        folders = tree.root.children[0]
+        assert labels(folders) == ["OpenDentImages/"]
+        await pilot.press("down", "down", "enter")  # open OpenDentImages
+        await settle(pilot)
+        assert labels(folders.children[0]) == ["S/"]
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        patient = folders.children[0].children[0].children[0]
+        assert str(patient.label) == "SmithJohn0/"
+        await pilot.press("down")
+        assert "OpenDentImages/S/SmithJohn0: press f" in text_of(screen.query_one("#selection"))
+        await pilot.press("f")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RestoreFilesDialog)
+        target = str(tmp_path / "restored")
+        dialog.query_one("#folder").value = target
+        await pilot.press("enter")
+        await settle(pilot)
+        result = lines_of(screen, "#restore-result")
+        assert result[0].startswith("Restored 3 files") and "every file re-read and verified" in result[0]
+    restored = os.path.join(target, "OpenDentImages", "S", "SmithJohn0", "xray1.jpg")
+    original = os.path.join(folder_settings.images_folder, "S", "SmithJohn0", "xray1.jpg")
+    assert open(restored, "rb").read() == open(original, "rb").read()
+
+
+async def test_restoring_into_the_live_images_folder_is_refused(folder_settings):
+    snap = backup(folder_settings)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_LARGE) as pilot:
+        screen = await open_restore(pilot)
+        when = screen.query_one("#when")
+        when.value = "2000-01-01"  # a date before any backup
+        when.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert "No snapshot was taken on or before 2000-01-01" in app.screen.error.message
+        await pilot.press("enter")
+        when.value = "2999-12-31 23:59"  # the latest at or before a date
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.snapshot.snapshot_id == snap
+        screen.query_one(Tree).focus()
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("#folder").value = folder_settings.images_folder
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert app.screen.error.title == "Refused"
+        await pilot.press("enter")
+        assert not screen.running
+
+
+async def test_database_under_a_new_name_then_replace_only_with_the_name_typed(db_settings, fresh_db):
+    backup(db_settings)
+    live = db_settings.database.name
+    new = fresh_db("restored")
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_LARGE) as pilot:
+        screen = await open_restore(pilot)
+        tree = screen.query_one(Tree)
+        assert labels(tree.root) == ["Databases", "Folders"]
+        assert labels(tree.root.children[0]) == [live]
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        assert labels(tree.root.children[0].children[0]) == ["newtable  1 rows", "patient  50 rows",
+                                                             "procedurelog  50 rows"]
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RestoreDatabaseDialog)
+        assert dialog.query_one("#name").value.startswith(f"{live}_restored_")
+        dialog.query_one("#name").value = new
+        await pilot.press("enter")
+        await settle(pilot)
+        assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {new}: 3 tables, 101 rows")
+        assert rows(new, "patient") == 50
+
+        conn = admin_conn()  # the live database changes after the backup ...
+        with conn.cursor() as cur:
+            cur.execute(f"INSERT INTO `{live}`.patient VALUES (5000, 'After the backup')")
+        conn.close()
+        await pilot.press("d")  # ... and is replaced from the backup: only with its name typed
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#name").value = live
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RestoreDatabaseDialog)
+        warning = text_of(dialog.query_one("#replace-warning"))
+        assert f"'{live}' already exists on 127.0.0.1:3306: 3 tables" in warning
+        assert "Restoring REPLACES it" in warning and "LIVE database Open Dental works on" in warning
+        dialog.query_one("#confirm").value = "opendental"
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert f"Type {live} exactly" in text_of(dialog.query_one("#dialog-problem"))
+        assert rows(live, "patient") == 51
+        dialog.query_one("#confirm").value = live
+        await pilot.click("#ok")
+        await settle(pilot)
+        assert app.screen is screen
+        assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {live}")
+    assert rows(live, "patient") == 50

@@ -1,0 +1,136 @@
+"""Verify-restore from the app: pick, run, per-table results, one verdict, the report."""
+from __future__ import annotations
+
+import os
+
+from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
+
+from engine.backup import run_backup
+from engine.repository.repo import Repository
+from engine.settings import Settings
+from tui.app import OdbackupApp
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.modals import PassphraseScreen
+from tui.screens.verify import VerifyScreen, parse_server
+from tui.widgets.live import TableList
+from tui.widgets.verdict import Verdict, big
+
+
+def backup(settings: Settings) -> str:
+    repo = Repository.open(settings.repository)
+    repo.unlock(PASSPHRASE)
+    return run_backup(repo, settings.backup_plan()).snapshot_id
+
+
+async def open_verify(pilot) -> VerifyScreen:
+    await settle(pilot)
+    await pilot.press("v")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, PassphraseScreen)  # contents need the passphrase
+    await pilot.press(*PASSPHRASE, "enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, VerifyScreen)
+    return screen
+
+
+async def test_verify_the_latest_passes_with_a_report(db_settings):
+    backup(db_settings)
+    latest = backup(db_settings)
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_verify(pilot)
+        assert screen.state == "ready"
+        assert screen.chosen().snapshot_id == latest
+        assert screen.query_one("#server").value == "127.0.0.1:3306"
+        scratch = text_of(screen.query_one("#scratch"))
+        assert f"odbackup_verify_{latest[:8]}_{db_settings.database.name}_<random>" in scratch
+        assert "never an existing one" in scratch
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert screen.state == "done"
+        table = screen.query_one(TableList)
+        assert table.row_count == 3 and table.bad_rows == 0
+        assert [str(c) for c in table.get_row_at(1)] == ["patient", "50", "50", "same", "OK"]
+        verdict = screen.query_one(Verdict)
+        assert verdict.ok is True
+        assert "restores completely and exactly" in text_of(verdict)
+        assert "Files: 9 files decrypted" in text_of(screen.query_one("#checked"))
+        report = text_of(screen.query_one("#report-path")).removeprefix("Report: ")
+        assert os.path.exists(report) and "PASSED" in open(report).read()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        shown = lines_of(app.screen, "#last-verification")[0]
+        assert shown.startswith("PASSED ") and shown.endswith(f"snapshot {latest[:8]}")
+
+
+async def test_verify_onto_a_server_that_does_not_answer_fails_plainly(db_settings):
+    backup(db_settings)
+    app = OdbackupApp(db_settings)
+    app.secret = PASSPHRASE
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#server").value = "db1:abc"
+        await pilot.press("ctrl+n")
+        assert "is not a server: write HOST:PORT" in text_of(screen.query_one("#scratch"))
+        assert screen.state == "ready"
+        screen.query_one("#server").value = "127.0.0.1:1"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        verdict = screen.query_one(Verdict)
+        assert verdict.ok is False
+        assert "does not answer" in text_of(verdict)
+
+
+def test_big_words_and_server_parsing():
+    assert big("PASSED").splitlines()[0].startswith("█▀█ ▄▀█")
+    assert len(big("FAILED").splitlines()) == 2
+    target = parse_server("db1:3307", "backup")
+    assert (target.host, target.port, target.user) == ("db1", 3307, "backup")
+    assert parse_server("db1", "").port == 3306
+
+
+async def test_stopping_a_verification_asks_then_drops_the_scratch_database(db_settings, monkeypatch):
+    import threading
+
+    import engine.database.restore as restoremod
+    from tui.screens.modals import ConfirmScreen
+
+    entered, release = threading.Event(), threading.Event()
+    original = restoremod.DatabaseRestorer.create_tables
+
+    def gated(self, conn):
+        entered.set()
+        release.wait(60)
+        return original(self, conn)
+
+    monkeypatch.setattr(restoremod.DatabaseRestorer, "create_tables", gated)
+    backup(db_settings)
+    app = OdbackupApp(db_settings)
+    app.secret = PASSPHRASE
+    try:
+        async with app.run_test(size=SIZE_SMALL) as pilot:
+            await settle(pilot)
+            await pilot.press("v")
+            await settle(pilot)
+            screen = app.screen
+            await pilot.press("ctrl+n")
+            while not entered.is_set():
+                await pilot.pause(0.05)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.click("#yes")
+            await pilot.pause()
+            assert screen.state == "stopping"
+            release.set()
+            await settle(pilot)
+            assert screen.state == "cancelled"
+            assert "the scratch database was deleted" in text_of(screen.query_one("#phase"))
+            assert app.busy is None
+    finally:
+        release.set()

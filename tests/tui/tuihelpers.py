@@ -1,0 +1,73 @@
+"""Helpers of the app's tests."""
+from __future__ import annotations
+
+import os
+
+import pymysql
+import pytest
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
+
+PASSPHRASE = "tui test passphrase"
+SIZE_SMALL = (80, 24)
+SIZE_LARGE = (120, 40)
+
+
+def admin_conn() -> pymysql.connections.Connection:
+    try:
+        return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True,
+                               charset="utf8mb4")
+    except pymysql.err.OperationalError as exc:
+        pytest.fail(f"MariaDB on 127.0.0.1:3306 does not answer ({exc}); start it (see .ci/run)")
+
+
+def make_images(path: str, patients: int = 3) -> str:
+    """A tiny A to Z folder: S/SmithJohn1/... with a few files each."""
+    for n in range(patients):
+        folder = os.path.join(path, "S", f"SmithJohn{n}")
+        os.makedirs(folder, exist_ok=True)
+        for k in range(3):
+            with open(os.path.join(folder, f"xray{k}.jpg"), "wb") as f:
+                f.write(os.urandom(2000 + 100 * k))
+    return path
+
+
+def make_small_database(name: str, rows: int = 50) -> None:
+    """Two MyISAM tables (patient, procedurelog) and one InnoDB table."""
+    conn = admin_conn()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+        cur.execute(f"CREATE TABLE `{name}`.patient (PatNum BIGINT PRIMARY KEY, LName VARCHAR(100)) ENGINE=MyISAM")
+        cur.execute(f"CREATE TABLE `{name}`.procedurelog (ProcNum BIGINT PRIMARY KEY, PatNum BIGINT, "
+                    "ProcFee DOUBLE) ENGINE=MyISAM")
+        cur.execute(f"CREATE TABLE `{name}`.newtable (Id INT PRIMARY KEY, Note TEXT) ENGINE=InnoDB")
+        for n in range(rows):
+            cur.execute(f"INSERT INTO `{name}`.patient VALUES (%s, %s)", (n, f"Smith{n}"))
+            cur.execute(f"INSERT INTO `{name}`.procedurelog VALUES (%s, %s, %s)", (n, n, 12.5 * n))
+        cur.execute(f"INSERT INTO `{name}`.newtable VALUES (1, 'hello')")
+    conn.close()
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let every worker finish and every message be handled (no sleeping)."""
+    await pilot.pause()
+    for _ in range(20):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except (WorkerFailed, WorkerCancelled):
+            pass  # a job that failed (or was stopped) is done too: the screen shows how
+        await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            break
+    await pilot.pause()
+
+
+def lines_of(screen, selector: str) -> list[str]:
+    """The plain lines of an InfoPanel."""
+    return list(screen.query_one(selector).lines)
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text."""
+    content = widget.content
+    return content.plain if hasattr(content, "plain") else str(content)

@@ -1,0 +1,216 @@
+"""The two restore dialogs: a database under a new name (or, typed in full, replacing one),
+and files into a chosen folder. Each says exactly what will happen before anything does."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import platformdirs
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from engine.database.connection import DbTarget, resolve_password
+from engine.database.preflight import DatabaseSummary, list_databases
+from engine.errors import OdbackupError, UsageError
+
+from ..widgets import fmt
+from ..widgets.choices import Field, Tick
+from .verify import parse_server
+
+
+@dataclass(frozen=True)
+class DatabaseRequest:
+    """Restore database ``source`` of the snapshot as ``target.database``."""
+
+    source: str
+    target: DbTarget
+    replace: bool
+    confirm: str | None
+
+
+@dataclass(frozen=True)
+class FilesRequest:
+    """Restore ``paths`` of the snapshot (all folders when empty) into ``folder``."""
+
+    paths: tuple[str, ...]
+    folder: str
+    verify: bool
+
+
+def default_name(database: str, snapshot_time: str) -> str:
+    return f"{database}_restored_{fmt.when(snapshot_time).astimezone():%Y%m%d_%H%M}"[:64]
+
+
+def default_folder(snapshot_time: str) -> str:
+    base = os.path.join(platformdirs.user_documents_dir(), "odbackup-restored")
+    return os.path.join(base, f"{fmt.when(snapshot_time).astimezone():%Y-%m-%d_%H%M}")
+
+
+def existing(target: DbTarget) -> DatabaseSummary | None:
+    """The database ``target.database`` if it exists and is not empty (a worker)."""
+    return next((d for d in list_databases(target) if d.name == target.database and d.tables), None)
+
+
+def replace_warning(found: DatabaseSummary, target: DbTarget, live: bool, snapshot_time: str) -> Text:
+    """Exactly what replacing ``found`` destroys."""
+    text = Text()
+    text.append(f"'{found.name}' already exists on {target.server}: {fmt.count(found.tables, 'table')}, "
+                f"{fmt.size(found.bytes)}. Restoring REPLACES it: everything in it now is deleted and "
+                f"replaced by the backup of {fmt.local(snapshot_time)}.\n", style="bold red")
+    if live:
+        text.append("This is the LIVE database Open Dental works on: every change made since that backup is "
+                    "lost, and Open Dental must be closed on every workstation first.\n", style="bold red")
+    text.append(f"To go on, type the database's name ({found.name}) below. To keep it, choose another name.")
+    return text
+
+
+class RestoreDatabaseDialog(ModalScreen[DatabaseRequest | None]):
+    """Where to restore a database: a new name (default), or an existing one typed in full."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, source: str, server: str, user: str, snapshot_time: str, live: tuple[str, str] | None
+                 ) -> None:
+        super().__init__()
+        self.source, self.server, self.user, self.snapshot_time = source, server, user, snapshot_time
+        self.live = live
+        """(server, database) of the live database in the settings."""
+        self.found: DatabaseSummary | None = None
+        self.target: DbTarget | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Restore database {self.source}", classes="dialog-title")
+            yield Static("It is restored as a NEW database (the live one is not touched), e.g. to look "
+                         "something up or to check the backup.")
+            with Horizontal(classes="form-row"):
+                yield Label("New name")
+                yield Field(default_name(self.source, self.snapshot_time), id="name", compact=True)
+            with Horizontal(classes="form-row"):
+                yield Label("Server")
+                yield Field(self.server, id="server", compact=True)
+                yield Field(self.user, id="user", compact=True, placeholder="user")
+            with Horizontal(classes="form-row"):
+                yield Label("Password")
+                yield Field("", id="password", password=True, compact=True, placeholder="empty: saved one")
+            yield Static("", id="replace-warning")
+            with Horizontal(classes="form-row", id="confirm-row"):
+                yield Label("Type name")
+                yield Field("", id="confirm", compact=True)
+            yield Static("", id="dialog-problem", classes="problem")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Restore", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-row").display = False
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Changed, "#name")
+    @on(Input.Changed, "#server")
+    def _target_changed(self) -> None:
+        self.found = None  # check again before restoring
+        self.query_one("#confirm-row").display = False
+        self.query_one("#replace-warning", Static).update("")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        try:
+            target = parse_server(self.query_one("#server", Input).value, self.query_one("#user", Input).value)
+        except UsageError as exc:
+            self._problem(exc.message)
+            return
+        if not name:
+            self._problem("Type the name of the new database.")
+            return
+        password = self.query_one("#password", Input).value
+        target = target.with_database(name)
+        target = target.with_password(password) if password else resolve_password(target)
+        if self.found is not None and self.target == target:
+            self._confirm_replace(target)
+            return
+        self.target = target
+        self._problem("Checking the server...")
+        self.run_worker(lambda: existing(target), name="exists", thread=True, exclusive=True, exit_on_error=False)
+
+    def _confirm_replace(self, target: DbTarget) -> None:
+        assert self.found is not None
+        if self.query_one("#confirm", Input).value != self.found.name:
+            self._problem(f"Type {self.found.name} exactly (or choose another name) to go on.")
+            return
+        self.dismiss(DatabaseRequest(self.source, target, True, self.found.name))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self._problem(error.message if isinstance(error, OdbackupError) else str(error))
+        elif event.state == WorkerState.SUCCESS:
+            self._problem("")
+            assert self.target is not None
+            self.found = event.worker.result
+            if self.found is None:
+                self.dismiss(DatabaseRequest(self.source, self.target, False, None))
+                return
+            live = self.live == (self.target.server, self.target.database)
+            self.query_one("#replace-warning", Static).update(
+                replace_warning(self.found, self.target, live, self.snapshot_time))
+            self.query_one("#confirm-row").display = True
+            self.query_one("#confirm", Input).focus()
+
+    def _problem(self, text: str) -> None:
+        self.query_one("#dialog-problem", Static).update(text)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RestoreFilesDialog(ModalScreen[FilesRequest | None]):
+    """Where to restore files: a folder (new or empty); existing files are never overwritten."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, paths: tuple[str, ...], snapshot_time: str, sources: tuple[str, ...]) -> None:
+        super().__init__()
+        self.paths, self.snapshot_time, self.sources = paths, snapshot_time, sources
+
+    def compose(self) -> ComposeResult:
+        what = ", ".join(self.paths) if self.paths else "every folder of the snapshot"
+        with Vertical(classes="dialog"):
+            yield Label("Restore files", classes="dialog-title")
+            yield Static(f"Restore {what} as of {fmt.local(self.snapshot_time)} into this folder. Files already "
+                         "there are never overwritten, and odbackup never writes into the live folders it "
+                         f"backs up ({', '.join(self.sources)}): restore beside them, check, then copy back.")
+            with Horizontal(classes="form-row"):
+                yield Label("Into folder")
+                yield Field(default_folder(self.snapshot_time), id="folder", compact=True)
+            yield Tick("Re-read every restored file and compare (slower, certain)", True, id="verify",
+                       compact=True)
+            yield Static("", id="dialog-problem", classes="problem")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Restore", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#folder", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        folder = os.path.abspath(os.path.expanduser(self.query_one("#folder", Input).value.strip()))
+        if not self.query_one("#folder", Input).value.strip():
+            self.query_one("#dialog-problem", Static).update("Type the folder to restore into.")
+            return
+        self.dismiss(FilesRequest(self.paths, folder, self.query_one("#verify", Tick).value))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
