@@ -184,9 +184,15 @@ def _save_snapshot(
         "sources": sources,
         "skipped": [{"path": p, "reason": r} for p, r in stats.skipped],
     }
+    databases = [src for src in sources if src["kind"] == "database"]
     summary = {
         "files": stats.files,
         "bytes": stats.bytes,
+        "databases": len(databases),
+        "db_tables": sum(src["tables"] for src in databases),
+        "db_rows": sum(src["rows"] for src in databases),
+        "db_bytes": sum(src["bytes"] for src in databases),
+        "lock_window": round(sum(src["lock_window"] for src in databases), 3),
         "bytes_added": bytes_added,
         "bytes_stored": writer.bytes_stored,
         "duration": round(duration, 3),
