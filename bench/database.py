@@ -353,12 +353,26 @@ def database_facts_table(database: str, table: str) -> dict:
     return {"rows": rows, "data_bytes": data, "index_bytes": index}
 
 
-def check_baseline(database: str, facts: dict) -> None:
-    """Fail unless DATABASE holds exactly the rows it was created with (also warms the cache)."""
-    if checksums(database) != facts["checksums"][database]:
+def check_baseline(database: str, facts: dict, rows: int) -> list[str]:
+    """Fail unless DATABASE holds exactly the rows it was created with (also warms the cache).
+
+    The server is shared: when odbb_bench's small tables or appended rows differ
+    (an interrupted run, or someone else's writes), they are put back first.
+    Returns the tables that differed before that.
+    """
+    want = facts["checksums"][database]
+    got = checksums(database)
+    differed = sorted(t for t in set(want) | set(got) if want.get(t) != got.get(t))
+    if differed and database == BENCH_DB:
+        print(f"  {database}: {', '.join(differed)} changed; putting them back", file=sys.stderr)
+        put_back(rows)
+        got = checksums(database)
+    if got != want:
         raise StepFailed(
-            f"{database} no longer holds its original rows; re-create it (delete SCRATCH/data.json)"
+            f"{database} no longer holds its original rows ({', '.join(differed)}); re-create it"
+            " (delete SCRATCH/data.json)"
         )
+    return differed
 
 
 def change_small_tables() -> dict[str, int]:
@@ -386,9 +400,8 @@ def put_back(rows: int) -> None:
             f"OPTIMIZE TABLE `{gen.TABLE}`",
             BENCH_DB,
         )
-    time.sleep(
-        1.1
-    )  # the table cache trusts a table only when read in a later second than its change
+    # the table cache trusts a table only when it was read in a later second than its change
+    time.sleep(1.1)
 
 
 # --- running the tools --------------------------------------------------------------------------
@@ -560,7 +573,7 @@ def run_odbackup(run: Run, facts: dict) -> None:
         backup_step("incr_append")
     finally:
         put_back(plan.rows)
-    check_baseline(BENCH_DB, facts)
+    check_baseline(BENCH_DB, facts, plan.rows)
 
 
 def run_mariadb_dump(run: Run) -> None:
@@ -630,7 +643,9 @@ def run_one(plan: Plan, case: str, tool: str, rep: int, facts: dict) -> dict:
     """One tool on one case; returns the record (with 'error' on failure)."""
     run = Run(plan, case, tool, rep)
     try:
-        check_baseline(CASE_DB[case], facts)
+        differed = check_baseline(CASE_DB[case], facts, plan.rows)
+        if differed:
+            run.facts["put_back_before_run"] = differed
         if tool == "odbackup":
             run_odbackup(run, facts)
         elif tool == "mariadb-dump":
@@ -645,7 +660,9 @@ def run_one(plan: Plan, case: str, tool: str, rep: int, facts: dict) -> dict:
         OSError,
     ) as error:
         print(f"  FAILED: {error}", file=sys.stderr)
-        killed = kill_leftovers()
+        # only after a timeout: then the killed tool's queries may still run on the server
+        timed_out = isinstance(error, subprocess.TimeoutExpired)
+        killed = kill_leftovers((CASE_DB[case], RESTORE_DB[tool])) if timed_out else []
         return {**run.record(), "error": str(error), "server_threads_killed": killed}
     finally:
         shutil.rmtree(run.work, ignore_errors=True)
@@ -653,8 +670,8 @@ def run_one(plan: Plan, case: str, tool: str, rep: int, facts: dict) -> dict:
     return run.record()
 
 
-def kill_leftovers(wait: float = 1800) -> list[str]:
-    """Kill server threads still working in an odbb_ database after a tool was killed.
+def kill_leftovers(databases: tuple[str, ...], wait: float = 1800) -> list[str]:
+    """Kill server threads still working in DATABASES (the run's own) after a tool failed.
 
     A client killed on timeout leaves its query running on the server (and a
     backup tool's global read lock held, which blocks every writer on the
@@ -662,7 +679,7 @@ def kill_leftovers(wait: float = 1800) -> list[str]:
     """
     found = sql(
         "SELECT ID, DB, TIME, LEFT(INFO, 80) FROM information_schema.PROCESSLIST "
-        "WHERE DB LIKE 'odbb\\_%' AND ID <> CONNECTION_ID()"
+        f"WHERE DB IN ({', '.join(repr(ours(d)) for d in databases)}) AND ID <> CONNECTION_ID()"
     )
     killed = [line for line in found.splitlines() if line.strip()]
     for line in killed:
