@@ -72,9 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("restore", commands.restore, "restore a snapshot (or chosen paths) into a folder")
     _repo_arg(p)
     p.add_argument("snapshot", metavar="SNAPSHOT")
-    p.add_argument("--to", required=True, metavar="DIR", help="target folder (never the original folder)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", metavar="DIR", help="folder to restore into (a new or empty one is safest)")
+    where.add_argument("--original", action="store_true",
+                       help="back where the folders were backed up from (needs --overwrite --confirm FOLDER)")
     p.add_argument("paths", nargs="*", metavar="PATH", help="only these paths of the snapshot")
     p.add_argument("--verify", action="store_true", help="re-read every restored file and compare")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files that differ from the backup (their current versions are moved aside)")
+    p.add_argument("--confirm", metavar="FOLDER", help="the live folder's full path, to confirm writing into it")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be created and replaced")
     _json_arg(p)
     p = add("restore-db", commands.restore_db, "restore a database of a snapshot into a new database")
     _repo_arg(p)

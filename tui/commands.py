@@ -1,4 +1,8 @@
-"""One function per CLI subcommand: arguments in, exit code out."""
+"""One function per CLI subcommand: arguments in, exit code out.
+
+Each command imports the engine modules it needs itself: a run loads only its
+own part of the engine (a scheduled backup starts a fresh process each time).
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,16 +10,7 @@ import os
 import time
 from datetime import datetime
 
-import platformdirs
-
-from engine import check as checkmod
-from engine.backup import BackupPlan, run_backup
 from engine.errors import RepositoryDamaged, UsageError
-from engine.folders import browse
-from engine.folders.restore import restore as run_restore
-from engine.reports import verifications
-from engine.repository import keys as keymod
-from engine.repository.lock import clear_stale
 from engine.repository.repo import Repository
 
 from .printers import JsonPrinter, TextPrinter, size
@@ -51,6 +46,8 @@ def init(args: argparse.Namespace, out: Printer) -> int:
 
 
 def enroll(args: argparse.Namespace, out: Printer) -> int:
+    from engine.repository import keys as keymod
+
     repo = Repository.open(args.repo)
     secret = ask_secret()
     if secret is None:
@@ -89,6 +86,8 @@ def passwd(args: argparse.Namespace, out: Printer) -> int:
 
 
 def _db_plans(args: argparse.Namespace) -> tuple:
+    if not args.db:
+        return ()  # the database stack (pymysql) is loaded only when a database is backed up
     from engine.database.connection import parse_url, resolve_password
     from engine.database.dump import DatabasePlan
 
@@ -100,6 +99,8 @@ def _db_plans(args: argparse.Namespace) -> tuple:
 
 
 def backup(args: argparse.Namespace, out: Printer) -> int:
+    from engine.backup import BackupPlan, run_backup
+
     if not args.path and not args.db:
         raise UsageError("Give at least one folder with --path or database with --db.")
     repo = open_repository(args.repo, full=False)
@@ -113,6 +114,8 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
 
 
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
+    from engine.reports import verifications
+
     repo = open_repository(args.repo, full=False)
     snaps = repo.snapshots()
     checked = verifications(repo)
@@ -144,6 +147,8 @@ def snapshots(args: argparse.Namespace, out: Printer) -> int:
 
 
 def ls(args: argparse.Namespace, out: Printer) -> int:
+    from engine.folders import browse
+
     repo = open_repository(args.repo, full=True)
     snap = repo.find_snapshot(args.snapshot)
     starts = [browse.find(repo, snap, args.path)] if args.path else browse.roots(repo, snap)
@@ -165,15 +170,48 @@ def ls(args: argparse.Namespace, out: Printer) -> int:
 
 
 def restore(args: argparse.Namespace, out: Printer) -> int:
+    from engine.folders.restore import restore as run_restore
+
+    from engine.folders.restore import preview
+
     repo = open_repository(args.repo, full=True)
     snap = repo.find_snapshot(args.snapshot)
-    result = run_restore(repo, snap, args.to, paths=tuple(args.paths), verify=args.verify, on_event=out)
-    out.summary({"snapshot_id": snap.snapshot_id, "target": os.path.abspath(args.to), "files": result.files,
-                 "bytes": result.bytes, "problems": [list(p) for p in result.problems],
+    where = dict(original=True) if args.original else dict(target=args.to)
+    if args.dry_run:
+        return _restore_preview(preview(repo, snap, paths=tuple(args.paths), overwrite=args.overwrite, **where),
+                                snap.snapshot_id, out)
+    result = run_restore(repo, snap, paths=tuple(args.paths), verify=args.verify, overwrite=args.overwrite,
+                         confirm=args.confirm, on_event=out, **where)
+    if result.replaced:
+        out.result(f"{result.replaced:,} file(s) replaced; their previous versions were moved to "
+                   f"{', '.join(result.kept_in)}")
+    out.summary({"snapshot_id": snap.snapshot_id,
+                 "target": "original" if args.original else os.path.abspath(args.to),
+                 "files": result.files, "bytes": result.bytes, "replaced": result.replaced,
+                 "unchanged": result.unchanged, "kept_in": list(result.kept_in),
+                 "problems": [list(p) for p in result.problems],
                  "damaged": result.damaged, "verified": args.verify})
     if result.damaged:
         raise RepositoryDamaged("Some files could not be restored because the backup data is damaged.")
     return EXIT_INCOMPLETE if result.problems else EXIT_OK
+
+
+def _restore_preview(found, snapshot_id: str, out: Printer) -> int:
+    """``restore --dry-run``: what would be created and replaced, nothing written."""
+    out.result(f"Would restore into {', '.join(found.destinations)}: {found.new_files:,} new file(s) "
+               f"({size(found.new_bytes)}), {len(found.replaced):,} replaced ({size(found.replaced_bytes)}), "
+               f"{found.unchanged:,} already as in the backup.")
+    for path in found.live:
+        out.result(f"LIVE folder: {path} (needs --overwrite --confirm '{path}')")
+    for rel in found.replaced:
+        out.result(f"would replace: {rel}")
+    for rel, why in found.problems:
+        out.result(f"problem: {rel}: {why}")
+    out.summary({"snapshot_id": snapshot_id, "dry_run": True, "destinations": list(found.destinations),
+                 "live": list(found.live), "new_files": found.new_files, "new_bytes": found.new_bytes,
+                 "replaced": list(found.replaced), "replaced_bytes": found.replaced_bytes,
+                 "unchanged": found.unchanged, "problems": [list(p) for p in found.problems]})
+    return EXIT_OK
 
 
 def restore_db(args: argparse.Namespace, out: Printer) -> int:
@@ -209,6 +247,8 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
 
 
 def demo(args: argparse.Namespace, out: Printer) -> int:
+    import platformdirs
+
     from engine.database.connection import connect, parse_url, resolve_password
     from engine.database.demo import create_demo
 
@@ -230,6 +270,8 @@ def demo(args: argparse.Namespace, out: Printer) -> int:
 
 
 def check(args: argparse.Namespace, out: Printer) -> int:
+    from engine import check as checkmod
+
     repo = open_repository(args.repo, full=args.read_data)
     result = checkmod.check(repo, read_data=args.read_data, on_event=out)
     out.summary({"ok": result.ok, "errors": result.errors, "warnings": result.warnings,
@@ -240,6 +282,8 @@ def check(args: argparse.Namespace, out: Printer) -> int:
 
 
 def unlock(args: argparse.Namespace, out: Printer) -> int:
+    from engine.repository.lock import clear_stale
+
     repo = open_repository(args.repo, full=False)
     holder = clear_stale(repo.backend, repo.keys.maint_key, force=args.force)
     if holder is None:

@@ -1,12 +1,21 @@
 """Restoring folders from a snapshot into a target folder.
 
-Safety first: the target may not be (or lie inside) a folder the snapshot
-was taken from, every name is checked (no ``..``, separators, drive letters
-or Windows device names) and the final path must stay inside the target;
-an existing file is never overwritten. A file is written under a temporary
+Safety first. Nothing is written into a folder the snapshot was taken from
+(a "live" folder: the A to Z images folder the office works in), or into a
+folder that holds one, unless the caller asked to overwrite and typed that
+folder's full path to confirm. Every name is checked (no ``..``, separators,
+drive letters or Windows device names) and every path must stay inside the
+folder it is restored into. An existing file is never overwritten, except in
+overwrite mode, where a file that differs from the backup's is replaced and
+its current version is first moved aside into a sibling folder
+(``<folder>.odbackup-replaced-<time>``): nothing is deleted, and files that
+are not in the backup are left alone. A file is written under a temporary
 name and renamed only when every chunk decrypted and matched its ID, so a
 damaged backup never leaves wrong bytes under a real name. Chunks are read and
 opened by worker threads, in order, ahead of the writer.
+
+:func:`preview` answers, without writing anything, exactly what a restore
+would create and replace.
 """
 from __future__ import annotations
 
@@ -19,8 +28,9 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from ..errors import Cancelled, OdbackupError, UnsafePath
+from ..errors import Cancelled, OdbackupError, UnsafePath, UsageError
 from ..events import (
     EventSink,
     RestoreFinished,
@@ -37,18 +47,46 @@ from .browse import Entry, children, find, roots
 LOOKAHEAD_BYTES = 64 * 1024 * 1024
 LOOKAHEAD_CHUNKS = 64
 PARTIAL = ".odbackup-partial-"
+REPLACED = ".odbackup-replaced-"
 _WINDOWS_DEVICES = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class RestoreResult:
-    """What was restored; ``problems`` lists (path, reason)."""
+    """What was restored; ``problems`` lists (path, reason).
+
+    In overwrite mode ``replaced`` files had another version on disk, which was
+    moved into one of the ``kept_in`` folders; ``unchanged`` files were already
+    as in the backup (same size and modification time) and were not rewritten.
+    """
 
     files: int
     bytes: int
     problems: tuple[tuple[str, str], ...]
     damaged: bool
     duration: float
+    replaced: int = 0
+    unchanged: int = 0
+    kept_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RestorePreview:
+    """What a restore would do, found without writing anything.
+
+    ``live`` names the live folders it would write into (those need overwrite
+    mode and the folder's path typed to confirm); ``replaced`` lists the
+    snapshot paths of files on disk that would be replaced (and kept aside).
+    """
+
+    destinations: tuple[str, ...]
+    live: tuple[str, ...]
+    new_files: int
+    new_bytes: int
+    replaced: tuple[str, ...]
+    replaced_bytes: int
+    unchanged: int
+    problems: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -56,6 +94,8 @@ class _FileJob:
     rel: str
     dest: str
     node: dict
+    base: str
+    replace: bool = False
     temp: str = ""
     handle: object = None
     failed: bool = False
@@ -68,6 +108,8 @@ class _State:
     problems: list[tuple[str, str]] = field(default_factory=list)
     damaged: bool = False
     current: str = ""
+    replaced: int = 0
+    unchanged: int = 0
 
 
 def safe_name(name: str) -> bool:
@@ -79,29 +121,83 @@ def safe_name(name: str) -> bool:
     return True
 
 
+def same_folder(a: str, b: str) -> bool:
+    """Do two paths name the same folder (as typed: ``~`` expanded, case folded on Windows)?"""
+    def norm(p: str) -> str:
+        return os.path.normcase(os.path.realpath(os.path.abspath(os.path.expanduser(p.strip()))))
+    return bool(a.strip()) and bool(b.strip()) and norm(a) == norm(b)
+
+
 def _inside(root: str, path: str) -> bool:
     root, path = os.path.realpath(root), os.path.realpath(path)
-    return os.path.commonpath([root, path]) == root
+    try:
+        return os.path.normcase(os.path.commonpath([root, path])) == os.path.normcase(root)
+    except ValueError:  # different drives on Windows
+        return False
 
 
-def _refuse_live_source(snap: Snapshot, target: str) -> None:
+def _overlap(a: str, b: str) -> bool:
+    return _inside(a, b) or _inside(b, a)
+
+
+def destinations(snap: Snapshot, target: str | None, roots: list[str], original: bool) -> dict[str, str]:
+    """For each source folder name in ``roots``: the folder its contents are restored into."""
+    found = {}
     for source in snap.sources:
-        if source["kind"] == "folder" and _inside(source["path"], target):
-            raise UnsafePath(
-                f"The target '{target}' is inside '{source['path']}', the folder this backup was made from.",
-                hint="Restore into another folder, then copy back what you need.",
-            )
+        if source["kind"] == "folder" and source["name"] in roots:
+            if original:
+                found[source["name"]] = os.path.abspath(source["path"])
+            else:
+                assert target is not None
+                if not safe_name(source["name"]):
+                    raise UnsafePath(f"The snapshot names a folder '{source['name']}', which is not a safe name.")
+                found[source["name"]] = os.path.join(os.path.abspath(target), source["name"])
+    return found
+
+
+def live_folders_touched(snap: Snapshot, bases: dict[str, str], live: tuple[str, ...] = ()) -> list[str]:
+    """The live folders (the snapshot's sources, plus ``live``) a restore into ``bases`` would write into."""
+    candidates = [s["path"] for s in snap.sources if s["kind"] == "folder"] + list(live)
+    touched: list[str] = []
+    for path in candidates:
+        if any(_overlap(path, base) for base in bases.values()) and not any(same_folder(path, t) for t in touched):
+            touched.append(os.path.abspath(path))
+    return touched
+
+
+def _check_live(touched: list[str], overwrite: bool, confirm: str | None) -> None:
+    if not touched:
+        return
+    where = " and ".join(f"'{p}'" for p in touched)
+    if not overwrite:
+        raise UnsafePath(
+            f"This restore would write into {where}, a folder the office works in (it was backed up from there).",
+            hint="Restore into another folder, then copy back what you need; or, to put the backup's files back "
+                 "in place, overwrite on purpose (--overwrite --confirm FOLDER, the folder's full path).",
+        )
+    if len(touched) > 1:
+        raise UnsafePath(f"This restore would write into several live folders ({where}).",
+                         hint="Restore them one at a time, each confirmed with its own path.")
+    if confirm is None or not same_folder(confirm, touched[0]):
+        raise UnsafePath(f"Writing into the live folder '{touched[0]}' needs its full path typed to confirm.",
+                         hint=f"Give --confirm '{touched[0]}' (exactly that folder).")
 
 
 class Restorer:
-    """One restore run."""
+    """One restore run (or, with ``dry_run``, the plan of one)."""
 
-    def __init__(self, repo: Repository, snap: Snapshot, target: str, *, verify: bool,
-                 on_event: EventSink, cancel: threading.Event) -> None:
+    def __init__(self, repo: Repository, snap: Snapshot, bases: dict[str, str], *, verify: bool,
+                 on_event: EventSink, cancel: threading.Event, overwrite: bool = False,
+                 dry_run: bool = False, original: bool = False) -> None:
         self.repo, self.snap, self.verify = repo, snap, verify
-        self.target = os.path.abspath(target)
+        self.original = original
+        self.bases = bases
+        self.overwrite, self.dry_run = overwrite, dry_run
         self.on_event, self.cancel = on_event, cancel
         self.state = _State()
+        self.kept: dict[str, str] = {}
+        """base -> the folder where replaced files of that base are kept."""
+        self._stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         self._started = time.monotonic()
         self._totals = (0, 0)
         self.progress = Throttle(self._progress_event, on_event)
@@ -114,71 +210,123 @@ class Restorer:
     def problem(self, rel: str, reason: str, *, damage: bool = False) -> None:
         self.state.problems.append((rel, reason))
         self.state.damaged |= damage
-        self.on_event(RestoreProblem(rel, reason))
+        if not self.dry_run:
+            self.on_event(RestoreProblem(rel, reason))
 
     # --- planning: folders, links and the list of files ---------------------------------
 
     def plan(self, selected: list[Entry]) -> tuple[list[_FileJob], list[tuple[str, dict]]]:
-        """Create folders and links; return the files to write and folders to date."""
+        """Create folders and links; return the files to write and the folders created (to date)."""
         jobs: list[_FileJob] = []
         dirs: list[tuple[str, dict]] = []
         for entry in selected:
-            parent = self.target
-            for part in entry.path.split("/")[:-1]:
-                parent = self._mkdir(parent, part)
+            parts = entry.path.split("/")
+            base = self.bases[parts[0]]
+            parent = self._make_base(base, entry.node if len(parts) == 1 else None, dirs)
+            if len(parts) == 1:
+                if parent is not None:
+                    self._plan_children(entry, parent, base, jobs, dirs)
+                continue
+            for part in parts[1:-1]:
                 if parent is None:
                     break
+                parent = self._mkdir(parent, part, base, None, dirs)
             if parent is not None:
-                self._plan_entry(entry, parent, jobs, dirs)
+                self._plan_entry(entry, parent, base, jobs, dirs)
         return jobs, dirs
 
-    def _mkdir(self, parent: str, name: str) -> str | None:
+    def _rel(self, path: str, base: str) -> str:
+        """``path`` (below ``base``) as a path in the snapshot."""
+        root = next(name for name, b in self.bases.items() if b == base)
+        rel = os.path.relpath(path, base).replace(os.sep, "/")
+        return root if rel == "." else f"{root}/{rel}"
+
+    def _make_base(self, base: str, node: dict | None, dirs: list) -> str | None:
+        if os.path.islink(base) and not self.original:
+            self.problem(self._rel(base, base), "a link already stands where a folder goes; "
+                         "nothing was written through it")
+            return None
+        if os.path.lexists(base) and not os.path.isdir(base):
+            self.problem(self._rel(base, base), f"'{base}' is a file, not a folder; nothing was restored there")
+            return None
+        if not os.path.isdir(base) and not self.dry_run:
+            os.makedirs(base)
+            if node is not None:
+                dirs.append((base, node))
+        return base
+
+    def _mkdir(self, parent: str, name: str, base: str, node: dict | None, dirs: list) -> str | None:
         path = os.path.join(parent, name)
         if not safe_name(name):
             self.problem(name, "refused: unsafe name", damage=True)
             return None
         if os.path.islink(path):
-            self.problem(os.path.relpath(path, self.target), "a link already stands where a folder goes; "
+            self.problem(self._rel(path, base), "a link already stands where a folder goes; "
                          "nothing was written through it")
             return None
-        if not _inside(self.target, path):
+        if not _inside(base, path):
             self.problem(name, "refused: the path would land outside the restore folder", damage=True)
             return None
         if os.path.lexists(path) and not os.path.isdir(path):
-            self.problem(os.path.relpath(path, self.target), "a file already stands where a folder goes; "
+            self.problem(self._rel(path, base), "a file already stands where a folder goes; "
                          "it was kept and the folder's contents were not restored")
             return None
-        os.makedirs(path, exist_ok=True)
+        if not os.path.isdir(path) and not self.dry_run:
+            os.mkdir(path)
+            if node is not None:  # only folders made here get the backup's dates; existing ones stay as they are
+                dirs.append((path, node))
         return path
 
-    def _plan_entry(self, entry: Entry, parent: str, jobs: list[_FileJob], dirs: list) -> None:
+    def _plan_children(self, entry: Entry, where: str, base: str, jobs: list[_FileJob], dirs: list) -> None:
+        try:
+            kids = children(self.repo, entry)
+        except OdbackupError as exc:
+            self.problem(entry.path, f"folder contents not restored: {exc}", damage=True)
+            return
+        for kid in kids:
+            self._plan_entry(kid, where, base, jobs, dirs)
+
+    def _plan_entry(self, entry: Entry, parent: str, base: str, jobs: list[_FileJob], dirs: list) -> None:
         stack = [(entry, parent)]
         while stack:
             self._check_cancel()
             current, where = stack.pop()
             name = current.node["name"]
             dest = os.path.join(where, name)
-            if not safe_name(name) or not _inside(self.target, os.path.dirname(dest)):
+            if not safe_name(name) or not _inside(base, os.path.dirname(dest)):
                 self.problem(current.path, "refused: the name would land outside the restore folder", damage=True)
                 continue
             kind = current.type
             if kind == "dir":
-                made = self._mkdir(where, name)
+                made = self._mkdir(where, name, base, current.node, dirs)
                 if made is None:
                     continue
-                dirs.append((made, current.node))
                 try:
                     kids = children(self.repo, current)
                 except OdbackupError as exc:
                     self.problem(current.path, f"folder contents not restored: {exc}", damage=True)
                     continue
                 stack.extend((c, made) for c in reversed(kids))
+            elif kind == "file":
+                self._plan_file(current, dest, base, jobs)
             elif os.path.lexists(dest):
                 self.problem(current.path, "already exists in the restore folder; not overwritten")
-            elif kind == "file":
-                jobs.append(_FileJob(current.path, dest, current.node))
-            elif kind == "symlink":
+            elif kind == "symlink" and not self.dry_run:
                 self._symlink(current, dest)
+
+    def _plan_file(self, entry: Entry, dest: str, base: str, jobs: list[_FileJob]) -> None:
+        if not os.path.lexists(dest):
+            jobs.append(_FileJob(entry.path, dest, entry.node, base))
+        elif not self.overwrite:
+            self.problem(entry.path, "already exists in the restore folder; not overwritten")
+        elif os.path.islink(dest) or not os.path.isfile(dest):
+            self.problem(entry.path, "something other than a file stands there; it was kept")
+        else:
+            st = os.stat(dest)
+            if st.st_size == int(entry.node["size"]) and st.st_mtime_ns == int(entry.node.get("mtime_ns", 0)):
+                self.state.unchanged += 1
+            else:
+                jobs.append(_FileJob(entry.path, dest, entry.node, base, replace=True))
 
     def _symlink(self, entry: Entry, dest: str) -> None:
         try:
@@ -194,7 +342,8 @@ class Restorer:
 
     def write_files(self, jobs: list[_FileJob]) -> None:
         self._totals = (len(jobs), sum(int(j.node["size"]) for j in jobs))
-        self.on_event(RestoreStarted(self.snap.snapshot_id, self.target, *self._totals))
+        self.on_event(RestoreStarted(self.snap.snapshot_id, ", ".join(sorted(set(self.bases.values()))),
+                                     *self._totals))
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="odbackup-open")
         try:
             for job in jobs:
@@ -263,15 +412,37 @@ class Restorer:
     def _finish(self, job: _FileJob) -> None:
         job.handle.close()  # type: ignore[attr-defined]
         job.handle = None
-        if os.path.lexists(job.dest):
+        if not job.replace and os.path.lexists(job.dest):
             os.remove(job.temp)
             self.problem(job.rel, "appeared in the restore folder meanwhile; not overwritten")
             return
-        os.replace(job.temp, job.dest)
+        try:
+            if job.replace:
+                self._put_in_place(job)
+            else:
+                os.replace(job.temp, job.dest)
+        except OSError as exc:
+            os.remove(job.temp)
+            self.problem(job.rel, f"not replaced: {exc.strerror or exc} (the file on disk was kept)")
+            return
         _apply_metadata(job.dest, job.node)
         self.state.files += 1
         if self.verify and not self._verify_file(job):
             self.problem(job.rel, "verification failed: the file on disk differs from the backup", damage=True)
+
+    def _put_in_place(self, job: _FileJob) -> None:
+        """Move the file on disk into the kept folder, then the restored one into its place."""
+        keep_root = self.kept.get(job.base) or f"{job.base.rstrip(os.sep + '/')}{REPLACED}{self._stamp}"
+        kept = os.path.join(keep_root, os.path.relpath(job.dest, job.base))
+        os.makedirs(os.path.dirname(kept), exist_ok=True)
+        self.kept[job.base] = keep_root
+        os.replace(job.dest, kept)
+        try:
+            os.replace(job.temp, job.dest)
+        except OSError:
+            os.replace(kept, job.dest)  # put the original back
+            raise
+        self.state.replaced += 1
 
     def _verify_file(self, job: _FileJob) -> bool:
         """Re-read the written file and compare every chunk with its ID."""
@@ -292,22 +463,72 @@ def _apply_metadata(path: str, node: dict) -> None:
     os.utime(path, ns=(mtime, mtime))
 
 
+def _selection(repo: Repository, snap: Snapshot, target: str | None, paths: tuple[str, ...],
+               original: bool) -> tuple[list[Entry], dict[str, str]]:
+    if original == (target is not None):
+        raise UsageError("Give either a folder to restore into or 'the original place', not both.")
+    snap.open_body(repo.require_full_key())
+    selected = [find(repo, snap, p) for p in paths] if paths else roots(repo, snap)
+    bases = destinations(snap, target, [e.path.split("/")[0] for e in selected], original)
+    return selected, bases
+
+
+def preview(
+    repo: Repository,
+    snap: Snapshot,
+    target: str | None = None,
+    *,
+    paths: tuple[str, ...] = (),
+    original: bool = False,
+    overwrite: bool = False,
+    live: tuple[str, ...] = (),
+) -> RestorePreview:
+    """What :func:`restore` with the same arguments would do; nothing is written."""
+    selected, bases = _selection(repo, snap, target, paths, original)
+    run = Restorer(repo, snap, bases, verify=False, on_event=ignore_events, cancel=threading.Event(),
+                   overwrite=overwrite, dry_run=True, original=original)
+    jobs, _dirs = run.plan(selected)
+    new = [j for j in jobs if not j.replace]
+    replaced = [j for j in jobs if j.replace]
+    return RestorePreview(
+        destinations=tuple(sorted(set(bases.values()))),
+        live=tuple(live_folders_touched(snap, bases, live)),
+        new_files=len(new), new_bytes=sum(int(j.node["size"]) for j in new),
+        replaced=tuple(j.rel for j in replaced), replaced_bytes=sum(int(j.node["size"]) for j in replaced),
+        unchanged=run.state.unchanged, problems=tuple(run.state.problems),
+    )
+
+
 def restore(
     repo: Repository,
     snap: Snapshot,
-    target: str,
+    target: str | None = None,
     *,
     paths: tuple[str, ...] = (),
     verify: bool = False,
+    original: bool = False,
+    overwrite: bool = False,
+    confirm: str | None = None,
+    live: tuple[str, ...] = (),
     on_event: EventSink = ignore_events,
     cancel: threading.Event | None = None,
 ) -> RestoreResult:
-    """Restore the snapshot's folders (or the chosen ``paths``) into ``target``."""
-    snap.open_body(repo.require_full_key())
-    _refuse_live_source(snap, target)
-    os.makedirs(target, exist_ok=True)
-    run = Restorer(repo, snap, target, verify=verify, on_event=on_event, cancel=cancel or threading.Event())
-    selected = [find(repo, snap, p) for p in paths] if paths else roots(repo, snap)
+    """Restore the snapshot's folders (or the chosen ``paths``) into ``target``, or with ``original``
+    back where they were backed up from.
+
+    Writing into a live folder (one the snapshot was taken from, or one of
+    ``live``) needs ``overwrite`` and ``confirm`` set to that folder's path.
+    With ``overwrite``, files that differ from the backup are replaced and their
+    current versions kept aside (see the module's docstring).
+    """
+    selected, bases = _selection(repo, snap, target, paths, original)
+    _check_live(live_folders_touched(snap, bases, live), overwrite, confirm)
+    if target is not None:
+        if os.path.lexists(target) and not os.path.isdir(target):
+            raise UsageError(f"'{target}' is a file, not a folder: choose a folder to restore into.")
+        os.makedirs(target, exist_ok=True)
+    run = Restorer(repo, snap, bases, verify=verify, on_event=on_event, cancel=cancel or threading.Event(),
+                   overwrite=overwrite, original=original)
     jobs, dirs = run.plan(selected)
     run.write_files(jobs)
     for path, node in reversed(dirs):  # children first, so writing does not touch the time again
@@ -316,4 +537,5 @@ def restore(
     s = run.state
     duration = time.monotonic() - run._started
     on_event(RestoreFinished(s.files, s.bytes, len(s.problems), verify, duration))
-    return RestoreResult(s.files, s.bytes, tuple(s.problems), s.damaged, duration)
+    return RestoreResult(s.files, s.bytes, tuple(s.problems), s.damaged, duration, s.replaced, s.unchanged,
+                         tuple(sorted(run.kept.values())))

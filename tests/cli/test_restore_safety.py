@@ -4,7 +4,16 @@ from __future__ import annotations
 import os
 
 import pytest
-from cli_helpers import describe_tree, events, explain, init_repo, shared_env
+from cli_helpers import (
+    describe_tree,
+    events,
+    explain,
+    init_repo,
+    json_lines,
+    ok,
+    shared_env,
+    summary,
+)
 
 from engine.folders.restore import safe_name
 
@@ -123,3 +132,95 @@ def test_restore_selected_path_that_does_not_exist(tmp_path, shared):
     assert cp.returncode not in (0, 3), explain(cp)
     assert "Traceback" not in cp.stderr
     assert not (tmp_path / "etc").exists()
+
+
+def test_restore_into_the_folder_holding_the_source_is_refused(shared):
+    """``--to`` the parent of ``Office`` would write into ``Office`` itself: the live folder."""
+    repo, source = shared
+    before = describe_tree(source.parent / "Office", with_dir_times=True)
+    cp = repo.restore(source.parent)
+    assert cp.returncode not in (0, 3), explain(cp)
+    assert "--overwrite --confirm" in cp.stdout + cp.stderr
+    assert describe_tree(source, with_dir_times=True) == before
+
+
+# --- putting files back in place: overwrite mode, confirmed -----------------------------------
+
+
+@pytest.fixture
+def live(tmp_path):
+    """A repository with one snapshot of ``Images``, after which the office changed things."""
+    repo = init_repo(tmp_path / "repo")
+    images = tmp_path / "Images"
+    (images / "A" / "AdamsAnn1").mkdir(parents=True)
+    (images / "A" / "AdamsAnn1" / "xray.jpg").write_bytes(b"x-ray as backed up" * 1000)
+    (images / "A" / "AdamsAnn1" / "unchanged.txt").write_text("same\n")
+    (images / "B" / "BakerBob2").mkdir(parents=True)
+    (images / "B" / "BakerBob2" / "chart.pdf").write_bytes(b"chart as backed up")
+    repo.backup(images)
+    # since the backup: one x-ray damaged, one patient folder deleted, one new scan added
+    (images / "A" / "AdamsAnn1" / "xray.jpg").write_bytes(b"scrambled by a virus")
+    (images / "B" / "BakerBob2" / "chart.pdf").unlink()
+    (images / "B" / "BakerBob2").rmdir()
+    (images / "A" / "AdamsAnn1" / "new-scan.pdf").write_bytes(b"made after the backup")
+    return repo, images
+
+
+def summary_or_error(cp):
+    return [d for d in json_lines(cp.stdout) if d["event"] in ("summary", "error")][-1]
+
+
+def restore_original(repo, *extra, paths=()):
+    return repo.run(["restore", "--repo", repo.path, "latest", "--original", *paths, *extra, "--json"])
+
+
+def test_original_place_needs_overwrite_and_confirm(live):
+    repo, images = live
+    before = describe_tree(images, with_dir_times=True)
+    for extra in ((), ("--overwrite",), ("--overwrite", "--confirm", str(images.parent)),
+                  ("--confirm", str(images))):
+        cp = restore_original(repo, *extra)
+        assert cp.returncode == 1, explain(cp)  # refused
+        assert summary_or_error(cp)["title"] == "Refused"
+        assert "Traceback" not in cp.stderr
+        assert describe_tree(images, with_dir_times=True) == before
+
+
+def test_dry_run_says_exactly_what_would_be_replaced(live):
+    repo, images = live
+    before = describe_tree(images, with_dir_times=True)
+    doc = summary(ok(restore_original(repo, "--overwrite", "--dry-run")))
+    assert doc["live"] == [str(images)]
+    assert doc["replaced"] == ["Images/A/AdamsAnn1/xray.jpg"]
+    assert doc["new_files"] == 1 and doc["new_bytes"] == len(b"chart as backed up")
+    assert doc["unchanged"] == 1
+    assert describe_tree(images, with_dir_times=True) == before  # nothing written
+    assert not list(images.parent.glob("Images.odbackup-replaced-*"))
+
+
+def test_confirmed_overwrite_puts_the_backup_back_and_keeps_what_it_replaced(live):
+    repo, images = live
+    unchanged = images / "A" / "AdamsAnn1" / "unchanged.txt"
+    inode = unchanged.stat().st_ino
+    cp = ok(restore_original(repo, "--overwrite", "--confirm", str(images) + os.sep, "--verify"))
+    doc = summary(cp)
+    assert (doc["files"], doc["replaced"], doc["unchanged"]) == (2, 1, 1)
+    assert (images / "A" / "AdamsAnn1" / "xray.jpg").read_bytes() == b"x-ray as backed up" * 1000
+    assert (images / "B" / "BakerBob2" / "chart.pdf").read_bytes() == b"chart as backed up"
+    assert (images / "A" / "AdamsAnn1" / "new-scan.pdf").read_bytes() == b"made after the backup"  # left alone
+    assert unchanged.stat().st_ino == inode  # not rewritten
+    [kept] = doc["kept_in"]
+    assert os.path.dirname(kept) == str(images.parent) and os.path.basename(kept).startswith("Images.odbackup-")
+    assert (images.parent / kept / "A" / "AdamsAnn1" / "xray.jpg").read_bytes() == b"scrambled by a virus"
+    assert not [p for p in images.rglob("*") if p.name.startswith(".odbackup-partial-")]
+    # once more: everything is as in the backup, nothing to replace
+    again = summary(ok(restore_original(repo, "--overwrite", "--confirm", str(images))))
+    assert (again["files"], again["replaced"], again["unchanged"]) == (0, 0, 3)
+
+
+def test_one_patient_folder_back_in_place(live):
+    repo, images = live
+    cp = ok(restore_original(repo, "--overwrite", "--confirm", str(images), paths=("Images/B/BakerBob2",)))
+    assert summary(cp)["files"] == 1
+    assert (images / "B" / "BakerBob2" / "chart.pdf").read_bytes() == b"chart as backed up"
+    assert (images / "A" / "AdamsAnn1" / "xray.jpg").read_bytes() == b"scrambled by a virus"  # not selected

@@ -79,8 +79,10 @@ async def test_browse_folders_and_restore_one_into_a_new_folder(folder_settings,
     assert open(restored, "rb").read() == open(original, "rb").read()
 
 
-async def test_restoring_into_the_live_images_folder_is_refused(folder_settings):
+async def test_typing_the_live_images_folder_asks_for_its_path_and_escape_keeps_it(folder_settings):
     snap = backup(folder_settings)
+    images = folder_settings.images_folder
+    before = sorted(os.walk(images))
     app = OdbackupApp(folder_settings)
     async with app.run_test(size=SIZE_LARGE) as pilot:
         screen = await open_restore(pilot)
@@ -99,13 +101,60 @@ async def test_restoring_into_the_live_images_folder_is_refused(folder_settings)
         screen.query_one(Tree).focus()
         await pilot.press("f")
         await pilot.pause()
-        app.screen.query_one("#folder").value = folder_settings.images_folder
+        dialog = app.screen
+        dialog.query_one("#folder").value = images  # a folder inside the live one would be made
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, ErrorScreen)
-        assert app.screen.error.title == "Refused"
+        assert app.screen is dialog  # not yet: the live folder's path must be typed
+        warning = text_of(dialog.query_one("#replace-warning"))
+        assert f"This writes into {images}, the LIVE folder" in warning
+        assert "to go on, type its full path below" in warning
+        assert dialog.query_one("#confirm-row").display
+        dialog.query_one("#confirm").value = "OpenDentImages"  # not the full path
         await pilot.press("enter")
-        assert not screen.running
+        assert f"Type {images} exactly" in text_of(dialog.query_one("#dialog-problem"))
+        await pilot.click("#cancel")  # "Back": the choices again, nothing confirmed
+        assert dialog.query_one("#choose").display and not dialog.query_one("#confirm-row").display
+        assert dialog.query_one("#folder").value == images
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen and not screen.running
+    assert sorted(os.walk(images)) == before
+
+
+async def test_back_in_place_replaces_only_what_differs_with_the_path_typed(folder_settings):
+    backup(folder_settings)
+    images = folder_settings.images_folder
+    xray = os.path.join(images, "S", "SmithJohn0", "xray1.jpg")
+    good = open(xray, "rb").read()
+    with open(xray, "wb") as f:
+        f.write(b"damaged after the backup")
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_LARGE) as pilot:
+        screen = await open_restore(pilot)
+        await pilot.press("f")  # the whole snapshot
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RestoreFilesDialog)
+        dialog.query_one("#original").value = True
+        await pilot.pause()
+        assert not dialog.query_one("#folder-row").display
+        await pilot.click("#ok")
+        await settle(pilot)
+        warning = text_of(dialog.query_one("#replace-warning"))
+        assert "REPLACED: 1 file differing from the backup" in warning
+        assert "Left alone: 8 files already as in the backup" in warning
+        assert "OpenDentImages/S/SmithJohn0/xray1.jpg" in warning
+        dialog.query_one("#confirm").value = images
+        dialog.query_one("#confirm").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        result = lines_of(screen, "#restore-result")
+        assert result[0].startswith("Restored 1 file") and "the original folders" in result[0]
+        assert result[1].startswith("1 file replaced; their previous versions are in ")
+        kept = result[1].split(" are in ", 1)[1].rstrip(".")
+    assert open(xray, "rb").read() == good
+    assert open(os.path.join(kept, "S", "SmithJohn0", "xray1.jpg"), "rb").read() == b"damaged after the backup"
 
 
 async def test_database_under_a_new_name_then_replace_only_with_the_name_typed(db_settings, fresh_db):
@@ -153,7 +202,8 @@ async def test_database_under_a_new_name_then_replace_only_with_the_name_typed(d
         assert f"Type {live} exactly" in text_of(dialog.query_one("#dialog-problem"))
         assert rows(live, "patient") == 51
         dialog.query_one("#confirm").value = live
-        await pilot.click("#ok")
+        dialog.query_one("#confirm").focus()
+        await pilot.press("enter")  # (the keyboard: a toast may cover the button)
         await settle(pilot)
         assert app.screen is screen
         assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {live}")

@@ -374,3 +374,30 @@ def test_setup_demo(snap_compare, size, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", "/home/office/.local/share")
     monkeypatch.setattr(demo, "free_database_name", lambda draft: "opendental_demo")
     assert snap_compare(setup_app(), terminal_size=size, run_before=push(lambda: demo.DemoStep(SetupDraft())))
+
+
+@SIZES
+def test_restore_files_back_in_place_warning(snap_compare, size):
+    """The files dialog after choosing "back in place": exactly what would be replaced, and the path to type."""
+    from engine.folders.restore import RestorePreview
+    from tui.screens.restore_dialogs import RestoreFilesDialog
+
+    found = RestorePreview(destinations=("D:\\OpenDentImages",), live=("D:\\OpenDentImages",), new_files=12,
+                           new_bytes=4_100_000, replaced=("OpenDentImages/S/SmithJohn1234/xray_2024-03-01_12.jpg",
+                                                          "OpenDentImages/S/SmithJohn1234/scan_1.pdf",
+                                                          "OpenDentImages/T/TaylorAnn77/xray_2023-11-09_03.jpg",
+                                                          "OpenDentImages/T/TaylorAnn77/notes.txt"),
+                           replaced_bytes=1_900_000, unchanged=18_190, problems=())
+    dialog = lambda: RestoreFilesDialog((), at(16, 5), ("D:\\OpenDentImages",),  # noqa: E731
+                                        lambda folder, original: found)
+
+    async def run_before(pilot) -> None:
+        await push(dialog)(pilot)
+        pilot.app.screen.query_one("#original").value = True
+        await pilot.pause()
+        pilot.app.screen.submit()
+        await settle(pilot)
+        for _ in range(3):  # the dialog scrolls to the warning once it is laid out
+            await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)

@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 from engine import events as ev
 from engine.errors import OdbackupError
 from engine.folders import browse
+from engine.folders.restore import RestorePreview, preview
 from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
 
@@ -217,7 +218,18 @@ class RestoreScreen(JobScreen):
         if not sources:
             self.notify("This snapshot holds no folders.", severity="warning")
             return
-        self.app.push_screen(RestoreFilesDialog(paths, snap.time, sources), self._run_files)
+        repo, live = self.repo, self._live_folders()
+
+        def look(folder: str | None, original: bool) -> RestorePreview:
+            assert repo is not None
+            return preview(repo, snap, folder, paths=paths, original=original, overwrite=True, live=live)
+
+        self.app.push_screen(RestoreFilesDialog(paths, snap.time, sources, look), self._run_files)
+
+    def _live_folders(self) -> tuple[str, ...]:
+        """The folders these settings back up: live, whatever the snapshot says."""
+        settings = self.app.settings  # type: ignore[attr-defined]
+        return tuple(f for f in (settings.images_folder, *settings.extra_folders) if f)
 
     def _start(self, text: str) -> None:
         self.running = True
@@ -253,12 +265,15 @@ class RestoreScreen(JobScreen):
             return
         from engine.folders.restore import restore
 
-        self._start(f"Restoring into {request.folder}...")
+        self._start(f"Restoring into {request.folder or 'the original folders'}...")
+        live = self._live_folders()
 
         def work() -> Any:
             log = JobLog("restore")
             try:
                 return request, restore(repo, snap, request.folder, paths=request.paths, verify=request.verify,
+                                        original=request.original, overwrite=request.overwrite,
+                                        confirm=request.confirm, live=live,
                                         on_event=post_events(self, "restore", log),
                                         cancel=get_current_worker().cancelled_event)
             except OdbackupError as exc:
@@ -303,8 +318,14 @@ class RestoreScreen(JobScreen):
         if isinstance(result, tuple):
             request, r = result
             checked = ", every file re-read and verified" if request.verify else ""
+            into = request.folder or "the original folders"
             lines: list[str | Text] = [Text(f"Restored {fmt.count(r.files, 'file')} ({fmt.size(r.bytes)}) into "
-                                            f"{request.folder}{checked}.", style="bold green")]
+                                            f"{into}{checked}.", style="bold green")]
+            if r.replaced:
+                lines.append(Text(f"{fmt.count(r.replaced, 'file')} replaced; their previous versions are in "
+                                  f"{', '.join(r.kept_in)}."))
+            if r.unchanged:
+                lines.append(f"{fmt.count(r.unchanged, 'file')} already as in the backup, left as they were.")
             lines += [Text(f"Not restored: {p}: {why}", style="yellow") for p, why in r.problems[:5]]
         else:
             lines = [Text(f"Restored {result.database} as {result.target}: {fmt.count(result.tables, 'table')}, "

@@ -3,6 +3,7 @@ and files into a chosen folder. Each says exactly what will happen before anythi
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import platformdirs
@@ -12,15 +13,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, RadioSet, Static
 from textual.worker import Worker, WorkerState
 
 from engine.database.connection import DbTarget, resolve_password
 from engine.database.preflight import DatabaseSummary, list_databases
 from engine.errors import OdbackupError, UsageError
+from engine.folders.restore import RestorePreview, same_folder
 
 from ..widgets import fmt
-from ..widgets.choices import Field, Tick
+from ..widgets.choices import Choice, Field, Tick
 from .verify import parse_server
 
 
@@ -36,11 +38,16 @@ class DatabaseRequest:
 
 @dataclass(frozen=True)
 class FilesRequest:
-    """Restore ``paths`` of the snapshot (all folders when empty) into ``folder``."""
+    """Restore ``paths`` of the snapshot (all folders when empty) into ``folder``, or with
+    ``original`` back where they came from; ``overwrite`` with ``confirm`` (the live folder's path)
+    when that writes into a live folder."""
 
     paths: tuple[str, ...]
-    folder: str
+    folder: str | None
     verify: bool
+    original: bool = False
+    overwrite: bool = False
+    confirm: str | None = None
 
 
 def default_name(database: str, snapshot_time: str) -> str:
@@ -173,44 +180,150 @@ class RestoreDatabaseDialog(ModalScreen[DatabaseRequest | None]):
         self.dismiss(None)
 
 
+def live_warning(found: RestorePreview, snapshot_time: str) -> Text:
+    """Exactly what restoring into a live folder replaces, and what it leaves alone."""
+    live = found.live[0]
+    text = Text()
+    text.append(f"This writes into {live}, the LIVE folder the office works in: to go on, type its full path "
+                "below.\n", style="bold red")
+    if found.replaced:
+        shown = ", ".join(found.replaced[:2]) + (f" and {len(found.replaced) - 2:,} more" if len(found.replaced) > 2
+                                                 else "")
+        text.append(f"REPLACED: {fmt.count(len(found.replaced), 'file')} differing from the backup of "
+                    f"{fmt.local(snapshot_time)}: {shown}. Their current versions are moved to "
+                    f"{live}.odbackup-replaced-<date>; nothing is deleted.\n", style="bold")
+    if found.new_files:
+        text.append(f"Put back: {fmt.count(found.new_files, 'missing file')} ({fmt.size(found.new_bytes)}).\n")
+    text.append(f"Left alone: {fmt.count(found.unchanged, 'file')} already as in the backup, and every file "
+                "that is not in the backup.")
+    return text
+
+
 class RestoreFilesDialog(ModalScreen[FilesRequest | None]):
-    """Where to restore files: a folder (new or empty); existing files are never overwritten."""
+    """Where to restore files: a separate folder (the default; existing files are never overwritten), or
+    back where they came from, which replaces what differs only with the live folder's path typed in full."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, paths: tuple[str, ...], snapshot_time: str, sources: tuple[str, ...]) -> None:
+    def __init__(self, paths: tuple[str, ...], snapshot_time: str, sources: tuple[str, ...],
+                 preview: Callable[[str | None, bool], RestorePreview]) -> None:
         super().__init__()
         self.paths, self.snapshot_time, self.sources = paths, snapshot_time, sources
+        self.preview = preview
+        """Runs in a worker: what restoring into (folder, original) would do."""
+        self.found: RestorePreview | None = None
+        self.asked: tuple[str | None, bool] | None = None
 
     def compose(self) -> ComposeResult:
         what = ", ".join(self.paths) if self.paths else "every folder of the snapshot"
         with Vertical(classes="dialog"):
             yield Label("Restore files", classes="dialog-title")
-            yield Static(f"Restore {what} as of {fmt.local(self.snapshot_time)} into this folder. Files already "
-                         "there are never overwritten, and odbackup never writes into the live folders it "
-                         f"backs up ({', '.join(self.sources)}): restore beside them, check, then copy back.")
-            with Horizontal(classes="form-row"):
-                yield Label("Into folder")
-                yield Field(default_folder(self.snapshot_time), id="folder", compact=True)
-            yield Tick("Re-read every restored file and compare (slower, certain)", True, id="verify",
-                       compact=True)
+            with Vertical(id="choose"):
+                yield Static(f"Restore {what} as of {fmt.local(self.snapshot_time)}:")
+                with RadioSet(id="where", compact=True):
+                    yield Choice("Into a separate folder (the live folders are not touched)", True, id="separate")
+                    yield Choice(f"Back in place, in {', '.join(self.sources)} (replaces what differs)",
+                                 id="original")
+                with Horizontal(classes="form-row", id="folder-row"):
+                    yield Label("Into folder")
+                    yield Field(default_folder(self.snapshot_time), id="folder", compact=True)
+                yield Tick("Re-read every restored file and compare (slower, certain)", True, id="verify",
+                           compact=True)
+            yield Static("", id="replace-warning")
+            with Horizontal(classes="form-row", id="confirm-row"):
+                yield Label("Type path")
+                yield Field("", id="confirm", compact=True)
             yield Static("", id="dialog-problem", classes="problem")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Restore", variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        self.query_one("#confirm-row").display = False
         self.query_one("#folder", Input).focus()
+
+    @property
+    def original(self) -> bool:
+        return self.query_one("#original", Choice).value
+
+    @on(RadioSet.Changed, "#where")
+    def _where_changed(self) -> None:
+        self.query_one("#folder-row").display = not self.original
+        self._reset()
+
+    @on(Input.Changed, "#folder")
+    def _reset(self) -> None:
+        self._confirming(False)  # look again before restoring
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        folder = os.path.abspath(os.path.expanduser(self.query_one("#folder", Input).value.strip()))
-        if not self.query_one("#folder", Input).value.strip():
-            self.query_one("#dialog-problem", Static).update("Type the folder to restore into.")
+        typed = self.query_one("#folder", Input).value.strip()
+        if not self.original and not typed:
+            self._problem("Type the folder to restore into.")
             return
-        self.dismiss(FilesRequest(self.paths, folder, self.query_one("#verify", Tick).value))
+        asked = (None, True) if self.original else (os.path.abspath(os.path.expanduser(typed)), False)
+        if self.found is not None and self.found.live and self.asked == asked:
+            self._confirm(asked)
+            return
+        self.asked = asked
+        self._problem("Looking at what is there now...")
+        self.run_worker(lambda: self.preview(*asked), name="preview", thread=True, exclusive=True,
+                        exit_on_error=False)
+
+    def _request(self, asked: tuple[str | None, bool], confirm: str | None) -> FilesRequest:
+        folder, original = asked
+        return FilesRequest(self.paths, folder, self.query_one("#verify", Tick).value, original=original,
+                            overwrite=confirm is not None, confirm=confirm)
+
+    def _confirm(self, asked: tuple[str | None, bool]) -> None:
+        assert self.found is not None
+        typed = self.query_one("#confirm", Input).value
+        if not same_folder(typed, self.found.live[0]):
+            self._problem(f"Type {self.found.live[0]} exactly (or choose a separate folder) to go on.")
+            return
+        self.dismiss(self._request(asked, typed))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self._problem(error.message if isinstance(error, OdbackupError) else str(error))
+        elif event.state == WorkerState.SUCCESS:
+            self._problem("")
+            assert self.asked is not None
+            self.found = event.worker.result
+            if not self.found.live:
+                self.dismiss(self._request(self.asked, None))
+                return
+            if len(self.found.live) > 1:
+                self._problem("That writes into several live folders: restore one folder at a time.")
+                return
+            self.query_one("#replace-warning", Static).update(live_warning(self.found, self.snapshot_time))
+            self._confirming(True)
+            self.query_one("#confirm", Input).focus()
+
+    def _confirming(self, on: bool) -> None:
+        """Swap the choices for the warning and the field to type the path in (both fit 80x24), or back."""
+        self.query_one("#choose").display = not on
+        self.query_one("#confirm-row").display = on
+        self.query_one("#cancel", Button).label = "Back" if on else "Cancel"
+        if not on:
+            self.found = None
+            self.query_one("#replace-warning", Static).update("")
+            self.query_one("#confirm", Input).value = ""
+
+    def _problem(self, text: str) -> None:
+        problem = self.query_one("#dialog-problem", Static)
+        problem.update(text)
+        problem.display = bool(text)  # no empty line while there is none (the warning needs the room)
 
     @on(Button.Pressed, "#cancel")
+    def _cancel_or_back(self) -> None:
+        if self.query_one("#confirm-row").display:
+            self._confirming(False)
+            self.query_one("#original", Choice).focus()
+        else:
+            self.dismiss(None)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
