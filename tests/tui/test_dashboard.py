@@ -172,3 +172,23 @@ async def test_a_16_colour_terminal_gets_the_terminals_own_colours(folder_settin
     async with app.run_test(size=SIZE_SMALL) as pilot:
         await settle(pilot)
         assert app.theme == "ansi-dark"
+
+
+def test_expected_lock_window_comes_from_the_last_backup_when_the_server_is_away(db_settings):
+    """The dashboard still knows how long a backup locks the office out when the server cannot be asked."""
+    import dataclasses
+
+    from tui.screens.status import load_status
+
+    repo = Repository.open(db_settings.repository)
+    repo.unlock(PASSPHRASE)
+    run_backup(repo, db_settings.backup_plan())
+    [snap] = repo.snapshots()
+    away = dataclasses.replace(db_settings, database=dataclasses.replace(db_settings.database, port=1))
+    status = load_status(away, PASSPHRASE)
+    assert status.database_problem
+    assert status.expected_lock == snap.stats["lock_window"] and status.expected_lock_measured
+    texts = [a.text for a in alerts(status, datetime.now(UTC))]
+    assert any(t.startswith("The database cannot be reached") for t in texts)
+    big = dataclasses.replace(status, expected_lock=95.0)
+    assert any("wait about 1 minute" in t and "(last backup)" in t for t in (a.text for a in alerts(big, datetime.now(UTC))))

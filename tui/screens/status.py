@@ -108,6 +108,9 @@ def _repository_part(settings: Settings, secret: str | None) -> dict:
     recent = [LastBackup(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)),
                          int(s.stats.get("bytes", 0)), float(s.stats.get("duration", 0.0)),
                          checked.get(s.snapshot_id, (None, None))[1]) for s in reversed(snaps[-RECENT:])]
+    with_db = [x for x in snaps if "lock_window" in x.stats]
+    if with_db:  # the lock window the last backup of the database really had
+        found["last_lock_window"] = float(with_db[-1].stats["lock_window"])
     if snaps:
         found["last"], found["recent"] = recent[0], tuple(recent)
         complete = [x for x in snaps if x.complete]
@@ -119,7 +122,7 @@ def _repository_part(settings: Settings, secret: str | None) -> dict:
     return found
 
 
-def _lock_part(settings: Settings, repo: Repository | None) -> dict:
+def _lock_part(settings: Settings, repo: Repository | None, last_window: float | None) -> dict:
     if settings.database is None or settings.database.lock_mode != "consistent":
         return {}
     from engine.database.connection import resolve_password
@@ -128,7 +131,11 @@ def _lock_part(settings: Settings, repo: Repository | None) -> dict:
     try:
         seconds, measured = expected_lock_window(resolve_password(settings.database.target()), repo)
     except OdbackupError as exc:
-        return {"database_problem": exc.message}
+        # the server cannot be asked now: the last backup's lock window is the best guide
+        found: dict = {"database_problem": exc.message}
+        if last_window is not None:
+            found.update(expected_lock=last_window, expected_lock_measured=True)
+        return found
     return {"expected_lock": seconds, "expected_lock_measured": measured}
 
 
@@ -136,7 +143,7 @@ def load_status(settings: Settings, secret: str | None = None) -> RepoStatus:
     """Read everything the dashboard shows (slow parts: run it in a worker)."""
     found = _repository_part(settings, secret)
     repo = found.pop("repo", None)
-    found.update(_lock_part(settings, repo))
+    found.update(_lock_part(settings, repo, found.pop("last_lock_window", None)))
     found["destination"] = check_destination(settings.repository)
     return RepoStatus(location=settings.repository, **found)
 
