@@ -325,7 +325,7 @@ class RestoreScreen(JobScreen):
                 lines.append(Text(f"{fmt.count(r.replaced, 'file')} replaced; their previous versions are in "
                                   f"{', '.join(r.kept_in)}."))
             if r.unchanged:
-                lines.append(f"{fmt.count(r.unchanged, 'file')} already as in the backup, left as they were.")
+                lines.append(f"{fmt.count(r.unchanged, 'file')} already as in the backup: left as is.")
             lines += [Text(f"Not restored: {p}: {why}", style="yellow") for p, why in r.problems[:5]]
         else:
             lines = [Text(f"Restored {result.database} as {result.target}: {fmt.count(result.tables, 'table')}, "
