@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,7 +29,6 @@ from .events import (
 )
 from .folders.backup import FolderBackup, FolderStats
 from .folders.filescache import FilesCache
-from .pipeline import SealPipeline
 from .progress import TreeCounter
 from .repository.lock import RepoLock
 from .repository.repo import BlobWriter, Repository
@@ -36,6 +36,9 @@ from .repository.snapshot import Snapshot, seal_body, write_snapshot
 
 if TYPE_CHECKING:
     from .database.dump import DatabasePlan
+    from .pipeline import SealPipeline
+
+COUNT_AFTER = 1.0  # seconds into a run before the background count for the ETA starts
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class BackupResult:
     bytes_stored: int
     duration: float
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    files_read: int = 0  # files read (the rest were unchanged, known from the files cache)
+    folders_reused: int = 0  # folders found unchanged as a whole (tree reused, no file looked up)
 
 
 def source_names(folders: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -117,10 +122,15 @@ def _run_locked(
 ) -> BackupResult:
     stop_counting = threading.Event()
     counter = TreeCounter([p for _, p in names], stop_counting)
-    counter.start()
+    # The count only feeds the ETA. It walks the whole tree a second time, competing
+    # with the backup's own walk for the interpreter, so it starts only once the run
+    # has lasted COUNT_AFTER: a quick run (an unchanged re-run) finishes without it.
+    start_counting = threading.Timer(COUNT_AFTER, counter.start)
+    start_counting.daemon = True
+    start_counting.start()
     writer = BlobWriter(repo, on_event=on_event, on_pack=lock.refresh)
     cache = FilesCache(repo.repo_id)
-    pipeline = SealPipeline(writer, cancel)
+    pipeline = _OnDemandPipeline(writer, cancel)
     folders = FolderBackup(repo, writer, cache, counter, on_event=on_event, cancel=cancel, pipeline=pipeline)
     tables = None
     try:
@@ -131,7 +141,7 @@ def _run_locked(
 
             tables = TableCache(repo.repo_id, repo.ids)
         for db_plan in databases:
-            dump = DatabaseDump(db_plan, writer, pipeline, tables, on_event=on_event, cancel=cancel)
+            dump = DatabaseDump(db_plan, writer, pipeline.get(), tables, on_event=on_event, cancel=cancel)
             source, refs_id = dump.run()
             sources.append(source)
             root_refs.append(refs_id)
@@ -159,12 +169,44 @@ def _run_locked(
         raise
     finally:
         stop_counting.set()
+        start_counting.cancel()
         pipeline.close()
         cache.commit()
         cache.close()
         if tables is not None:
             tables.commit()
             tables.close()
+
+
+class _OnDemandPipeline:
+    """The sealing pipeline, made when the first file is read: an unchanged re-run reads
+    none, and so never loads the chunker or starts the worker pool."""
+
+    def __init__(self, writer: BlobWriter, cancel: threading.Event) -> None:
+        self._writer, self._cancel = writer, cancel
+        self._pipeline: SealPipeline | None = None
+
+    def get(self) -> SealPipeline:
+        if self._pipeline is None:
+            from .pipeline import SealPipeline
+
+            self._pipeline = SealPipeline(self._writer, self._cancel)
+        return self._pipeline
+
+    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None) -> list[tuple[bytes, int]]:
+        return self.get().store_blocks(blocks, on_chunk=on_chunk)
+
+    @property
+    def bytes_added(self) -> int:
+        return 0 if self._pipeline is None else self._pipeline.bytes_added
+
+    def drain_all(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.drain_all()
+
+    def close(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.close()
 
 
 def _save_snapshot(
@@ -215,5 +257,5 @@ def _save_snapshot(
     )
     return BackupResult(
         snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration,
-        tuple(stats.skipped),
+        tuple(stats.skipped), stats.files_read, stats.folders_reused,
     )

@@ -66,14 +66,22 @@ class IdKeys:
     def __init__(self, id_key: bytes) -> None:
         self._keys = {t: _derive_id_key(id_key, t) for t in BLOB_TYPES}
         self._keys["files-cache"] = _derive_id_key(id_key, "files-cache")
+        self._keys["files-cache dirs"] = _derive_id_key(id_key, "files-cache dirs")
 
     def blob_id(self, blob_type: str, data: bytes | memoryview) -> bytes:
         return blake3.blake3(data, key=self._keys[blob_type], max_threads=1).digest()
 
     def cache_key(self, path: str) -> bytes:
         """Key of a path in the local files cache (no plain path is stored)."""
-        raw = path.encode("utf-8", "surrogateescape")
-        return blake3.blake3(raw, key=self._keys["files-cache"]).digest()
+        try:
+            raw = path.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate from a Windows name (not a POSIX escape)
+            raw = path.encode("utf-8", "surrogatepass")
+        return blake3.blake3(raw, key=self._keys["files-cache"], max_threads=1).digest()
+
+    def cache_digest(self, data: bytes) -> bytes:
+        """Keyed hash of a folder listing for the local files cache (names never stored plain)."""
+        return blake3.blake3(data, key=self._keys["files-cache dirs"], max_threads=1).digest()
 
 
 def _derive_id_key(id_key: bytes, purpose: str) -> bytes:

@@ -170,9 +170,8 @@ def ls(args: argparse.Namespace, out: Printer) -> int:
 
 
 def restore(args: argparse.Namespace, out: Printer) -> int:
-    from engine.folders.restore import restore as run_restore
-
     from engine.folders.restore import preview
+    from engine.folders.restore import restore as run_restore
 
     repo = open_repository(args.repo, full=True)
     snap = repo.find_snapshot(args.snapshot)

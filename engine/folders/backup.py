@@ -5,6 +5,12 @@ sealing pipeline (``engine/pipeline.py``): chunked and hashed here, sealed
 by worker threads, appended to packs here.
 A directory becomes a ``tree`` blob (JSON list of nodes) and a ``refs`` blob
 (the IDs everything below it uses, readable with machine credentials).
+
+Unchanged data costs one ``lstat`` per entry: a file whose signature matches
+the files cache is not read, and a folder whose whole listing matches (every
+entry's name, mode, times, size and file ID, every subfolder's IDs) reuses its
+tree and refs blobs from the files cache without looking at its files one by
+one (``engine/folders/filescache.py``).
 """
 from __future__ import annotations
 
@@ -14,14 +20,18 @@ import stat
 import threading
 import time
 from dataclasses import dataclass, field
+from operator import attrgetter
+from stat import S_ISDIR, S_ISLNK, S_ISREG
+from typing import TYPE_CHECKING
 
-from ..chunker import BLOCK_SIZE
 from ..errors import Cancelled
 from ..events import BackupProgress, EventSink, FileSkipped
-from ..pipeline import SealPipeline
 from ..progress import Throttle, TreeCounter
 from ..repository.repo import BlobWriter, Repository
-from .filescache import FilesCache, stat_signature
+from .filescache import CachedFolder, FilesCache, stat_signature
+
+if TYPE_CHECKING:
+    from ..pipeline import SealPipeline
 
 
 def tree_bytes_of(doc: dict) -> bytes:
@@ -41,6 +51,8 @@ class FolderStats:
     bytes: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     current: str = ""
+    files_read: int = 0  # files whose content was read (not taken from the files cache)
+    folders_reused: int = 0  # folders whose tree was reused whole (listing unchanged)
 
 
 class FolderBackup:
@@ -91,84 +103,166 @@ class FolderBackup:
         self.on_event(FileSkipped(path, reason))
 
     def _dir(self, path: str) -> tuple[bytes, bytes]:
+        """One folder: stat every entry and back up the subfolders; then reuse the
+        folder's tree and refs from the files cache if its listing is unchanged,
+        else build them (files read, or their chunks taken from the files cache)."""
+        self._check_cancel()
+        clean = True  # nothing here was skipped: the folder may be reused / remembered
         try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
+            with os.scandir(path) as it:
+                entries = sorted(it, key=_entry_name)
         except OSError as exc:
             self._skip(path, f"folder could not be read: {exc.strerror or exc}")
-            entries = []
-        nodes: list[dict] = []
-        refs: set[bytes] = set()
+            entries, clean = [], False
+        listed: list[tuple[os.DirEntry, os.stat_result, str]] = []
+        append = listed.append
+        file_recs: list[str] = []  # this folder's files as digested (``_file_rec``), in name order
+        size = 0
         for entry in entries:
-            self._check_cancel()
-            node = self._entry(entry, refs)
-            if node is not None:
-                nodes.append(node)
+            try:
+                st = os.stat(entry.path, follow_symlinks=False) if _NT else entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                self._skip(entry.path, f"vanished or unreadable: {exc.strerror or exc}")
+                clean = False
+                continue
+            mode = st.st_mode
+            if S_ISREG(mode):
+                append((entry, st, _FILE))
+                # = _file_rec(entry.name, mode & 0o7777, stat_signature(st)), inlined: this
+                # loop runs for every file of every run.
+                file_recs.append(f"f\0{entry.name}\0{mode & 0o7777}\0{st.st_size}\0{st.st_mtime_ns}"
+                                 f"\0{st.st_ino}\0{0 if _NT else st.st_ctime_ns}")
+                size += st.st_size
+            elif S_ISLNK(mode) or _is_junction(st):
+                append((entry, st, _LINK))
+            elif S_ISDIR(mode):
+                append((entry, st, _DIR))
+            else:
+                self._skip(entry.path, "not a regular file, folder or link (device, pipe or socket)")
+                clean = False
+        # Subfolders first: their tree and refs IDs are part of this folder's listing.
+        others: list[tuple[os.DirEntry, os.stat_result, str, object]] = []
+        for entry, st, kind in listed:
+            if kind is _DIR:
+                others.append((entry, st, kind, self._dir(entry.path)))
+            elif kind is _LINK:
+                try:
+                    others.append((entry, st, kind, os.readlink(entry.path)))
+                except OSError as exc:
+                    self._skip(entry.path, f"link could not be read: {exc.strerror or exc}")
+                    clean = False
+        key = self.repo.ids.cache_key(path)
+        if clean:
+            cached = self.cache.lookup_dir(key)
+            if cached is not None:
+                recs = file_recs + [_other_rec(entry.name, kind, st, x) for entry, st, kind, x in others]
+                if self.repo.ids.cache_digest(_listing_bytes(recs)) == cached.digest and self._blobs_kept(cached):
+                    stats = self.stats
+                    stats.current = path
+                    stats.files += len(file_recs)
+                    stats.bytes += size
+                    stats.folders_reused += 1
+                    self.progress.tick()
+                    return cached.tree, cached.refs
+        return self._build_dir(key, listed, others, clean)
+
+    def _blobs_kept(self, cached: CachedFolder) -> bool:
+        """Are the folder's tree and refs blobs, and its files' chunks, still in the repository?
+        (Not if the run that stored them was interrupted before its index was written.)"""
+        return self.writer.all_known(cached.tree + cached.refs + cached.data)
+
+    def _build_dir(self, key: bytes, listed: list, others: list, clean: bool) -> tuple[bytes, bytes]:
+        """Build the folder's tree and refs blobs; remember them if nothing was skipped."""
+        cache_key = self.repo.ids.cache_key
+        file_keys = {entry.name: cache_key(entry.path) for entry, _st, kind in listed if kind is _FILE}
+        cached_files = self.cache.lookup_many(list(file_keys.values())) if file_keys else {}
+        extra = {entry.name: x for entry, _st, _kind, x in others}
+        nodes: list[dict] = []
+        file_recs: list[str] = []
+        refs: set[bytes] = set()
+        data: set[bytes] = set()
+        for entry, st, kind in listed:
+            name = entry.name
+            if kind is not _FILE and name not in extra:
+                continue  # a link that could not be read (skipped above)
+            node = {"name": name, "mode": st.st_mode & 0o7777, "mtime_ns": st.st_mtime_ns}
+            if kind is _FILE:
+                self._check_cancel()
+                file_key = file_keys[name]
+                done = self._file(entry.path, st, node, file_key, cached_files.get(file_key))
+                if done is None:
+                    clean = False
+                    continue
+                node, sig, content = done
+                ids = [cid for cid, _ in content]
+                refs.update(ids)
+                data.update(ids)
+                if "changed_while_read" in node:
+                    clean = False
+                file_recs.append(_file_rec(name, node["mode"], sig))
+            elif kind is _DIR:
+                tree_id, refs_id = extra[name]  # type: ignore[misc]
+                refs.add(refs_id)
+                node["type"] = "dir"
+                node["subtree"] = tree_id.hex()
+            else:
+                node["type"] = "symlink"
+                node["target"] = extra[name]
+            nodes.append(node)
         tree_id = self.writer.store("tree", tree_bytes(nodes))
         refs.add(tree_id)
         refs_id = self.writer.store("refs", b"".join(sorted(refs)))
+        if clean:
+            recs = file_recs + [_other_rec(entry.name, kind, st, x) for entry, st, kind, x in others]
+            digest = self.repo.ids.cache_digest(_listing_bytes(recs))
+            self.cache.remember_dir(key, CachedFolder(digest, tree_id, refs_id, b"".join(sorted(data))))
         return tree_id, refs_id
-
-    def _entry(self, entry: os.DirEntry, refs: set[bytes]) -> dict | None:
-        try:
-            st = os.stat(entry.path, follow_symlinks=False) if os.name == "nt" else entry.stat(follow_symlinks=False)
-        except OSError as exc:
-            self._skip(entry.path, f"vanished or unreadable: {exc.strerror or exc}")
-            return None
-        node = {"name": entry.name, "mode": stat.S_IMODE(st.st_mode), "mtime_ns": st.st_mtime_ns}
-        if stat.S_ISLNK(st.st_mode) or _is_junction(st):
-            return self._link(entry.path, node)
-        if stat.S_ISDIR(st.st_mode):
-            tree_id, refs_id = self._dir(entry.path)
-            refs.add(refs_id)
-            return {**node, "type": "dir", "subtree": tree_id.hex()}
-        if stat.S_ISREG(st.st_mode):
-            return self._file(entry.path, st, node, refs)
-        self._skip(entry.path, "not a regular file, folder or link (device, pipe or socket)")
-        return None
-
-    def _link(self, path: str, node: dict) -> dict | None:
-        try:
-            return {**node, "type": "symlink", "target": os.readlink(path)}
-        except OSError as exc:
-            self._skip(path, f"link could not be read: {exc.strerror or exc}")
-            return None
 
     # --- files ----------------------------------------------------------------------------
 
-    def _file(self, path: str, st: os.stat_result, node: dict, refs: set[bytes]) -> dict | None:
+    def _file(
+        self,
+        path: str,
+        st: os.stat_result,
+        node: dict,
+        key: bytes,
+        cached: tuple[tuple[int, int, int, int], bytes] | None,
+    ) -> tuple[dict, tuple[int, int, int, int], list[tuple[bytes, int]]] | None:
+        """The file's tree node, the signature its content was taken at, and its chunks
+        (None: skipped). ``cached`` is the files cache's row for it, if any."""
         self.stats.current = path
-        key = self.repo.ids.cache_key(path)
-        cached = self.cache.lookup(key, stat_signature(st))
-        if cached is not None and all(self.writer.known(cid) for cid, _ in cached):
-            self._file_done(st.st_size, cached, refs)
-            return {**node, "type": "file", "size": st.st_size, "content": _content_json(cached)}
+        sig = stat_signature(st)
+        if cached is not None and cached[0] == sig:
+            content = self.cache.decode(cached[1])
+            if all(self.writer.known(cid) for cid, _ in content):
+                self._file_done(st.st_size)
+                node.update(type="file", size=st.st_size, content=_content_json(content))
+                return node, sig, content
         try:
             content, st0, changed = self._read_file(path)
         except OSError as exc:
             self._skip(path, f"could not be read: {exc.strerror or exc}")
             return None
-        self._file_done(0, content, refs)
-        result = {
-            **node,
-            "type": "file",
-            "mtime_ns": st0.st_mtime_ns,
-            "size": sum(n for _, n in content),
-            "content": _content_json(content),
-        }
+        self._file_done(0)
+        self.stats.files_read += 1
+        node.update(type="file", mtime_ns=st0.st_mtime_ns, size=sum(n for _, n in content),
+                    content=_content_json(content))
+        sig0 = stat_signature(st0)
         if changed:
-            result["changed_while_read"] = True
+            node["changed_while_read"] = True
             self._skip(path, "changed while it was being read; the copy may be inconsistent")
         else:
-            self.cache.remember(key, stat_signature(st0), content)
-        return result
+            self.cache.remember(key, sig0, content)
+        return node, sig0, content
 
-    def _file_done(self, size: int, content: list[tuple[bytes, int]], refs: set[bytes]) -> None:
+    def _file_done(self, size: int) -> None:
         self.stats.files += 1
         self.stats.bytes += size
-        refs.update(cid for cid, _ in content)
         self.progress.tick()
 
     def _read_file(self, path: str) -> tuple[list[tuple[bytes, int]], os.stat_result, bool]:
+        from ..chunker import BLOCK_SIZE  # (the chunker is loaded only once a file is read)
+
         with open(path, "rb") as f:
             st0 = os.fstat(f.fileno())
             content = self.pipeline.store_blocks(iter(lambda: f.read(BLOCK_SIZE), b""),
@@ -181,6 +275,36 @@ class FolderBackup:
     def _chunk_read(self, size: int) -> None:
         self.stats.bytes += size
         self.progress.tick()
+
+
+_NT = os.name == "nt"
+_FILE, _DIR, _LINK = "f", "d", "l"
+_entry_name = attrgetter("name")
+
+
+# A folder's listing, as digested for the files cache: one record per entry (files
+# first, then subfolders and links, each in name order), its fields joined by NUL
+# (which no file name or link target can hold; each kind has a fixed number of
+# fields, so the joined text is unambiguous).
+
+
+def _file_rec(name: str, mode: int, sig: tuple[int, int, int, int]) -> str:
+    """A file: everything its tree node is made of (name, mode, size, mtime) and what
+    the files cache trusts for its content (file ID, ctime): see ``stat_signature``."""
+    return f"f\0{name}\0{mode}\0{sig[0]}\0{sig[1]}\0{sig[2]}\0{sig[3]}"
+
+
+def _other_rec(name: str, kind: str, st: os.stat_result, extra: object) -> str:
+    """A subfolder (with its tree and refs IDs) or a link (with its target)."""
+    if kind is _DIR:
+        tree_id, refs_id = extra  # type: ignore[misc]
+        return f"d\0{name}\0{st.st_mode & 0o7777}\0{st.st_mtime_ns}\0{tree_id.hex()}\0{refs_id.hex()}"
+    return f"l\0{name}\0{st.st_mode & 0o7777}\0{st.st_mtime_ns}\0{extra}"
+
+
+def _listing_bytes(recs: list[str]) -> bytes:
+    # surrogatepass: Windows names may hold lone surrogates, POSIX ones surrogate escapes.
+    return "\0".join(recs).encode("utf-8", "surrogatepass")
 
 
 def _content_json(content: list[tuple[bytes, int]]) -> list[list]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ class RepoLock:
             socket.gethostname(), os.getpid(), datetime.now(UTC).isoformat(timespec="seconds"), time.time(), command
         )
         if not exclusive:
-            name = f"locks/shared-{secrets.token_hex(8)}"
+            name = f"locks/shared-{os.urandom(8).hex()}"
             backend.write_atomic(name, [_encode(maint_key, info)])
             return cls(backend, maint_key, name, info), None
         replaced = None

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime
 
-from .. import crypto
+from .. import crypto, paths
 from ..errors import (
     NeedsFullKey,
     RepositoryDamaged,
@@ -69,7 +68,7 @@ class Repository:
         backend = LocalBackend(location)
         for folder in FOLDERS:
             os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
-        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": secrets.token_hex(16)}
+        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": os.urandom(16).hex()}
         keys = keymod.Keys.generate(config["id"])
         recovery = new_recovery_secret()
         keymod.add_key_file(backend, keymod.make_key_file(keys, passphrase=passphrase))
@@ -154,14 +153,21 @@ class Repository:
     def index(self) -> Index:
         if self._index is None:
             try:
-                self._index = Index.load(self.backend, self.keys.maint_key)
+                self._index = Index.load(self.backend, self.keys.maint_key, ids_cache=self._index_ids_cache())
             except crypto.DecryptionFailed as exc:
                 raise RepositoryDamaged("An index file of the repository is damaged.") from exc
         return self._index
 
+    def _index_ids_cache(self) -> str:
+        """Local folder keeping each index file's blob IDs (see ``Index``)."""
+        return os.path.join(paths.cache_dir(), self.repo_id, "index")
+
     def read_blob(self, blob_id: bytes) -> bytes:
         """The plaintext of a blob, authenticated and checked against its ID."""
-        loc = self.index.get(blob_id)
+        try:
+            loc = self.index.get(blob_id)
+        except crypto.DecryptionFailed as exc:
+            raise RepositoryDamaged("An index file of the repository is damaged.") from exc
         if loc is None:
             raise RepositoryDamaged(f"Blob {blob_id.hex()[:12]} is missing from the repository.")
         try:
@@ -277,6 +283,11 @@ class BlobWriter:
 
     def known(self, blob_id: bytes) -> bool:
         return blob_id in self._pending or blob_id in self.repo.index
+
+    def all_known(self, ids: bytes) -> bool:
+        """Are all the blobs whose 32-byte IDs are concatenated in ``ids`` stored (or pending)?"""
+        wanted = [ids[i : i + 32] for i in range(0, len(ids), 32)]  # 32 = crypto.ID_SIZE
+        return self.repo.index.has_all(wanted) or all(map(self.known, wanted))
 
     def claim(self, blob_id: bytes) -> bool:
         """True if the caller should store this blob (first sight in repo and run)."""

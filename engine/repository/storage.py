@@ -13,7 +13,6 @@ file under a real name.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Protocol
 
@@ -42,7 +41,7 @@ class TempFile:
     def __init__(self, root: str, folder: str) -> None:
         self._dir = os.path.join(root, *folder.split("/"))
         os.makedirs(self._dir, exist_ok=True)
-        self.path = os.path.join(self._dir, TEMP_PREFIX + secrets.token_hex(8))
+        self.path = os.path.join(self._dir, TEMP_PREFIX + os.urandom(8).hex())
         self._file: BinaryIO = open(self.path, "xb")  # noqa: SIM115 - closed in publish/discard
         self._root = root
 

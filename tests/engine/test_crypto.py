@@ -75,3 +75,14 @@ def test_argon2_params_weak_only_in_tests(monkeypatch):
     assert crypto.argon2_params()["memory_kib"] == 64
     monkeypatch.delenv("ODBACKUP_TEST_WEAK_KDF")
     assert crypto.argon2_params()["memory_kib"] == 64 * 1024
+
+
+def test_files_cache_keys_cover_every_name_a_folder_can_hold():
+    ids = crypto.IdKeys(crypto.random_bytes(32))
+    names = ["C:\\Images\\a.jpg", "/srv/\udcff.jpg", "C:\\Images\\\ud800.jpg", "C:\\Images\\\udcff.jpg"]
+    keys = [ids.cache_key(n) for n in names]  # a lone surrogate (Windows) must not raise
+    assert len(set(keys)) == len(keys) and all(len(k) == 32 for k in keys)
+    assert ids.cache_key(names[0]) == keys[0]
+    other = crypto.IdKeys(crypto.random_bytes(32))
+    assert other.cache_key(names[0]) != keys[0]  # keyed: a path cannot be tested without the key
+    assert ids.cache_digest(b"listing") != ids.cache_key("listing")
