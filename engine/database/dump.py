@@ -1,11 +1,16 @@
 """Backing up one live database into the snapshot.
 
-Three connections: ``meta`` reads definitions and table statistics, ``data``
+Connections: ``meta`` reads definitions and table statistics, ``data``
 holds the locks and the consistent-snapshot transaction and reads the rows,
-``monitor`` watches the office and kills a lock request that hangs. Lock
-windows are kept short: definitions are read before locking, unchanged
-MyISAM tables are not read again, and InnoDB tables are read after the lock
-is released, from the transaction opened while it was held.
+``monitor`` watches the office and kills a lock request that hangs, and
+``helpers`` (``READERS - 1`` of them) read rows beside ``data`` when they are
+sure to see the same rows: in consistent mode, where the global read lock
+freezes the MyISAM tables and each helper opens its InnoDB snapshot while
+that lock is held (so every snapshot is of the same instant, as mydumper
+does). Lock windows are kept short: definitions are read before locking,
+unchanged MyISAM tables are not read again, big tables are read on all
+connections at once, and InnoDB tables are read after the lock is released,
+from the transactions opened while it was held.
 """
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ from .tablecache import TableCache
 
 LOCK_MODES = ("consistent", "per-table")
 GLOBAL_SCOPE = "all tables (global read lock)"
+READERS = 2  # connections reading rows at once (the data connection and its helpers)
+HELPER_MIN_BYTES = 1024 * 1024  # helpers read only tables with at least this much data (two batches or more)
 _MISSING_TABLE_CODES = (1146, 1054, 1412)
 
 
@@ -82,6 +89,8 @@ class DatabaseDump:
         self.db: str = plan.target.database
         self.stats = DumpStats(skipped=[])
         self._lock_since: float | None = None
+        self._helpers: list[Connection] = []
+        self._readers: list[Connection] = []  # helpers that see what the data connection sees, now
 
     def emit(self, event) -> None:
         """Events come from this thread and the monitor's: serialise them."""
@@ -105,9 +114,11 @@ class DatabaseDump:
             monitor = connect(target)
             self.server = self._server_identity(meta)
             schema = read_schema(meta, self.db)
-            ours = {meta.thread_id(), data.thread_id(), monitor.thread_id()}
+            self._open_helpers(schema)
+            ours = {meta.thread_id(), data.thread_id(), monitor.thread_id()} | {h.thread_id() for h in self._helpers}
             self._preflight(meta, schema, ours)
-            self._prepare_session(data)
+            for conn in (data, *self._helpers):
+                self._prepare_session(conn)
             watcher = locking.LockMonitor(monitor, self.emit, ours, lock_conn_id=data.thread_id(),
                                           lock_timeout=self.plan.lock_timeout)
             watcher.start()
@@ -115,15 +126,29 @@ class DatabaseDump:
                 nodes = self._dump(schema, meta, data, watcher)
             except BaseException:
                 watcher.stop()
-                _kill(monitor, data.thread_id())
+                for conn in (data, *self._helpers):
+                    _kill(monitor, conn.thread_id())
                 raise
             watcher.stop()
             return self._finish(schema, nodes, started)
         except pymysql.err.MySQLError as exc:
             raise translate(exc, target, self.db) from None
         finally:
-            for conn in (data, meta, monitor):
+            for conn in (data, *self._helpers, meta, monitor):
                 _close(conn)
+
+    def _open_helpers(self, schema: Schema) -> None:
+        """Extra reading connections, when they can help: in consistent mode with MyISAM tables
+        (the global read lock is what makes them see the same rows) and a table big enough to
+        be worth splitting. Best effort: a server that refuses more connections gets one reader."""
+        if (self.plan.lock_mode != "consistent" or all(t.transactional for t in schema.tables)
+                or not any(t.data_length >= HELPER_MIN_BYTES for t in schema.tables)):
+            return
+        for _ in range(READERS - 1):
+            try:
+                self._helpers.append(connect(self.plan.target, database=self.db, use_unicode=False, conv={}))
+            except DatabaseError:
+                break
 
     def _server_identity(self, meta: Connection) -> str:
         with meta.cursor() as cur:
@@ -153,6 +178,11 @@ class DatabaseDump:
             names = tuple(t.name for t in schema.tables)
             self._take_lock(data, meta, watcher, "FLUSH TABLES WITH READ LOCK", GLOBAL_SCOPE, names)
             _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            for helper in self._helpers:
+                # under the global lock nothing commits: every snapshot is of this instant,
+                # and the MyISAM tables stay frozen until the lock is released
+                _execute(helper, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            self._readers = list(self._helpers)
             stats = _table_stats(meta, self.db)
             nontx, tx = self._current(schema, meta, nontx, tx, also_new=True)
             nodes += self._tables(nontx, data, stats)
@@ -163,6 +193,9 @@ class DatabaseDump:
             nontx, tx = self._current(schema, meta, nontx, tx, also_new=self.plan.lock_mode == "consistent")
         nodes += self._tables(tx, data, stats)
         _execute(data, "COMMIT")
+        for helper in self._readers:
+            _execute(helper, "COMMIT")
+        self._readers = []
         if self.plan.lock_mode == "per-table":
             for table in nontx:
                 nodes += self._one_locked_table(schema, table, data, meta, watcher)
@@ -308,13 +341,15 @@ class DatabaseDump:
 
     def _read_table(self, table: Table, data: Connection) -> dict:
         spec = spec_for(table)
+        # small tables: one connection (a second one would only add round trips)
+        helpers = self._readers if table.data_length >= HELPER_MIN_BYTES else []
         hasher = blake3.blake3()
         counts = [0, 0]
         progress = Throttle(lambda: TableProgress(self.db, table.name, counts[0], counts[1], table.rows_estimate),
                             self.emit)
 
         def blocks():
-            for block, n in read_stream(data, table, spec):
+            for block, n in read_stream(data, table, spec, helpers):
                 self._check_cancel()
                 hasher.update(block)
                 counts[0] += n

@@ -23,7 +23,10 @@ column: per-value decoding in pymysql is what makes pure-Python dumps slow.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from .schema import Column, Table, quote_ident
@@ -119,6 +122,8 @@ def select_sql(table: Table, spec: StreamSpec) -> str:
 
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "bigint"})
 BATCH_BYTES = 1024 * 1024
+MAX_BATCH_ROWS = 50_000
+AHEAD = 1  # batches queued beyond one per connection (keeps every connection busy)
 
 
 def batchable(table: Table, spec: StreamSpec) -> str | None:
@@ -137,61 +142,188 @@ def _line_sql(spec: StreamSpec) -> str:
     return f"CONCAT_WS('\\t', {', '.join(parts)})"
 
 
-def _batch_sql(table: Table, spec: StreamSpec, key: str, after: int | None, size: int) -> str:
-    k = quote_ident(key)
-    where = "" if after is None else f" WHERE {k} > {int(after)}"
-    return (f"SELECT GROUP_CONCAT(l ORDER BY k SEPARATOR '\\n'), MAX(k), COUNT(*) FROM"
-            f" (SELECT {_line_sql(spec)} AS l, {k} AS k FROM {quote_ident(table.name)}{where}"
-            f" ORDER BY {k} LIMIT {size}) AS b")
+def _range_where(k: str, lo: int | None, hi: int | None) -> str:
+    """``lo <= key < hi`` (either side open when None)."""
+    terms = ([] if lo is None else [f"{k} >= {int(lo)}"]) + ([] if hi is None else [f"{k} < {int(hi)}"])
+    return f" WHERE {' AND '.join(terms)}" if terms else ""
 
 
-def read_stream(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, int]]:
+class _Batches:
+    """A table with an integer key, read as server-built batches of lines on one or more connections.
+
+    A batch is the rows with ``lo <= key < hi``, which the server joins into one
+    value (``GROUP_CONCAT``: one round trip per ~1 MiB, no per-row cost in
+    Python), in key order: proven while it joins them (:meth:`_proven`), else
+    sorted (``GROUP_CONCAT(line ORDER BY key)``, ~10% more server time). Its end
+    ``hi`` is the key of the row ``n`` rows
+    after ``lo`` (an index-only lookup), so every batch holds a known number of
+    rows whatever the gaps between keys. The lookup comes first in each batch's
+    task, so the next batch can start on another connection while this one's
+    lines are built: batches run on every connection at once (the caller
+    guarantees they all see the same rows: a global read lock, or snapshots
+    opened under it) and one more waits queued, while this thread hashes and
+    chunks the batch before. Batches are yielded in key order.
+
+    A batch is trusted only if the server raised no warning (a value that grew
+    past ``max_allowed_packet`` while escaped comes back NULL with a warning)
+    and holds as many lines as rows; otherwise it is split at its middle row
+    and both halves are read, down to one row, which is then read column by
+    column. The bytes are the same on every path.
+    """
+
+    def __init__(self, conns: list, table: Table, spec: StreamSpec, key: str) -> None:
+        self.conns, self.table, self.spec = conns, table, spec
+        self.k, self.name = quote_ident(key), quote_ident(table.name)
+        col = next(c for c in table.columns if c.name == key)
+        # the order proof compares keys in a user variable: not for BIGINT UNSIGNED (past 2^63)
+        self.provable = not (col.data_type == "bigint" and "unsigned" in col.column_type.lower())
+        self.guarded = False  # decided per server in __iter__
+        self.line = _line_sql(spec)
+        avg = max(16, (table.data_length // max(1, table.rows_estimate)) * 2)
+        self.avg = float(avg)  # bytes per line, learnt from the batches read
+        self.cap = MAX_BATCH_ROWS  # never more rows than a batch that failed
+
+    def rows(self) -> int:
+        return max(1, min(self.cap, int(BATCH_BYTES / self.avg)))
+
+    def __iter__(self) -> Iterator[tuple[bytes, int]]:
+        with self.conns[0].cursor() as cur:
+            cur.execute("SELECT @@max_allowed_packet, VERSION()")
+            packet, version = cur.fetchone()
+            packet = int(packet)
+        version = version.decode() if isinstance(version, bytes) else str(version)
+        # MySQL 8 warns about assignments in expressions (and a warning fails a batch)
+        self.guarded = self.provable and "mariadb" in version.lower()
+        for conn in self.conns:
+            with conn.cursor() as cur:
+                cur.execute(f"SET SESSION group_concat_max_len = {max(1024, packet // 2)}, @odb_key = NULL")
+        free: queue.SimpleQueue = queue.SimpleQueue()
+        for conn in self.conns:
+            free.put(conn)
+        pool = ThreadPoolExecutor(max_workers=len(self.conns), thread_name_prefix="odbackup-read")
+        depth = len(self.conns) + AHEAD
+        inflight: deque[Future] = deque()
+        boundary: Future | None = None  # where the batch after the last planned one starts
+        planning = True
+
+        def run(task, *args):
+            conn = free.get()
+            try:
+                return task(conn, *args)
+            finally:
+                free.put(conn)
+
+        try:
+            while True:
+                while planning and len(inflight) < depth:
+                    if boundary is None:
+                        lo = None
+                    elif boundary.done():
+                        lo = boundary.result()
+                        if lo is None:
+                            planning = False
+                            break
+                    else:
+                        break
+                    boundary = Future()
+                    inflight.append(pool.submit(run, self._planned, lo, self.rows(), boundary))
+                if not inflight:
+                    return
+                head = inflight[0]
+                if planning and not head.done() and len(inflight) < depth:
+                    wait([head, boundary], return_when=FIRST_COMPLETED)
+                    continue
+                result = head.result()
+                inflight.popleft()
+                if result[0] == "split":
+                    _, lo, mid, hi, count = result
+                    self.cap = max(1, min(self.cap, count // 2))
+                    inflight.appendleft(pool.submit(run, self._fetch, mid, hi))
+                    inflight.appendleft(pool.submit(run, self._fetch, lo, mid))
+                    continue
+                _, block, count = result
+                if count:
+                    self.avg = max(16.0, (self.avg + len(block) / count) / 2)
+                    yield block, count
+        finally:
+            for future in inflight:
+                future.cancel()
+            pool.shutdown(wait=True)
+
+    def _proven(self, cur, where: str) -> tuple[bytes | None, int, bool, bool]:
+        """The batch joined in the order the server reads it (an index range scan: key order),
+        without the sort ``GROUP_CONCAT(... ORDER BY)`` costs, and the proof that it was key
+        order: while joining, the server counts the rows whose key is not above the one before
+        (a user variable carries it); none, and the last key seen is the batch's greatest, or
+        the batch is not used. Returns (block, rows, warned, proven). (Key order is what an
+        index range scan gives; a table scan, which the server may choose for a batch holding
+        most of a small table, gives MyISAM's data-file order.)"""
+        cur.execute(f"SELECT GROUP_CONCAT({self.line} SEPARATOR '\\n'), COUNT(*),"
+                    f" SUM(IF({self.k} <= @odb_key, 1, (@odb_key := {self.k}) - {self.k})), MAX({self.k})"
+                    f" FROM {self.name}{where}")
+        block, count, disorder, top = cur.fetchone()
+        warned = bool(cur._result.warning_count)
+        cur.execute("SELECT @odb_key, @odb_key := NULL")
+        last = cur.fetchone()[0]
+        count = int(count or 0)
+        proven = not count or (int(disorder or 0) == 0 and last is not None and int(last) == int(top))
+        return block, count, warned, proven
+
+    def _boundary(self, cur, lo: int | None, offset: int) -> int | None:
+        """The key ``offset`` rows on from ``lo`` (None: the table ends before)."""
+        cur.execute(f"SELECT {self.k} FROM {self.name}{_range_where(self.k, lo, None)}"
+                    f" ORDER BY {self.k} LIMIT 1 OFFSET {int(offset)}")
+        row = cur.fetchone()
+        return None if row is None else int(row[0])
+
+    def _planned(self, conn, lo: int | None, n: int, boundary: Future) -> tuple:
+        try:
+            with conn.cursor() as cur:
+                hi = self._boundary(cur, lo, n)
+        except BaseException as exc:
+            boundary.set_exception(exc)
+            raise
+        boundary.set_result(hi)
+        return self._fetch(conn, lo, hi)
+
+    def _fetch(self, conn, lo: int | None, hi: int | None) -> tuple:
+        where = _range_where(self.k, lo, hi)
+        with conn.cursor() as cur:
+            block, count, warned, proven = self._proven(cur, where) if self.guarded else (None, 0, False, False)
+            if not (warned or proven):  # not proven in key order (or not tried): the server sorts
+                cur.execute(f"SELECT GROUP_CONCAT({self.line} ORDER BY {self.k} SEPARATOR '\\n'), COUNT(*)"
+                            f" FROM {self.name}{where}")
+                block, count = cur.fetchone()
+                count = int(count or 0)  # the data connection returns raw bytes
+                warned = cur._result.warning_count
+            if not count:
+                return "rows", b"", 0
+            if not (warned or block is None or block.count(b"\n") + 1 != count):
+                return "rows", block + b"\n", count
+            if count > 1:
+                return "split", lo, self._boundary(cur, lo, count // 2), hi, count
+            return "rows", self._one_row(cur, lo) + b"\n", 1
+
+    def _one_row(self, cur, lo: int | None) -> bytes:
+        """The next row's line, built in Python from raw values (a row too long to build on the server)."""
+        cols = ", ".join(_select_expr(n, kd) for n, kd in zip(self.spec.columns, self.spec.kinds, strict=True))
+        cur.execute(f"SELECT {cols} FROM {self.name}{_range_where(self.k, lo, None)} ORDER BY {self.k} LIMIT 1")
+        return _line(cur.fetchone(), built=False)
+
+
+def read_stream(conn, table: Table, spec: StreamSpec, helpers: Sequence = ()) -> Iterator[tuple[bytes, int]]:
     """The table's stream as (block, rows), by the fastest safe path.
 
     Tables with a single-column integer key are read in batches of lines the
-    server builds (one round trip per ~1 MiB, keyset paging, consistent inside
-    the caller's transaction or lock). A batch is trusted only if the server
-    raised no warning (a value that grew past ``max_allowed_packet`` while
-    escaped comes back NULL with a warning) and holds as many lines as rows;
-    otherwise it is read again at half the size, down to one row, which is
-    then read column by column. The bytes are the same on every path. Other
-    tables are read row by row, unbuffered.
+    server builds (:class:`_Batches`), on ``conn`` and the ``helpers`` at once:
+    connections that must see exactly the rows ``conn`` sees. Other tables are
+    read row by row, unbuffered, on ``conn``.
     """
     key = batchable(table, spec)
     if key is None:
         yield from _read_rows(conn, table, spec)
         return
-    avg = max(16, (table.data_length // max(1, table.rows_estimate)) * 2)
-    size = ceiling = max(1, min(50_000, BATCH_BYTES // avg))
-    last: int | None = None
-    with conn.cursor() as cur:
-        cur.execute("SELECT @@max_allowed_packet")
-        packet = int(cur.fetchone()[0])
-        cur.execute(f"SET SESSION group_concat_max_len = {max(1024, packet // 2)}")
-        while True:
-            cur.execute(_batch_sql(table, spec, key, last, size))
-            block, top, count = cur.fetchone()
-            count = int(count or 0)  # the data connection returns raw bytes
-            if not count:
-                return
-            if cur._result.warning_count or block is None or block.count(b"\n") + 1 != count:
-                if size > 1:
-                    size = ceiling = size // 2  # and never grow past what failed
-                    continue
-                line, top = _one_row(cur, table, spec, key, last)
-                block = line
-            yield block + b"\n", count
-            last, size = int(top), min(ceiling, size * 2)
-
-
-def _one_row(cur, table: Table, spec: StreamSpec, key: str, after: int | None) -> tuple[bytes, int]:
-    """The next row's line, built in Python from raw values (a row too long to build on the server)."""
-    k = quote_ident(key)
-    where = "" if after is None else f" WHERE {k} > {int(after)}"
-    cols = ", ".join(_select_expr(n, kd) for n, kd in zip(spec.columns, spec.kinds, strict=True))
-    cur.execute(f"SELECT {k}, {cols} FROM {quote_ident(table.name)}{where} ORDER BY {k} LIMIT 1")
-    row = cur.fetchone()
-    return _line(row[1:], built=False), int(row[0])
+    yield from _Batches([conn, *helpers], table, spec, key)
 
 
 def _read_rows(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, int]]:
