@@ -19,14 +19,12 @@ would create and replace.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
-import secrets
 import threading
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,8 +42,9 @@ from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 from .browse import Entry, children, find, roots
 
-LOOKAHEAD_BYTES = 64 * 1024 * 1024
-LOOKAHEAD_CHUNKS = 64
+WORKERS = 4
+"""Files written at once (each by one thread: read, decrypt, check, write)."""
+IN_FLIGHT = 16 * WORKERS
 PARTIAL = ".odbackup-partial-"
 REPLACED = ".odbackup-replaced-"
 _WINDOWS_DEVICES = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$", re.IGNORECASE)
@@ -98,7 +97,17 @@ class _FileJob:
     replace: bool = False
     temp: str = ""
     handle: object = None
-    failed: bool = False
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How writing one file ended (made in a worker, counted in the main thread)."""
+
+    job: _FileJob
+    written: bool
+    replaced: bool = False
+    reason: str | None = None
+    damage: bool = False
 
 
 @dataclass
@@ -198,6 +207,9 @@ class Restorer:
         self.kept: dict[str, str] = {}
         """base -> the folder where replaced files of that base are kept."""
         self._stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self._token = os.urandom(4).hex()
+        self._serial = itertools.count()
+        self._count_lock = threading.Lock()
         self._started = time.monotonic()
         self._totals = (0, 0)
         self.progress = Throttle(self._progress_event, on_event)
@@ -339,67 +351,72 @@ class Restorer:
             raise Cancelled("The restore was cancelled; files already restored stay in place.")
 
     # --- writing files ------------------------------------------------------------------------
+    #
+    # Each file is written whole by one worker thread (read, decrypt and check each chunk, write,
+    # rename), several files at once: file writes here go faster from several threads, and a
+    # worker that both opens chunks and writes keeps the GIL hand-overs few. The main thread only
+    # hands out files, counts what came back and reports progress and problems.
 
     def write_files(self, jobs: list[_FileJob]) -> None:
         self._totals = (len(jobs), sum(int(j.node["size"]) for j in jobs))
         self.on_event(RestoreStarted(self.snap.snapshot_id, ", ".join(sorted(set(self.bases.values()))),
                                      *self._totals))
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="odbackup-open")
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="odbackup-restore")
+        pending: set[Future[_Outcome]] = set()
+        queue = iter(jobs)
         try:
-            for job in jobs:
-                if not job.node["content"]:
-                    self._open(job)
-                    self._finish(job)
-            self._stream(pool, [j for j in jobs if j.node["content"]])
+            while True:
+                while len(pending) < IN_FLIGHT:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    pending.add(pool.submit(self._write_file, job, stop))
+                if not pending:
+                    break
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._settle(future.result())
+                self.progress.tick()
+                self._check_cancel()
         finally:
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            for job in jobs:
-                if job.handle is not None:
-                    self._discard(job)
+            for future in pending:  # finished while stopping: count what made it
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    self._settle(future.result())
 
-    def _chunks(self, jobs: list[_FileJob]) -> Iterator[tuple[_FileJob, int, bytes, int]]:
-        for job in jobs:
-            content = job.node["content"]
-            for i, (cid, size) in enumerate(content):
-                yield job, i, bytes.fromhex(cid), int(size)
-
-    def _stream(self, pool: ThreadPoolExecutor, jobs: list[_FileJob]) -> None:
-        ahead: deque[tuple[_FileJob, int, Future[bytes], int]] = deque()
-        ahead_bytes = 0
-        for job, i, cid, size in self._chunks(jobs):
-            self._check_cancel()
-            ahead.append((job, i, pool.submit(self.repo.read_blob, cid), size))
-            ahead_bytes += size
-            while ahead and (ahead_bytes > LOOKAHEAD_BYTES or len(ahead) > LOOKAHEAD_CHUNKS):
-                ahead_bytes -= self._write_next(ahead)
-        while ahead:
-            self._check_cancel()
-            self._write_next(ahead)
-
-    def _write_next(self, ahead: deque) -> int:
-        job, i, future, size = ahead.popleft()
-        if job.failed:
-            future.cancel()
-            return size
+    def _write_file(self, job: _FileJob, stop: threading.Event) -> _Outcome:
+        """In a worker: the whole file under a temporary name, then in place."""
         try:
-            data = future.result()
-        except OdbackupError as exc:
-            job.failed = True
-            self._discard(job)
-            self.problem(job.rel, f"not restored: {exc}", damage=True)
-            return size
-        if i == 0:
             self._open(job)
-        job.handle.write(data)  # type: ignore[attr-defined]
-        self.state.bytes += len(data)
-        self.state.current = job.rel
-        self.progress.tick()
-        if i == len(job.node["content"]) - 1:
-            self._finish(job)
-        return size
+            for cid, _size in job.node["content"]:
+                if stop.is_set() or self.cancel.is_set():
+                    self._discard(job)
+                    return _Outcome(job, written=False)
+                data = self.repo.read_blob(bytes.fromhex(cid))
+                job.handle.write(data)  # type: ignore[attr-defined]
+                with self._count_lock:
+                    self.state.bytes += len(data)
+                self.state.current = job.rel
+            return self._finish(job)
+        except OdbackupError as exc:
+            self._discard(job)
+            return _Outcome(job, written=False, reason=f"not restored: {exc}", damage=True)
+        except OSError as exc:
+            self._discard(job)
+            return _Outcome(job, written=False, reason=f"not restored: {exc.strerror or exc}")
+
+    def _settle(self, outcome: _Outcome) -> None:
+        """In the main thread: count a file that came back, report its problem."""
+        if outcome.written:
+            self.state.files += 1
+            self.state.replaced += outcome.replaced
+        if outcome.reason:
+            self.problem(outcome.job.rel, outcome.reason, damage=outcome.damage)
 
     def _open(self, job: _FileJob) -> None:
-        job.temp = os.path.join(os.path.dirname(job.dest), PARTIAL + secrets.token_hex(6))
+        job.temp = os.path.join(os.path.dirname(job.dest), f"{PARTIAL}{self._token}-{next(self._serial)}")
         job.handle = open(job.temp, "xb")  # noqa: SIM115 - closed in _finish/_discard
 
     def _discard(self, job: _FileJob) -> None:
@@ -409,13 +426,12 @@ class Restorer:
         if job.temp and os.path.exists(job.temp):
             os.remove(job.temp)
 
-    def _finish(self, job: _FileJob) -> None:
+    def _finish(self, job: _FileJob) -> _Outcome:
         job.handle.close()  # type: ignore[attr-defined]
         job.handle = None
         if not job.replace and os.path.lexists(job.dest):
             os.remove(job.temp)
-            self.problem(job.rel, "appeared in the restore folder meanwhile; not overwritten")
-            return
+            return _Outcome(job, written=False, reason="appeared in the restore folder meanwhile; not overwritten")
         try:
             if job.replace:
                 self._put_in_place(job)
@@ -423,16 +439,17 @@ class Restorer:
                 os.replace(job.temp, job.dest)
         except OSError as exc:
             os.remove(job.temp)
-            self.problem(job.rel, f"not replaced: {exc.strerror or exc} (the file on disk was kept)")
-            return
+            return _Outcome(job, written=False, reason=f"not replaced: {exc.strerror or exc} (the file on disk "
+                                                       "was kept)")
         _apply_metadata(job.dest, job.node)
-        self.state.files += 1
         if self.verify and not self._verify_file(job):
-            self.problem(job.rel, "verification failed: the file on disk differs from the backup", damage=True)
+            return _Outcome(job, written=True, replaced=job.replace, damage=True,
+                            reason="verification failed: the file on disk differs from the backup")
+        return _Outcome(job, written=True, replaced=job.replace)
 
     def _put_in_place(self, job: _FileJob) -> None:
         """Move the file on disk into the kept folder, then the restored one into its place."""
-        keep_root = self.kept.get(job.base) or f"{job.base.rstrip(os.sep + '/')}{REPLACED}{self._stamp}"
+        keep_root = f"{job.base.rstrip(os.sep + '/')}{REPLACED}{self._stamp}"
         kept = os.path.join(keep_root, os.path.relpath(job.dest, job.base))
         os.makedirs(os.path.dirname(kept), exist_ok=True)
         self.kept[job.base] = keep_root
@@ -442,7 +459,6 @@ class Restorer:
         except OSError:
             os.replace(kept, job.dest)  # put the original back
             raise
-        self.state.replaced += 1
 
     def _verify_file(self, job: _FileJob) -> bool:
         """Re-read the written file and compare every chunk with its ID."""
