@@ -10,9 +10,10 @@ overwrite mode, where a file that differs from the backup's is replaced and
 its current version is first moved aside into a sibling folder
 (``<folder>.odbackup-replaced-<time>``): nothing is deleted, and files that
 are not in the backup are left alone. A file is written under a temporary
-name and renamed only when every chunk decrypted and matched its ID, so a
-damaged backup never leaves wrong bytes under a real name. Chunks are read and
-opened by worker threads, in order, ahead of the writer.
+name and renamed only when every chunk decrypted and matched its ID (a small
+file is read and checked whole before it is created), so a damaged backup
+never leaves wrong bytes under a real name. Worker threads write several
+files at once, each file whole by one thread.
 
 :func:`preview` answers, without writing anything, exactly what a restore
 would create and replace.
@@ -40,11 +41,14 @@ from ..events import (
 from ..progress import Throttle
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
+from ..repository.storage import RangeReader
 from .browse import Entry, children, find, roots
 
 WORKERS = 4
 """Files written at once (each by one thread: read, decrypt, check, write)."""
 IN_FLIGHT = 16 * WORKERS
+WHOLE_IN_MEMORY = 8 * 1024 * 1024
+"""Files up to this size are read and checked whole before they are created (no temporary name)."""
 PARTIAL = ".odbackup-partial-"
 REPLACED = ".odbackup-replaced-"
 _WINDOWS_DEVICES = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$", re.IGNORECASE)
@@ -210,6 +214,8 @@ class Restorer:
         self._token = os.urandom(4).hex()
         self._serial = itertools.count()
         self._count_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[RangeReader] = []
         self._started = time.monotonic()
         self._totals = (0, 0)
         self.progress = Throttle(self._progress_event, on_event)
@@ -382,23 +388,32 @@ class Restorer:
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
+            for reader in self._readers:
+                reader.close()
             for future in pending:  # finished while stopping: count what made it
                 if future.done() and not future.cancelled() and future.exception() is None:
                     self._settle(future.result())
 
     def _write_file(self, job: _FileJob, stop: threading.Event) -> _Outcome:
-        """In a worker: the whole file under a temporary name, then in place."""
+        """In a worker: the whole file, each chunk checked before a byte of it is written.
+
+        A small new file is read and checked whole first, then written under its
+        own name (a rename per file costs a quarter of a restore's time here); a
+        large one, or one that replaces a file, is written under a temporary name
+        and renamed once every chunk checked out.
+        """
         try:
+            if not job.replace and int(job.node["size"]) <= WHOLE_IN_MEMORY:
+                return self._write_small(job, stop)
             self._open(job)
+            reader = self._reader()
             for cid, _size in job.node["content"]:
                 if stop.is_set() or self.cancel.is_set():
                     self._discard(job)
                     return _Outcome(job, written=False)
-                data = self.repo.read_blob(bytes.fromhex(cid))
+                data = self.repo.read_blob(bytes.fromhex(cid), reader)
                 job.handle.write(data)  # type: ignore[attr-defined]
-                with self._count_lock:
-                    self.state.bytes += len(data)
-                self.state.current = job.rel
+                self._count(job, len(data))
             return self._finish(job)
         except OdbackupError as exc:
             self._discard(job)
@@ -406,6 +421,44 @@ class Restorer:
         except OSError as exc:
             self._discard(job)
             return _Outcome(job, written=False, reason=f"not restored: {exc.strerror or exc}")
+
+    def _write_small(self, job: _FileJob, stop: threading.Event) -> _Outcome:
+        pieces = []
+        reader = self._reader()
+        for cid, _size in job.node["content"]:
+            if stop.is_set() or self.cancel.is_set():
+                return _Outcome(job, written=False)
+            pieces.append(self.repo.read_blob(bytes.fromhex(cid), reader))  # raises on damage: nothing written
+        try:
+            handle = open(job.dest, "xb")  # noqa: SIM115 - closed below
+        except FileExistsError:
+            return _Outcome(job, written=False, reason="appeared in the restore folder meanwhile; not overwritten")
+        try:
+            with handle:
+                for piece in pieces:
+                    handle.write(piece)
+        except OSError:
+            os.remove(job.dest)  # e.g. the disk is full: no cut-off file under the real name
+            raise
+        self._count(job, sum(len(p) for p in pieces))
+        _apply_metadata(job.dest, job.node)
+        if self.verify and not self._verify_file(job):
+            return _Outcome(job, written=True, damage=True,
+                            reason="verification failed: the file on disk differs from the backup")
+        return _Outcome(job, written=True)
+
+    def _reader(self) -> RangeReader:
+        """This worker thread's reader (pack files kept open between its blobs)."""
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = RangeReader(self.repo.backend)
+            self._readers.append(reader)
+        return reader
+
+    def _count(self, job: _FileJob, written: int) -> None:
+        with self._count_lock:
+            self.state.bytes += written
+        self.state.current = job.rel
 
     def _settle(self, outcome: _Outcome) -> None:
         """In the main thread: count a file that came back, report its problem."""

@@ -33,7 +33,7 @@ from .blobs import open_blob, seal_blob
 from .index import Index
 from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
 from .snapshot import Snapshot, read_snapshot, snapshot_ids
-from .storage import Backend, LocalBackend
+from .storage import Backend, LocalBackend, RangeReader
 
 FORMAT_NAME = "odbackup repository"
 FORMAT_VERSION = 1
@@ -162,8 +162,9 @@ class Repository:
         """Local folder keeping each index file's blob IDs (see ``Index``)."""
         return os.path.join(paths.cache_dir(), self.repo_id, "index")
 
-    def read_blob(self, blob_id: bytes) -> bytes:
-        """The plaintext of a blob, authenticated and checked against its ID."""
+    def read_blob(self, blob_id: bytes, reader: RangeReader | None = None) -> bytes:
+        """The plaintext of a blob, authenticated and checked against its ID (read through
+        ``reader``, which keeps pack files open, when the caller has one)."""
         try:
             loc = self.index.get(blob_id)
         except crypto.DecryptionFailed as exc:
@@ -171,7 +172,7 @@ class Repository:
         if loc is None:
             raise RepositoryDamaged(f"Blob {blob_id.hex()[:12]} is missing from the repository.")
         try:
-            sealed = self.backend.read_range(pack_name(loc.pack_id), loc.offset, loc.length)
+            sealed = (reader or self.backend).read_range(pack_name(loc.pack_id), loc.offset, loc.length)
             if len(sealed) != loc.length:
                 raise crypto.DecryptionFailed("pack is shorter than the index says")
             plain = open_blob(

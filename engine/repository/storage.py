@@ -13,6 +13,7 @@ file under a real name.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Protocol
 
@@ -27,12 +28,36 @@ class Backend(Protocol):
     def exists(self, name: str) -> bool: ...
     def read(self, name: str) -> bytes: ...
     def read_range(self, name: str, offset: int, length: int) -> bytes: ...
+    def open_read(self, name: str) -> BinaryIO: ...
     def size(self, name: str) -> int: ...
     def write_atomic(self, name: str, parts: Iterable[bytes]) -> None: ...
     def create_exclusive(self, name: str, data: bytes) -> bool: ...
     def list(self, folder: str) -> Iterator[tuple[str, int]]: ...
     def remove(self, name: str) -> None: ...
     def open_temp(self, folder: str) -> TempFile: ...
+
+
+class RangeReader:
+    """Reads ranges of repository files keeping the last few open: for one thread that reads
+    many blobs in a row (a restore worker). ``close()`` when done."""
+
+    def __init__(self, backend: Backend, keep: int = 4) -> None:
+        self._backend, self._keep = backend, keep
+        self._files: OrderedDict[str, BinaryIO] = OrderedDict()
+
+    def read_range(self, name: str, offset: int, length: int) -> bytes:
+        f = self._files.pop(name, None)
+        if f is None:
+            f = self._backend.open_read(name)
+            while len(self._files) >= self._keep:
+                self._files.popitem(last=False)[1].close()
+        self._files[name] = f
+        f.seek(offset)
+        return f.read(length)
+
+    def close(self) -> None:
+        while self._files:
+            self._files.popitem()[1].close()
 
 
 class TempFile:
@@ -101,6 +126,9 @@ class LocalBackend:
         with open(self._path(name), "rb") as f:
             f.seek(offset)
             return f.read(length)
+
+    def open_read(self, name: str) -> BinaryIO:
+        return open(self._path(name), "rb", buffering=0)  # noqa: SIM115 - the caller closes it
 
     def size(self, name: str) -> int:
         return os.path.getsize(self._path(name))
