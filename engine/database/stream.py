@@ -38,6 +38,8 @@ GEOMETRY_TYPES = frozenset({"geometry", "point", "linestring", "polygon", "multi
 LONG_TYPES = frozenset({"tinytext", "text", "mediumtext", "longtext", "json", "tinyblob", "blob", "mediumblob",
                         "longblob"}) | GEOMETRY_TYPES
 FETCH_ROWS = 5000
+LONG_ROW_BYTES = 64 * 1024
+"""Tables whose rows average more than this (with BLOB/TEXT columns) are read row by row."""
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,9 @@ def read_stream(conn, table: Table, spec: StreamSpec, helpers: Sequence = ()) ->
     read row by row, unbuffered, on ``conn``.
     """
     key = batchable(table, spec)
-    if key is None:
+    if key is None or (spec.built < len(spec.columns) and _average_row(table) > LONG_ROW_BYTES):
+        # rows of MBs (scanned documents in a BLOB): escaping them on the server is slow and
+        # every batch would exceed its limits; they are few, so Python's bytes.replace does it
         yield from _read_rows(conn, table, spec)
         return
     yield from _Batches([conn, *helpers], table, spec, key)
@@ -331,8 +335,9 @@ def _read_rows(conn, table: Table, spec: StreamSpec) -> Iterator[tuple[bytes, in
 
     cur = conn.cursor(pymysql.cursors.SSCursor)
     cur.execute(select_sql(table, spec))
+    fetch = max(1, min(FETCH_ROWS, BATCH_BYTES // _average_row(table)))  # memory stays bounded for big rows
     try:
-        yield from rows_to_blocks(cur, spec)
+        yield from rows_to_blocks(cur, spec, fetch)
     except BaseException:
         # The reader stopped early (cancel, error, lost connection). Closing
         # the cursor would read the rest of the table (keeping the lock on),
@@ -355,11 +360,16 @@ def _line(row: tuple, built: bool) -> bytes:
     return b"\t".join([row[0], *values] if built else values)
 
 
-def rows_to_blocks(cursor, spec: StreamSpec) -> Iterator[tuple[bytes, int]]:
-    """(block of lines, row count) from an unbuffered cursor, a few thousand rows at a time."""
+def _average_row(table: Table) -> int:
+    """Bytes per row, from the server's table statistics (at least 1)."""
+    return max(1, table.data_length // max(1, table.rows_estimate))
+
+
+def rows_to_blocks(cursor, spec: StreamSpec, fetch: int = FETCH_ROWS) -> Iterator[tuple[bytes, int]]:
+    """(block of lines, row count) from an unbuffered cursor, ``fetch`` rows at a time."""
     only_built = spec.built == len(spec.columns)
     while True:
-        rows = cursor.fetchmany(FETCH_ROWS)
+        rows = cursor.fetchmany(fetch)
         if not rows:
             return
         if only_built:
