@@ -191,6 +191,8 @@ def test_backup_result(snap_compare, size, monkeypatch):
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
+        for _ in range(3):  # the result panel grows and the table above it lays out again: let it settle
+            await pilot.pause()
 
     assert snap_compare(app(), terminal_size=size, run_before=run_before)
 
