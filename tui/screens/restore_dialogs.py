@@ -77,10 +77,46 @@ def replace_warning(found: DatabaseSummary, target: DbTarget, live: bool, snapsh
     return text
 
 
-class RestoreDatabaseDialog(ModalScreen[DatabaseRequest | None]):
-    """Where to restore a database: a new name (default), or an existing one typed in full."""
+class _ConfirmDialog(ModalScreen):
+    """What both restore dialogs share: a check in a worker, then either the request at once or
+    a warning and a field where the name or path to be replaced is typed in full."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def confirm_tail(self, label: str) -> ComposeResult:
+        yield Static("", id="replace-warning")
+        with Horizontal(classes="form-row", id="confirm-row"):
+            yield Label(label)
+            yield Field("", id="confirm", compact=True)
+        yield Static("", id="dialog-problem", classes="problem")
+        with Horizontal(classes="dialog-buttons"):
+            yield Button("Restore", variant="primary", id="ok")
+            yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-row").display = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self._problem(error.message if isinstance(error, OdbackupError) else str(error))
+        elif event.state == WorkerState.SUCCESS:
+            self._problem("")
+            self.checked(event.worker.result)
+
+    def checked(self, result: object) -> None:
+        """The worker's answer: dismiss with the request, or show what would be replaced."""
+        raise NotImplementedError
+
+    def _problem(self, text: str) -> None:
+        self.query_one("#dialog-problem", Static).update(text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RestoreDatabaseDialog(_ConfirmDialog):
+    """Where to restore a database: a new name (default), or an existing one typed in full."""
 
     def __init__(self, source: str, server: str, user: str, snapshot_time: str, live: tuple[str, str] | None
                  ) -> None:
@@ -106,17 +142,10 @@ class RestoreDatabaseDialog(ModalScreen[DatabaseRequest | None]):
             with Horizontal(classes="form-row"):
                 yield Label("Password")
                 yield Field("", id="password", password=True, compact=True, placeholder="empty: saved one")
-            yield Static("", id="replace-warning")
-            with Horizontal(classes="form-row", id="confirm-row"):
-                yield Label("Type name")
-                yield Field("", id="confirm", compact=True)
-            yield Static("", id="dialog-problem", classes="problem")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Restore", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+            yield from self.confirm_tail("Type name")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-row").display = False
+        super().on_mount()
         self.query_one("#name", Input).focus()
 
     @on(Input.Changed, "#name")
@@ -155,28 +184,20 @@ class RestoreDatabaseDialog(ModalScreen[DatabaseRequest | None]):
             return
         self.dismiss(DatabaseRequest(self.source, target, True, self.found.name))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self._problem(error.message if isinstance(error, OdbackupError) else str(error))
-        elif event.state == WorkerState.SUCCESS:
-            self._problem("")
-            assert self.target is not None
-            self.found = event.worker.result
-            if self.found is None:
-                self.dismiss(DatabaseRequest(self.source, self.target, False, None))
-                return
-            live = self.live == (self.target.server, self.target.database)
-            self.query_one("#replace-warning", Static).update(
-                replace_warning(self.found, self.target, live, self.snapshot_time))
-            self.query_one("#confirm-row").display = True
-            self.query_one("#confirm", Input).focus()
-
-    def _problem(self, text: str) -> None:
-        self.query_one("#dialog-problem", Static).update(text)
+    def checked(self, result: object) -> None:
+        assert self.target is not None
+        self.found = result  # type: ignore[assignment]
+        if self.found is None:
+            self.dismiss(DatabaseRequest(self.source, self.target, False, None))
+            return
+        live = self.live == (self.target.server, self.target.database)
+        self.query_one("#replace-warning", Static).update(
+            replace_warning(self.found, self.target, live, self.snapshot_time))
+        self.query_one("#confirm-row").display = True
+        self.query_one("#confirm", Input).focus()
 
     @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
+    def _cancel(self) -> None:
         self.dismiss(None)
 
 
@@ -199,11 +220,9 @@ def live_warning(found: RestorePreview, snapshot_time: str) -> Text:
     return text
 
 
-class RestoreFilesDialog(ModalScreen[FilesRequest | None]):
+class RestoreFilesDialog(_ConfirmDialog):
     """Where to restore files: a separate folder (the default; existing files are never overwritten), or
     back where they came from, which replaces what differs only with the live folder's path typed in full."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, paths: tuple[str, ...], snapshot_time: str, sources: tuple[str, ...],
                  preview: Callable[[str | None, bool], RestorePreview]) -> None:
@@ -229,17 +248,10 @@ class RestoreFilesDialog(ModalScreen[FilesRequest | None]):
                     yield Field(default_folder(self.snapshot_time), id="folder", compact=True)
                 yield Tick("Re-read every restored file and compare (slower, certain)", True, id="verify",
                            compact=True)
-            yield Static("", id="replace-warning")
-            with Horizontal(classes="form-row", id="confirm-row"):
-                yield Label("Type path")
-                yield Field("", id="confirm", compact=True)
-            yield Static("", id="dialog-problem", classes="problem")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Restore", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+            yield from self.confirm_tail("Type path")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-row").display = False
+        super().on_mount()
         self.query_one("#folder", Input).focus()
 
     @property
@@ -284,23 +296,18 @@ class RestoreFilesDialog(ModalScreen[FilesRequest | None]):
             return
         self.dismiss(self._request(asked, typed))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self._problem(error.message if isinstance(error, OdbackupError) else str(error))
-        elif event.state == WorkerState.SUCCESS:
-            self._problem("")
-            assert self.asked is not None
-            self.found = event.worker.result
-            if not self.found.live:
-                self.dismiss(self._request(self.asked, None))
-                return
-            if len(self.found.live) > 1:
-                self._problem("That writes into several live folders: restore one folder at a time.")
-                return
-            self.query_one("#replace-warning", Static).update(live_warning(self.found, self.snapshot_time))
-            self._confirming(True)
-            self.query_one("#confirm", Input).focus()
+    def checked(self, result: object) -> None:
+        assert self.asked is not None and isinstance(result, RestorePreview)
+        self.found = result
+        if not result.live:
+            self.dismiss(self._request(self.asked, None))
+            return
+        if len(result.live) > 1:
+            self._problem("That writes into several live folders: restore one folder at a time.")
+            return
+        self.query_one("#replace-warning", Static).update(live_warning(result, self.snapshot_time))
+        self._confirming(True)
+        self.query_one("#confirm", Input).focus()
 
     def _confirming(self, on: bool) -> None:
         """Swap the choices for the warning and the field to type the path in (both fit 80x24), or back."""
@@ -313,9 +320,8 @@ class RestoreFilesDialog(ModalScreen[FilesRequest | None]):
             self.query_one("#confirm", Input).value = ""
 
     def _problem(self, text: str) -> None:
-        problem = self.query_one("#dialog-problem", Static)
-        problem.update(text)
-        problem.display = bool(text)  # no empty line while there is none (the warning needs the room)
+        super()._problem(text)
+        self.query_one("#dialog-problem").display = bool(text)  # no empty line: the warning needs the room
 
     @on(Button.Pressed, "#cancel")
     def _cancel_or_back(self) -> None:
@@ -324,6 +330,3 @@ class RestoreFilesDialog(ModalScreen[FilesRequest | None]):
             self.query_one("#original", Choice).focus()
         else:
             self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
