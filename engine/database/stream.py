@@ -181,7 +181,7 @@ class _Batches:
         self.provable = not (col.data_type == "bigint" and "unsigned" in col.column_type.lower())
         self.guarded = False  # decided per server in __iter__
         self.line = _line_sql(spec)
-        avg = max(16, (table.data_length // max(1, table.rows_estimate)) * 2)
+        avg = max(16, _average_row(table) * 2)
         self.avg = float(avg)  # bytes per line, learnt from the batches read
         self.cap = MAX_BATCH_ROWS  # never more rows than a batch that failed
 

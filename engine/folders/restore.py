@@ -441,11 +441,7 @@ class Restorer:
             os.remove(job.dest)  # e.g. the disk is full: no cut-off file under the real name
             raise
         self._count(job, sum(len(p) for p in pieces))
-        _apply_metadata(job.dest, job.node)
-        if self.verify and not self._verify_file(job):
-            return _Outcome(job, written=True, damage=True,
-                            reason="verification failed: the file on disk differs from the backup")
-        return _Outcome(job, written=True)
+        return self._written(job)
 
     def _reader(self) -> RangeReader:
         """This worker thread's reader (pack files kept open between its blobs)."""
@@ -494,6 +490,10 @@ class Restorer:
             os.remove(job.temp)
             return _Outcome(job, written=False, reason=f"not replaced: {exc.strerror or exc} (the file on disk "
                                                        "was kept)")
+        return self._written(job)
+
+    def _written(self, job: _FileJob) -> _Outcome:
+        """The file is in place: its dates and mode, then (if asked) read back and compared."""
         _apply_metadata(job.dest, job.node)
         if self.verify and not self._verify_file(job):
             return _Outcome(job, written=True, replaced=job.replace, damage=True,
