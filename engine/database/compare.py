@@ -12,7 +12,7 @@ from pymysql.connections import Connection
 
 from .connection import DbTarget, connect
 from .schema import quote_ident, read_schema
-from .stream import read_stream, spec_for
+from .stream import ScanFailed, read_stream, spec_for
 
 
 def stream_checksums(conn: Connection, target: DbTarget, database: str) -> dict[str, tuple[int, str]]:
@@ -25,15 +25,21 @@ def stream_checksums(conn: Connection, target: DbTarget, database: str) -> dict[
             cur.execute("SET SESSION time_zone = '+00:00'")
         result = {}
         for table in schema.tables:
-            spec = spec_for(table)
-            hasher, rows = blake3.blake3(), 0
-            for block, n in read_stream(raw, table, spec):
-                hasher.update(block)
-                rows += n
-            result[table.name] = (rows, hasher.hexdigest())
+            try:
+                result[table.name] = _checksum(raw, table, scan=True)
+            except ScanFailed:
+                result[table.name] = _checksum(raw, table, scan=False)
         return result
     finally:
         raw.close()
+
+
+def _checksum(raw: Connection, table, *, scan: bool) -> tuple[int, str]:
+    hasher, rows = blake3.blake3(), 0
+    for block, n in read_stream(raw, table, spec_for(table), scan=scan):
+        hasher.update(block)
+        rows += n
+    return rows, hasher.hexdigest()
 
 
 def check_tables(conn: Connection, names: list[str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ Never from a command-line argument: a URL with a password is refused.
 from __future__ import annotations
 
 import configparser
+import functools
 import json
 import os
 import ssl
@@ -183,11 +184,19 @@ def resolve_password(target: DbTarget, ask: Callable[[str], str | None] | None =
 # --- connecting ------------------------------------------------------------------------
 
 
+_WITHOUT_TLS: set[str] = set()
+"""Servers (host:port) that answered that they offer no TLS: later connections do not ask again."""
+
+
+@functools.cache
 def _tls_context() -> ssl.SSLContext:
     """TLS whenever the server offers it. Office servers use self-signed
     certificates, so the certificate is not verified (like the mysql client's
-    default ``--ssl-mode=PREFERRED``): the link is encrypted, not authenticated."""
-    ctx = ssl.create_default_context()
+    default ``--ssl-mode=PREFERRED``): the link is encrypted, not authenticated.
+    So no certificate authorities are loaded (``create_default_context`` would
+    read the system's whole bundle, about 0.1 s, on every connection), and one
+    context serves every connection."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
@@ -200,12 +209,14 @@ def connect(target: DbTarget, *, database: str | None = None, **options: object)
                 database=database, charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=10,
                 **options)
     try:
-        try:
-            return pymysql.connect(ssl=_tls_context(), **args)  # type: ignore[arg-type]
-        except pymysql.err.OperationalError as exc:
-            if exc.args[0] != 2026:  # "SSL is required but the server doesn't support it"
-                raise
-            return pymysql.connect(**args)  # type: ignore[arg-type]
+        if target.server not in _WITHOUT_TLS:
+            try:
+                return pymysql.connect(ssl=_tls_context(), **args)  # type: ignore[arg-type]
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] != 2026:  # "SSL is required but the server doesn't support it"
+                    raise
+                _WITHOUT_TLS.add(target.server)
+        return pymysql.connect(ssl_disabled=True, **args)  # type: ignore[arg-type]
     except pymysql.err.MySQLError as exc:
         raise translate(exc, target, database) from None
 

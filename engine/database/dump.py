@@ -43,7 +43,7 @@ from . import locking
 from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, translate
 from .preflight import describe
 from .schema import Schema, Table, definition_signatures, quote_ident, read_schema, read_table
-from .stream import read_stream, spec_for
+from .stream import ScanFailed, read_stream, spec_for
 from .tablecache import TableCache
 
 LOCK_MODES = ("consistent", "per-table")
@@ -340,6 +340,12 @@ class DatabaseDump:
         self.stats.bytes += node["bytes"]
 
     def _read_table(self, table: Table, data: Connection) -> dict:
+        try:
+            return self._read_table_once(table, data, scan=True)
+        except ScanFailed:  # not expected; the rows already stored deduplicate or are left unused
+            return self._read_table_once(table, data, scan=False)
+
+    def _read_table_once(self, table: Table, data: Connection, *, scan: bool) -> dict:
         spec = spec_for(table)
         # small tables: one connection (a second one would only add round trips)
         helpers = self._readers if table.data_length >= HELPER_MIN_BYTES else []
@@ -349,7 +355,7 @@ class DatabaseDump:
                             self.emit)
 
         def blocks():
-            for block, n in read_stream(data, table, spec, helpers):
+            for block, n in read_stream(data, table, spec, helpers, scan=scan):
                 self._check_cancel()
                 hasher.update(block)
                 counts[0] += n

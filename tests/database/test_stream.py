@@ -1,10 +1,14 @@
-"""The batched table reader gives exactly the stream of the plain ``SELECT ... ORDER BY key``.
+"""The table readers give exactly the stream of the plain ``SELECT ... ORDER BY key``.
 
-Batches are joined in the order the server reads them unless the server proves
-that was key order, are planned by row count whatever the gaps between keys,
-are split when they grow too long, and run on several connections at once.
-Whatever the path, the bytes must equal the row-by-row reading (the reference:
-``select_sql`` orders by the key in SQL, and Python joins the lines).
+Two fast paths: table scans (``_Scan``: the server proves key order as it reads
+and deals runs of rows to several connections) and key-range batches
+(``_Batches``: joined in the order the server reads them unless the server
+proves that was key order, planned by row count whatever the gaps between keys,
+split when they grow too long, run on several connections at once). A scan
+that cannot prove its rows are the whole table in key order raises
+``ScanFailed`` and the caller reads by key. Whatever the path, the bytes must
+equal the row-by-row reading (the reference: ``select_sql`` orders by the key
+in SQL, and Python joins the lines).
 """
 from __future__ import annotations
 
@@ -24,8 +28,14 @@ def _raw(db: str):
     return conn
 
 
-def _streams(db: str, name: str, readers: int) -> tuple[bytes, int, bytes, int]:
-    """(batched stream, rows) on ``readers`` connections and (reference stream, rows)."""
+def _streams(db: str, name: str, readers: int, *, scan: bool = True) -> tuple[bytes, int, bytes, int]:
+    """(stream, rows) read as the backup reads it, on ``readers`` connections, and (reference
+    stream, rows). Like the backup, a failed scan is followed by a read by key."""
+    got, rows, want, want_rows, _ = _streams_and_path(db, name, readers, scan=scan)
+    return got, rows, want, want_rows
+
+
+def _streams_and_path(db: str, name: str, readers: int, *, scan: bool = True):
     meta = connect(target(db), database=db)
     try:
         table = read_table(meta, db, name)
@@ -35,13 +45,18 @@ def _streams(db: str, name: str, readers: int) -> tuple[bytes, int, bytes, int]:
     try:
         spec = stream.spec_for(table)
         assert stream.batchable(table, spec), "the table should be read in batches"
-        got = list(stream.read_stream(conns[1], table, spec, conns[2:]))
+        path = "scan" if scan else "batches"
+        try:
+            got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=scan))
+        except stream.ScanFailed:
+            path = "batches after a failed scan"
+            got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=False))
         want = list(stream._read_rows(conns[0], table, spec))
     finally:
         for conn in conns:
             conn.close()
     return (b"".join(b for b, _ in got), sum(n for _, n in got),
-            b"".join(b for b, _ in want), sum(n for _, n in want))
+            b"".join(b for b, _ in want), sum(n for _, n in want), path)
 
 
 @pytest.fixture
@@ -76,7 +91,7 @@ def test_rows_stored_out_of_key_order(engine, readers, batch, admin, fresh_db, m
                     f" seq / 7 FROM `{db}`.seq_1_to_5000")
         cur.execute(f"DELETE FROM `{db}`.t WHERE id % 5 = 0")
         cur.execute(f"INSERT INTO `{db}`.t SELECT 100000 - seq, 'late', NULL, -seq FROM `{db}`.seq_1_to_900")
-    got, rows, want, want_rows = _streams(db, "t", readers)
+    got, rows, want, want_rows = _streams(db, "t", readers, scan=False)
     assert rows == want_rows == 5000 - 1000 + 900
     assert got == want
     assert sorted_reads, "the order proof was never tried"
@@ -99,9 +114,10 @@ def test_sparse_and_extreme_keys(key_type, admin, fresh_db, small_batches):
         cur.execute(f"CREATE TABLE `{db}`.t (k {key_type} PRIMARY KEY, v VARCHAR(600)) ENGINE=MyISAM")
         for i, k in enumerate(reversed(keys)):
             cur.execute(f"INSERT INTO `{db}`.t VALUES (%s, REPEAT('v', %s))", (k, 100 + i * 50))
-    got, rows, want, want_rows = _streams(db, "t", 2)
-    assert rows == want_rows == len(keys)
-    assert got == want
+    for scan in (True, False):
+        got, rows, want, want_rows = _streams(db, "t", 2, scan=scan)
+        assert rows == want_rows == len(keys)
+        assert got == want
 
 
 def test_batches_too_long_for_the_server_are_split(admin, fresh_db, monkeypatch):
@@ -114,6 +130,135 @@ def test_batches_too_long_for_the_server_are_split(admin, fresh_db, monkeypatch)
         # small rows (a big first batch is planned), then rows of 1 MiB
         cur.execute(f"INSERT INTO `{db}`.t SELECT seq, 'x' FROM `{db}`.seq_1_to_2000")
         cur.execute(f"INSERT INTO `{db}`.t SELECT 2000 + seq, REPEAT('y', 1048576) FROM `{db}`.seq_1_to_24")
-    got, rows, want, want_rows = _streams(db, "t", 2)
+    got, rows, want, want_rows = _streams(db, "t", 2, scan=False)
     assert rows == want_rows == 2024
     assert got == want
+
+
+# --- table scans ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runs_of_50(monkeypatch):
+    """Scans deal rows out in runs of exactly 50 (and batches hold ~50 rows)."""
+    monkeypatch.setattr(stream, "_average_row", lambda table: 64)
+    monkeypatch.setattr(stream, "BATCH_BYTES", 64 * 50)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 49, 50, 1000, 1001])
+@pytest.mark.parametrize("readers", [1, 2])
+@pytest.mark.parametrize("engine", ["MyISAM", "InnoDB"])
+def test_scan_of_a_table_in_key_order(engine, readers, rows, admin, fresh_db, runs_of_50):
+    """Rows appended in key order are read by table scans, dealt to the connections in runs,
+    and come back in key order: an empty table, one short run, runs that end exactly at the
+    table's end and one past it; NULLs, escapes and long values on the way."""
+    db = fresh_db("scan")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id BIGINT PRIMARY KEY, note VARCHAR(40), txt TEXT,"
+                    f" amount DOUBLE, d DATE) ENGINE={engine}")
+        if rows:
+            cur.execute(f"INSERT INTO `{db}`.t SELECT seq * 3, IF(seq % 4, CONCAT('n\\t\\\\', seq), NULL),"
+                        f" IF(seq % 3, REPEAT('ab\\n', seq % 90), NULL), seq / 7, IF(seq % 5, '2024-02-29', '0000-00-00')"
+                        f" FROM `{db}`.seq_1_to_{rows}")
+    got, n, want, want_rows, path = _streams_and_path(db, "t", readers)
+    assert path == "scan"
+    assert n == want_rows == rows
+    assert got == want
+
+
+@pytest.mark.parametrize("readers", [1, 2])
+@pytest.mark.parametrize("case", ["shuffled", "hole reused", "small key last"])
+def test_scan_of_a_table_out_of_key_order_fails_then_reads_by_key(case, readers, admin, fresh_db, runs_of_50):
+    """A MyISAM data file not in key order (rows inserted shuffled; a deleted row's space
+    reused by a newer row; a row deleted and put back, so it sits last): the scan raises
+    ScanFailed instead of handing on rows out of order, leaves its connections usable,
+    and the read by key gives the exact stream."""
+    db = fresh_db("scanorder")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=MyISAM")
+        if case == "shuffled":
+            cur.execute(f"INSERT INTO `{db}`.t SELECT (seq * 7919) % 5003, seq FROM `{db}`.seq_1_to_3000")
+        else:
+            cur.execute(f"INSERT INTO `{db}`.t SELECT seq, seq FROM `{db}`.seq_1_to_3000")
+            if case == "hole reused":
+                cur.execute(f"DELETE FROM `{db}`.t WHERE id = 700")
+                cur.execute(f"INSERT INTO `{db}`.t VALUES (5000, 'new')")
+            else:
+                cur.execute(f"DELETE FROM `{db}`.t WHERE id = 10")
+                cur.execute(f"OPTIMIZE TABLE `{db}`.t")  # no hole left: the row goes to the end
+                cur.execute(f"INSERT INTO `{db}`.t VALUES (10, 'back')")
+    got, rows, want, want_rows, path = _streams_and_path(db, "t", readers)
+    assert path == "batches after a failed scan"
+    assert rows == want_rows and got == want
+
+
+def test_scan_with_a_line_too_long_for_the_server_fails_then_reads_by_key(admin, fresh_db):
+    """A value that escaping makes longer than ``max_allowed_packet``: the server answers
+    NULL with a warning. The scan must not take it (for NULL); the read by key builds that
+    row in Python."""
+    db = fresh_db("scanlong")
+    with admin.cursor() as cur:
+        cur.execute("SELECT @@max_allowed_packet")
+        packet = int(cur.fetchone()[0])
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v LONGTEXT) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.t SELECT seq, 'x' FROM `{db}`.seq_1_to_3000")
+        # under the packet limit as stored, over it once every tab becomes two bytes
+        cur.execute(f"INSERT INTO `{db}`.t VALUES (3001, REPEAT('\t', {packet * 2 // 3}))")
+        cur.execute(f"INSERT INTO `{db}`.t SELECT 3001 + seq, 'y' FROM `{db}`.seq_1_to_10")
+    got, rows, want, want_rows, path = _streams_and_path(db, "t", 2)
+    assert path == "batches after a failed scan"
+    assert rows == want_rows == 3011
+    assert got == want
+
+
+def test_checksums_of_a_table_out_of_key_order(admin, fresh_db):
+    """verify's checksums (compare.stream_checksums) read a table stored out of key order
+    by key after the scan fails: the checksum is the reference stream's."""
+    import blake3
+
+    from engine.database.compare import stream_checksums
+
+    db = fresh_db("scansum")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.t SELECT (seq * 7919) % 5003, seq FROM `{db}`.seq_1_to_3000")
+    _, _, want, want_rows = _streams(db, "t", 1, scan=False)
+    meta = connect(target(db), database=db)
+    try:
+        sums = stream_checksums(meta, target(db), db)
+    finally:
+        meta.close()
+    assert sums["t"] == (want_rows, blake3.blake3(want).hexdigest())
+
+
+@pytest.mark.parametrize("scan", [True, False])
+def test_long_values_full_of_escapes_are_built_in_python(scan, admin, fresh_db, monkeypatch):
+    """The server's REPLACE is quadratic in the matches of a value (300 KB of newlines: 5 s,
+    3 MB: minutes, and KILL does not stop it). Values over SERVER_ESCAPE_MAX are never given
+    to it: the scan stops at the first (and the table is read by key), the batches mark those
+    rows and they are built in Python. Short values stay on the server."""
+    built_here = []
+    real = stream._Batches._built_here
+
+    def spy(self, cur, block):
+        built_here.append(block.count(b"\n") + 1)
+        return real(self, cur, block)
+
+    monkeypatch.setattr(stream._Batches, "_built_here", spy)
+    db = fresh_db("escapes")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, short VARCHAR(100), big MEDIUMTEXT,"
+                    " wide VARCHAR(5000)) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.t SELECT seq, CONCAT('a\\tb\\\\', seq), REPEAT('x\\n', seq % 7),"
+                    f" IF(seq % 50 = 7, REPEAT('\\t', 3000), 'w') FROM `{db}`.seq_1_to_2000")
+        cur.execute(f"UPDATE `{db}`.t SET big = REPEAT('\\n', 300000) WHERE id IN (5, 1500, 1999)")
+    got, rows, want, want_rows, path = _streams_and_path(db, "t", 2, scan=scan)
+    assert path == ("batches after a failed scan" if scan else "batches")
+    assert rows == want_rows == 2000
+    assert got == want
+    assert built_here, "no row was built in Python"
