@@ -340,10 +340,15 @@ class DatabaseDump:
         self.stats.bytes += node["bytes"]
 
     def _read_table(self, table: Table, data: Connection) -> dict:
-        try:
-            return self._read_table_once(table, data, scan=True)
-        except ScanFailed:  # not expected; the rows already stored deduplicate or are left unused
+        if not self.cache.scan_worth_trying(self.server, self.db, table.name):
             return self._read_table_once(table, data, scan=False)
+        try:
+            node = self._read_table_once(table, data, scan=True)
+        except ScanFailed:  # stored out of key order: read by key (the chunks already stored mostly recur)
+            self.cache.remember_scan(self.server, self.db, table.name, ok=False)
+            return self._read_table_once(table, data, scan=False)
+        self.cache.remember_scan(self.server, self.db, table.name, ok=True)
+        return node
 
     def _read_table_once(self, table: Table, data: Connection, *, scan: bool) -> dict:
         spec = spec_for(table)

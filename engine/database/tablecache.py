@@ -6,8 +6,9 @@ equal what an earlier run saw, where that run read it in a *later* second
 than its last change, has not changed since: its stream (chunk list, rows,
 checksum) is reused. When unsure (InnoDB, whose time is not kept across
 restarts; a change in the same second as the read; no time at all) the
-table is read. Kept on this machine beside the files cache; names only as
-keyed hashes.
+table is read. It also remembers which tables a table scan could not read
+in key order lately (read by key at once). Kept on this machine beside the
+files cache; names only as keyed hashes.
 """
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 
 from .. import paths
 from ..crypto import IdKeys
+
+SCAN_RETRY_S = 7 * 24 * 3600
 
 
 class TableCache:
@@ -28,6 +32,7 @@ class TableCache:
         self._db = sqlite3.connect(os.path.join(folder, "tables.sqlite"))
         self._db.execute("CREATE TABLE IF NOT EXISTS tables (key BLOB PRIMARY KEY, proof TEXT, node TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS lock_windows (key BLOB PRIMARY KEY, seconds REAL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS scan_failures (key BLOB PRIMARY KEY, at REAL)")
 
     def _key(self, server: str, database: str, table: str) -> bytes:
         return self._ids.cache_key(f"table\0{server}\0{database}\0{table}")
@@ -64,6 +69,21 @@ class TableCache:
     def remember_lock_window(self, server: str, database: str, seconds: float) -> None:
         self._db.execute("INSERT OR REPLACE INTO lock_windows VALUES (?, ?)",
                          (self._key(server, database, ""), seconds))
+
+    def scan_worth_trying(self, server: str, database: str, table: str) -> bool:
+        """False while a recent table scan of this table could not prove key order (see
+        ``stream._Scan``): its data file is out of key order, which lasts until the table is
+        rebuilt, so reading it by key at once saves a scan. Tried again after a week."""
+        row = self._db.execute("SELECT at FROM scan_failures WHERE key = ?",
+                               (self._key(server, database, table),)).fetchone()
+        return row is None or time.time() - float(row[0]) > SCAN_RETRY_S
+
+    def remember_scan(self, server: str, database: str, table: str, *, ok: bool) -> None:
+        key = self._key(server, database, table)
+        if ok:
+            self._db.execute("DELETE FROM scan_failures WHERE key = ?", (key,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO scan_failures VALUES (?, ?)", (key, time.time()))
 
     def commit(self) -> None:
         self._db.commit()

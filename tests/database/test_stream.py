@@ -12,6 +12,8 @@ in SQL, and Python joins the lines).
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 from dbhelpers import target
 
@@ -262,3 +264,44 @@ def test_long_values_full_of_escapes_are_built_in_python(scan, admin, fresh_db, 
     assert rows == want_rows == 2000
     assert got == want
     assert built_here, "no row was built in Python"
+
+
+def test_backup_remembers_a_table_out_of_key_order(admin, fresh_db, repo, monkeypatch, tmp_path):
+    """The backup reads a table whose scan failed by key, and the next backup of it reads it by
+    key at once (its data file stays out of key order until rebuilt); a table in key order is
+    scanned every time. Both snapshots hold the exact streams."""
+    from engine.backup import BackupPlan, run_backup
+    from engine.database.dump import DatabasePlan
+    from engine.database.restore import database_sources
+
+    monkeypatch.setenv("ODBACKUP_CACHE_DIR", str(tmp_path / "cache"))
+    scanned = []
+    real = stream._Scan.__iter__
+
+    def spy(self):
+        scanned.append(self.table.name)
+        return real(self)
+
+    monkeypatch.setattr(stream._Scan, "__iter__", spy)
+    db = fresh_db("scancache")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        for name in ("ordered", "shuffled"):
+            cur.execute(f"CREATE TABLE `{db}`.{name} (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.ordered SELECT seq, seq FROM `{db}`.seq_1_to_3000")
+        cur.execute(f"INSERT INTO `{db}`.shuffled SELECT (seq * 7919) % 5003, seq FROM `{db}`.seq_1_to_3000")
+    import blake3
+
+    for _ in range(2):
+        with admin.cursor() as cur:  # a change, so neither table is taken from the table cache
+            cur.execute(f"UPDATE `{db}`.ordered SET note = CONCAT(note, 'x') WHERE id = 1")
+            cur.execute(f"UPDATE `{db}`.shuffled SET note = CONCAT(note, 'x') WHERE id = 1")
+        time.sleep(1.1)  # the table cache trusts only reads in a later second than the change
+        result = run_backup(repo, BackupPlan(databases=(DatabasePlan(target(db)),)))
+        assert result.complete
+        snap = repo.find_snapshot(result.snapshot_id)
+        tree = repo.read_tree(bytes.fromhex(database_sources(repo, snap)[0]["tree"]))
+        for node in tree["tables"]:
+            _, _, want, _ = _streams(db, node["name"], 1, scan=False)
+            assert node["checksum"] == blake3.blake3(want).hexdigest()
+    assert scanned == ["ordered", "shuffled", "ordered"]
