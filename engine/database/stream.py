@@ -384,7 +384,8 @@ class _Scan:
     variable carries the key of the row before, and once a key is not greater
     the server sends no more rows. At the end the order flag, the number of
     rows seen, and the last key (which must be the table's greatest) are
-    checked; if any fails, or a line came back NULL (longer than
+    checked; if any fails, or a value is longer than :data:`SERVER_ESCAPE_MAX`
+    (the server stops there too), or a line came back NULL (longer than
     ``max_allowed_packet``), :class:`ScanFailed` is raised after the rows and
     the caller reads the table by key instead.
 
@@ -418,9 +419,9 @@ class _Scan:
                                     name=f"odbackup-scan-{i}", daemon=True) for i, conn in enumerate(self.conns)]
         for thread in threads:
             thread.start()
+        ends: dict[int, tuple] = {}
         try:
             total, part, short = 0, 0, False
-            ends: dict[int, tuple] = {}
             while True:
                 item = queues[part].get()
                 if item[0] == "error":
@@ -445,13 +446,14 @@ class _Scan:
                     ends[other] = item
             self._check(total, [end[1] for end in ends.values()])
         except ScanFailed:
-            for q in queues:  # read every connection to its end, so they can be used again
-                while any(t.is_alive() for t in threads) or not q.empty():
+            for i, q in enumerate(queues):  # read every connection to its end, so they can be used again
+                while i not in ends and (threads[i].is_alive() or not q.empty()):
                     try:
-                        if q.get(timeout=0.1)[0] != "rows":
-                            break
+                        item = q.get(timeout=0.1)
                     except queue.Empty:
                         continue
+                    if item[0] != "rows":
+                        ends[i] = item
             raise
         finally:
             stop.set()

@@ -305,3 +305,35 @@ def test_backup_remembers_a_table_out_of_key_order(admin, fresh_db, repo, monkey
             _, _, want, _ = _streams(db, node["name"], 1, scan=False)
             assert node["checksum"] == blake3.blake3(want).hexdigest()
     assert scanned == ["ordered", "shuffled", "ordered"]
+
+
+def test_a_failed_scan_reads_every_connection_to_its_end(monkeypatch):
+    """When the blocks the connections send do not fit together (here the first connection
+    says its share has ended while the second still sends rows), the scan fails and reads
+    what every connection still sends, so none is left mid-result; it does not hang on a
+    connection whose end it already took."""
+    import threading
+
+    scripts = {0: [("end", (0, 0, None, 0, 0))], 1: [("rows", b"x\n", 1)] * 6 + [("end", (0, 0, None, 0, 0))]}
+    finished = []
+
+    def part(self, conn, sql, out, stop):
+        for item in scripts[conn]:
+            while not stop.is_set():
+                try:
+                    out.put(item, timeout=0.1)
+                    break
+                except Exception:  # queue.Full
+                    continue
+        finished.append(conn)
+
+    monkeypatch.setattr(stream._Scan, "_part", part)
+    monkeypatch.setattr(stream._Scan, "_sql", lambda self, i, n: "")
+    scan = stream._Scan.__new__(stream._Scan)
+    scan.conns, scan.per_block = [0, 1], 1
+    result = []
+    worker = threading.Thread(target=lambda: result.append(pytest.raises(stream.ScanFailed, list, scan)))
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the failed scan hung"
+    assert result and sorted(finished) == [0, 1]
