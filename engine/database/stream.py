@@ -181,6 +181,11 @@ def _long_guard(table: Table, spec: StreamSpec) -> str | None:
     return f"{longest} > {SERVER_ESCAPE_MAX}"
 
 
+def _raw_columns(spec: StreamSpec) -> str:
+    """The stream's columns as raw values, for rows built in Python (:func:`_line`)."""
+    return ", ".join(_select_expr(n, k) for n, k in zip(spec.columns, spec.kinds, strict=True))
+
+
 def _range_where(k: str, lo: int | None, hi: int | None) -> str:
     """``lo <= key < hi`` (either side open when None)."""
     terms = ([] if lo is None else [f"{k} >= {int(lo)}"]) + ([] if hi is None else [f"{k} < {int(hi)}"])
@@ -213,11 +218,11 @@ class _Batches:
     def __init__(self, conns: list, table: Table, spec: StreamSpec, key: str) -> None:
         self.conns, self.table, self.spec = conns, table, spec
         self.k, self.name = quote_ident(key), quote_ident(table.name)
-        col = next(c for c in table.columns if c.name == key)
-        # the order proof compares keys in a user variable: not for BIGINT UNSIGNED (past 2^63)
-        self.provable = not (col.data_type == "bigint" and "unsigned" in col.column_type.lower())
-        self.guarded = False  # decided per server in __iter__
+        # the order proof runs on MariaDB (MySQL 8 warns about the assignment, and a warning
+        # fails a batch) for keys a user variable can hold
+        self.guarded = _provable(table, key) and _is_mariadb(conns[0])
         self.guard = _long_guard(table, spec)
+        self.raw_columns = _raw_columns(spec)
         self.line = _line_sql(spec)
         if self.guard is not None:  # rows with long values come as a mark and their key
             self.line = f"IF({self.guard}, CONCAT('\\\\K', {self.k}), {self.line})"
@@ -230,12 +235,8 @@ class _Batches:
 
     def __iter__(self) -> Iterator[tuple[bytes, int]]:
         with self.conns[0].cursor() as cur:
-            cur.execute("SELECT @@max_allowed_packet, VERSION()")
-            packet, version = cur.fetchone()
-            packet = int(packet)
-        version = version.decode() if isinstance(version, bytes) else str(version)
-        # MySQL 8 warns about assignments in expressions (and a warning fails a batch)
-        self.guarded = self.provable and "mariadb" in version.lower()
+            cur.execute("SELECT @@max_allowed_packet")
+            packet = int(cur.fetchone()[0])
         for conn in self.conns:
             with conn.cursor() as cur:
                 cur.execute(f"SET SESSION group_concat_max_len = {max(1024, packet // 2)}, @odb_key = NULL")
@@ -352,8 +353,7 @@ class _Batches:
         """The batch with each marked line replaced by its row built in Python (one query)."""
         lines = block.split(b"\n")
         keys = [int(line[len(MARK):]) for line in lines if line.startswith(MARK)]
-        cols = ", ".join(_select_expr(n, kd) for n, kd in zip(self.spec.columns, self.spec.kinds, strict=True))
-        cur.execute(f"SELECT {self.k}, {cols} FROM {self.name} WHERE {self.k} IN ({', '.join(map(str, keys))})")
+        cur.execute(f"SELECT {self.k}, {self.raw_columns} FROM {self.name} WHERE {self.k} IN ({', '.join(map(str, keys))})")
         built = {int(row[0]): _line(row[1:], built=False) for row in cur.fetchall()}
         if len(built) != len(keys):
             raise RuntimeError(f"rows of {self.table.name} vanished while it was read")  # not expected: locked
@@ -361,8 +361,7 @@ class _Batches:
 
     def _one_row(self, cur, lo: int | None) -> bytes:
         """The next row's line, built in Python from raw values (a row too long to build on the server)."""
-        cols = ", ".join(_select_expr(n, kd) for n, kd in zip(self.spec.columns, self.spec.kinds, strict=True))
-        cur.execute(f"SELECT {cols} FROM {self.name}{_range_where(self.k, lo, None)} ORDER BY {self.k} LIMIT 1")
+        cur.execute(f"SELECT {self.raw_columns} FROM {self.name}{_range_where(self.k, lo, None)} ORDER BY {self.k} LIMIT 1")
         return _line(cur.fetchone(), built=False)
 
 
@@ -401,12 +400,12 @@ class _Scan:
         self.conns, self.table, self.spec = conns, table, spec
         self.k, self.name = quote_ident(key), quote_ident(table.name)
         self.per_block = max(1, min(MAX_BATCH_ROWS, BATCH_BYTES // _average_row(table)))
+        self.guard = _long_guard(table, spec)
 
     def _sql(self, part: int, parts: int) -> str:
         k = self.k
         deal = f"DIV {self.per_block} % {parts} = {part}" if parts > 1 else ">= 0"
-        guard = _long_guard(self.table, self.spec)
-        too_long = "" if guard is None else f" WHEN {guard} THEN LEAST(@odb_bad := 2, 0)"
+        too_long = "" if self.guard is None else f" WHEN {self.guard} THEN LEAST(@odb_bad := 2, 0)"
         where = (f"CASE WHEN @odb_bad <> 0 THEN 0 WHEN {k} <= @odb_key THEN LEAST(@odb_bad := 1, 0){too_long}"
                  f" ELSE ((@odb_key := {k}) - {k}) + ((@odb_n := @odb_n + 1) - 1) {deal} END")
         return f"SELECT {_line_sql(self.spec)} FROM {self.name} USE INDEX () WHERE {where}"
@@ -528,11 +527,15 @@ def read_stream(conn, table: Table, spec: StreamSpec, helpers: Sequence = (), *,
 
 def _scannable(conn, table: Table, key: str) -> bool:
     """Table scans need MariaDB (MySQL 8 warns about assigning user variables in expressions)
-    and a key the proof can compare in a user variable (not BIGINT UNSIGNED, past 2^63)."""
+    and a key the proof can compare in a user variable."""
+    return _provable(table, key) and _is_mariadb(conn)
+
+
+def _provable(table: Table, key: str) -> bool:
+    """Whether the key fits a user variable, which orders proofs compare in (BIGINT UNSIGNED
+    goes past 2^63)."""
     col = next((c for c in table.columns if c.name == key), None)
-    if col is None or (col.data_type == "bigint" and "unsigned" in col.column_type.lower()):
-        return False
-    return _is_mariadb(conn)
+    return col is not None and not (col.data_type == "bigint" and "unsigned" in col.column_type.lower())
 
 
 def _is_mariadb(conn) -> bool:
