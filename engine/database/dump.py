@@ -14,6 +14,7 @@ from the transactions opened while it was held.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -306,7 +307,11 @@ class DatabaseDump:
     def _table(self, table: Table, data: Connection, stat: tuple | None) -> dict | None:
         if stat is None:
             return self._skip(table, "the table was dropped during the backup")
-        update_time, data_length, auto_increment, now = stat
+        update_time, data_length, auto_increment, rows, now = stat
+        if not table.transactional and data_length is not None and rows is not None:
+            # under the lock these are exact for MyISAM and Aria: the size-based choices
+            # of how to read (stream.read_stream) go by them, not by the pre-lock description
+            table = dataclasses.replace(table, data_length=int(data_length), rows_estimate=int(rows))
         proof = None
         if not table.transactional and update_time is not None and update_time < now:
             proof = TableCache.proof(update_time, data_length, table.create_sql)
@@ -417,9 +422,9 @@ def _execute(conn: Connection, sql: str) -> None:
 
 
 def _table_stats(meta: Connection, database: str) -> dict[str, tuple]:
-    """name -> (UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, server NOW()), read under the lock."""
+    """name -> (UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, TABLE_ROWS, server NOW()), read under the lock."""
     with meta.cursor() as cur:
-        cur.execute("SELECT TABLE_NAME, UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, NOW()"
+        cur.execute("SELECT TABLE_NAME, UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, TABLE_ROWS, NOW()"
                     " FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (database,))
         return {r[0]: tuple(r[1:]) for r in cur.fetchall()}
 

@@ -8,10 +8,12 @@ split when they grow too long, run on several connections at once). A scan
 that cannot prove its rows are the whole table in key order raises
 ``ScanFailed`` and the caller reads by key. Whatever the path, the bytes must
 equal the row-by-row reading (the reference: ``select_sql`` orders by the key
-in SQL, and Python joins the lines).
+in SQL, and Python joins the lines). MyISAM tables of a few rows are read that
+way, in one query (``FEW_ROWS``).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -47,18 +49,40 @@ def _streams_and_path(db: str, name: str, readers: int, *, scan: bool = True):
     try:
         spec = stream.spec_for(table)
         assert stream.batchable(table, spec), "the table should be read in batches"
-        path = "scan" if scan else "batches"
-        try:
-            got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=scan))
-        except stream.ScanFailed:
-            path = "batches after a failed scan"
-            got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=False))
+        with _paths_taken() as taken:
+            try:
+                got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=scan))
+            except stream.ScanFailed:
+                got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=False))
         want = list(stream._read_rows(conns[0], table, spec))
     finally:
         for conn in conns:
             conn.close()
+    path = {("scan",): "scan", ("batches",): "batches", ("scan", "batches"): "batches after a failed scan",
+            ("rows",): "rows"}.get(tuple(taken), " then ".join(taken))
     return (b"".join(b for b, _ in got), sum(n for _, n in got),
             b"".join(b for b, _ in want), sum(n for _, n in want), path)
+
+
+@contextlib.contextmanager
+def _paths_taken():
+    """The readers read_stream used, in order: scan, batches, rows (one ordered query)."""
+    taken: list[str] = []
+    saved = stream._Scan.__iter__, stream._Batches.__iter__, stream._read_rows
+
+    def spy(name, real):
+        def wrapper(*args, **kwargs):
+            taken.append(name)
+            return real(*args, **kwargs)
+        return wrapper
+
+    stream._Scan.__iter__ = spy("scan", saved[0])
+    stream._Batches.__iter__ = spy("batches", saved[1])
+    stream._read_rows = spy("rows", saved[2])
+    try:
+        yield taken
+    finally:
+        stream._Scan.__iter__, stream._Batches.__iter__, stream._read_rows = saved
 
 
 @pytest.fixture
@@ -142,9 +166,11 @@ def test_batches_too_long_for_the_server_are_split(admin, fresh_db, monkeypatch)
 
 @pytest.fixture
 def runs_of_50(monkeypatch):
-    """Scans deal rows out in runs of exactly 50 (and batches hold ~50 rows)."""
+    """Scans deal rows out in runs of exactly 50 (and batches hold ~50 rows); tables of a few
+    rows are scanned too (not read in one query)."""
     monkeypatch.setattr(stream, "_average_row", lambda table: 64)
     monkeypatch.setattr(stream, "BATCH_BYTES", 64 * 50)
+    monkeypatch.setattr(stream, "FEW_ROWS", -1)
 
 
 @pytest.mark.parametrize("rows", [0, 1, 49, 50, 1000, 1001])
@@ -167,6 +193,26 @@ def test_scan_of_a_table_in_key_order(engine, readers, rows, admin, fresh_db, ru
     assert path == "scan"
     assert n == want_rows == rows
     assert got == want
+
+
+@pytest.mark.parametrize("engine", ["MyISAM", "InnoDB"])
+def test_a_few_rows_are_read_in_one_ordered_query(engine, admin, fresh_db, monkeypatch):
+    """A MyISAM table of at most FEW_ROWS rows (its exact count) is read in one ordered query,
+    stored out of key order or not, with the bytes the batches give; an InnoDB table (whose
+    count is an estimate) still takes the fast paths."""
+    db = fresh_db("few")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, note VARCHAR(40), txt TEXT) ENGINE={engine}")
+        cur.execute(f"INSERT INTO `{db}`.t SELECT (seq * 37) % 211, CONCAT('n\t', seq), IF(seq % 3, 'a\nb', NULL)"
+                    f" FROM `{db}`.seq_1_to_200")
+    got, rows, want, want_rows, path = _streams_and_path(db, "t", 2)
+    assert path == ("rows" if engine == "MyISAM" else "scan")
+    monkeypatch.setattr(stream, "FEW_ROWS", -1)
+    batches, batch_rows, _, _, batch_path = _streams_and_path(db, "t", 1, scan=False)
+    assert batch_path == "batches"
+    assert rows == batch_rows == want_rows == 200
+    assert got == batches == want
 
 
 @pytest.mark.parametrize("readers", [1, 2])
