@@ -185,6 +185,14 @@ def _long_guard(table: Table, spec: StreamSpec) -> str | None:
     return f"{longest} > {SERVER_ESCAPE_MAX}"
 
 
+def _short_but_long(table: Table, spec: StreamSpec) -> bool:
+    """Whether a column the server escapes in :func:`select_sql` (a short type: not TEXT or
+    BLOB) is declared long enough to hold a value over :data:`SERVER_ESCAPE_MAX`
+    (``VARCHAR(3000)`` and up)."""
+    built = StreamSpec(spec.columns[: spec.built], spec.kinds[: spec.built])
+    return _long_guard(table, built) is not None
+
+
 def _raw_columns(spec: StreamSpec) -> str:
     """The stream's columns as raw values, for rows built in Python (:func:`_line`)."""
     return ", ".join(_select_expr(n, k) for n, k in zip(spec.columns, spec.kinds, strict=True))
@@ -514,11 +522,13 @@ def read_stream(conn, table: Table, spec: StreamSpec, helpers: Sequence = (), *,
     key order (:class:`_Scan`, on MariaDB; ``scan=False`` never, which is how a
     caller retries after :class:`ScanFailed`), else in key-range batches
     (:class:`_Batches`). Other tables, and MyISAM tables of at most
-    :data:`FEW_ROWS` rows, are read row by row, in one ordered query, unbuffered,
-    on ``conn``. Every path gives the same bytes.
+    :data:`FEW_ROWS` rows (unless a VARCHAR is declared too long for the
+    server to escape safely), are read row by row, in one ordered query,
+    unbuffered, on ``conn``. Every path gives the same bytes.
     """
     key = batchable(table, spec)
-    few = not table.transactional and table.rows_estimate <= FEW_ROWS
+    # (not when the server would escape a long VARCHAR there: REPLACE is quadratic, see SERVER_ESCAPE_MAX)
+    few = not table.transactional and table.rows_estimate <= FEW_ROWS and not _short_but_long(table, spec)
     if key is None or few or (spec.built < len(spec.columns) and _average_row(table) > LONG_ROW_BYTES):
         # rows of MBs (scanned documents in a BLOB): escaping them on the server is slow and
         # every batch would exceed its limits; they are few, so Python's bytes.replace does it

@@ -215,6 +215,19 @@ def test_a_few_rows_are_read_in_one_ordered_query(engine, admin, fresh_db, monke
     assert got == batches == want
 
 
+def test_a_few_rows_with_a_long_varchar_keep_the_guarded_paths(admin, fresh_db):
+    """The one-query path lets the server escape every VARCHAR; one declared long enough for a
+    value over SERVER_ESCAPE_MAX (where REPLACE turns quadratic) sends the table the guarded way."""
+    db = fresh_db("fewlong")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(4000)) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.t SELECT seq, REPEAT('\n', seq * 20) FROM `{db}`.seq_1_to_100")
+    got, rows, want, want_rows, path = _streams_and_path(db, "t", 1)
+    assert path == "scan"
+    assert rows == want_rows == 100 and got == want
+
+
 @pytest.mark.parametrize("readers", [1, 2])
 @pytest.mark.parametrize("case", ["shuffled", "hole reused", "small key last"])
 def test_scan_of_a_table_out_of_key_order_fails_then_reads_by_key(case, readers, admin, fresh_db, runs_of_50):
