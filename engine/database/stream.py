@@ -168,29 +168,28 @@ MARK = b"\\K"
 No real line starts so: a value's backslash is escaped to two, and the escapes are \\t \\n \\N."""
 
 
-def _long_guard(table: Table, spec: StreamSpec) -> str | None:
-    """SQL true for a row holding a value longer than :data:`SERVER_ESCAPE_MAX` (None: no
-    column can hold one: numbers, dates, and text declared short enough)."""
+def _long_columns(table: Table, columns: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    """Those of ``columns`` that can hold a value longer than :data:`SERVER_ESCAPE_MAX`: text
+    and binary ones, unless declared short enough (numbers and dates never can)."""
     types = {c.name: c.column_type.lower() for c in table.columns}
-    risky = []
-    for name, kind in zip(spec.columns, spec.kinds, strict=True):
+    found = []
+    for name, kind in zip(columns, kinds, strict=True):
         if kind not in ("text", "binary", "geometry"):
             continue
         declared = re.fullmatch(r"(?:var)?(?:char|binary)\((\d+)\)", types.get(name, ""))
         if declared is None or int(declared.group(1)) * 4 > SERVER_ESCAPE_MAX:
-            risky.append(f"IFNULL(LENGTH({quote_ident(name)}), 0)")
+            found.append(name)
+    return found
+
+
+def _long_guard(table: Table, spec: StreamSpec) -> str | None:
+    """SQL true for a row holding a value longer than :data:`SERVER_ESCAPE_MAX` (None: no
+    column can hold one)."""
+    risky = [f"IFNULL(LENGTH({quote_ident(name)}), 0)" for name in _long_columns(table, spec.columns, spec.kinds)]
     if not risky:
         return None
     longest = risky[0] if len(risky) == 1 else f"GREATEST({', '.join(risky)})"
     return f"{longest} > {SERVER_ESCAPE_MAX}"
-
-
-def _short_but_long(table: Table, spec: StreamSpec) -> bool:
-    """Whether a column the server escapes in :func:`select_sql` (a short type: not TEXT or
-    BLOB) is declared long enough to hold a value over :data:`SERVER_ESCAPE_MAX`
-    (``VARCHAR(3000)`` and up)."""
-    built = StreamSpec(spec.columns[: spec.built], spec.kinds[: spec.built])
-    return _long_guard(table, built) is not None
 
 
 def _raw_columns(spec: StreamSpec) -> str:
@@ -527,11 +526,14 @@ def read_stream(conn, table: Table, spec: StreamSpec, helpers: Sequence = (), *,
     unbuffered, on ``conn``. Every path gives the same bytes.
     """
     key = batchable(table, spec)
-    # (not when the server would escape a long VARCHAR there: REPLACE is quadratic, see SERVER_ESCAPE_MAX)
-    few = not table.transactional and table.rows_estimate <= FEW_ROWS and not _short_but_long(table, spec)
-    if key is None or few or (spec.built < len(spec.columns) and _average_row(table) > LONG_ROW_BYTES):
-        # rows of MBs (scanned documents in a BLOB): escaping them on the server is slow and
-        # every batch would exceed its limits; they are few, so Python's bytes.replace does it
+    # one ordered query (select_sql) lets the server escape every short column: not when one is
+    # a VARCHAR long enough for its quadratic REPLACE (see SERVER_ESCAPE_MAX)
+    few = (not table.transactional and table.rows_estimate <= FEW_ROWS
+           and not _long_columns(table, spec.columns[: spec.built], spec.kinds[: spec.built]))
+    # rows of MBs (scanned documents in a BLOB): escaping them on the server is slow and every
+    # batch would exceed its limits; they are few, so Python's bytes.replace does it
+    huge_rows = spec.built < len(spec.columns) and _average_row(table) > LONG_ROW_BYTES
+    if key is None or few or huge_rows:
         yield from _read_rows(conn, table, spec)
         return
     conns = [conn, *helpers]
