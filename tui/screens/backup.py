@@ -66,6 +66,7 @@ class BackupScreen(JobScreen):
         self.table_started = time.monotonic()
         self.tables_total = 0
         self.tables_done = 0
+        self.tables_shown = 0
         self.skipped: list[str] = []
         self.databases: list[str] = []
         self.log_path = ""
@@ -92,6 +93,7 @@ class BackupScreen(JobScreen):
         self.lock_timeout = settings.database.lock_timeout if settings.database else 0.0
         self.app.busy = "a backup"  # type: ignore[attr-defined]
         self.state = "running"
+        self.set_interval(TableList.FLUSH_SECONDS, self._show_tables_done)
         self.start_job("backup", lambda: backup_job(self, settings, self.lock_mode, self.app.secret))  # type: ignore[attr-defined]
 
     # --- events -------------------------------------------------------------------------------------
@@ -144,10 +146,16 @@ class BackupScreen(JobScreen):
         self._set("counters", f"{fmt.rate(e.bytes, elapsed)}  {fmt.eta(e.rows, e.rows_estimate, elapsed)}")
 
     def _table_finished(self) -> None:
+        # counted now, shown by _show_tables_done a few times a second: redrawing per table
+        # would take the engine's time while the office's tables are locked (see TableList)
         self.tables_done += 1
         self.table_started = time.monotonic()
-        self.query_one(ProgressBar).update(progress=self.tables_done)
-        self._set("counters", f"{self.tables_done} of {fmt.count(self.tables_total, 'table')} stored")
+
+    def _show_tables_done(self) -> None:
+        if self.tables_done != self.tables_shown and self.state == "running":
+            self.tables_shown = self.tables_done
+            self.query_one(ProgressBar).update(progress=self.tables_done)
+            self._set("counters", f"{self.tables_done} of {fmt.count(self.tables_total, 'table')} stored")
 
     def show_table_dumped(self, e: ev.TableDumped) -> None:
         self.query_one(TableList).done(e)

@@ -24,6 +24,7 @@ from engine.repository.repo import Repository
 from ..joblog import JobLog
 from ..messages import EngineEvent, WorkFailed
 from ..secrets_input import ENV
+from ..widgets.live import TableList
 
 ASKS_FOR_SECRET = (NoCredentials, NeedsFullKey)
 
@@ -86,6 +87,9 @@ class JobScreen(Screen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            for tables in self.query(TableList):  # rows still waiting for their periodic flush
+                tables.flush()
         if event.state == WorkerState.SUCCESS:
             self.job_done(worker.name, worker.result)
         elif event.state == WorkerState.ERROR and worker.error is not None:

@@ -104,7 +104,16 @@ class LockBanner(Static):
 
 
 class TableList(DataTable):
-    """Tables of a database, filled in as each one is stored (or verified)."""
+    """Tables of a database, filled in as each one is stored (or verified).
+
+    Rows are added a few times a second, not one by one: adding and scrolling
+    to a row per table costs this (UI) thread milliseconds, and while the
+    backup holds the office's read lock it would take them from the engine's
+    thread (measured on the 379-table Open Dental schema: a lock window of
+    1.8 s in the app against 0.23 s on the command line). ``flush`` shows
+    the rows still waiting at once (the screens call it when a job ends)."""
+
+    FLUSH_SECONDS = 0.25
 
     BACKUP_COLUMNS = ("Table", "Rows", "Size", "Time", "Note")
     VERIFY_COLUMNS = ("Table", "Rows expected", "Rows restored", "Checksum", "CHECK TABLE")
@@ -113,9 +122,11 @@ class TableList(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.columns_wanted = columns
         self.bad_rows = 0
+        self._waiting: list[tuple[object, ...]] = []
 
     def on_mount(self) -> None:
         self.add_columns(*self.columns_wanted)
+        self.set_interval(self.FLUSH_SECONDS, self.flush)
 
     def done(self, event: ev.TableDumped) -> None:
         note = "unchanged: not read again" if event.unchanged else ""
@@ -134,5 +145,11 @@ class TableList(DataTable):
 
     def _add(self, *cells: object, bad: bool = False) -> None:
         self.bad_rows += bad
-        self.add_row(*cells)
-        self.move_cursor(row=self.row_count - 1)
+        self._waiting.append(cells)
+
+    def flush(self) -> None:
+        """Show the rows received since the last flush, and the last of them."""
+        if self._waiting:
+            rows, self._waiting = self._waiting, []
+            self.add_rows(rows)
+            self.move_cursor(row=self.row_count - 1)
