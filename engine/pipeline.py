@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from .chunker import chunk_blocks, make_chunker
 from .errors import Cancelled
+from .repository.blobs import LEVEL
 from .repository.repo import BlobWriter
 
 MAX_IN_FLIGHT = 64 * 1024 * 1024
@@ -30,8 +31,9 @@ class SealPipeline:
         self._in_flight_bytes = 0
         self.bytes_added = 0
 
-    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None) -> list[tuple[bytes, int]]:
-        """Chunk a stream of byte blocks and store its new chunks; returns (ID, length) per chunk."""
+    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None, level: int = LEVEL) -> list[tuple[bytes, int]]:
+        """Chunk a stream of byte blocks and store its new chunks (zstd ``level``); returns
+        (ID, length) per chunk."""
         content: list[tuple[bytes, int]] = []
         ids = self.writer.repo.ids
         for data in chunk_blocks(self.chunker, blocks):
@@ -40,13 +42,13 @@ class SealPipeline:
             cid = ids.blob_id("data", data)
             content.append((cid, len(data)))
             if self.writer.claim(cid):
-                self._submit(cid, data)
+                self._submit(cid, data, level)
             if on_chunk is not None:
                 on_chunk(len(data))
         return content
 
-    def _submit(self, cid: bytes, data: memoryview) -> None:
-        future = self._pool.submit(self.writer.seal_data, cid, data)
+    def _submit(self, cid: bytes, data: memoryview, level: int) -> None:
+        future = self._pool.submit(self.writer.seal_data, cid, data, level)
         self._in_flight.append((cid, future, len(data)))
         self._in_flight_bytes += len(data)
         self.bytes_added += len(data)

@@ -39,6 +39,7 @@ from ..events import (
 from ..folders.backup import tree_bytes_of
 from ..pipeline import SealPipeline
 from ..progress import Throttle
+from ..repository.blobs import TABLE_LEVEL
 from ..repository.repo import BlobWriter
 from . import locking
 from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, translate
@@ -373,7 +374,7 @@ class DatabaseDump:
                 progress.tick()
                 yield block
 
-        content = self.pipeline.store_blocks(blocks())
+        content = self.pipeline.store_blocks(blocks(), level=TABLE_LEVEL)
         return {
             "name": table.name, "engine": table.engine, "create": table.create_sql, "stream": spec.to_json(),
             "rows": counts[0], "bytes": counts[1], "checksum": hasher.hexdigest(),

@@ -29,7 +29,7 @@ from ..errors import (
 from ..events import Event, PackWritten, ignore_events
 from ..recovery import format_recovery_key, new_recovery_secret
 from . import keys as keymod
-from .blobs import open_blob, seal_blob
+from .blobs import LEVEL, open_blob, seal_blob
 from .index import Index
 from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
 from .snapshot import Snapshot, read_snapshot, snapshot_ids
@@ -306,9 +306,10 @@ class BlobWriter:
             self.add_sealed(blob_type, blob_id, sealed, len(data))
         return blob_id
 
-    def seal_data(self, blob_id: bytes, data: bytes | memoryview) -> bytes:
-        """Thread-safe: compress and seal a data chunk (run in worker threads)."""
-        return seal_blob("data", blob_id, data, session=self.session, maint_key=self.repo.keys.maint_key)
+    def seal_data(self, blob_id: bytes, data: bytes | memoryview, level: int = LEVEL) -> bytes:
+        """Thread-safe: compress (zstd ``level``) and seal a data chunk (run in worker threads)."""
+        return seal_blob("data", blob_id, data, session=self.session, maint_key=self.repo.keys.maint_key,
+                         level=level)
 
     def add_sealed(self, blob_type: str, blob_id: bytes, sealed: bytes, raw_length: int) -> None:
         session = None if blob_type == "refs" else self.session.public
