@@ -1,9 +1,12 @@
 """The sealing pipeline shared by folder and database backups.
 
-The producer (this thread) chunks and hashes; new chunks are compressed and
-sealed by worker threads (zstd, AES-GCM and BLAKE3 release the GIL), at most
-``MAX_IN_FLIGHT`` bytes at a time so memory stays flat; sealed chunks are
-appended to the pack, in this thread, as they complete.
+The producer (the calling thread) chunks and hashes; new chunks are
+compressed and sealed by worker threads (zstd, AES-GCM and BLAKE3 release the
+GIL), at most ``MAX_IN_FLIGHT`` bytes at a time so memory stays flat; sealed
+chunks are appended to the pack, in a producer's thread, as they complete.
+Several threads may store streams at once (the database backup reads tables
+on several connections): each chunks with its own chunker, and one lock keeps
+the claims, the chunks in flight and the pack in order.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .chunker import chunk_blocks, make_chunker
+from .chunker import BLOCK_SIZE, chunk_blocks, make_chunker
 from .errors import Cancelled
 from .repository.blobs import LEVEL
 from .repository.repo import BlobWriter
@@ -25,27 +28,36 @@ class SealPipeline:
 
     def __init__(self, writer: BlobWriter, cancel: threading.Event, *, workers: int = 2) -> None:
         self.writer, self.cancel = writer, cancel
-        self.chunker = make_chunker(writer.repo.keys.chunker_seed)
+        self._chunkers = threading.local()  # FastCDC objects are not shared across threads
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="odbackup-seal")
         self._in_flight: deque[tuple[bytes, Future[bytes], int]] = deque()
         self._in_flight_bytes = 0
         self.bytes_added = 0
 
-    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None, level: int = LEVEL) -> list[tuple[bytes, int]]:
+    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None, level: int = LEVEL,
+                     gather: int = BLOCK_SIZE) -> list[tuple[bytes, int]]:
         """Chunk a stream of byte blocks and store its new chunks (zstd ``level``); returns
         (ID, length) per chunk."""
         content: list[tuple[bytes, int]] = []
         ids = self.writer.repo.ids
-        for data in chunk_blocks(self.chunker, blocks):
+        for data in chunk_blocks(self._chunker(), blocks, gather):
             if self.cancel.is_set():
                 raise Cancelled("Cancelled; nothing was saved as a snapshot.")
             cid = ids.blob_id("data", data)
             content.append((cid, len(data)))
-            if self.writer.claim(cid):
-                self._submit(cid, data, level)
+            with self._lock:
+                if self.writer.claim(cid):
+                    self._submit(cid, data, level)
             if on_chunk is not None:
                 on_chunk(len(data))
         return content
+
+    def _chunker(self):
+        chunker = getattr(self._chunkers, "chunker", None)
+        if chunker is None:
+            chunker = self._chunkers.chunker = make_chunker(self.writer.repo.keys.chunker_seed)
+        return chunker
 
     def _submit(self, cid: bytes, data: memoryview, level: int) -> None:
         future = self._pool.submit(self.writer.seal_data, cid, data, level)
@@ -67,8 +79,9 @@ class SealPipeline:
 
     def drain_all(self) -> None:
         """Wait for every chunk in flight and put it in a pack."""
-        while self._in_flight:
-            self._complete_oldest()
+        with self._lock:
+            while self._in_flight:
+                self._complete_oldest()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

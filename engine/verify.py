@@ -97,7 +97,8 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
 def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
              on_event: EventSink) -> None:
     tree = repo.read_tree(bytes.fromhex(source["tree"]))
-    sums = compare.stream_checksums(conn, server, scratch)
+    sums = compare.stream_checksums(conn, server, scratch,
+                                    {n["name"]: n["parts"] for n in tree["tables"] if n.get("parts")})
     checks = compare.check_tables(conn, [n["name"] for n in tree["tables"]])
     for node in tree["tables"]:
         rows, digest = sums.get(node["name"], (0, ""))

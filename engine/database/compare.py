@@ -1,22 +1,24 @@
 """Comparing a restored database with what was recorded at backup time.
 
-A table's checksum is BLAKE3 over its stream, computed the same way on both
-sides: at backup time while the rows went into the repository, and here by
-reading the restored table with the very same SELECT.
+A table's checksum (checksum.py) is computed the same way on both sides: at
+backup time while the rows went into the repository, and here by reading the
+restored table's stream with the same reader.
 """
 from __future__ import annotations
 
-import blake3
 import pymysql
 from pymysql.connections import Connection
 
+from .checksum import StreamChecksum
 from .connection import DbTarget, connect
 from .schema import quote_ident, read_schema
 from .stream import ScanFailed, read_stream, spec_for
 
 
-def stream_checksums(conn: Connection, target: DbTarget, database: str) -> dict[str, tuple[int, str]]:
-    """table -> (rows, checksum) of every table of ``database``."""
+def stream_checksums(conn: Connection, target: DbTarget, database: str,
+                     parts: dict[str, list[int]] | None = None) -> dict[str, tuple[int, str]]:
+    """table -> (rows, checksum) of every table of ``database``; ``parts``: the row counts of
+    the parts a table was read in at backup time (checksum.py), by table name."""
     schema = read_schema(conn, database)
     raw = connect(target, database=database, use_unicode=False, conv={})
     try:
@@ -25,19 +27,20 @@ def stream_checksums(conn: Connection, target: DbTarget, database: str) -> dict[
             cur.execute("SET SESSION time_zone = '+00:00'")
         result = {}
         for table in schema.tables:
+            cut = (parts or {}).get(table.name)
             try:
-                result[table.name] = _checksum(raw, table, scan=True)
+                result[table.name] = _checksum(raw, table, cut, scan=True)
             except ScanFailed:
-                result[table.name] = _checksum(raw, table, scan=False)
+                result[table.name] = _checksum(raw, table, cut, scan=False)
         return result
     finally:
         raw.close()
 
 
-def _checksum(raw: Connection, table, *, scan: bool) -> tuple[int, str]:
-    hasher, rows = blake3.blake3(), 0
+def _checksum(raw: Connection, table, parts: list[int] | None, *, scan: bool) -> tuple[int, str]:
+    hasher, rows = StreamChecksum(parts), 0
     for block, n in read_stream(raw, table, spec_for(table), scan=scan):
-        hasher.update(block)
+        hasher.update(block, n)
         rows += n
     return rows, hasher.hexdigest()
 

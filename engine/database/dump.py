@@ -8,9 +8,10 @@ sure to see the same rows: in consistent mode, where the global read lock
 freezes the MyISAM tables and each helper opens its InnoDB snapshot while
 that lock is held (so every snapshot is of the same instant, as mydumper
 does). Lock windows are kept short: definitions are read before locking,
-unchanged MyISAM tables are not read again, big tables are read on all
-connections at once, and InnoDB tables are read after the lock is released,
-from the transactions opened while it was held.
+unchanged MyISAM tables are not read again, every reading connection reads
+at once (a big table in parts, the others side by side: ``readers.py``),
+and InnoDB tables are read after the lock is released, from the
+transactions opened while it was held.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import blake3
 import pymysql
 import pymysql.cursors
 from pymysql.connections import Connection
@@ -33,26 +33,21 @@ from ..events import (
     LockRequested,
     LockTaken,
     TableDumped,
-    TableProgress,
     TableSkipped,
 )
 from ..folders.backup import tree_bytes_of
 from ..pipeline import SealPipeline
-from ..progress import Throttle
-from ..repository.blobs import TABLE_LEVEL
 from ..repository.repo import BlobWriter
 from . import locking
 from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, translate
 from .preflight import describe
+from .readers import MISSING_TABLE_CODES, TableGone, TableRead, TableReaders
 from .schema import Schema, Table, definition_signatures, quote_ident, read_schema, read_table
-from .stream import ScanFailed, read_stream, spec_for
 from .tablecache import TableCache
 
 LOCK_MODES = ("consistent", "per-table")
 GLOBAL_SCOPE = "all tables (global read lock)"
 READERS = 2  # connections reading rows at once (the data connection and its helpers)
-HELPER_MIN_BYTES = 1024 * 1024  # helpers read only tables with at least this much data (two batches or more)
-_MISSING_TABLE_CODES = (1146, 1054, 1412)
 
 
 @dataclass(frozen=True)
@@ -92,6 +87,8 @@ class DatabaseDump:
         self.stats = DumpStats(skipped=[])
         self._lock_since: float | None = None
         self._helpers: list[Connection] = []
+        self._monitor: Connection | None = None
+        self._watcher: locking.LockMonitor | None = None
         self._readers: list[Connection] = []  # helpers that see what the data connection sees, now
 
     def emit(self, event) -> None:
@@ -113,7 +110,7 @@ class DatabaseDump:
             raise
         monitor = None
         try:
-            monitor = connect(target)
+            monitor = self._monitor = connect(target)
             self.server = self._server_identity(meta)
             schema = read_schema(meta, self.db)
             self._open_helpers(schema)
@@ -121,15 +118,13 @@ class DatabaseDump:
             self._preflight(meta, schema, ours)
             for conn in (data, *self._helpers):
                 self._prepare_session(conn)
-            watcher = locking.LockMonitor(monitor, self.emit, ours, lock_conn_id=data.thread_id(),
-                                          lock_timeout=self.plan.lock_timeout)
+            watcher = self._watcher = locking.LockMonitor(monitor, self.emit, ours, lock_conn_id=data.thread_id(),
+                                                          lock_timeout=self.plan.lock_timeout)
             watcher.start()
             try:
                 nodes = self._dump(schema, meta, data, watcher)
             except BaseException:
-                watcher.stop()
-                for conn in (data, *self._helpers):
-                    _kill(monitor, conn.thread_id())
+                self._end_sessions((data, *self._helpers))
                 raise
             watcher.stop()
             return self._finish(schema, nodes, started)
@@ -140,11 +135,10 @@ class DatabaseDump:
                 _close(conn)
 
     def _open_helpers(self, schema: Schema) -> None:
-        """Extra reading connections, when they can help: in consistent mode with MyISAM tables
-        (the global read lock is what makes them see the same rows) and a table big enough to
-        be worth splitting. Best effort: a server that refuses more connections gets one reader."""
-        if (self.plan.lock_mode != "consistent" or all(t.transactional for t in schema.tables)
-                or not any(t.data_length >= HELPER_MIN_BYTES for t in schema.tables)):
+        """Extra reading connections: in consistent mode with MyISAM tables (the global read
+        lock is what makes them see the same rows). Best effort: a server that refuses more
+        connections gets one reader."""
+        if self.plan.lock_mode != "consistent" or all(t.transactional for t in schema.tables):
             return
         for _ in range(READERS - 1):
             try:
@@ -209,16 +203,17 @@ class DatabaseDump:
             self._take_lock(data, meta, watcher, f"LOCK TABLES {quote_ident(table.name)} READ LOCAL",
                             table.name, (table.name,))
         except pymysql.err.ProgrammingError as exc:
-            if exc.args[0] not in _MISSING_TABLE_CODES:
+            if exc.args[0] not in MISSING_TABLE_CODES:
                 raise
             watcher.idle()
             self._skip(table, "the table was dropped during the backup")
             return []
-        try:
-            current, _ = self._current(schema, meta, [table], [], also_new=False)
-            return self._tables(current, data, _table_stats(meta, self.db)) if current else []
-        finally:
-            self._release(data, watcher, table.name, sql="UNLOCK TABLES")
+        # on an error the lock is not released here: the data session may be gone already (the
+        # readers end it at once on a failure or cancel), and run() ends it otherwise
+        current, _ = self._current(schema, meta, [table], [], also_new=False)
+        nodes = self._tables(current, data, _table_stats(meta, self.db)) if current else []
+        self._release(data, watcher, table.name, sql="UNLOCK TABLES")
+        return nodes
 
     def _current(self, schema: Schema, meta: Connection, nontx: list[Table], tx: list[Table], *,
                  also_new: bool) -> tuple[list[Table], list[Table]]:
@@ -290,6 +285,15 @@ class DatabaseDump:
         self._lock_since = None
         self.emit(LockReleased(scope, held))
 
+    def _end_sessions(self, conns) -> None:
+        """End these sessions on the server at once (a failure or cancel): their queries stop and
+        their locks go with them. The lock monitor is stopped first: it shares the connection
+        the KILL goes through."""
+        if self._watcher is not None:
+            self._watcher.stop()
+        for conn in conns:
+            _kill(self._monitor, conn.thread_id())
+
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
             raise Cancelled("The backup was cancelled; locks were released and no snapshot was saved.")
@@ -297,18 +301,41 @@ class DatabaseDump:
     # --- tables -------------------------------------------------------------------------------------
 
     def _tables(self, tables: list[Table], data: Connection, stats: dict[str, tuple]) -> list[dict]:
-        nodes = []
+        """The tables' tree nodes: unchanged ones from the table cache, the others read on every
+        reading connection at once (readers.py)."""
+        nodes, to_read, proofs = [], [], {}
         for table in tables:
             self._check_cancel()
-            node = self._table(table, data, stats.get(table.name))
-            if node is not None:
-                nodes.append(node)
+            stat = stats.get(table.name)
+            if stat is None:
+                self._skip(table, "the table was dropped during the backup")
+                continue
+            table, proofs[table.name] = self._as_locked(table, stat)
+            cached = self.cache.lookup(self.server, self.db, table.name, proofs[table.name])
+            if cached is not None and all(self.writer.known(bytes.fromhex(c)) for c, _ in cached["content"]):
+                self._count(cached)
+                self.emit(TableDumped(self.db, table.name, cached["rows"], cached["bytes"], 0.0, True))
+                nodes.append(cached)
+            else:
+                to_read.append(table)
+        if not to_read:
+            return nodes
+        conns = [data, *self._readers]
+        readers = TableReaders(conns, self.pipeline, self.db, emit=self.emit, cancel=self.cancel,
+                               abort=lambda: self._end_sessions(conns))
+        worth = lambda t: self.cache.scan_worth_trying(self.server, self.db, t.name)  # noqa: E731
+        for done in readers.read(to_read, worth):
+            if isinstance(done, TableGone):
+                self._skip(done.table, done.reason)
+            else:
+                nodes.append(self._node(done, stats[done.table.name][2], proofs[done.table.name]))
         return nodes
 
-    def _table(self, table: Table, data: Connection, stat: tuple | None) -> dict | None:
-        if stat is None:
-            return self._skip(table, "the table was dropped during the backup")
-        update_time, data_length, auto_increment, rows, now = stat
+    @staticmethod
+    def _as_locked(table: Table, stat: tuple) -> tuple[Table, str | None]:
+        """The table as the statistics read under the lock describe it, and its proof of
+        unchanged for the table cache (None: it cannot be proven unchanged)."""
+        update_time, data_length, _auto_increment, rows, now = stat
         if not table.transactional and data_length is not None and rows is not None:
             # under the lock these are exact for MyISAM and Aria: the size-based choices
             # of how to read (stream.read_stream) go by them, not by the pre-lock description
@@ -316,22 +343,22 @@ class DatabaseDump:
         proof = None
         if not table.transactional and update_time is not None and update_time < now:
             proof = TableCache.proof(update_time, data_length, table.create_sql)
-        cached = self.cache.lookup(self.server, self.db, table.name, proof)
-        if cached is not None and all(self.writer.known(bytes.fromhex(c)) for c, _ in cached["content"]):
-            self._count(cached)
-            self.emit(TableDumped(self.db, table.name, cached["rows"], cached["bytes"], 0.0, True))
-            return cached
-        started = time.monotonic()
-        try:
-            node = self._read_table(table, data)
-        except pymysql.err.MySQLError as exc:
-            if exc.args and exc.args[0] in _MISSING_TABLE_CODES:
-                return self._skip(table, f"the table changed during the backup ({exc.args[1]})")
-            raise
-        node["auto_increment"] = auto_increment
+        return table, proof
+
+    def _node(self, read: TableRead, auto_increment, proof: str | None) -> dict:
+        table = read.table
+        node = {
+            "name": table.name, "engine": table.engine, "create": table.create_sql, "stream": read.spec.to_json(),
+            "rows": read.rows, "bytes": read.bytes, "checksum": read.checksum,
+            "content": [[c.hex(), n] for c, n in read.content], "auto_increment": auto_increment,
+        }
+        if read.parts:
+            node["parts"] = read.parts
+        if read.scanned is not None:
+            self.cache.remember_scan(self.server, self.db, table.name, ok=read.scanned)
         self.cache.remember(self.server, self.db, table.name, proof, node)
         self._count(node)
-        self.emit(TableDumped(self.db, table.name, node["rows"], node["bytes"], time.monotonic() - started, False))
+        self.emit(TableDumped(self.db, table.name, node["rows"], node["bytes"], read.seconds, False))
         return node
 
     def _skip(self, table: Table, reason: str) -> dict | None:
@@ -344,42 +371,6 @@ class DatabaseDump:
         self.stats.tables += 1
         self.stats.rows += node["rows"]
         self.stats.bytes += node["bytes"]
-
-    def _read_table(self, table: Table, data: Connection) -> dict:
-        if not self.cache.scan_worth_trying(self.server, self.db, table.name):
-            return self._read_table_once(table, data, scan=False)
-        try:
-            node = self._read_table_once(table, data, scan=True)
-        except ScanFailed:  # stored out of key order: read by key (the chunks already stored mostly recur)
-            self.cache.remember_scan(self.server, self.db, table.name, ok=False)
-            return self._read_table_once(table, data, scan=False)
-        self.cache.remember_scan(self.server, self.db, table.name, ok=True)
-        return node
-
-    def _read_table_once(self, table: Table, data: Connection, *, scan: bool) -> dict:
-        spec = spec_for(table)
-        # small tables: one connection (a second one would only add round trips)
-        helpers = self._readers if table.data_length >= HELPER_MIN_BYTES else []
-        hasher = blake3.blake3()
-        counts = [0, 0]
-        progress = Throttle(lambda: TableProgress(self.db, table.name, counts[0], counts[1], table.rows_estimate),
-                            self.emit)
-
-        def blocks():
-            for block, n in read_stream(data, table, spec, helpers, scan=scan):
-                self._check_cancel()
-                hasher.update(block)
-                counts[0] += n
-                counts[1] += len(block)
-                progress.tick()
-                yield block
-
-        content = self.pipeline.store_blocks(blocks(), level=TABLE_LEVEL)
-        return {
-            "name": table.name, "engine": table.engine, "create": table.create_sql, "stream": spec.to_json(),
-            "rows": counts[0], "bytes": counts[1], "checksum": hasher.hexdigest(),
-            "content": [[c.hex(), n] for c, n in content],
-        }
 
     # --- the result ----------------------------------------------------------------------------------
 

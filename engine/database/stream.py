@@ -226,8 +226,9 @@ class _Batches:
     column. The bytes are the same on every path.
     """
 
-    def __init__(self, conns: list, table: Table, spec: StreamSpec, key: str) -> None:
+    def __init__(self, conns: list, table: Table, spec: StreamSpec, key: str, part: Part | None = None) -> None:
         self.conns, self.table, self.spec = conns, table, spec
+        self.part = part or WHOLE
         self.k, self.name = quote_ident(key), quote_ident(table.name)
         # the order proof runs on MariaDB (MySQL 8 warns about the assignment, and a warning
         # fails a batch) for keys a user variable can hold
@@ -271,7 +272,7 @@ class _Batches:
             while True:
                 while planning and len(inflight) < depth:
                     if boundary is None:
-                        lo = None
+                        lo = self.part.lo
                     elif boundary.done():
                         lo = boundary.result()
                         if lo is None:
@@ -324,8 +325,8 @@ class _Batches:
         return block, count, warned, proven
 
     def _boundary(self, cur, lo: int | None, offset: int) -> int | None:
-        """The key ``offset`` rows on from ``lo`` (None: the table ends before)."""
-        cur.execute(f"SELECT {self.k} FROM {self.name}{_range_where(self.k, lo, None)}"
+        """The key ``offset`` rows on from ``lo`` (None: the part ends before)."""
+        cur.execute(f"SELECT {self.k} FROM {self.name}{_range_where(self.k, lo, self.part.hi)}"
                     f" ORDER BY {self.k} LIMIT 1 OFFSET {int(offset)}")
         row = cur.fetchone()
         return None if row is None else int(row[0])
@@ -337,8 +338,8 @@ class _Batches:
         except BaseException as exc:
             boundary.set_exception(exc)
             raise
-        boundary.set_result(hi)
-        return self._fetch(conn, lo, hi)
+        boundary.set_result(hi)  # None: this batch is the part's last
+        return self._fetch(conn, lo, self.part.hi if hi is None else hi)
 
     def _fetch(self, conn, lo: int | None, hi: int | None) -> tuple:
         where = _range_where(self.k, lo, hi)
@@ -385,109 +386,91 @@ class ScanFailed(Exception):
 
 
 class _Scan:
-    """A table read by table scans, proven to be in key order as it is read: the fast path.
+    """A table (or one part of it) read by a table scan, proven to be in key order as it is
+    read: the fast path.
 
     Reading rows in key order costs MyISAM a read of the data file per row
     (about 2 us); a table scan reads it sequentially (about 0.2 us a row). Most
     tables are stored in key order (rows appended with growing AUTO_INCREMENT
     keys; a restore writes them so), and the scan proves it as it goes: a user
     variable carries the key of the row before, and once a key is not greater
-    the server sends no more rows. At the end the order flag, the number of
-    rows seen, and the last key (which must be the table's greatest) are
-    checked; if any fails, or a value is longer than :data:`SERVER_ESCAPE_MAX`
-    (the server stops there too), or a line came back NULL (longer than
-    ``max_allowed_packet``), :class:`ScanFailed` is raised after the rows and
-    the caller reads the table by key instead.
+    (or a value is longer than :data:`SERVER_ESCAPE_MAX`) the server sends no
+    more rows. At the end the proof, the rows received and the last key are
+    checked against the part (:func:`split`): a part before the last holds
+    exactly ``part.rows`` rows, all below ``part.hi`` (the scan stops after
+    them: ``LIMIT``); the last part ends with the table's greatest key. If any
+    check fails, or a line came back NULL (longer than ``max_allowed_packet``)
+    or with a warning, :class:`ScanFailed` is raised after the rows and the
+    caller reads the table by key instead.
 
-    On several connections each server builds the lines of its share: rows are
-    numbered in scan order and dealt out in runs of ``per_block`` (run ``i`` to
-    connection ``i % n``), so the connections' blocks, taken in turn, are the
-    table in scan order. Rows are cut out of the wire by :class:`RawRows`, a
-    thread per connection, so the caller hashes and chunks one block while the
-    next ones are read.
+    Rows are cut out of the wire by :class:`RawRows` in a thread of its own, so
+    the caller hashes and chunks one block while the next is read.
     """
 
-    def __init__(self, conns: list, table: Table, spec: StreamSpec, key: str) -> None:
-        self.conns, self.table, self.spec = conns, table, spec
+    def __init__(self, conn, table: Table, spec: StreamSpec, key: str, part: Part | None = None) -> None:
+        self.conn, self.table, self.spec, self.part = conn, table, spec, part or WHOLE
         self.k, self.name = quote_ident(key), quote_ident(table.name)
         self.per_block = max(1, min(MAX_BATCH_ROWS, BATCH_BYTES // _average_row(table)))
         self.guard = _long_guard(table, spec)
 
-    def _sql(self, part: int, parts: int) -> str:
-        k = self.k
-        deal = f"DIV {self.per_block} % {parts} = {part}" if parts > 1 else ">= 0"
-        too_long = "" if self.guard is None else f" WHEN {self.guard} THEN LEAST(@odb_bad := 2, 0)"
-        where = (f"CASE WHEN @odb_bad <> 0 THEN 0 WHEN {k} <= @odb_key THEN LEAST(@odb_bad := 1, 0){too_long}"
-                 f" ELSE ((@odb_key := {k}) - {k}) + ((@odb_n := @odb_n + 1) - 1) {deal} END")
-        return f"SELECT {_line_sql(self.spec)} FROM {self.name} USE INDEX () WHERE {where}"
+    def _sql(self) -> str:
+        k, part = self.k, self.part
+        fits = f"{k} > @odb_key" + ("" if self.guard is None else f" AND NOT ({self.guard})")
+        # once a row fails, @odb_key jumps to the top: no later row passes, and the first reason stays
+        reason = f"IF(@odb_bad, @odb_bad, IF({k} > @odb_key, 2, 1))"  # 2: a value too long; 1: out of key order
+        proof = f"IF({fits}, {k} = (@odb_key := {k}), LEAST(@odb_bad := {reason}, @odb_key := {_TOP_KEY}, 0))"
+        where = proof if part.lo is None else f"{k} >= {int(part.lo)} AND {proof}"
+        limit = "" if part.hi is None else f" LIMIT {int(part.rows or 0)}"
+        return f"SELECT {_line_sql(self.spec)} FROM {self.name} USE INDEX () WHERE {where}{limit}"
 
     def __iter__(self) -> Iterator[tuple[bytes, int]]:
-        parts = len(self.conns)
         stop = threading.Event()
-        queues: list[queue.Queue] = [queue.Queue(maxsize=2) for _ in range(parts)]
-        threads = [threading.Thread(target=self._part, args=(conn, self._sql(i, parts), queues[i], stop),
-                                    name=f"odbackup-scan-{i}", daemon=True) for i, conn in enumerate(self.conns)]
-        for thread in threads:
-            thread.start()
-        ends: dict[int, tuple] = {}
+        out: queue.Queue = queue.Queue(maxsize=2)
+        reader = threading.Thread(target=self._read, args=(out, stop), name="odbackup-scan", daemon=True)
+        reader.start()
         try:
-            total, part, short = 0, 0, False
+            total = 0
             while True:
-                item = queues[part].get()
+                item = out.get()
                 if item[0] == "error":
                     raise item[1]
                 if item[0] == "end":
-                    ends[part] = item
                     break
-                if short:
-                    raise ScanFailed("a connection sent rows after the table's last block")
-                _, block, n = item
-                short = n < self.per_block
-                total += n
-                yield block, n
-                part = (part + 1) % parts
-            for other in range(parts):
-                while other not in ends:
-                    item = queues[other].get()
-                    if item[0] == "error":
-                        raise item[1]
-                    if item[0] != "end":
-                        raise ScanFailed("a connection sent rows after the table's last block")
-                    ends[other] = item
-            self._check(total, [end[1] for end in ends.values()])
-        except ScanFailed:
-            for i, q in enumerate(queues):  # read every connection to its end, so they can be used again
-                while i not in ends and (threads[i].is_alive() or not q.empty()):
-                    try:
-                        item = q.get(timeout=0.1)
-                    except queue.Empty:
-                        continue
-                    if item[0] != "rows":
-                        ends[i] = item
-            raise
+                total += item[2]
+                yield item[1], item[2]
+            self._check(total, *item[1])
         finally:
             stop.set()
-            for thread in threads:
-                thread.join()
+            reader.join()
 
-    def _check(self, total: int, proofs: list[tuple]) -> None:
-        """Every connection saw the rows in key order, all of them, ending with the greatest key."""
-        with self.conns[0].cursor() as cur:
-            cur.execute(f"SELECT MAX({self.k}) FROM {self.name}")
-            top = cur.fetchone()[0]
-        for bad, seen, last, warnings, nulls in proofs:
-            if nulls:
-                raise ScanFailed(f"{nulls} line(s) of {self.table.name} were too long to build on the server")
-            if int(bad or 0) == 2:
-                raise ScanFailed(f"{self.table.name} holds values too long for the server to escape")
-            if warnings:
-                raise ScanFailed(f"the server warned while building the lines of {self.table.name}")
-            if int(bad or 0) or int(seen or 0) != total:
-                raise ScanFailed(f"{self.table.name} is not stored in key order")
-            if (last is None) != (top is None) or (last is not None and int(last) != int(top)):
-                raise ScanFailed(f"the scan of {self.table.name} did not end at its greatest key")
+    def _check(self, total: int, bad, last, warnings: int, nulls: int) -> None:
+        """The rows were in key order, and all of the part's."""
+        name, part = self.table.name, self.part
+        if nulls:
+            raise ScanFailed(f"{nulls} line(s) of {name} were too long to build on the server")
+        if int(bad or 0) == 2:
+            raise ScanFailed(f"{name} holds values too long for the server to escape")
+        if warnings:
+            raise ScanFailed(f"the server warned while building the lines of {name}")
+        if int(bad or 0):
+            raise ScanFailed(f"{name} is not stored in key order")
+        last = None if total == 0 else int(last)
+        if part.hi is not None:
+            if total != part.rows or (last is not None and last >= part.hi):
+                raise ScanFailed(f"the scan of {name} did not hold the rows of its part")
+            return
+        # MyISAM and Aria count their rows exactly, at no cost: the parts together must hold all
+        # (they do when the parts were planned on the same rows, which the lock guarantees)
+        count = "COUNT(*)" if part.lo is not None and not self.table.transactional else "NULL"
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT MAX({self.k}), {count} FROM {self.name}")
+            top, rows = cur.fetchone()
+        if last != (None if top is None else int(top)):
+            raise ScanFailed(f"the scan of {name} did not end at its greatest key")
+        if rows is not None and int(rows) != part.before + total:
+            raise ScanFailed(f"the parts of {name} did not hold all its rows")
 
-    def _part(self, conn, sql: str, out: queue.Queue, stop: threading.Event) -> None:
+    def _read(self, out: queue.Queue, stop: threading.Event) -> None:
         def put(item) -> None:
             while not stop.is_set():
                 try:
@@ -497,35 +480,107 @@ class _Scan:
                     continue
 
         try:
-            with conn.cursor() as cur:
-                cur.execute("SET @odb_key = NULL, @odb_bad = 0, @odb_n = 0")
-            reader = RawRows(conn, stop)
-            reader.execute(sql)
+            with self.conn.cursor() as cur:
+                cur.execute(f"SET @odb_key = {_BOTTOM_KEY}, @odb_bad = 0")
+            reader = RawRows(self.conn, stop)
+            reader.execute(self._sql())
             for block, n in reader.blocks(self.per_block):
                 put(("rows", block, n))
-            with conn.cursor() as cur:
-                cur.execute("SELECT @odb_bad, @odb_n, @odb_key, @odb_key := NULL")
-                bad, seen, last = cur.fetchone()[:3]
-            put(("end", (bad, seen, last, reader.warnings, reader.null_rows)))
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT @odb_bad, @odb_key")
+                bad, last = cur.fetchone()
+            put(("end", (bad, last, reader.warnings, reader.null_rows)))
         except BaseException as exc:  # handed to the reading thread, which raises it
             put(("error", exc))
 
 
-def read_stream(conn, table: Table, spec: StreamSpec, helpers: Sequence = (), *,
-                scan: bool = True) -> Iterator[tuple[bytes, int]]:
-    """The table's stream as (block, rows), by the fastest safe path.
+_BOTTOM_KEY, _TOP_KEY = -(2**63), 2**63 - 1  # the proof's start and its "failed" mark (keys are signed 64-bit)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A share of a table, read on its own connection: the rows with ``lo <= key < hi``
+    (None: open on that side), ``rows`` of them when ``hi`` is set (a scan stops after them),
+    ``before`` rows in the parts before it. The parts of a table, read one after the other,
+    are its whole stream."""
+
+    lo: int | None = None
+    hi: int | None = None
+    rows: int | None = None
+    before: int = 0
+
+
+WHOLE = Part()
+SPLIT_MIN_BYTES = 32 * 1024 * 1024
+"""Tables with at least this much data are read in parts, one per reading connection."""
+
+
+def split(conn, table: Table, spec: StreamSpec, parts: int) -> list[Part]:
+    """The table cut into about ``parts`` key ranges of as many rows, to read at once on as
+    many connections (``[WHOLE]``: small, or not read by key). ``conn`` must see the rows the
+    parts will be read from (the same lock or snapshot).
+
+    A cut is at a row count rounded down to a power of two near an eighth of a part, so it
+    stays put while the table grows or shrinks by a few percent: the chunks on either side
+    of it deduplicate from one backup to the next (the stream is cut into chunks afresh at
+    each part's start). The key there comes from the index (``ORDER BY key LIMIT 1 OFFSET
+    n``: 0.07 s for a million keys here), so a part before the last knows exactly how many
+    rows it holds."""
+    if parts < 2 or not splittable(table, spec):
+        return [WHOLE]
+    key = batchable(table, spec)
+    assert key is not None
+    total = table.rows_estimate
+    unit = 1 << max(0, (total // (parts * 8)).bit_length() - 1)
+    offsets = sorted({i * total // parts // unit * unit for i in range(1, parts)} - {0})
+    k, name = quote_ident(key), quote_ident(table.name)
+    result: list[Part] = []
+    lo, done = None, 0
+    with conn.cursor() as cur:
+        for offset in offsets:
+            cur.execute(f"SELECT {k} FROM {name} ORDER BY {k} LIMIT 1 OFFSET {offset}")
+            row = cur.fetchone()
+            if row is None:  # fewer rows than the statistics said
+                break
+            result.append(Part(lo, int(row[0]), offset - done, done))
+            lo, done = int(row[0]), offset
+    return result + [Part(lo, None, None, done)] if result else [WHOLE]
+
+
+def splittable(table: Table, spec: StreamSpec) -> bool:
+    """Whether :func:`split` may cut the table: big enough, and read by key."""
+    return (table.data_length >= SPLIT_MIN_BYTES and batchable(table, spec) is not None
+            and not _row_by_row(table, spec))
+
+
+def read_stream(conn, table: Table, spec: StreamSpec, *, scan: bool = True,
+                part: Part = WHOLE) -> Iterator[tuple[bytes, int]]:
+    """The table's stream (or one ``part`` of it, see :func:`split`) as (block, rows), by the
+    fastest safe path, on ``conn``.
 
     Tables with a single-column integer key are read from lines the server
-    builds, on ``conn`` and the ``helpers`` at once (connections that must see
-    exactly the rows ``conn`` sees): by table scans when the table is stored in
-    key order (:class:`_Scan`, on MariaDB; ``scan=False`` never, which is how a
-    caller retries after :class:`ScanFailed`), else in key-range batches
+    builds: by a table scan when the table is stored in key order
+    (:class:`_Scan`, on MariaDB; ``scan=False`` never, which is how a caller
+    retries after :class:`ScanFailed`), else in key-range batches
     (:class:`_Batches`). Other tables, and MyISAM tables of at most
     :data:`FEW_ROWS` rows (unless a VARCHAR is declared too long for the
     server to escape safely), are read row by row, in one ordered query,
-    unbuffered, on ``conn``. Every path gives the same bytes.
+    unbuffered, whole. Every path gives the same bytes.
     """
     key = batchable(table, spec)
+    if key is None or _row_by_row(table, spec):
+        if part != WHOLE:
+            raise ValueError(f"{table.name} is read row by row: it has no parts")
+        yield from _read_rows(conn, table, spec)
+        return
+    if scan and _scannable(conn, table, key) and supported(conn):
+        yield from _Scan(conn, table, spec, key, part)
+        return
+    yield from _Batches([conn], table, spec, key, part)
+
+
+def _row_by_row(table: Table, spec: StreamSpec) -> bool:
+    """Tables read in one ordered query, row by row (see :func:`read_stream`)."""
     # one ordered query (select_sql) lets the server escape every short column: not when one is
     # a VARCHAR long enough for its quadratic REPLACE (see SERVER_ESCAPE_MAX)
     few = (not table.transactional and table.rows_estimate <= FEW_ROWS
@@ -533,14 +588,7 @@ def read_stream(conn, table: Table, spec: StreamSpec, helpers: Sequence = (), *,
     # rows of MBs (scanned documents in a BLOB): escaping them on the server is slow and every
     # batch would exceed its limits; they are few, so Python's bytes.replace does it
     huge_rows = spec.built < len(spec.columns) and _average_row(table) > LONG_ROW_BYTES
-    if key is None or few or huge_rows:
-        yield from _read_rows(conn, table, spec)
-        return
-    conns = [conn, *helpers]
-    if scan and _scannable(conn, table, key) and all(supported(c) for c in conns):
-        yield from _Scan(conns, table, spec, key)
-        return
-    yield from _Batches(conns, table, spec, key)
+    return few or huge_rows
 
 
 def _scannable(conn, table: Table, key: str) -> bool:

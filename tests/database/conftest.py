@@ -42,6 +42,22 @@ def fresh_db(admin):
 
 
 @pytest.fixture
+def scanned_tables(monkeypatch):
+    """The names of the tables (or parts) read by a table scan, in order."""
+    from engine.database import stream
+
+    scanned: list[str] = []
+    real = stream._Scan.__iter__
+
+    def spy(self):
+        scanned.append(self.table.name)
+        return real(self)
+
+    monkeypatch.setattr(stream._Scan, "__iter__", spy)
+    return scanned
+
+
+@pytest.fixture
 def repo(tmp_path):
     r, _recovery = Repository.init(str(tmp_path / "repo"), PASSPHRASE)
     return r

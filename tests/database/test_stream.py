@@ -1,15 +1,15 @@
 """The table readers give exactly the stream of the plain ``SELECT ... ORDER BY key``.
 
-Two fast paths: table scans (``_Scan``: the server proves key order as it reads
-and deals runs of rows to several connections) and key-range batches
-(``_Batches``: joined in the order the server reads them unless the server
-proves that was key order, planned by row count whatever the gaps between keys,
-split when they grow too long, run on several connections at once). A scan
-that cannot prove its rows are the whole table in key order raises
-``ScanFailed`` and the caller reads by key. Whatever the path, the bytes must
-equal the row-by-row reading (the reference: ``select_sql`` orders by the key
-in SQL, and Python joins the lines). MyISAM tables of a few rows are read that
-way, in one query (``FEW_ROWS``).
+Two fast paths: table scans (``_Scan``: the server proves key order as it reads)
+and key-range batches (``_Batches``: joined in the order the server reads them
+unless the server proves that was key order, planned by row count whatever the
+gaps between keys, split when they grow too long). A big table is cut into
+parts (``split``), each read on its own connection, that together are the
+stream. A scan that cannot prove its rows are the whole part in key order
+raises ``ScanFailed`` and the caller reads by key. Whatever the path, the bytes
+must equal the row-by-row reading (the reference: ``select_sql`` orders by the
+key in SQL, and Python joins the lines). MyISAM tables of a few rows are read
+that way, in one query (``FEW_ROWS``).
 """
 from __future__ import annotations
 
@@ -32,28 +32,28 @@ def _raw(db: str):
     return conn
 
 
-def _streams(db: str, name: str, readers: int, *, scan: bool = True) -> tuple[bytes, int, bytes, int]:
-    """(stream, rows) read as the backup reads it, on ``readers`` connections, and (reference
-    stream, rows). Like the backup, a failed scan is followed by a read by key."""
-    got, rows, want, want_rows, _ = _streams_and_path(db, name, readers, scan=scan)
+def _streams(db: str, name: str, parts: int, *, scan: bool = True) -> tuple[bytes, int, bytes, int]:
+    """(stream, rows) read as the backup reads it, in ``parts`` parts (each on a connection of its
+    own), and (reference stream, rows). Like the backup, a failed scan is followed by a read by key."""
+    got, rows, want, want_rows, _ = _streams_and_path(db, name, parts, scan=scan)
     return got, rows, want, want_rows
 
 
-def _streams_and_path(db: str, name: str, readers: int, *, scan: bool = True):
+def _streams_and_path(db: str, name: str, parts: int, *, scan: bool = True):
     meta = connect(target(db), database=db)
     try:
         table = read_table(meta, db, name)
     finally:
         meta.close()
-    conns = [_raw(db) for _ in range(readers + 1)]
+    conns = [_raw(db) for _ in range(parts + 1)]
     try:
         spec = stream.spec_for(table)
         assert stream.batchable(table, spec), "the table should be read in batches"
         with _paths_taken() as taken:
             try:
-                got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=scan))
+                got = _in_parts(conns[1:], table, spec, parts, scan)
             except stream.ScanFailed:
-                got = list(stream.read_stream(conns[1], table, spec, conns[2:], scan=False))
+                got = _in_parts(conns[1:], table, spec, parts, False)
         want = list(stream._read_rows(conns[0], table, spec))
     finally:
         for conn in conns:
@@ -64,6 +64,18 @@ def _streams_and_path(db: str, name: str, readers: int, *, scan: bool = True):
             b"".join(b for b, _ in want), sum(n for _, n in want), path)
 
 
+def _in_parts(conns, table, spec, parts: int, scan: bool) -> list[tuple[bytes, int]]:
+    """The table cut into ``parts`` parts (whatever its size), each read on its own connection."""
+    saved = stream.SPLIT_MIN_BYTES
+    stream.SPLIT_MIN_BYTES = 0
+    try:
+        cuts = stream.split(conns[0], table, spec, parts)
+    finally:
+        stream.SPLIT_MIN_BYTES = saved
+    return [b for conn, part in zip(conns, cuts, strict=False)
+            for b in stream.read_stream(conn, table, spec, scan=scan, part=part)]
+
+
 @contextlib.contextmanager
 def _paths_taken():
     """The readers read_stream used, in order: scan, batches, rows (one ordered query)."""
@@ -72,7 +84,8 @@ def _paths_taken():
 
     def spy(name, real):
         def wrapper(*args, **kwargs):
-            taken.append(name)
+            if taken[-1:] != [name]:  # parts read the same way count once
+                taken.append(name)
             return real(*args, **kwargs)
         return wrapper
 
@@ -91,9 +104,9 @@ def small_batches(monkeypatch):
     monkeypatch.setattr(stream, "BATCH_BYTES", 4096)
 
 
-@pytest.mark.parametrize(("readers", "batch"), [(1, 4096), (2, 4096), (1, 1 << 20)])
+@pytest.mark.parametrize(("parts", "batch"), [(1, 4096), (2, 4096), (1, 1 << 20)])
 @pytest.mark.parametrize("engine", ["MyISAM", "InnoDB"])
-def test_rows_stored_out_of_key_order(engine, readers, batch, admin, fresh_db, monkeypatch):
+def test_rows_stored_out_of_key_order(engine, parts, batch, admin, fresh_db, monkeypatch):
     """MyISAM returns a table scan in the order rows sit in its data file: here not key order
     (rows inserted shuffled, some deleted and their space reused by later ones). With 1 MiB
     batches the whole table is one batch, which the server reads by a table scan: the order
@@ -117,7 +130,7 @@ def test_rows_stored_out_of_key_order(engine, readers, batch, admin, fresh_db, m
                     f" seq / 7 FROM `{db}`.seq_1_to_5000")
         cur.execute(f"DELETE FROM `{db}`.t WHERE id % 5 = 0")
         cur.execute(f"INSERT INTO `{db}`.t SELECT 100000 - seq, 'late', NULL, -seq FROM `{db}`.seq_1_to_900")
-    got, rows, want, want_rows = _streams(db, "t", readers, scan=False)
+    got, rows, want, want_rows = _streams(db, "t", parts, scan=False)
     assert rows == want_rows == 5000 - 1000 + 900
     assert got == want
     assert sorted_reads, "the order proof was never tried"
@@ -166,7 +179,7 @@ def test_batches_too_long_for_the_server_are_split(admin, fresh_db, monkeypatch)
 
 @pytest.fixture
 def runs_of_50(monkeypatch):
-    """Scans deal rows out in runs of exactly 50 (and batches hold ~50 rows); tables of a few
+    """Scans hand on blocks of exactly 50 rows (and batches hold ~50 rows); tables of a few
     rows are scanned too (not read in one query)."""
     monkeypatch.setattr(stream, "_average_row", lambda table: 64)
     monkeypatch.setattr(stream, "BATCH_BYTES", 64 * 50)
@@ -174,12 +187,12 @@ def runs_of_50(monkeypatch):
 
 
 @pytest.mark.parametrize("rows", [0, 1, 49, 50, 1000, 1001])
-@pytest.mark.parametrize("readers", [1, 2])
+@pytest.mark.parametrize("parts", [1, 2, 3])
 @pytest.mark.parametrize("engine", ["MyISAM", "InnoDB"])
-def test_scan_of_a_table_in_key_order(engine, readers, rows, admin, fresh_db, runs_of_50):
-    """Rows appended in key order are read by table scans, dealt to the connections in runs,
-    and come back in key order: an empty table, one short run, runs that end exactly at the
-    table's end and one past it; NULLs, escapes and long values on the way."""
+def test_scan_of_a_table_in_key_order(engine, parts, rows, admin, fresh_db, runs_of_50):
+    """Rows appended in key order are read by table scans, whole or in parts, and come back in
+    key order: an empty table, one short block, blocks that end exactly at the table's end and
+    one past it; NULLs, escapes and long values on the way."""
     db = fresh_db("scan")
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{db}`")
@@ -189,7 +202,7 @@ def test_scan_of_a_table_in_key_order(engine, readers, rows, admin, fresh_db, ru
             cur.execute(f"INSERT INTO `{db}`.t SELECT seq * 3, IF(seq % 4, CONCAT('n\\t\\\\', seq), NULL),"
                         f" IF(seq % 3, REPEAT('ab\\n', seq % 90), NULL), seq / 7, IF(seq % 5, '2024-02-29', '0000-00-00')"
                         f" FROM `{db}`.seq_1_to_{rows}")
-    got, n, want, want_rows, path = _streams_and_path(db, "t", readers)
+    got, n, want, want_rows, path = _streams_and_path(db, "t", parts)
     assert path == "scan"
     assert n == want_rows == rows
     assert got == want
@@ -228,9 +241,9 @@ def test_a_few_rows_with_a_long_varchar_keep_the_guarded_paths(admin, fresh_db):
     assert rows == want_rows == 100 and got == want
 
 
-@pytest.mark.parametrize("readers", [1, 2])
+@pytest.mark.parametrize("parts", [1, 2])
 @pytest.mark.parametrize("case", ["shuffled", "hole reused", "small key last"])
-def test_scan_of_a_table_out_of_key_order_fails_then_reads_by_key(case, readers, admin, fresh_db, runs_of_50):
+def test_scan_of_a_table_out_of_key_order_fails_then_reads_by_key(case, parts, admin, fresh_db, runs_of_50):
     """A MyISAM data file not in key order (rows inserted shuffled; a deleted row's space
     reused by a newer row; a row deleted and put back, so it sits last): the scan raises
     ScanFailed instead of handing on rows out of order, leaves its connections usable,
@@ -250,7 +263,7 @@ def test_scan_of_a_table_out_of_key_order_fails_then_reads_by_key(case, readers,
                 cur.execute(f"DELETE FROM `{db}`.t WHERE id = 10")
                 cur.execute(f"OPTIMIZE TABLE `{db}`.t")  # no hole left: the row goes to the end
                 cur.execute(f"INSERT INTO `{db}`.t VALUES (10, 'back')")
-    got, rows, want, want_rows, path = _streams_and_path(db, "t", readers)
+    got, rows, want, want_rows, path = _streams_and_path(db, "t", parts)
     assert path == "batches after a failed scan"
     assert rows == want_rows and got == want
 
@@ -325,7 +338,7 @@ def test_long_values_full_of_escapes_are_built_in_python(scan, admin, fresh_db, 
     assert built_here, "no row was built in Python"
 
 
-def test_backup_remembers_a_table_out_of_key_order(admin, fresh_db, repo, monkeypatch, tmp_path):
+def test_backup_remembers_a_table_out_of_key_order(admin, fresh_db, repo, monkeypatch, tmp_path, scanned_tables):
     """The backup reads a table whose scan failed by key, and the next backup of it reads it by
     key at once (its data file stays out of key order until rebuilt); a table in key order is
     scanned every time. Both snapshots hold the exact streams."""
@@ -334,14 +347,7 @@ def test_backup_remembers_a_table_out_of_key_order(admin, fresh_db, repo, monkey
     from engine.database.restore import database_sources
 
     monkeypatch.setenv("ODBACKUP_CACHE_DIR", str(tmp_path / "cache"))
-    scanned = []
-    real = stream._Scan.__iter__
-
-    def spy(self):
-        scanned.append(self.table.name)
-        return real(self)
-
-    monkeypatch.setattr(stream._Scan, "__iter__", spy)
+    scanned = scanned_tables
     db = fresh_db("scancache")
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{db}`")
@@ -366,33 +372,61 @@ def test_backup_remembers_a_table_out_of_key_order(admin, fresh_db, repo, monkey
     assert scanned == ["ordered", "shuffled", "ordered"]
 
 
-def test_a_failed_scan_reads_every_connection_to_its_end(monkeypatch):
-    """When the blocks the connections send do not fit together (here the first connection
-    says its share has ended while the second still sends rows), the scan fails and reads
-    what every connection still sends, so none is left mid-result; it does not hang on a
-    connection whose end it already took."""
-    import threading
+def _simple_table(admin, db: str, key: str, rows: int) -> None:
+    """``t``: MyISAM, ``rows`` rows appended in key order, keys ``key`` of ``seq``."""
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.t SELECT {key}, seq FROM `{db}`.seq_1_to_{rows}")
 
-    scripts = {0: [("end", (0, 0, None, 0, 0))], 1: [("rows", b"x\n", 1)] * 6 + [("end", (0, 0, None, 0, 0))]}
-    finished = []
 
-    def part(self, conn, sql, out, stop):
-        for item in scripts[conn]:
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.1)
-                    break
-                except Exception:  # queue.Full
-                    continue
-        finished.append(conn)
+@pytest.mark.parametrize("change", ["row deleted", "row added"])
+def test_parts_that_no_longer_fit_the_table_fail_the_scan(change, admin, fresh_db, runs_of_50):
+    """The parts are planned on the rows they are read from (the lock, or snapshots of one
+    instant). Should the rows change in between all the same, the parts' checks catch it: a row
+    deleted from the first part's range pulls the next part's first row into it; a row added
+    with a small key (it goes to the end of the data file) is counted in neither part."""
+    db = fresh_db("partfit")
+    _simple_table(admin, db, "seq * 3", 3000)
+    meta = connect(target(db), database=db)
+    conn = _raw(db)
+    try:
+        table = read_table(meta, db, "t")
+        spec = stream.spec_for(table)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(stream, "SPLIT_MIN_BYTES", 0)
+            parts = stream.split(conn, table, spec, 2)
+        assert len(parts) == 2 and parts[0].rows == parts[1].before
+        assert parts[0].hi == parts[1].lo and parts[1].hi is None
+        with admin.cursor() as cur:
+            cur.execute(f"DELETE FROM `{db}`.t WHERE id = 9" if change == "row deleted"
+                        else f"INSERT INTO `{db}`.t VALUES (4, 'late')")
+        with pytest.raises(stream.ScanFailed):
+            for part in parts:
+                list(stream.read_stream(conn, table, spec, part=part))
+        with conn.cursor() as cur:  # the connection is still usable
+            cur.execute("SELECT COUNT(*) FROM t")
+            assert int(cur.fetchone()[0]) == (2999 if change == "row deleted" else 3001)
+    finally:
+        meta.close()
+        conn.close()
 
-    monkeypatch.setattr(stream._Scan, "_part", part)
-    monkeypatch.setattr(stream._Scan, "_sql", lambda self, i, n: "")
-    scan = stream._Scan.__new__(stream._Scan)
-    scan.conns, scan.per_block = [0, 1], 1
-    result = []
-    worker = threading.Thread(target=lambda: result.append(pytest.raises(stream.ScanFailed, list, scan)))
-    worker.start()
-    worker.join(timeout=10)
-    assert not worker.is_alive(), "the failed scan hung"
-    assert result and sorted(finished) == [0, 1]
+
+@pytest.mark.parametrize("rows", [30_000, 30_100])
+def test_split_cuts_stay_put_as_the_table_grows(rows, admin, fresh_db):
+    """A cut is at a row count rounded down to a power of two: 1% more rows leave it where it
+    was (so the chunks either side of it deduplicate from one backup to the next), and the
+    parts hold about the same number of rows."""
+    db = fresh_db("cuts")
+    _simple_table(admin, db, "seq * 2", rows)
+    meta = connect(target(db), database=db)
+    try:
+        table = read_table(meta, db, "t")
+        spec = stream.spec_for(table)
+        assert stream.split(meta, table, spec, 2) == [stream.WHOLE], "a small table is not cut"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(stream, "SPLIT_MIN_BYTES", 0)
+            parts = stream.split(meta, table, spec, 2)
+    finally:
+        meta.close()
+    assert [(p.lo, p.hi, p.rows, p.before) for p in parts] == [(None, 28674, 14336, 0), (28674, None, None, 14336)]

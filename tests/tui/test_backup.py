@@ -7,7 +7,7 @@ import time
 import pytest
 from tuihelpers import PASSPHRASE, SIZE_SMALL, admin_conn, lines_of, settle, text_of
 
-import engine.database.dump as dumpmod
+import engine.database.readers as readers
 from engine.repository.repo import Repository
 from tui.app import OdbackupApp
 from tui.joblog import list_logs, read_log
@@ -34,15 +34,15 @@ def gate(monkeypatch):
     The tests lock per table: a global read lock waits for every running statement on the
     shared test server, whoever runs it, so it would make them depend on other jobs."""
     entered, release = threading.Event(), threading.Event()
-    original = dumpmod.DatabaseDump._read_table
+    original = readers.TableReaders._store
 
-    def gated(self, table, data):
-        if table.name == "patient":
+    def gated(self, conn, state, part):
+        if state.table.name == "patient":
             entered.set()
             release.wait(60)
-        return original(self, table, data)
+        return original(self, conn, state, part)
 
-    monkeypatch.setattr(dumpmod.DatabaseDump, "_read_table", gated)
+    monkeypatch.setattr(readers.TableReaders, "_store", gated)
     yield entered, release
     release.set()
 
