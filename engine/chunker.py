@@ -42,21 +42,21 @@ def chunk_blocks(chunker: FastCDC, blocks: Iterable[bytes], block_size: int = BL
     cutting the whole stream at once. Chunks are read-only views into
     immutable buffers (no copy).
     """
-    carry = b""
+    carry: bytes | memoryview = b""  # a view: copied once, with the next blocks
     pending: list[bytes] = []
     size = 0
     for block in blocks:
         pending.append(block)
         size += len(block)
         if size >= block_size:
-            data = carry + b"".join(pending) if carry or len(pending) > 1 else pending[0]
+            data = b"".join([carry, *pending]) if carry or len(pending) > 1 else pending[0]
             pending, size = [], 0
             view = memoryview(data)
             chunks = list(chunker.cut_buf(data))
             for c in chunks[:-1]:
                 yield view[c.offset : c.offset + c.length]
-            carry = data[chunks[-1].offset :]
-    data = carry + b"".join(pending)
+            carry = view[chunks[-1].offset :]
+    data = b"".join([carry, *pending])
     if data:
         view = memoryview(data)
         yield from (view[c.offset : c.offset + c.length] for c in chunker.cut_buf(data))
