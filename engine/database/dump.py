@@ -41,8 +41,8 @@ from ..repository.repo import BlobWriter
 from . import locking
 from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, translate
 from .preflight import describe
-from .readers import MISSING_TABLE_CODES, TableGone, TableRead, TableReaders
-from .schema import Schema, Table, definition_signatures, quote_ident, read_schema, read_table
+from .readers import MISSING_TABLE_CODES, TableGone, TableRead, TableReaders, empty
+from .schema import Catalog, Schema, Table, quote_ident, read_catalog, read_schema, read_table
 from .tablecache import TableCache
 
 LOCK_MODES = ("consistent", "per-table")
@@ -179,15 +179,16 @@ class DatabaseDump:
                 # and the MyISAM tables stay frozen until the lock is released
                 _execute(helper, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
             self._readers = list(self._helpers)
-            stats = _table_stats(meta, self.db)
-            nontx, tx = self._current(schema, meta, nontx, tx, also_new=True)
-            nodes += self._tables(nontx, data, stats)
+            catalog = read_catalog(meta, self.db)
+            nontx, tx = self._current(schema, meta, catalog, nontx, tx, also_new=True)
+            nodes += self._tables(nontx, data, catalog.stats)
             self._release(data, watcher, GLOBAL_SCOPE)
         else:
             _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            stats = _table_stats(meta, self.db)
-            nontx, tx = self._current(schema, meta, nontx, tx, also_new=self.plan.lock_mode == "consistent")
-        nodes += self._tables(tx, data, stats)
+            catalog = read_catalog(meta, self.db)
+            nontx, tx = self._current(schema, meta, catalog, nontx, tx,
+                                      also_new=self.plan.lock_mode == "consistent")
+        nodes += self._tables(tx, data, catalog.stats)
         _execute(data, "COMMIT")
         for helper in self._readers:
             _execute(helper, "COMMIT")
@@ -210,24 +211,26 @@ class DatabaseDump:
             return []
         # on an error the lock is not released here: the data session may be gone already (the
         # readers end it at once on a failure or cancel), and run() ends it otherwise
-        current, _ = self._current(schema, meta, [table], [], also_new=False)
-        nodes = self._tables(current, data, _table_stats(meta, self.db)) if current else []
+        catalog = read_catalog(meta, self.db, only=table.name)  # this table's alone: the office waits
+        current, _ = self._current(schema, meta, catalog, [table], [], also_new=False)
+        nodes = self._tables(current, data, catalog.stats) if current else []
         self._release(data, watcher, table.name, sql="UNLOCK TABLES")
         return nodes
 
-    def _current(self, schema: Schema, meta: Connection, nontx: list[Table], tx: list[Table], *,
+    def _current(self, schema: Schema, meta: Connection, catalog: Catalog, nontx: list[Table], tx: list[Table], *,
                  also_new: bool) -> tuple[list[Table], list[Table]]:
         """The tables as they are now (under the lock / in the snapshot): an altered table
         is described again, a dropped one left out (reported when its turn comes)."""
-        now = definition_signatures(meta, self.db)
-        wanted = [t.name for t in nontx + tx]
+        now = catalog.signatures
+        known = {t.name: t for t in nontx + tx}
+        wanted = list(known)
         if also_new:
             wanted += sorted(set(now) - set(schema.signatures))
         fresh_nontx, fresh_tx = [], []
         for name in wanted:
             if name not in now:
                 continue  # dropped: _table reports it
-            table = next((t for t in nontx + tx if t.name == name), None)
+            table = known.get(name)
             if table is None or now[name] != schema.signatures.get(name):
                 table = read_table(meta, self.db, name)
                 if table is None:
@@ -316,6 +319,8 @@ class DatabaseDump:
                 self._count(cached)
                 self.emit(TableDumped(self.db, table.name, cached["rows"], cached["bytes"], 0.0, True))
                 nodes.append(cached)
+            elif table.counts_rows and stat[3] == 0:  # counted under the lock: nothing to read
+                nodes.append(self._node(empty(table), stat[2], proofs[table.name]))
             else:
                 to_read.append(table)
         if not to_read:
@@ -411,14 +416,6 @@ def _privilege_error(sql: str, target: DbTarget, database: str) -> MissingPrivil
 def _execute(conn: Connection, sql: str) -> None:
     with conn.cursor() as cur:
         cur.execute(sql)
-
-
-def _table_stats(meta: Connection, database: str) -> dict[str, tuple]:
-    """name -> (UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, TABLE_ROWS, server NOW()), read under the lock."""
-    with meta.cursor() as cur:
-        cur.execute("SELECT TABLE_NAME, UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, TABLE_ROWS, NOW()"
-                    " FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (database,))
-        return {r[0]: tuple(r[1:]) for r in cur.fetchall()}
 
 
 def _kill(conn: Connection | None, thread_id: int) -> None:

@@ -100,6 +100,11 @@ class _Task:
     index: int | None = None
 
 
+def empty(table: Table) -> TableRead:
+    """A table with no rows, stored without a query: its stream is empty."""
+    return TableRead(table, spec_for(table), [], 0, 0, checksum.of_parts([blake3.blake3().digest()]), None, None, 0.0)
+
+
 class TableReaders:
     """Reads tables on ``conns`` (connections that all see the same rows) at once; see module."""
 

@@ -13,6 +13,8 @@ import pymysql
 from pymysql.connections import Connection
 
 TRANSACTIONAL_ENGINES = frozenset({"InnoDB"})
+EXACT_COUNT_ENGINES = frozenset({"myisam", "aria", "memory"})
+"""Engines whose TABLE_ROWS is the exact row count (kept in the table's header), not an estimate."""
 MAX_FETCH = 1 << 30
 
 
@@ -43,6 +45,11 @@ class Table:
     @property
     def transactional(self) -> bool:
         return self.engine in TRANSACTIONAL_ENGINES
+
+    @property
+    def counts_rows(self) -> bool:
+        """Whether the server's row count for this table is exact (so, under the lock, current)."""
+        return self.engine.lower() in EXACT_COUNT_ENGINES
 
     @property
     def size(self) -> int:
@@ -107,28 +114,44 @@ def read_schema(conn: Connection, database: str) -> Schema:
     return Schema(database, charset, collation, tuple(tables), tuple(programs), signatures)
 
 
-def definition_signatures(conn: Connection, database: str) -> dict[str, str]:
-    """table -> a fingerprint of its definition (engine, creation time, columns).
+@dataclass(frozen=True)
+class Catalog:
+    """What the server's catalog says of a database's tables at one moment (read again under
+    the lock: a table whose signature changed since its definition was read, an ALTER
+    meanwhile, is described again before its rows are read, so rows and definition always
+    belong together)."""
 
-    Taken again under the lock: a table whose signature changed since its
-    definition was read (an ALTER meanwhile) is described again before its
-    rows are read, so rows and definition always belong together. Two flat
-    catalog queries (a correlated one makes the server open every table of
-    every database).
-    """
-    found: dict[str, list[str]] = {
-        name: [str(created), str(engine)]
-        for name, created, engine in _rows(
-            conn, "SELECT TABLE_NAME, CREATE_TIME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
-            " AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')", (database,))
+    signatures: dict[str, str]  # base table -> a fingerprint of its definition (engine, creation time, columns)
+    stats: dict[str, tuple]  # table -> (UPDATE_TIME, DATA_LENGTH, AUTO_INCREMENT, TABLE_ROWS, server NOW())
+
+
+def read_catalog(conn: Connection, database: str, only: str | None = None) -> Catalog:
+    """The catalog of ``database`` (of its table ``only``: the server then opens just that one).
+
+    Two flat catalog queries (a correlated one makes the server open every table of every
+    database); the server hashes each table's column list itself, so a schema of hundreds of
+    tables costs one row a table, not one a column (10 ms against 30 ms for the 379 tables of
+    Open Dental here, which counts while the office waits)."""
+    name_is = "" if only is None else " AND TABLE_NAME = %s"
+    args = (database,) if only is None else (database, only)
+    tables = _rows(conn, "SELECT TABLE_NAME, CREATE_TIME, ENGINE, TABLE_TYPE, UPDATE_TIME, DATA_LENGTH,"
+                         f" AUTO_INCREMENT, TABLE_ROWS, NOW() FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s{name_is}",
+                   args)
+    _rows(conn, "SET SESSION group_concat_max_len = 16777216")  # a table's column list, whole
+    columns = dict(_rows(
+        conn, "SELECT TABLE_NAME, SHA2(GROUP_CONCAT(CONCAT_WS(0x1f, COLUMN_NAME, COLUMN_TYPE, EXTRA, IS_NULLABLE,"
+              " IFNULL(COLUMN_DEFAULT, 0x1e), IFNULL(COLLATION_NAME, 0x1e)) ORDER BY ORDINAL_POSITION SEPARATOR 0x1d), 256)"
+              f" FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s{name_is} GROUP BY TABLE_NAME", args))
+    signatures = {
+        name: hashlib.sha256(f"{created}|{engine}|{columns.get(name)}".encode()).hexdigest()
+        for name, created, engine, kind, *_ in tables if kind in ("BASE TABLE", "SYSTEM VERSIONED")
     }
-    for table, *column in _rows(
-        conn, "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, EXTRA, IS_NULLABLE, COLUMN_DEFAULT, COLLATION_NAME"
-        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
-        (database,)):
-        if table in found:
-            found[table].append(repr(column))
-    return {name: hashlib.sha256("|".join(parts).encode()).hexdigest() for name, parts in found.items()}
+    return Catalog(signatures, {name: tuple(rest) for name, _c, _e, _k, *rest in tables})
+
+
+def definition_signatures(conn: Connection, database: str) -> dict[str, str]:
+    """base table -> a fingerprint of its definition (see :class:`Catalog`)."""
+    return read_catalog(conn, database).signatures
 
 
 def read_table(conn: Connection, database: str, name: str) -> Table | None:

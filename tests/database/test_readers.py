@@ -141,3 +141,51 @@ def test_per_table_mode_reads_on_one_connection_whole(admin, fresh_db, repo, spl
     for name in BIG:
         assert "parts" not in nodes[name]
         assert _stored(repo, nodes[name]) == _reference(db, name)
+
+
+def test_empty_tables_counted_under_the_lock_are_stored_without_a_query(admin, fresh_db, repo, split_small,
+                                                                        monkeypatch):
+    """MyISAM and Aria count their rows exactly: an empty one needs no query (most of Open
+    Dental's 379 tables are empty at a given practice). An empty InnoDB table, whose count is
+    an estimate, is still read. All restore and verify."""
+    read: list[str] = []
+    real = stream.read_stream
+
+    def spy(conn, table, *args, **kwargs):
+        read.append(table.name)
+        return real(conn, table, *args, **kwargs)
+
+    monkeypatch.setattr(readers, "read_stream", spy)
+    db = fresh_db("empty")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        for name, engine in (("e_myisam", "MyISAM"), ("e_aria", "Aria"), ("e_inno", "InnoDB"), ("full", "MyISAM")):
+            cur.execute(f"CREATE TABLE `{db}`.{name} (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE={engine}")
+        cur.execute(f"INSERT INTO `{db}`.full VALUES (1, 'one'), (2, NULL)")
+    snap, nodes = _backup(repo, db, "consistent")
+    assert sorted(read) == ["e_inno", "full"]
+    for name in ("e_myisam", "e_aria", "e_inno"):
+        assert nodes[name]["rows"] == 0 and nodes[name]["content"] == [] and _reference(db, name) == b""
+    assert _stored(repo, nodes["full"]) == _reference(db, "full")
+    report, _, _ = verify_snapshot(repo, snap)
+    assert report.ok, report
+
+
+def test_per_table_mode_reads_one_tables_catalog_under_its_lock(admin, fresh_db, repo, split_small, monkeypatch):
+    """Under each table's lock the catalog is read for that table alone: reading all of it
+    there cost 40-75 ms per table on Open Dental's 379 tables (17 s in all, where now 1 s)."""
+    from engine.database import dump
+
+    catalogs: list[str | None] = []
+    real = dump.read_catalog
+
+    def spy(conn, database, only=None):
+        catalogs.append(only)
+        return real(conn, database, only)
+
+    monkeypatch.setattr(dump, "read_catalog", spy)
+    db = fresh_db("catalog")
+    _make(admin, db)
+    _backup(repo, db, "per-table")
+    myisam = sorted(["in_order", "shuffled"] + [f"small_{i:02d}" for i in range(12)])
+    assert catalogs == [None] + myisam, "the whole catalog once (InnoDB), then one table's per lock"
