@@ -17,6 +17,7 @@ import os
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -97,9 +98,11 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
 def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
              on_event: EventSink) -> None:
     tree = repo.read_tree(bytes.fromhex(source["tree"]))
-    sums = compare.stream_checksums(conn, server, scratch,
-                                    {n["name"]: n["parts"] for n in tree["tables"] if n.get("parts")})
-    checks = compare.check_tables(conn, [n["name"] for n in tree["tables"]])
+    with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
+        checking = pool.submit(_check_tables, server.with_database(scratch), [n["name"] for n in tree["tables"]])
+        sums = compare.stream_checksums(conn, server, scratch,
+                                        {n["name"]: n["parts"] for n in tree["tables"] if n.get("parts")})
+        checks = checking.result()
     for node in tree["tables"]:
         rows, digest = sums.get(node["name"], (0, ""))
         ok = node["name"] in sums and digest == node["checksum"] and rows == node["rows"]
@@ -115,6 +118,14 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     conn.select_db(scratch)
     verdict.problems += compare.program_problems(conn, scratch, tree["programs"])
     verdict.open_dental = compare.open_dental_facts(conn)
+
+
+def _check_tables(scratch: DbTarget, names: list[str]) -> dict[str, str]:
+    conn = connect(scratch, database=scratch.database)
+    try:
+        return compare.check_tables(conn, names)
+    finally:
+        conn.close()
 
 
 def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel: threading.Event) -> None:

@@ -6,6 +6,9 @@ restored table's stream with the same reader.
 """
 from __future__ import annotations
 
+import queue
+from concurrent.futures import ThreadPoolExecutor
+
 import pymysql
 from pymysql.connections import Connection
 
@@ -14,27 +17,43 @@ from .connection import DbTarget, connect
 from .schema import quote_ident, read_schema
 from .stream import ScanFailed, read_stream, spec_for
 
+READERS = 2
+"""Connections that read the restored tables at once (the biggest first)."""
+
 
 def stream_checksums(conn: Connection, target: DbTarget, database: str,
                      parts: dict[str, list[int]] | None = None) -> dict[str, tuple[int, str]]:
     """table -> (rows, checksum) of every table of ``database``; ``parts``: the row counts of
-    the parts a table was read in at backup time (checksum.py), by table name."""
+    the parts a table was read in at backup time (checksum.py), by table name. The tables are
+    read on :data:`READERS` connections at once: the restored database is the verify's own."""
     schema = read_schema(conn, database)
-    raw = connect(target, database=database, use_unicode=False, conv={})
+    free: queue.SimpleQueue = queue.SimpleQueue()
+    opened = []
     try:
-        with raw.cursor() as cur:
-            cur.execute("SET SESSION sql_mode = ''")
-            cur.execute("SET SESSION time_zone = '+00:00'")
-        result = {}
-        for table in schema.tables:
-            cut = (parts or {}).get(table.name)
+        for _ in range(READERS):
+            opened.append(connect(target, database=database, use_unicode=False, conv={}))
+            with opened[-1].cursor() as cur:
+                cur.execute("SET SESSION sql_mode = ''")
+                cur.execute("SET SESSION time_zone = '+00:00'")
+            free.put(opened[-1])
+
+        def one(table) -> tuple[str, tuple[int, str]]:
+            raw = free.get()
             try:
-                result[table.name] = _checksum(raw, table, cut, scan=True)
-            except ScanFailed:
-                result[table.name] = _checksum(raw, table, cut, scan=False)
-        return result
+                cut = (parts or {}).get(table.name)
+                try:
+                    return table.name, _checksum(raw, table, cut, scan=True)
+                except ScanFailed:
+                    return table.name, _checksum(raw, table, cut, scan=False)
+            finally:
+                free.put(raw)
+
+        biggest_first = sorted(schema.tables, key=lambda t: t.data_length, reverse=True)
+        with ThreadPoolExecutor(READERS, thread_name_prefix="odbackup-verify") as pool:
+            return dict(pool.map(one, biggest_first))
     finally:
-        raw.close()
+        for raw in opened:
+            raw.close()
 
 
 def _checksum(raw: Connection, table, parts: list[int] | None, *, scan: bool) -> tuple[int, str]:

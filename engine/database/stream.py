@@ -24,8 +24,9 @@ column: per-value decoding in pymysql is what makes pure-Python dumps slow.
 Tables with a single-column integer key (most) take a faster path: the server
 builds whole lines (long columns too, up to :data:`SERVER_ESCAPE_MAX`), read by
 table scans when the data file is in key order (:class:`_Scan`, proven as it
-reads) or else in key-range batches (:class:`_Batches`). Every path gives the
-same bytes.
+reads) or else in key-range batches (:class:`_Batches`). A big one can be cut
+into parts (:func:`split`: key ranges, each read on its own connection, whose
+streams one after the other are the table's). Every path gives the same bytes.
 """
 from __future__ import annotations
 
@@ -204,7 +205,8 @@ def _range_where(k: str, lo: int | None, hi: int | None) -> str:
 
 
 class _Batches:
-    """A table with an integer key, read as server-built batches of lines on one or more connections.
+    """A table with an integer key (or one part of it), read as server-built batches of lines on
+    one or more connections.
 
     A batch is the rows with ``lo <= key < hi``, which the server joins into one
     value (``GROUP_CONCAT``: one round trip per ~1 MiB, no per-row cost in
