@@ -101,7 +101,8 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
         checking = pool.submit(_check_tables, server.with_database(scratch), [n["name"] for n in tree["tables"]])
         sums = compare.stream_checksums(conn, server, scratch,
-                                        {n["name"]: n["parts"] for n in tree["tables"] if n.get("parts")})
+                                        {n["name"]: [rows for rows, _ in n["parts"]] for n in tree["tables"]
+                                         if n.get("parts")})
         checks = checking.result()
     for node in tree["tables"]:
         rows, digest = sums.get(node["name"], (0, ""))

@@ -61,7 +61,7 @@ class TableRead:
     rows: int
     bytes: int
     checksum: str
-    parts: list[int] | None  # rows of each part, when it was read in several (see checksum.py)
+    parts: list[list[int]] | None  # [rows, chunks] of each part, when it was read in several (checksum.py)
     scanned: bool | None  # True: table scans proved its order; False: they failed, read by key; None: not tried
     seconds: float
 
@@ -226,7 +226,8 @@ class TableReaders:
         rows = [p[1] for p in pieces]
         return TableRead(
             state.table, state.spec, [c for p in pieces for c in p[0]], sum(rows), sum(p[2] for p in pieces),
-            checksum.of_parts([p[3] for p in pieces]), rows if len(pieces) > 1 else None,
+            checksum.of_parts([p[3] for p in pieces]),
+            [[p[1], len(p[0])] for p in pieces] if len(pieces) > 1 else None,
             (state.scan if state.tried_scan else None), time.monotonic() - state.started,
         )
 

@@ -3,8 +3,9 @@
 Never into an existing non-empty database unless the caller asked to replace
 it *and* typed its name again (``confirm``). Rows are bulk-loaded with
 ``LOAD DATA LOCAL`` straight from decrypted chunks (read ahead by worker
-threads), tables load in parallel on two connections, MyISAM builds its
-indexes after the rows (the server does that for a load into an empty
+threads), tables load in parallel on two connections (a big MyISAM table
+the backup read in parts, in parts at once: :class:`_Parts`), MyISAM builds
+its indexes after the rows (the server does that for a load into an empty
 table), and triggers are created after the rows so they do not fire. Views
 are created until none is left or none can be (views on views restore in
 any order); foreign keys are not checked while loading (cycles are fine).
@@ -12,12 +13,13 @@ any order); foreign keys are not checked while loading (cycles are fine).
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pymysql
 from pymysql.connections import Connection
@@ -41,6 +43,56 @@ from .stream import StreamSpec, load_sql
 
 READ_AHEAD = 8
 LOAD_CONNECTIONS = 2
+PART_ENGINES = frozenset({"myisam", "aria"})
+"""Engines whose big tables are loaded in parts at once (into side tables, keys off)."""
+
+
+@dataclass
+class _Parts:
+    """A big table the backup read in parts, restored in parts at once.
+
+    One ``LOAD DATA`` per part, on both connections: the first part into the
+    table, each other into a side table made ``LIKE`` it; keys off on all of
+    them (``DISABLE KEYS``), so no load ends by building indexes. When the last
+    part is in, the side tables' rows are copied into the table in order and
+    its indexes are built once. Measured on the benchmark's 2M-row MyISAM
+    table: 19.7 s against 22.2 s for one load (the two halves' loads at once
+    6 s, the copy 2.9 s, the index build 11 s)."""
+
+    node: dict
+    sides: list[str]
+    pending: int
+    started: float
+    rows: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def loaded(self, rows: int) -> bool:
+        """Count a part in; True for the last one."""
+        with self.lock:
+            self.rows += rows
+            self.pending -= 1
+            return self.pending == 0
+
+
+@dataclass(frozen=True)
+class _Load:
+    """One ``LOAD DATA``: a table's stream (or one part of it), into ``into``."""
+
+    node: dict
+    into: str
+    content: list
+    rows: int
+    group: _Parts | None = None
+
+
+def _drop_side_tables(conn: Connection, group: _Parts) -> None:
+    """After a failed restore: the side tables go (best effort; the database is incomplete anyway)."""
+    for side in group.sides:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {quote_ident(side)}")
+        except pymysql.err.MySQLError:
+            break  # the connection is gone: nothing more to do here
 
 
 @dataclass(frozen=True)
@@ -131,6 +183,7 @@ class DatabaseRestorer:
         self._sink_lock = threading.Lock()
         self.problems: list[str] = []
         self.rows = 0
+        self._groups: list[_Parts] = []  # tables loaded in parts (their side tables go on failure)
 
     def emit(self, event) -> None:
         with self._sink_lock:
@@ -147,26 +200,28 @@ class DatabaseRestorer:
             for node in self.tree["tables"]:
                 cur.execute(with_auto_increment(node["create"], node.get("auto_increment")))
 
-    def load_tables(self, pool: ThreadPoolExecutor) -> None:
+    def load_tables(self, conn: Connection, pool: ThreadPoolExecutor) -> None:
         # big tables first; empty tables need no load at all
-        queue = deque(sorted((n for n in self.tree["tables"] if n["content"]), key=lambda n: -n["bytes"]))
+        loads: deque[_Load] = deque()
+        for node in sorted((n for n in self.tree["tables"] if n["content"]), key=lambda n: -n["bytes"]):
+            loads.extend(self._loads(conn, node))
         queue_lock = threading.Lock()
         errors: list[BaseException] = []
 
         def worker() -> None:
-            conn = connect(self.target, database=self.name)
+            load_conn = connect(self.target, database=self.name)
             try:
-                _session(conn)
+                _session(load_conn)
                 while not errors:
                     with queue_lock:
-                        if not queue:
+                        if not loads:
                             return
-                        node = queue.popleft()
-                    self.load_table(conn, node, pool)
+                        load = loads.popleft()
+                    self.load(load_conn, load, pool)
             except BaseException as exc:  # handed to the caller's thread below
                 errors.append(exc)
             finally:
-                conn.close()
+                load_conn.close()
 
         threads = [threading.Thread(target=worker, name=f"odbackup-load-{i}") for i in range(LOAD_CONNECTIONS)]
         for t in threads:
@@ -174,16 +229,41 @@ class DatabaseRestorer:
         for t in threads:
             t.join()
         if errors:
+            for group in self._groups:
+                _drop_side_tables(conn, group)
             raise errors[0]
 
-    def load_table(self, conn: Connection, node: dict, pool: ThreadPoolExecutor) -> None:
+    def _loads(self, conn: Connection, node: dict) -> list[_Load]:
+        """What to load for one table: its stream, or (a big MyISAM or Aria table the backup read
+        in parts) each part at once, the first into the table and each other into a side table
+        of the same definition, copied in once all are loaded (see :class:`_Parts`)."""
+        parts = node.get("parts") or []
+        if len(parts) < 2 or node["engine"].lower() not in PART_ENGINES:
+            return [_Load(node, node["name"], node["content"], node["rows"])]
+        group = _Parts(node, [f"odbackup-part{i}-{secrets.token_hex(4)}" for i in range(1, len(parts))],
+                       len(parts), time.monotonic())
+        self._groups.append(group)
+        with conn.cursor() as cur:
+            cur.execute(f"ALTER TABLE {quote_ident(node['name'])} DISABLE KEYS")
+            for side in group.sides:
+                cur.execute(f"CREATE TABLE {quote_ident(side)} LIKE {quote_ident(node['name'])}")
+                cur.execute(f"ALTER TABLE {quote_ident(side)} DISABLE KEYS")
+        loads, start = [], 0
+        for into, (rows, chunks) in zip([node["name"], *group.sides], parts, strict=True):
+            loads.append(_Load(node, into, node["content"][start : start + chunks], rows, group))
+            start += chunks
+        return loads
+
+    def load(self, conn: Connection, load: _Load, pool: ThreadPoolExecutor) -> None:
+        """One ``LOAD DATA`` of a stream; the last part of a table loaded in parts joins them."""
         self.check_cancel()
         started = time.monotonic()
+        node = load.node
         done = [0]
         progress = Throttle(lambda: TableProgress(self.name, node["name"], 0, done[0], node["rows"]), self.emit)
 
         def blocks() -> Iterator[bytes]:
-            for data in _prefetch(pool, self.repo.read_blob, [bytes.fromhex(c) for c, _ in node["content"]]):
+            for data in _prefetch(pool, self.repo.read_blob, [bytes.fromhex(c) for c, _ in load.content]):
                 self.check_cancel()
                 done[0] += len(data)
                 progress.tick()
@@ -192,12 +272,33 @@ class DatabaseRestorer:
         source = loadlocal.register(blocks())
         try:
             with conn.cursor() as cur:
-                rows = cur.execute(load_sql(node["name"], StreamSpec.from_json(node["stream"]), source))
+                rows = cur.execute(load_sql(load.into, StreamSpec.from_json(node["stream"]), source))
         finally:
             loadlocal.forget(source)
-        if rows != node["rows"]:
-            self.problems.append(f"table {node['name']}: {rows} rows loaded, {node['rows']} in the backup")
-        self.rows += rows
+        if rows != load.rows:
+            self.problems.append(f"table {node['name']}: {rows} rows loaded, {load.rows} in the backup")
+        if load.group is None:
+            self._restored(node, rows, started)
+        elif load.group.loaded(rows):  # the last of its parts
+            self._join(conn, load.group)
+
+    def _join(self, conn: Connection, group: _Parts) -> None:
+        """Copy the side tables' rows into the table (in order: its rows stay in key order) and
+        build its indexes once, by sorting (parallel repair, see _myisam_session)."""
+        name = quote_ident(group.node["name"])
+        columns = ", ".join(quote_ident(c) for c in StreamSpec.from_json(group.node["stream"]).columns)
+        with conn.cursor() as cur:
+            for side in group.sides:
+                self.check_cancel()
+                cur.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {quote_ident(side)}")
+                cur.execute(f"DROP TABLE {quote_ident(side)}")
+            cur.execute(f"ALTER TABLE {name} ENABLE KEYS")
+        group.sides = []
+        self._restored(group.node, group.rows, group.started)
+
+    def _restored(self, node: dict, rows: int, started: float) -> None:
+        with self._sink_lock:
+            self.rows += rows
         self.emit(TableRestored(self.name, node["name"], rows, time.monotonic() - started))
 
     # --- views, routines, triggers, events ----------------------------------------------------------
@@ -307,7 +408,7 @@ def restore_database(
         prepare_target(conn, run.name, tree["charset"], tree["collation"], replace=replace, confirm=confirm)
         _session(conn)
         run.create_tables(conn)
-        run.load_tables(pool)
+        run.load_tables(conn, pool)
         run.create_programs(conn)
     except pymysql.err.MySQLError as exc:
         raise translate(exc, target, run.name) from None

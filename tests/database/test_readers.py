@@ -14,10 +14,11 @@ from dbhelpers import target
 
 from engine.backup import BackupPlan, run_backup
 from engine.database import readers, stream
+from engine.database import restore as restore_module
 from engine.database.checksum import StreamChecksum
 from engine.database.connection import connect
 from engine.database.dump import DatabasePlan
-from engine.database.restore import database_sources
+from engine.database.restore import database_sources, restore_database
 from engine.database.schema import read_table
 from engine.verify import verify_snapshot
 
@@ -103,14 +104,45 @@ def test_big_tables_are_read_in_parts_on_both_connections(admin, fresh_db, repo,
         assert _stored(repo, node) == want, f"{name}: the stored stream differs"
         assert node["rows"] == want.count(b"\n")
         if name in BIG:
-            assert len(node.get("parts", [])) == 2 and sum(node["parts"]) == node["rows"] == 20000, name
+            parts = node.get("parts", [])
+            assert len(parts) == 2 and sum(rows for rows, _ in parts) == node["rows"] == 20000, name
+            assert sum(chunks for _, chunks in parts) == len(node["content"]), name
         else:
             assert "parts" not in node, name
-        checksum = StreamChecksum(node.get("parts"))
+        checksum = StreamChecksum([rows for rows, _ in node.get("parts", [])])
         checksum.update(want, node["rows"])
         assert node["checksum"] == checksum.hexdigest(), name
     report, _, _ = verify_snapshot(repo, snap)
     assert report.ok, report
+    _restores_exactly(admin, repo, snap, db, fresh_db("partsback"))
+
+
+def _restores_exactly(admin, repo, snap, db: str, into: str) -> None:
+    """restore-db gives the same tables (no side table left over) with the same rows; the
+    MyISAM tables read in parts are loaded in parts (then joined)."""
+    joined: list[str] = []
+    real = restore_module.DatabaseRestorer._join
+
+    def spy(self, conn, group):
+        joined.append(group.node["name"])
+        return real(self, conn, group)
+
+    restore_module.DatabaseRestorer._join = spy
+    try:
+        restore_database(repo, snap, target(into))
+    finally:
+        restore_module.DatabaseRestorer._join = real
+    assert sorted(joined) == ["in_order", "shuffled"]
+    with admin.cursor() as cur:
+        tables = {}
+        for name in (db, into):
+            cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (name,))
+            tables[name] = sorted(r[0] for r in cur.fetchall())
+        assert tables[into] == tables[db]
+        for table in tables[db]:
+            cur.execute(f"CHECKSUM TABLE `{db}`.`{table}`, `{into}`.`{table}`")
+            (_, want), (_, got) = cur.fetchall()
+            assert got == want, table
 
 
 def test_a_failed_scan_in_parts_is_remembered_and_the_next_backup_reads_by_key(admin, fresh_db, repo, split_small,
@@ -189,3 +221,30 @@ def test_per_table_mode_reads_one_tables_catalog_under_its_lock(admin, fresh_db,
     _backup(repo, db, "per-table")
     myisam = sorted(["in_order", "shuffled"] + [f"small_{i:02d}" for i in range(12)])
     assert catalogs == [None] + myisam, "the whole catalog once (InnoDB), then one table's per lock"
+
+
+def test_a_restore_in_parts_that_fails_leaves_no_side_table(admin, fresh_db, repo, split_small, monkeypatch):
+    """Cancelled once the first part is loaded: the restore stops, and the side tables that
+    held the other parts are gone from the (incomplete) new database."""
+    import threading
+
+    from engine.errors import Cancelled
+
+    db = fresh_db("partsfail")
+    _make(admin, db)
+    snap, _ = _backup(repo, db, "consistent")
+    cancel = threading.Event()
+    real = restore_module.DatabaseRestorer.load
+
+    def load(self, conn, one, pool):
+        real(self, conn, one, pool)
+        cancel.set()
+
+    monkeypatch.setattr(restore_module.DatabaseRestorer, "load", load)
+    into = fresh_db("partsfailback")
+    with pytest.raises(Cancelled):
+        restore_database(repo, snap, target(into), cancel=cancel)
+    with admin.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+                    " AND TABLE_NAME LIKE 'odbackup-part%%'", (into,))
+        assert cur.fetchall() == ()
