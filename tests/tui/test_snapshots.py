@@ -292,8 +292,10 @@ def test_setup_server(snap_compare, size):
 
 
 DATABASES = [DatabaseSummary("mysql_test", 0, 0, 0, 0, ()),
-             DatabaseSummary("opendental", 408, 6_400_000_000, 402, 6_300_000_000, (("MyISAM", 402), ("InnoDB", 6))),
-             DatabaseSummary("opendental_old", 379, 3_100_000_000, 379, 3_100_000_000, (("MyISAM", 379),))]
+             DatabaseSummary("opendental", 408, 6_400_000_000, 402, 6_300_000_000, (("MyISAM", 402), ("InnoDB", 6)),
+                             2_500_000_000),
+             DatabaseSummary("opendental_old", 379, 3_100_000_000, 379, 3_100_000_000, (("MyISAM", 379),),
+                             1_200_000_000)]
 
 
 @SIZES

@@ -61,7 +61,8 @@ def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     guess = None
     if found.estimated_lock_seconds is None:
         summary = next((d for d in list_databases(target) if d.name == db.name), None)
-        guess = guess_lock_seconds(summary.non_transactional_bytes) if summary else None
+        guess = (guess_lock_seconds(summary.non_transactional_data_bytes, summary.non_transactional_tables)
+                 if summary else None)
     return PreflightInfo(found, guess, db.lock_timeout)
 
 

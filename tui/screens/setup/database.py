@@ -23,7 +23,7 @@ def engine_advice(db: DatabaseSummary) -> Text:
     text = Text()
     text.append(f"{db.name}: {fmt.count(db.tables, 'table')}, {fmt.size(db.bytes)}. ", style="bold")
     if db.non_transactional_tables:
-        wait = fmt.duration(guess_lock_seconds(db.non_transactional_bytes))
+        wait = fmt.duration(guess_lock_seconds(db.non_transactional_data_bytes, db.non_transactional_tables))
         text.append(f"{fmt.count(db.non_transactional_tables, 'MyISAM table')} "
                     f"({fmt.size(db.non_transactional_bytes)}): during a consistent backup, the office's "
                     f"changes wait for about {wait} the first time (later backups read only the tables "
