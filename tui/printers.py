@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import threading
 from datetime import timedelta
 from typing import TextIO
 
@@ -30,17 +31,21 @@ def _eta(done: int, total: int, elapsed: float) -> str:
 
 
 class JsonPrinter:
-    """One JSON object per line on stdout: every engine event, then a summary."""
+    """One JSON object per line on stdout: every engine event, then a summary. Events come from
+    several engine threads (the database readers, the lock monitor): one line at a time."""
 
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self.out = out
+        self._lock = threading.Lock()
 
     def __call__(self, event: ev.Event) -> None:
         self.emit(ev.to_dict(event))
 
     def emit(self, doc: dict) -> None:
-        self.out.write(json.dumps(doc, default=str) + "\n")
-        self.out.flush()
+        line = json.dumps(doc, default=str) + "\n"
+        with self._lock:
+            self.out.write(line)
+            self.out.flush()
 
     def summary(self, doc: dict) -> None:
         self.emit({"event": "summary", **doc})
@@ -64,11 +69,13 @@ class TextPrinter:
         self.out, self.err = out, err
         self.live = err.isatty()
         self._line_open = False
+        self._lock = threading.RLock()  # events come from several engine threads
 
     def __call__(self, event: ev.Event) -> None:
         handler = getattr(self, f"on_{ev.event_name(event)}", None)
         if handler is not None:
-            handler(event)
+            with self._lock:
+                handler(event)
 
     # --- plumbing ---------------------------------------------------------------------
 

@@ -111,6 +111,7 @@ class DatabaseDump:
         monitor = None
         try:
             monitor = self._monitor = connect(target)
+            _fresh_statistics(meta)
             self.server = self._server_identity(meta)
             schema = read_schema(meta, self.db)
             self._open_helpers(schema)
@@ -290,12 +291,23 @@ class DatabaseDump:
 
     def _end_sessions(self, conns) -> None:
         """End these sessions on the server at once (a failure or cancel): their queries stop and
-        their locks go with them. The lock monitor is stopped first: it shares the connection
-        the KILL goes through."""
+        their locks go with them. The KILL goes through the monitor's connection once the lock
+        monitor has stopped using it; through a new one when that is not possible."""
         if self._watcher is not None:
             self._watcher.stop()
-        for conn in conns:
-            _kill(self._monitor, conn.thread_id())
+        usable = self._watcher is None or not self._watcher.is_alive()
+        left = [c.thread_id() for c in conns if not (usable and _kill(self._monitor, c.thread_id()))]
+        if not left:
+            return
+        try:
+            spare = connect(self.plan.target)
+        except DatabaseError:
+            return  # the server cannot be reached: the sessions end with their connections (run())
+        try:
+            for thread_id in left:
+                _kill(spare, thread_id)
+        finally:
+            _close(spare)
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -413,20 +425,36 @@ def _privilege_error(sql: str, target: DbTarget, database: str) -> MissingPrivil
     )
 
 
+def _fresh_statistics(meta: Connection) -> None:
+    """MySQL 8 answers the catalog's row counts and update times from a cache up to a day old
+    (``information_schema_stats_expiry``): an empty table that has rows since, or a changed one,
+    would be taken for empty or unchanged. Read them fresh. (MariaDB has no such cache, nor the
+    variable.)"""
+    try:
+        _execute(meta, "SET SESSION information_schema_stats_expiry = 0")
+    except pymysql.err.MySQLError:
+        pass  # not MySQL 8: the statistics are live
+
+
 def _execute(conn: Connection, sql: str) -> None:
     with conn.cursor() as cur:
         cur.execute(sql)
 
 
-def _kill(conn: Connection | None, thread_id: int) -> None:
-    """End our data session on the server at once: its locks go with it (cancel, error)."""
+_UNKNOWN_THREAD = 1094
+
+
+def _kill(conn: Connection | None, thread_id: int) -> bool:
+    """End our session on the server at once: its locks go with it (cancel, error). False when
+    the KILL could not be sent through ``conn`` (the session may still be there)."""
     if conn is None:
-        return
+        return False
     try:
         with conn.cursor() as cur:
             cur.execute(f"KILL {int(thread_id)}")
-    except pymysql.err.MySQLError:
-        pass  # already gone: nothing holds a lock
+    except pymysql.err.MySQLError as exc:
+        return bool(exc.args) and exc.args[0] == _UNKNOWN_THREAD  # already gone: nothing holds a lock
+    return True
 
 
 def _close(conn: Connection | None) -> None:

@@ -9,8 +9,10 @@ and retries, or gives up with the names of the queries in the way.
 
 While a lock is held (or being taken) the monitor reads the process list
 about twice a second and reports which tables are read-only for the office,
-how many statements wait and for how long. Locks are released in ``finally``
-blocks; if odbackup dies, the server drops the locks with the connection.
+how many statements wait and for how long. Locks are released when their
+work is done, and on any failure or cancel by ending the session that holds
+them (``KILL`` from another connection, ``dump.py``); if odbackup dies, the
+server drops the locks with the connection.
 """
 from __future__ import annotations
 

@@ -8,8 +8,9 @@ takes the next table, reads its stream start to end (``stream.read_stream``:
 the server builds the lines, the thread cuts, hashes and chunks them) and
 hands the new chunks to the shared sealing pipeline. Big tables go first
 and are cut into parts (``stream.split``), one per connection, read at once:
-each server thread then builds the lines of its own part, and no row is read
-twice. Small tables fill in around them, in parallel too. On a 2-core server
+each server thread builds the lines of its own part only (a later part's
+scan steps over the earlier parts' rows with a bare key comparison). Small
+tables fill in around them, in parallel too. On a 2-core server
 that shares its CPUs with the backup, this is what keeps both busy.
 
 With one connection (per-table mode, or a database without MyISAM tables)
@@ -17,9 +18,10 @@ the same code reads the tables one after the other.
 
 Tables come back as they are done (:class:`TableRead`), in no set order.
 A table whose scan fails the key-order proof (``stream.ScanFailed``) is read
-again by key, in parts too. Any other failure stops every reader at once:
-the caller's ``abort`` ends the connections' queries (and so any lock they
-hold) before the error is raised.
+again by key, in parts too (the parts already read are read again). Any
+other failure stops every reader at once: the caller's ``abort`` ends the
+connections' queries (and so any lock they hold), and every reader stops at
+its next block in any case, before the error is raised.
 """
 from __future__ import annotations
 
@@ -112,6 +114,7 @@ class TableReaders:
                  cancel: threading.Event, abort: Callable[[], None]) -> None:
         self.conns, self.pipeline, self.database = conns, pipeline, database
         self.emit, self.cancel, self.abort = emit, cancel, abort
+        self._stopping = threading.Event()  # a failure: every reader stops at its next block
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         for conn in conns:
             self._free.put(conn)
@@ -141,6 +144,7 @@ class TableReaders:
                     task.state.running -= 1
                     yield from self._settle(task, future, ready)
         except BaseException:
+            self._stopping.set()
             self.abort()  # the readers' queries end at once (and any lock their connections hold)
             wait(running)
             raise
@@ -165,7 +169,7 @@ class TableReaders:
 
         def blocks():
             for block, n in read_stream(conn, state.table, state.spec, scan=state.scan, part=part):
-                if self.cancel.is_set():
+                if self.cancel.is_set() or self._stopping.is_set():
                     raise Cancelled("The backup was cancelled; locks were released and no snapshot was saved.")
                 hasher.update(block)
                 counts[0] += n

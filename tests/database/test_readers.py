@@ -248,3 +248,34 @@ def test_a_restore_in_parts_that_fails_leaves_no_side_table(admin, fresh_db, rep
         cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
                     " AND TABLE_NAME LIKE 'odbackup-part%%'", (into,))
         assert cur.fetchall() == ()
+
+
+def test_sessions_end_through_a_new_connection_when_the_monitor_cannot(admin, fresh_db):
+    """On a failure the reading sessions (and the lock one of them holds) are ended by a KILL
+    through the lock monitor's connection; when that connection cannot send it (here: closed),
+    through a new one. The office's write then goes through at once."""
+    from engine.database.dump import DatabaseDump
+
+    db = fresh_db("endsess")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=MyISAM")
+    holder = connect(target(db), database=db)
+    with holder.cursor() as cur:
+        cur.execute("LOCK TABLES t READ")
+    dump = DatabaseDump.__new__(DatabaseDump)  # only what _end_sessions uses
+    dump.plan, dump._watcher = DatabasePlan(target(db)), None
+    dump._monitor = connect(target(db))
+    dump._monitor.close()
+    try:
+        dump._end_sessions([holder])
+        with admin.cursor() as cur:
+            cur.execute("SET SESSION lock_wait_timeout = 3")
+            cur.execute(f"INSERT INTO `{db}`.t VALUES (1)")  # would wait for the lock, and fail
+            cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", (holder.thread_id(),))
+            assert cur.fetchone()[0] == 0
+    finally:
+        try:
+            holder.close()
+        except Exception:  # closing a killed connection may complain; it is closed either way
+            pass
