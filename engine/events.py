@@ -209,7 +209,10 @@ class DatabasePreflight(Event):
     connections: tuple[str, ...]
     long_queries: tuple[str, ...]
     estimated_lock_seconds: float | None
+    """The lock window the last backup of this database measured (None on a first run)."""
     sees_all_connections: bool
+    first_run_guess_seconds: float | None = None
+    """With no measurement yet: a guess from the MyISAM tables' data (see ``guess_lock_seconds``)."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ def size(n: int) -> str:
     return humanize.naturalsize(n, binary=True)
 
 
+def tables(n: int) -> str:
+    return f"{n:,} table" if n == 1 else f"{n:,} tables"
+
+
 def _eta(done: int, total: int, elapsed: float) -> str:
     if not total or not done or elapsed <= 0 or done >= total:
         return ""
@@ -174,7 +178,7 @@ class TextPrinter:
     # --- databases -------------------------------------------------------------------------
 
     def on_database_preflight(self, e: ev.DatabasePreflight) -> None:
-        self._line(f"Database {e.database} on {e.server}: {e.tables} tables ({len(e.non_transactional)} MyISAM or "
+        self._line(f"Database {e.database} on {e.server}: {tables(e.tables)} ({len(e.non_transactional)} MyISAM or "
                    f"other non-transactional), {size(e.data_bytes)}; lock mode {e.lock_mode}.")
         others = f"{len(e.connections)} other connection(s)" if e.sees_all_connections else (
             "other connections not visible (the PROCESS privilege is missing)")
@@ -182,8 +186,14 @@ class TextPrinter:
         for q in e.long_queries:
             self._line(f"  long-running query (may delay the lock): {q}")
         if e.non_transactional and e.lock_mode == "consistent":
-            guess = (f"about {e.estimated_lock_seconds:.1f} s (last run)" if e.estimated_lock_seconds is not None
-                     else "as long as reading the changed MyISAM tables takes")
+            if e.estimated_lock_seconds is not None:
+                guess = f"about {e.estimated_lock_seconds:.1f} s (measured by the last run)"
+            elif e.first_run_guess_seconds is not None:
+                seconds = e.first_run_guess_seconds
+                guess = ("under a second" if seconds < 1 else f"up to about {seconds:.0f} s") + (
+                    " (a first-run guess; this run measures it, and later runs are quicker)")
+            else:
+                guess = "as long as reading the changed MyISAM tables takes"
             self._line(f"  During the consistent part, the office's changes wait: {guess}.")
 
     def on_lock_requested(self, e: ev.LockRequested) -> None:
@@ -218,17 +228,17 @@ class TextPrinter:
         self._line(f"warning: table {e.database}.{e.table}: {e.reason}")
 
     def on_database_dumped(self, e: ev.DatabaseDumped) -> None:
-        self._line(f"Database {e.database}: {e.tables} tables, {e.rows:,} rows, {size(e.bytes)} in {e.seconds:.1f} s;"
+        self._line(f"Database {e.database}: {tables(e.tables)}, {e.rows:,} rows, {size(e.bytes)} in {e.seconds:.1f} s;"
                    f" writes could wait for {e.lock_window:.2f} s in all.")
 
     def on_database_restore_started(self, e: ev.DatabaseRestoreStarted) -> None:
-        self._line(f"Restoring database {e.database} into {e.target} ({e.tables} tables, {size(e.bytes)})")
+        self._line(f"Restoring database {e.database} into {e.target} ({tables(e.tables)}, {size(e.bytes)})")
 
     def on_table_restored(self, e: ev.TableRestored) -> None:
         self._status(f"restored {e.database}.{e.table}: {e.rows:,} rows")
 
     def on_database_restored(self, e: ev.DatabaseRestored) -> None:
-        self._line(f"Restored {e.database} as {e.target}: {e.tables} tables, {e.rows:,} rows in {e.seconds:.1f} s; "
+        self._line(f"Restored {e.database} as {e.target}: {tables(e.tables)}, {e.rows:,} rows in {e.seconds:.1f} s; "
                    f"{len(e.problems)} problem(s).", stream=self.out)
         for p in e.problems:
             self._line(f"  problem: {p}")

@@ -81,13 +81,16 @@ def describe(conn: Connection, schema: Schema, target: DbTarget, *, lock_mode: s
              estimate: float | None) -> DatabasePreflight:
     """The preflight of ``schema`` seen through ``conn`` (``ours``: our own session IDs)."""
     connections, sees_all = office_connections(conn, ours)
-    nontx = tuple(t.name for t in schema.tables if not t.transactional)
+    locked = [t for t in schema.tables if not t.transactional]
+    nontx = tuple(t.name for t in locked)
+    guess = (guess_lock_seconds(sum(t.data_length for t in locked), len(locked))
+             if estimate is None and locked else None)
     return DatabasePreflight(
         database=schema.name, server=target.server, tables=len(schema.tables),
         non_transactional=nontx, transactional=len(schema.tables) - len(nontx),
         data_bytes=sum(t.size for t in schema.tables), lock_mode=lock_mode,
         connections=connections, long_queries=tuple(locking.long_queries(conn, ours)),
-        estimated_lock_seconds=estimate, sees_all_connections=sees_all,
+        estimated_lock_seconds=estimate, sees_all_connections=sees_all, first_run_guess_seconds=guess,
     )
 
 

@@ -48,7 +48,7 @@ class PreflightInfo:
 def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     """Look at the database without locking anything (runs in a worker)."""
     from engine.database.connection import resolve_password
-    from engine.database.preflight import guess_lock_seconds, list_databases, preflight
+    from engine.database.preflight import preflight
 
     db = settings.database
     assert db is not None
@@ -58,12 +58,7 @@ def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     except (NoCredentials, OdbackupError):
         repo = None  # the estimate is only missing; the backup itself will say what is wrong
     found = preflight(target, lock_mode=db.lock_mode, repo=repo)
-    guess = None
-    if found.estimated_lock_seconds is None:
-        summary = next((d for d in list_databases(target) if d.name == db.name), None)
-        guess = (guess_lock_seconds(summary.non_transactional_data_bytes, summary.non_transactional_tables)
-                 if summary else None)
-    return PreflightInfo(found, guess, db.lock_timeout)
+    return PreflightInfo(found, found.first_run_guess_seconds, db.lock_timeout)
 
 
 def describe(info: PreflightInfo, lock_mode: str) -> Text:
