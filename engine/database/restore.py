@@ -38,6 +38,7 @@ from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 from . import loadlocal
 from .connection import DatabaseError, DbTarget, connect, translate
+from .rebase import rebase
 from .schema import Program, quote_ident
 from .stream import StreamSpec, load_sql
 
@@ -186,6 +187,8 @@ class DatabaseRestorer:
         self.problems: list[str] = []
         self.rows = 0
         self._groups: list[_Parts] = []  # tables loaded in parts (their side tables go on failure)
+        self._names = frozenset([n["name"].lower() for n in tree["tables"]]
+                                + [p["name"].lower() for p in tree["programs"] if p["kind"] == "view"])
 
     def emit(self, event) -> None:
         with self._sink_lock:
@@ -339,7 +342,9 @@ class DatabaseRestorer:
             self.problems.append(f"{program.kind} {program.name}: {exc.args[-1]}")
 
     def _execute_program(self, conn: Connection, program: Program) -> None:
-        sql = program.create_sql
+        # created in the new database, and acting on it: never on the one backed up (see rebase)
+        sql = rebase(program.create_sql, self.tree["database"], self.name, sql_mode=program.sql_mode,
+                     table_names=self._names)
         if program.kind == "event" and self.disable_events:
             sql = _disabled_event(sql)
         with conn.cursor() as cur:
