@@ -9,6 +9,7 @@ checksum the one verify computes, and verify must pass.
 """
 from __future__ import annotations
 
+import pymysql
 import pytest
 from dbhelpers import target
 
@@ -279,3 +280,48 @@ def test_sessions_end_through_a_new_connection_when_the_monitor_cannot(admin, fr
             holder.close()
         except Exception:  # closing a killed connection may complain; it is closed either way
             pass
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["bare side tables", "server refuses CREATE ... SELECT"])
+def test_side_tables_hold_no_index_unless_the_server_refuses(admin, fresh_db, repo, split_small, monkeypatch,
+                                                              refused):
+    """The other parts load into side tables without any index (the key cache is not shared
+    with the table's own load); where ``CREATE TABLE ... SELECT`` is refused (MySQL with GTID
+    consistency enforced), into a copy of the definition with its keys disabled. Either way
+    the restore is exact."""
+    db = fresh_db("sides")
+    _make(admin, db)
+    snap, _ = _backup(repo, db, "consistent")
+    shapes: dict[str, tuple] = {}
+    real_create, real_join = restore_module._create_side_table, restore_module.DatabaseRestorer._join
+
+    class Refusing:
+        def __init__(self, cur):
+            self.cur = cur
+
+        def execute(self, sql, *args):
+            if refused and sql.startswith("CREATE TABLE") and " SELECT " in sql:
+                raise pymysql.err.OperationalError(1786, "Statement violates GTID consistency")
+            return self.cur.execute(sql, *args)
+
+    def create(cur, side, table, columns):
+        real_create(Refusing(cur), side, table, columns)
+
+    def join(self, conn, group):
+        with conn.cursor() as cur:
+            for side in group.sides:
+                cur.execute(f"SHOW INDEX FROM `{side}`")
+                shapes[group.node["name"]] = tuple(sorted({r[2] for r in cur.fetchall()}))
+        return real_join(self, conn, group)
+
+    monkeypatch.setattr(restore_module, "_create_side_table", create)
+    monkeypatch.setattr(restore_module.DatabaseRestorer, "_join", join)
+    into = fresh_db("sidesback")
+    restore_database(repo, snap, target(into))
+    expected = ("PRIMARY",) if refused else ()
+    assert shapes == {"in_order": expected, "shuffled": expected}
+    with admin.cursor() as cur:
+        for table in ("in_order", "shuffled"):
+            cur.execute(f"CHECKSUM TABLE `{db}`.`{table}`, `{into}`.`{table}`")
+            (_, want), (_, got) = cur.fetchall()
+            assert got == want, table
