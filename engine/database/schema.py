@@ -188,11 +188,19 @@ def _read_columns(conn: Connection, database: str) -> dict[str, list[Column]]:
     for table, name, data_type, column_type, extra, nullable in _rows(
         conn, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, IS_NULLABLE FROM"
         " information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION", (database,)):
-        generated = "GENERATED" in (extra or "").upper() or "VIRTUAL" in (extra or "").upper() or (
-            "PERSISTENT" in (extra or "").upper())
+        generated = is_generated(extra)
         result.setdefault(table, []).append(
             Column(name, data_type.lower(), column_type, generated, nullable == "YES"))
     return result
+
+
+def is_generated(extra: str | None) -> bool:
+    """Is a column with this ``information_schema.COLUMNS.EXTRA`` a generated one? MariaDB says
+    ``VIRTUAL GENERATED`` / ``STORED GENERATED`` (``PERSISTENT`` before 10.2), MySQL the same; but
+    MySQL 8 also says ``DEFAULT_GENERATED`` for a column with an expression default (Open
+    Dental's ``DateTStamp ... DEFAULT CURRENT_TIMESTAMP``), which holds data like any other."""
+    words = set((extra or "").upper().replace(",", " ").split())
+    return bool(words & {"VIRTUAL", "STORED", "PERSISTENT"})
 
 
 def _read_keys(conn: Connection, database: str) -> dict[str, tuple[str, ...]]:

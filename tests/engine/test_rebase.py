@@ -48,3 +48,4 @@ def test_same_name_is_untouched_and_tokens_give_back_the_text():
     assert rebase(sql, "opendental", "opendental") is sql
     for text in ("select 'x", "/* open", "`a``b", "-- c", "a.b.c", "é.ü", "/*M!100100 x */"):
         assert "".join(t.text for t in tokens(text)) == text
+
