@@ -12,7 +12,6 @@ any order); foreign keys are not checked while loading (cycles are fine).
 """
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 import time
@@ -38,7 +37,7 @@ from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 from . import loadlocal
 from .connection import DatabaseError, DbTarget, connect, translate
-from .rebase import rebase
+from .rebase import rebase, tokens
 from .schema import Program, quote_ident
 from .stream import StreamSpec, load_sql
 
@@ -145,12 +144,15 @@ def find_database(repo: Repository, snap: Snapshot, name: str | None) -> dict:
                         f"(it has: {', '.join(s['name'] for s in sources)}).")
 
 
+LOAD_SQL_MODE = "NO_AUTO_VALUE_ON_ZERO"
+"""Rows go in as they were: no strict checks (the values came out of this kind of table), and a
+0 in an AUTO_INCREMENT column stays 0 (else the server would number the row anew)."""
 SORT_BUFFER = 64 * 1024 * 1024  # at least this for MyISAM's index sort (MySQL's default is 8 MiB)
 
 
 def _session(conn: Connection) -> None:
     with conn.cursor() as cur:
-        for sql in ("SET SESSION sql_mode = ''", "SET SESSION time_zone = '+00:00'",
+        for sql in (f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'", "SET SESSION time_zone = '+00:00'",
                     "SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0",
                     "SET SESSION net_read_timeout = 3600", "SET SESSION net_write_timeout = 3600"):
             cur.execute(sql)
@@ -181,8 +183,10 @@ def prepare_target(conn: Connection, name: str, charset: str, collation: str, *,
         exists = cur.fetchone()[0] > 0
         cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (name,))
         objects = cur.fetchone()[0]
-        cur.execute("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s", (name,))
-        objects += cur.fetchone()[0]
+        for sql in ("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s",
+                    "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s"):
+            cur.execute(sql, (name,))
+            objects += cur.fetchone()[0]
         if exists and objects:
             if not replace:
                 raise UnsafePath(f"The database '{name}' already exists and is not empty; nothing was changed.",
@@ -373,22 +377,47 @@ class DatabaseRestorer:
             try:
                 cur.execute(sql)
             finally:
-                cur.execute("SET SESSION sql_mode = ''")
+                cur.execute(f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'")
                 cur.execute("SET SESSION time_zone = '+00:00'")
 
 
-_AUTO_INCREMENT = re.compile(r"\bAUTO_INCREMENT=\d+")
-
-
 def with_auto_increment(create_sql: str, value: int | None) -> str:
-    """The table definition with the counter read under the lock (the definition
-    itself was read before locking and may lag behind)."""
+    """The table definition with the counter read under the lock (the definition itself was
+    read before locking and may lag behind). The counter is a table option: it is set among
+    the options after the column list (never in a comment or a string, never after a
+    partition list), or added right after the column list."""
     if not value:
         return create_sql
-    if _AUTO_INCREMENT.search(create_sql):
-        return _AUTO_INCREMENT.sub(f"AUTO_INCREMENT={int(value)}", create_sql, count=1)
-    head, sep, tail = create_sql.rpartition(")")
-    return f"{head}{sep} AUTO_INCREMENT={int(value)}{tail}"
+    toks = list(tokens(create_sql))
+    depth, end = 0, None
+    for i, tok in enumerate(toks):
+        if tok.kind == "other" and tok.text in "()":
+            depth += 1 if tok.text == "(" else -1
+            if depth == 0:
+                end = i
+                break
+    if end is None:
+        return create_sql
+    option = f"AUTO_INCREMENT={int(value)}"
+    i = end + 1
+    while i < len(toks):
+        tok = toks[i]
+        if tok.kind == "name" and tok.value.upper() == "PARTITION":
+            break
+        if tok.kind == "name" and tok.value.upper() == "AUTO_INCREMENT":
+            j = _skip_space(toks, i + 1)
+            if j < len(toks) and toks[j].text == "=":
+                j = _skip_space(toks, j + 1)
+            if j < len(toks) and toks[j].text.isdigit():
+                return "".join(t.text for t in toks[:i]) + option + "".join(t.text for t in toks[j + 1:])
+        i += 1
+    return "".join(t.text for t in toks[: end + 1]) + " " + option + "".join(t.text for t in toks[end + 1:])
+
+
+def _skip_space(toks: list, i: int) -> int:
+    while i < len(toks) and toks[i].kind == "space":
+        i += 1
+    return i
 
 
 def _disabled_event(sql: str) -> str:

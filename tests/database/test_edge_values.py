@@ -11,8 +11,8 @@ import pytest
 from dbhelpers import target
 
 from engine.backup import BackupPlan, run_backup
-from engine.database.dump import DatabasePlan
 from engine.database import stream
+from engine.database.dump import DatabasePlan
 from engine.database.restore import database_sources, restore_database
 
 BIG_BLOB = 3 * 1024 * 1024
@@ -38,6 +38,10 @@ SCHEMA = [
     " FOREIGN KEY (parent_id) REFERENCES parent (id)) ENGINE=InnoDB",
     "ALTER TABLE parent ADD FOREIGN KEY (child_id) REFERENCES child (id)",
     "CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=MyISAM",
+    # a partitioned table whose comments mention the counter and hold parentheses
+    "CREATE TABLE fee (FeeNum BIGINT AUTO_INCREMENT PRIMARY KEY COMMENT 'starts at AUTO_INCREMENT=5000 (old)',"
+    " Amount DOUBLE) ENGINE=MyISAM COMMENT='Fees (old schedule)'"
+    " PARTITION BY RANGE (FeeNum) (PARTITION p0 VALUES LESS THAN (100), PARTITION p1 VALUES LESS THAN MAXVALUE)",
     "CREATE VIEW v1 AS SELECT id, txt FROM `values`",
     "CREATE VIEW `v 2` AS SELECT id FROM v1 WHERE id > 1",
     "CREATE TRIGGER trg BEFORE INSERT ON nokey FOR EACH ROW SET NEW.b = UPPER(NEW.b)",
@@ -76,6 +80,8 @@ def _rows(db: str) -> list[str]:
         f"UPDATE `{db}`.child SET parent_id = 1",
         f"INSERT INTO `{db}`.auto (v) VALUES (1), (2), (3)",
         f"DELETE FROM `{db}`.auto WHERE id = 3",
+        f"UPDATE `{db}`.auto SET id = 0 WHERE id = 1",  # a 0 key stays 0 (not numbered anew)
+        f"INSERT INTO `{db}`.fee VALUES (1, 1.5), (150, 2.5)",
     ]
 
 
@@ -117,6 +123,8 @@ def snapshot_of(conn, db: str) -> dict:
         cur.execute("SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
                     " AND TABLE_NAME = 'auto'", (db,))
         result["@auto_increment"] = cur.fetchone()
+        cur.execute(f"SHOW CREATE TABLE `{db}`.fee")
+        result["@fee definition"] = cur.fetchone()[1]  # counter, comments and partitions as they were
         for kind in ("VIEW", "FUNCTION", "PROCEDURE", "TRIGGER", "EVENT"):
             cur.execute(
                 {"VIEW": "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s",
