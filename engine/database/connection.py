@@ -28,6 +28,7 @@ import pymysql
 
 from .. import paths
 from ..errors import OdbackupError, UsageError
+from . import loadlocal
 
 DEFAULT_PORT = 3306
 ENV_PASSWORD = "ODBACKUP_DB_PASSWORD"
@@ -204,7 +205,10 @@ def _tls_context() -> ssl.SSLContext:
 
 def connect(target: DbTarget, *, database: str | None = None, **options: object) -> pymysql.connections.Connection:
     """Open a connection (TLS when the server offers it); server errors become
-    plain-words :class:`DatabaseError` s."""
+    plain-words :class:`DatabaseError` s. ``LOAD DATA LOCAL`` is allowed (the restore loads
+    rows so), and answered only by :mod:`loadlocal`: a server asking any connection for a
+    file of this machine (a rogue or impersonated one) is refused."""
+    loadlocal.install()
     args = dict(host=target.host, port=target.port, user=target.user, password=target.password or "",
                 database=database, charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=10,
                 **options)
