@@ -22,9 +22,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import platformdirs
+import pymysql
 
 from .database import compare
-from .database.connection import DatabaseError, DbTarget, connect, parse_url
+from .database.connection import DatabaseError, DbTarget, connect, parse_url, translate
 from .database.restore import database_sources, restore_database
 from .database.schema import quote_ident
 from .errors import Cancelled, OdbackupError
@@ -80,30 +81,62 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
             cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (scratch,))
             if cur.fetchone()[0]:
                 raise DatabaseError(f"The scratch database '{scratch}' already exists; refusing to use it.")
-        created = True
         try:
             result = restore_database(repo, snap, server.with_database(scratch), source_name=source["name"],
                                       disable_events=True, on_event=on_event, cancel=cancel)
             verdict.problems += list(result.problems)
-            _compare(repo, source, conn, server, scratch, verdict, on_event)
+            try:
+                _compare(repo, source, conn, server, scratch, verdict, on_event, cancel)
+            except pymysql.err.MySQLError as exc:
+                raise translate(exc, server, scratch) from None
         finally:
-            if created and not keep:
-                with conn.cursor() as cur:
-                    cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(scratch)}")
+            if not keep:
+                left = _drop_scratch(conn, server, scratch)
+                if left:
+                    verdict.problems.append(left)
     finally:
         conn.close()
     return verdict
 
 
+def _drop_scratch(conn, server: DbTarget, scratch: str) -> str | None:
+    """Drop the scratch database (on a new connection if ``conn`` is broken); what went wrong, if anything."""
+    sql = f"DROP DATABASE IF EXISTS {quote_ident(scratch)}"
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        return None
+    except pymysql.err.MySQLError:
+        pass
+    try:
+        fresh = connect(server)
+        try:
+            with fresh.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            fresh.close()
+        return None
+    except (pymysql.err.MySQLError, OdbackupError) as exc:
+        return f"the scratch database {scratch} could not be dropped ({exc}); drop it by hand"
+
+
 def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
-             on_event: EventSink) -> None:
+             on_event: EventSink, cancel: threading.Event) -> None:
     tree = repo.read_tree(bytes.fromhex(source["tree"]))
-    with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
-        checking = pool.submit(_check_tables, server.with_database(scratch), [n["name"] for n in tree["tables"]])
-        sums = compare.stream_checksums(conn, server, scratch,
-                                        {n["name"]: [rows for rows, _ in n["parts"]] for n in tree["tables"]
-                                         if n.get("parts")})
-        checks = checking.result()
+    parts = {n["name"]: [rows for rows, _ in n["parts"]] for n in tree["tables"] if n.get("parts")}
+    check_conn = connect(server.with_database(scratch), database=scratch)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
+            checking = pool.submit(compare.check_tables, check_conn, [n["name"] for n in tree["tables"]])
+            try:
+                sums = compare.stream_checksums(conn, server, scratch, parts, cancel=cancel)
+            except BaseException:
+                # cancelled or failed: CHECK TABLE ends now, so the scratch database can go at once
+                _kill_query(conn, check_conn.thread_id())
+                raise
+            checks = checking.result()
+    finally:
+        check_conn.close()
     for node in tree["tables"]:
         rows, digest = sums.get(node["name"], (0, ""))
         ok = node["name"] in sums and digest == node["checksum"] and rows == node["rows"]
@@ -121,12 +154,12 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     verdict.open_dental = compare.open_dental_facts(conn)
 
 
-def _check_tables(scratch: DbTarget, names: list[str]) -> dict[str, str]:
-    conn = connect(scratch, database=scratch.database)
+def _kill_query(conn, thread_id: int) -> None:
     try:
-        return compare.check_tables(conn, names)
-    finally:
-        conn.close()
+        with conn.cursor() as cur:
+            cur.execute(f"KILL QUERY {int(thread_id)}")
+    except Exception:  # noqa: BLE001  (it may have ended already; closing its connection ends it too)
+        pass
 
 
 def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel: threading.Event) -> None:
@@ -177,7 +210,7 @@ def verify_snapshot(
         except (DatabaseError, OdbackupError) as exc:
             if isinstance(exc, Cancelled):
                 raise
-            verdict = DatabaseVerdict(source["name"], "", problems=[f"restore failed: {exc}"])
+            verdict = DatabaseVerdict(source["name"], "", problems=[f"could not be restored and compared: {exc}"])
         report.databases.append(verdict)
         report.problems += [f"{source['name']}: {p}" for p in verdict.problems]
     _verify_files(repo, snap, report, cancel)

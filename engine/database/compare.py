@@ -7,11 +7,13 @@ restored table's stream with the same reader.
 from __future__ import annotations
 
 import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pymysql
 from pymysql.connections import Connection
 
+from ..errors import Cancelled
 from .checksum import StreamChecksum
 from .connection import DbTarget, connect
 from .schema import quote_ident, read_schema
@@ -22,11 +24,14 @@ READERS = 2
 
 
 def stream_checksums(conn: Connection, target: DbTarget, database: str,
-                     parts: dict[str, list[int]] | None = None) -> dict[str, tuple[int, str]]:
+                     parts: dict[str, list[int]] | None = None, *,
+                     cancel: threading.Event | None = None) -> dict[str, tuple[int, str]]:
     """table -> (rows, checksum) of every table of ``database``; ``parts``: the row counts of
     the parts a table was read in at backup time (checksum.py), by table name. The tables are
-    read on :data:`READERS` connections at once: the restored database is the verify's own."""
+    read on :data:`READERS` connections at once: the restored database is the verify's own.
+    On ``cancel``, or when one reader fails, every reader stops at its next block."""
     schema = read_schema(conn, database)
+    stop = _Stop(cancel)
     free: queue.SimpleQueue = queue.SimpleQueue()
     opened = []
     try:
@@ -38,41 +43,81 @@ def stream_checksums(conn: Connection, target: DbTarget, database: str,
             free.put(opened[-1])
 
         def one(table) -> tuple[str, tuple[int, str]]:
+            stop.check()
             raw = free.get()
             try:
                 cut = (parts or {}).get(table.name)
                 try:
-                    return table.name, _checksum(raw, table, cut, scan=True)
+                    return table.name, _checksum(raw, table, cut, scan=True, stop=stop)
                 except ScanFailed:
-                    return table.name, _checksum(raw, table, cut, scan=False)
+                    return table.name, _checksum(raw, table, cut, scan=False, stop=stop)
+            except _Stopped:
+                raise
+            except BaseException:
+                stop.failed.set()
+                raise
             finally:
                 free.put(raw)
 
         biggest_first = sorted(schema.tables, key=lambda t: t.data_length, reverse=True)
         with ThreadPoolExecutor(READERS, thread_name_prefix="odbackup-verify") as pool:
-            return dict(pool.map(one, biggest_first))
+            futures = [pool.submit(one, table) for table in biggest_first]
+        found, errors = {}, []
+        for future in futures:
+            try:
+                name, value = future.result()
+                found[name] = value
+            except _Stopped:
+                pass  # stopped because of another table's error, raised below
+            except BaseException as exc:  # noqa: BLE001  (the first is raised below)
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return found
     finally:
         for raw in opened:
             raw.close()
 
 
-def _checksum(raw: Connection, table, parts: list[int] | None, *, scan: bool) -> tuple[int, str]:
+class _Stopped(Exception):
+    """A reader stopped because another one failed (that one's error is the one raised)."""
+
+
+class _Stop:
+    """When the readers stop: the caller's cancel, or a failure of any of them."""
+
+    def __init__(self, cancel: threading.Event | None) -> None:
+        self.cancel, self.failed = cancel, threading.Event()
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("The verification was cancelled.")
+        if self.failed.is_set():
+            raise _Stopped()
+
+
+def _checksum(raw: Connection, table, parts: list[int] | None, *, scan: bool, stop: _Stop) -> tuple[int, str]:
     hasher, rows = StreamChecksum(parts), 0
     for block, n in read_stream(raw, table, spec_for(table), scan=scan):
+        stop.check()
         hasher.update(block, n)
         rows += n
     return rows, hasher.hexdigest()
 
 
 def check_tables(conn: Connection, names: list[str]) -> dict[str, str]:
-    """``CHECK TABLE`` verdicts: table -> 'OK' or the server's message."""
+    """``CHECK TABLE`` verdicts: table -> 'OK' or the server's message (``conn`` is in the
+    tables' database)."""
     verdicts: dict[str, str] = {}
+    with conn.cursor() as cur:
+        cur.execute("SELECT DATABASE()")
+        prefix = f"{cur.fetchone()[0]}."  # the server names each table ``database.table``; dots allowed in both
     for i in range(0, len(names), 50):
         batch = names[i : i + 50]
         with conn.cursor() as cur:
             cur.execute("CHECK TABLE " + ", ".join(quote_ident(n) for n in batch))
             for table, _op, msg_type, msg_text in cur.fetchall():
-                name = str(table).split(".", 1)[-1]
+                name = str(table).removeprefix(prefix)
                 if msg_type.lower() in ("error", "warning") or (msg_type.lower() == "status" and
                                                                  msg_text.upper() != "OK"):
                     verdicts[name] = f"{msg_type}: {msg_text}"

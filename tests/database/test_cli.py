@@ -86,7 +86,7 @@ def _practice(admin, db: str) -> None:
 
 
 def test_backup_restore_and_verify_from_the_command_line(admin, fresh_db, tmp_path):
-    db = fresh_db("cli practice")  # a space in the name: percent-encoded in the URL
+    db = fresh_db("cli.practice one")  # a dot and a space in the name: percent-encoded in the URL
     _practice(admin, db)
     repo = tmp_path / "repo"
     odbackup(["init", repo])
