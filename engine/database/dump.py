@@ -48,6 +48,10 @@ from .tablecache import TableCache
 LOCK_MODES = ("consistent", "per-table")
 GLOBAL_SCOPE = "all tables (global read lock)"
 READERS = 2  # connections reading rows at once (the data connection and its helpers)
+NET_WRITE_TIMEOUT = 600
+"""How long the server waits for a reading session's client to take the next packet before it
+ends the session (and any lock it holds): the last resort when the whole backup process stops
+(suspended, the machine asleep), where LockMonitor's stall watch cannot run either."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class DatabasePlan:
     lock_timeout: float = 10.0
     lock_retries: int = 3
     retry_pause: float = 5.0
+    stall_timeout: float = 60.0
+    """A held lock is released (and the backup fails) when reading stops this long (locking.py)."""
 
 
 @dataclass
@@ -119,13 +125,21 @@ class DatabaseDump:
             self._preflight(meta, schema, ours)
             for conn in (data, *self._helpers):
                 self._prepare_session(conn)
-            watcher = self._watcher = locking.LockMonitor(monitor, self.emit, ours, lock_conn_id=data.thread_id(),
-                                                          lock_timeout=self.plan.lock_timeout)
+            watcher = self._watcher = locking.LockMonitor(
+                monitor, self.emit, ours, lock_conn_id=data.thread_id(), lock_timeout=self.plan.lock_timeout,
+                holders=(data.thread_id(), *(h.thread_id() for h in self._helpers)),
+                stall_timeout=self.plan.stall_timeout)
             watcher.start()
             try:
                 nodes = self._dump(schema, meta, data, watcher)
             except BaseException:
                 self._end_sessions((data, *self._helpers))
+                if watcher.stalled:
+                    raise DatabaseError(
+                        f"The backup stopped moving for {self.plan.stall_timeout:g} s while the office's tables were "
+                        "read-only, so the lock was released at once; no snapshot was saved.",
+                        hint="Check that the backup drive or network share answers, then run the backup again.",
+                    ) from None
                 raise
             watcher.stop()
             return self._finish(schema, nodes, started)
@@ -157,7 +171,7 @@ class DatabaseDump:
     def _prepare_session(self, data: Connection) -> None:
         with data.cursor() as cur:
             for sql in ("SET SESSION sql_mode = ''", "SET SESSION time_zone = '+00:00'",
-                        "SET SESSION net_write_timeout = 3600", "SET SESSION net_read_timeout = 3600",
+                        f"SET SESSION net_write_timeout = {NET_WRITE_TIMEOUT}", "SET SESSION net_read_timeout = 3600",
                         f"SET SESSION lock_wait_timeout = {int(self.plan.lock_timeout) + 5}",
                         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"):
                 cur.execute(sql)
@@ -339,7 +353,8 @@ class DatabaseDump:
             return nodes
         conns = [data, *self._readers]
         readers = TableReaders(conns, self.pipeline, self.db, emit=self.emit, cancel=self.cancel,
-                               abort=lambda: self._end_sessions(conns))
+                               abort=lambda: self._end_sessions(conns),
+                               beat=self._watcher.beat if self._watcher else lambda: None)
         worth = lambda t: self.cache.scan_worth_trying(self.server, self.db, t.name)  # noqa: E731
         for done in readers.read(to_read, worth):
             if isinstance(done, TableGone):

@@ -21,9 +21,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+import pymysql
 from pymysql.connections import Connection
 
-from ..events import EventSink, LockStatus
+from ..events import EventSink, LockReleased, LockStatus
 
 POLL_SECONDS = 0.5
 WAIT_STATES = ("waiting for global read lock", "waiting for table level lock",
@@ -67,21 +68,37 @@ def long_queries(conn: Connection, ours: set[int], older_than: float = 5.0) -> l
 
 
 class LockMonitor(threading.Thread):
-    """Watches the office while we hold (or request) a lock; kills a lock request that hangs."""
+    """Watches the office while we hold (or request) a lock; kills a lock request that hangs,
+    and ends a held lock whose backup has stopped moving.
+
+    A held lock is only as short as the reading under it. If the backup stops reading (the
+    backup drive or network share stops answering and the readers wait on it), the office
+    would stay read-only for as long as that lasts. The readers :meth:`beat` at every block;
+    when no beat comes for ``stall_timeout`` seconds while a lock is held, the sessions in
+    ``holders`` (the ones holding the lock) are ended on the server: the lock goes with them,
+    :attr:`stalled` is set, and the backup fails saying why."""
 
     def __init__(self, conn: Connection, on_event: EventSink, ours: set[int], *, lock_conn_id: int,
-                 lock_timeout: float) -> None:
+                 lock_timeout: float, holders: tuple[int, ...] = (), stall_timeout: float = 60.0) -> None:
         super().__init__(daemon=True, name="odbackup-lock-monitor")
         self.conn, self.on_event, self.ours = conn, on_event, ours
         self.lock_conn_id, self.lock_timeout = lock_conn_id, lock_timeout
+        self.holders = holders or (lock_conn_id,)
+        self.stall_timeout = stall_timeout
         self._state_lock = threading.Lock()
         self._scope = ""
         self._tables: tuple[str, ...] = ()
         self._since = 0.0
         self._acquiring = False
+        self._beat = 0.0
         self._halt = threading.Event()
         self.killed_attempt = False
+        self.stalled = False
         self.error: Exception | None = None
+
+    def beat(self) -> None:
+        """The backup moved (a block read, a table stored): called from any thread, often."""
+        self._beat = time.monotonic()
 
     def watch(self, scope: str, tables: tuple[str, ...], *, acquiring: bool) -> None:
         with self._state_lock:
@@ -92,7 +109,7 @@ class LockMonitor(threading.Thread):
     def held(self) -> None:
         with self._state_lock:
             self._acquiring = False
-            self._since = time.monotonic()
+            self._since = self._beat = time.monotonic()
 
     def idle(self) -> None:
         with self._state_lock:
@@ -115,11 +132,24 @@ class LockMonitor(threading.Thread):
                 return
 
     def _poll(self, scope: str, tables: tuple[str, ...], since: float, acquiring: bool) -> None:
-        age = time.monotonic() - since
+        now = time.monotonic()
+        age = now - since
         if acquiring and age > self.lock_timeout and not self.killed_attempt:
             self.killed_attempt = True
             with self.conn.cursor() as cur:
                 cur.execute(f"KILL QUERY {int(self.lock_conn_id)}")
+        if not acquiring and not self.stalled and now - self._beat > self.stall_timeout:
+            self.stalled = True  # read first by the backup's thread when its reading fails
+            with self.conn.cursor() as cur:
+                for thread_id in self.holders:
+                    try:
+                        cur.execute(f"KILL CONNECTION {int(thread_id)}")
+                    except pymysql.err.MySQLError:
+                        pass  # gone already
+            with self._state_lock:
+                self._scope = ""
+            self.on_event(LockReleased(scope, age))
+            return
         waiters = waiting_statements(self.conn, self.ours)
         self.on_event(LockStatus(
             scope=scope,

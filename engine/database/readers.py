@@ -111,9 +111,10 @@ class TableReaders:
     """Reads tables on ``conns`` (connections that all see the same rows) at once; see module."""
 
     def __init__(self, conns: list, pipeline: SealPipeline, database: str, *, emit: EventSink,
-                 cancel: threading.Event, abort: Callable[[], None]) -> None:
+                 cancel: threading.Event, abort: Callable[[], None],
+                 beat: Callable[[], None] = lambda: None) -> None:
         self.conns, self.pipeline, self.database = conns, pipeline, database
-        self.emit, self.cancel, self.abort = emit, cancel, abort
+        self.emit, self.cancel, self.abort, self.beat = emit, cancel, abort, beat
         self._stopping = threading.Event()  # a failure: every reader stops at its next block
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         for conn in conns:
@@ -140,6 +141,7 @@ class TableReaders:
                 if self.cancel.is_set():
                     raise Cancelled("The backup was cancelled; locks were released and no snapshot was saved.")
                 for future in done:
+                    self.beat()
                     task = running.pop(future)
                     task.state.running -= 1
                     yield from self._settle(task, future, ready)
@@ -171,6 +173,7 @@ class TableReaders:
             for block, n in read_stream(conn, state.table, state.spec, scan=state.scan, part=part):
                 if self.cancel.is_set() or self._stopping.is_set():
                     raise Cancelled("The backup was cancelled; locks were released and no snapshot was saved.")
+                self.beat()  # the lock monitor's sign that the backup moves (locking.LockMonitor)
                 hasher.update(block)
                 counts[0] += n
                 counts[1] += len(block)

@@ -32,6 +32,7 @@ from faulthelpers import (
 )
 
 from engine.backup import BackupPlan, run_backup
+from engine.database import readers
 from engine.database.connection import (
     AccessDenied,
     DatabaseError,
@@ -46,6 +47,7 @@ from engine.errors import Cancelled, OdbackupError
 from engine.events import (
     DatabasePreflight,
     LockGaveUp,
+    LockReleased,
     LockRequested,
     LockStatus,
     LockTaken,
@@ -335,6 +337,48 @@ def test_cancel_under_the_lock_releases_it_at_once(moment, shape, admin, fresh_d
     assert_failed_cleanly(repo, before)
     del error
     assert run.forget() == [], "errors escaped while the cancelled dump was cleaned up"
+
+
+# --- 4b. the backup stops moving under the lock ----------------------------------------------------------
+
+
+def test_a_backup_that_stops_moving_under_the_lock_lets_the_office_go_on(admin, fresh_db, repo, sessions,
+                                                                            monkeypatch):
+    """The backup drive stops answering while the global read lock is held (the readers wait
+    on it and read nothing): after ``stall_timeout`` the lock is ended on the server, the
+    office's waiting write completes, and once the drive answers the backup fails plainly."""
+    db = fresh_db("stall")
+    _make_office(admin, db)
+    before = repo_state(repo)
+    drive = threading.Event()  # set: the drive answers again
+    real = readers.TableReaders._store
+
+    def hung(self, conn, state, part):
+        drive.wait(DEADLINE)
+        return real(self, conn, state, part)
+
+    monkeypatch.setattr(readers.TableReaders, "_store", hung)
+    log = EventLog()
+    run = BackgroundBackup(repo, _plan(target(db), stall_timeout=1.5), log)
+    run.start()
+    taken_at, _ = log.wait_for(LockTaken)
+    writer = Writer().start(_office_insert(db))  # waits: the global read lock is held
+    try:
+        writer.wait(DEADLINE)
+    finally:
+        writer.close()
+    released_at, released = log.wait_for(LockReleased)
+    drive.set()
+    error = run.failure()
+
+    assert writer.finished - taken_at < 1.5 + 3.0, f"the office waited {writer.finished - taken_at:.1f} s"
+    assert released.held >= 1.5 and released_at <= writer.finished + 0.5
+    assert type(error) is DatabaseError and "stopped moving for 1.5 s" in str(error), repr(error)
+    assert_plain(error)
+    sessions.assert_all_gone(admin)
+    assert_failed_cleanly(repo, before)
+    del error
+    assert run.forget() == [], "errors escaped while the stalled dump was cleaned up"
 
 
 # --- 5. the lock watchdog ------------------------------------------------------------------------------------
