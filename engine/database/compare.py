@@ -25,11 +25,13 @@ READERS = 2
 
 def stream_checksums(conn: Connection, target: DbTarget, database: str,
                      parts: dict[str, list[int]] | None = None, *,
-                     cancel: threading.Event | None = None) -> dict[str, tuple[int, str]]:
+                     cancel: threading.Event | None = None,
+                     skip: frozenset[str] = frozenset()) -> dict[str, tuple[int, str]]:
     """table -> (rows, checksum) of every table of ``database``; ``parts``: the row counts of
     the parts a table was read in at backup time (checksum.py), by table name. The tables are
     read on :data:`READERS` connections at once: the restored database is the verify's own.
-    On ``cancel``, or when one reader fails, every reader stops at its next block."""
+    On ``cancel``, or when one reader fails, every reader stops at its next block. Tables
+    named in ``skip`` are not read (their rows live elsewhere: schema.ROWS_ELSEWHERE_ENGINES)."""
     schema = read_schema(conn, database)
     stop = _Stop(cancel)
     free: queue.SimpleQueue = queue.SimpleQueue()
@@ -59,7 +61,8 @@ def stream_checksums(conn: Connection, target: DbTarget, database: str,
             finally:
                 free.put(raw)
 
-        biggest_first = sorted(schema.tables, key=lambda t: t.data_length, reverse=True)
+        biggest_first = sorted((t for t in schema.tables if t.name not in skip), key=lambda t: t.data_length,
+                               reverse=True)
         with ThreadPoolExecutor(READERS, thread_name_prefix="odbackup-verify") as pool:
             futures = [pool.submit(one, table) for table in biggest_first]
         found, errors = {}, []

@@ -347,6 +347,8 @@ class DatabaseDump:
                 nodes.append(cached)
             elif table.counts_rows and stat[3] == 0:  # counted under the lock: nothing to read
                 nodes.append(self._node(empty(table), stat[2], proofs[table.name]))
+            elif table.rows_elsewhere:  # the definition only (schema.ROWS_ELSEWHERE_ENGINES)
+                nodes.append(self._node(empty(table), stat[2], None, elsewhere=True))
             else:
                 to_read.append(table)
         if not to_read:
@@ -377,13 +379,15 @@ class DatabaseDump:
             proof = TableCache.proof(update_time, data_length, table.create_sql)
         return table, proof
 
-    def _node(self, read: TableRead, auto_increment, proof: str | None) -> dict:
+    def _node(self, read: TableRead, auto_increment, proof: str | None, *, elsewhere: bool = False) -> dict:
         table = read.table
         node = {
             "name": table.name, "engine": table.engine, "create": table.create_sql, "stream": read.spec.to_json(),
             "rows": read.rows, "bytes": read.bytes, "checksum": read.checksum,
             "content": [[c.hex(), n] for c, n in read.content], "auto_increment": auto_increment,
         }
+        if elsewhere:
+            node["rows_elsewhere"] = True
         if read.parts:
             node["parts"] = read.parts
         if read.scanned is not None:

@@ -226,7 +226,14 @@ class DatabaseRestorer:
     def create_tables(self, conn: Connection) -> None:
         with conn.cursor() as cur:
             for node in self.tree["tables"]:
-                cur.execute(with_auto_increment(node["create"], node.get("auto_increment")))
+                try:
+                    cur.execute(with_auto_increment(node["create"], node.get("auto_increment")))
+                except pymysql.err.MySQLError as exc:
+                    if not node.get("rows_elsewhere"):
+                        raise
+                    # a FEDERATED or CONNECT table whose other end this server cannot reach:
+                    # the rest of the database is restored all the same
+                    self.problems.append(f"table {node['name']} (its rows live elsewhere): {exc.args[-1]}")
 
     def load_tables(self, conn: Connection, pool: ThreadPoolExecutor) -> None:
         # big tables first; empty tables need no load at all

@@ -15,6 +15,11 @@ from pymysql.connections import Connection
 TRANSACTIONAL_ENGINES = frozenset({"InnoDB"})
 EXACT_COUNT_ENGINES = frozenset({"myisam", "aria", "memory"})
 """Engines whose TABLE_ROWS is the exact row count (kept in the table's header), not an estimate."""
+ROWS_ELSEWHERE_ENGINES = frozenset({"mrg_myisam", "merge", "federated", "connect", "spider", "blackhole"})
+"""Engines whose tables hold no rows of their own: a MERGE table shows (and inserts into) other
+tables, FEDERATED, CONNECT and SPIDER ones another server, database or file, BLACKHOLE none.
+Only their definitions are backed up: loading rows into them on restore would write into
+those other tables (possibly the live ones), and their own rows are backed up where they live."""
 MAX_FETCH = 1 << 30
 
 
@@ -45,6 +50,11 @@ class Table:
     @property
     def transactional(self) -> bool:
         return self.engine in TRANSACTIONAL_ENGINES
+
+    @property
+    def rows_elsewhere(self) -> bool:
+        """Its rows are another table's, server's or file's (see ROWS_ELSEWHERE_ENGINES)."""
+        return self.engine.lower() in ROWS_ELSEWHERE_ENGINES
 
     @property
     def counts_rows(self) -> bool:
