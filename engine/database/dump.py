@@ -262,6 +262,14 @@ class DatabaseDump:
                    tables: tuple[str, ...]) -> None:
         for attempt in range(1, self.plan.lock_retries + 1):
             self._check_cancel()
+            if scope == GLOBAL_SCOPE and locking.flush_outlives_its_kill(self.server_version):
+                long = tuple(locking.long_queries(meta, watcher.ours, older_than=self.plan.lock_timeout))
+                if long:  # asking now would freeze the office behind it, even once given up
+                    self.emit(LockGaveUp(scope, attempt, "not asked for: a query has been running longer than "
+                                         f"{self.plan.lock_timeout:g} s, and on this server the office would "
+                                         "wait behind it", long))
+                    self._pause()
+                    continue
             watcher.watch(scope, tables, acquiring=True)
             self.emit(LockRequested(scope, tables))
             asked = time.monotonic()
@@ -281,6 +289,15 @@ class DatabaseDump:
                 self._pause()
                 continue
             watcher.held()
+            if watcher.killed_attempt:
+                # granted just as the watchdog gave up: its KILL QUERY found the session idle.
+                # MariaDB forgets it; a server that would apply it to the next statement gets
+                # this harmless one
+                try:
+                    _execute(data, "DO 0")
+                except pymysql.err.MySQLError as exc:
+                    if not exc.args or exc.args[0] != 1317:
+                        raise
             self._lock_since = time.monotonic()
             self.emit(LockTaken(scope, tables, self._lock_since - asked))
             return

@@ -436,3 +436,36 @@ def test_lock_watchdog_gives_up_and_the_office_goes_on(admin, fresh_db, repo, se
     sessions.assert_all_gone(admin)
     write_completes(f"INSERT INTO `{db}`.appointment VALUES (51, 1, 'after')", within=3.0)
     assert_failed_cleanly(repo, before)
+
+
+def test_on_servers_where_a_killed_flush_stays_pending_a_long_query_is_waited_out(admin, fresh_db, repo, sessions,
+                                                                                 monkeypatch):
+    """(MySQL, MariaDB before 10.4: played here by saying so.) A report has run longer than the
+    lock timeout: the global lock is not even asked for (the office would wait behind the report
+    even after giving up), the office writes on, and the backup fails naming the query."""
+    from engine.database import locking
+
+    monkeypatch.setattr(locking, "flush_outlives_its_kill", lambda version: True)
+    db = fresh_db("longreport")
+    _make_office(admin, db, big=False)
+    before = repo_state(repo)
+    report = Writer().start(f"SELECT SLEEP(30) FROM `{db}`.appointment LIMIT 1")
+    try:
+        wait_until(lambda: processlist(admin, "ID = %s AND TIME_MS > 1200", (report.thread_id,)),
+                   what="the report to run for over a second")
+        log = EventLog()
+        run = BackgroundBackup(repo, _plan(target(db), lock_timeout=1.0, lock_retries=2, retry_pause=0.3), log)
+        run.start()
+        error = run.failure()
+        write_completes(f"INSERT INTO `{db}`.appointment VALUES (60, 1, 'walk-in')", within=2.0)
+    finally:
+        kill(report.thread_id, query_only=True)
+        report.close()
+
+    assert type(error) is DatabaseError and "Could not lock" in str(error), repr(error)
+    gave_up = log.of(LockGaveUp)
+    assert len(gave_up) == 2 and all("not asked for" in e.reason for e in gave_up), gave_up
+    assert any("SLEEP(30)" in q for q in gave_up[0].blocking_queries), gave_up[0].blocking_queries
+    assert not log.of(LockRequested), "the lock was asked for behind the long query"
+    sessions.assert_all_gone(admin)
+    assert_failed_cleanly(repo, before)
