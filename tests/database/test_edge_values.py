@@ -33,6 +33,9 @@ SCHEMA = [
     "CREATE TABLE blobs (id INT PRIMARY KEY, data LONGBLOB, note LONGTEXT) ENGINE=InnoDB",
     "CREATE TABLE geo (id INT PRIMARY KEY, p POINT NOT NULL, poly POLYGON, SPATIAL KEY (p)) ENGINE=MyISAM",
     "CREATE TABLE `odd name` (`select` INT PRIMARY KEY, `a.b` VARCHAR(5), `tick``q` INT) ENGINE=InnoDB",
+    # names with a newline, a tab and a backslash (mysqldump-nl.test); MyISAM, so LOAD DATA and scans
+    "CREATE TABLE `new\nline\ttab\\` (`col\nx` INT PRIMARY KEY, `v\tw` VARCHAR(5)) ENGINE=MyISAM",
+    "CREATE VIEW `v\nnl` AS SELECT `col\nx` FROM `new\nline\ttab\\`",
     "CREATE TABLE parent (id INT PRIMARY KEY, child_id INT, KEY (child_id)) ENGINE=InnoDB",
     "CREATE TABLE child (id INT PRIMARY KEY, parent_id INT, KEY (parent_id),"
     " FOREIGN KEY (parent_id) REFERENCES parent (id)) ENGINE=InnoDB",
@@ -75,6 +78,7 @@ def _rows(db: str) -> list[str]:
         f"INSERT INTO `{db}`.geo VALUES (1, POINT(-112.8185647, 49.6999986),"
         " ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))')), (2, POINT(0, 0), NULL)",
         f"INSERT INTO `{db}`.`odd name` VALUES (1, 'a.b', 3)",
+        f"INSERT INTO `{db}`.`new\nline\ttab\\` VALUES (1, 'x'), (2, NULL)",
         f"INSERT INTO `{db}`.child VALUES (1, NULL)",
         f"INSERT INTO `{db}`.parent VALUES (1, 1)",
         f"UPDATE `{db}`.child SET parent_id = 1",
