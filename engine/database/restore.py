@@ -377,15 +377,22 @@ class DatabaseRestorer:
                      table_names=self._names)
         if program.kind == "event" and self.disable_events:
             sql = _disabled_event(sql)
+        text, charset = _in_its_charset(sql, program.charset)
         with conn.cursor() as cur:
             cur.execute("SET SESSION sql_mode = %s", (program.sql_mode,))
             if program.time_zone:
                 cur.execute("SET SESSION time_zone = %s", (program.time_zone,))
+            if charset:
+                cur.execute("SET SESSION character_set_client = %s", (charset,))
+                if program.collation:
+                    cur.execute("SET SESSION collation_connection = %s", (program.collation,))
             try:
-                cur.execute(sql)
+                cur.execute(text)
             finally:
                 cur.execute(f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'")
                 cur.execute("SET SESSION time_zone = '+00:00'")
+                if charset:
+                    cur.execute("SET NAMES utf8mb4")
 
 
 def with_auto_increment(create_sql: str, value: int | None) -> str:
@@ -425,6 +432,35 @@ def _skip_space(toks: list, i: int) -> int:
     while i < len(toks) and toks[i].kind == "space":
         i += 1
     return i
+
+
+_CODECS = {
+    "utf8mb4": "utf-8", "utf8mb3": "utf-8", "utf8": "utf-8", "ascii": "ascii", "latin1": "cp1252",
+    "latin2": "iso8859_2", "latin5": "iso8859_9", "latin7": "iso8859_13", "greek": "iso8859_7",
+    "hebrew": "iso8859_8", "cp1250": "cp1250", "cp1251": "cp1251", "cp1256": "cp1256", "cp1257": "cp1257",
+    "cp850": "cp850", "cp852": "cp852", "cp866": "cp866", "koi8r": "koi8_r", "koi8u": "koi8_u",
+    "sjis": "shift_jis", "cp932": "cp932", "ujis": "euc_jp", "euckr": "euc_kr", "gbk": "gbk",
+    "gb2312": "gb2312", "big5": "big5", "tis620": "tis_620", "macroman": "mac_roman",
+}
+"""MySQL character sets -> Python codecs (MySQL's latin1 is Windows-1252)."""
+
+
+def _in_its_charset(sql: str, charset: str) -> tuple[str | bytes, str | None]:
+    """A program is created with the client character set it was created with (the server
+    keeps it, and a routine's string literals mean what they meant under it: ``HEX('é')`` is
+    E9 under latin1, C3A9 under utf8mb4). Returns the statement encoded in it and the
+    character set to set; or the text as it is (sent as utf8mb4) where that is the same
+    thing, or where the text cannot be written in it."""
+    name = (charset or "").lower()
+    codec = _CODECS.get(name)
+    if codec is None:
+        return sql, None
+    if name == "utf8mb4":
+        return sql, name  # the connection's own: only its collation may differ
+    try:
+        return sql.encode(codec), name
+    except UnicodeEncodeError:
+        return sql, None
 
 
 def _disabled_event(sql: str) -> str:

@@ -197,3 +197,28 @@ def test_small_max_allowed_packet_still_round_trips(admin, fresh_db, repo):
         cur.execute(f"SELECT LENGTH(a), LENGTH(b), MD5(a) = MD5(REPEAT('a', 700000)) FROM `{restored}`.t")
         assert cur.fetchone() == (700000, 700000, 1)
     fresh.close()
+
+
+def test_programs_keep_the_character_set_they_were_created_with(admin, fresh_db, repo):
+    """A function created by a latin1 client: its literal 'é' is the byte E9, and stays so in
+    the restored copy (created again under latin1, not under the restore's utf8mb4)."""
+    original, restored = fresh_db("latin_fn"), fresh_db("latin_fn_copy")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{original}` CHARACTER SET latin1")
+        cur.execute("SET NAMES latin1")
+        try:
+            cur.execute(f"CREATE FUNCTION `{original}`.accent() RETURNS VARCHAR(20) DETERMINISTIC"
+                        " RETURN HEX('\xe9')".encode("latin1"))
+            cur.execute(f"CREATE VIEW `{original}`.greeting AS SELECT 'caf\xe9' AS word".encode("latin1"))
+        finally:
+            cur.execute("SET NAMES utf8mb4")
+    result = run_backup(repo, BackupPlan(databases=(DatabasePlan(target(original)),)))
+    assert result.complete
+    assert restore_database(repo, repo.find_snapshot("latest"), target(restored)).problems == ()
+    with admin.cursor() as cur:
+        for db in (original, restored):
+            cur.execute(f"SELECT `{db}`.accent(), (SELECT HEX(word) FROM `{db}`.greeting)")
+            assert cur.fetchone() == ("E9", "636166E9"), db
+            cur.execute("SELECT CHARACTER_SET_CLIENT, COLLATION_CONNECTION FROM information_schema.ROUTINES"
+                        " WHERE ROUTINE_SCHEMA = %s", (db,))
+            assert cur.fetchone() == ("latin1", "latin1_swedish_ci"), db
