@@ -1089,7 +1089,7 @@ def render_section(results: dict) -> str:
     parts = [
         "## Databases (MariaDB)",
         "",
-        *description(results["params"]).strip("\n").splitlines(),
+        *description(results["params"], results.get("reps", 3)).strip("\n").splitlines(),
         "",
         "### Results",
         "",
@@ -1119,14 +1119,14 @@ def render_section(results: dict) -> str:
     return "\n".join(parts)
 
 
-def description(params: dict) -> str:
+def description(params: dict, reps: int = 3) -> str:
     """The section's fixed text (what is measured, how to re-run) for the data PARAMS."""
     rows, blob_rows = params["rows"], params["blob_rows"]
     appended = rows // 100
     return f"""
 odbackup's database backup is measured against `mariadb-dump` piped through
 `zstd -3` and against `mydumper`/`myloader` with 2 threads, in one run, on the
-same MariaDB server and data, every tool over TCP to {HOST}:{PORT}. Medians of 3
+same MariaDB server and data, every tool over TCP to {HOST}:{PORT}. Medians of {reps}
 repetitions; ratios are odbackup / anchor.
 
 Data (`bench/make_procedurelog.py`, `odbackup demo`; created once and kept while
