@@ -253,7 +253,8 @@ def _save_snapshot(
     )
     snap_id = write_snapshot(repo.backend, repo.keys.maint_key, snap)
     on_event(
-        SnapshotSaved(snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration)
+        SnapshotSaved(snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration,
+                      len(databases))
     )
     return BackupResult(
         snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration,

@@ -104,6 +104,8 @@ class SnapshotSaved(Event):
     bytes_added: int
     bytes_stored: int
     duration: float
+    databases: int = 0
+    """Databases in the snapshot (``files`` and ``bytes`` count the folders' files only)."""
 
 
 # --- restore ----------------------------------------------------------------

@@ -151,14 +151,15 @@ def snapshots(args: argparse.Namespace, out: Printer) -> int:
     if not snaps:
         out.result("No snapshots yet.")
         return EXIT_OK
-    out.result(f"{'ID':<10}{'Time':<21}{'Host':<14}{'Files':>8}{'Size':>11}  {'Status':<11}Verified")
+    out.result(f"{'ID':<10}{'Time':<21}{'Host':<14}{'Files':>8}{'Size':>11}  {'Status':<11}{'Verified':<17} Sources")
     for s in snaps:
         status = "complete" if s.complete else "INCOMPLETE"
         when, ok = checked.get(s.snapshot_id, (None, None))
         verified = "never" if when is None else f"{'PASSED' if ok else 'FAILED'} {_local_time(when)[:10]}"
-        sources = "  " + ", ".join(src["name"] for src in s.body["sources"]) if s.body else ""
+        sources = " " + ", ".join(src["name"] for src in s.body["sources"]) if s.body else ""
         out.result(f"{s.short_id:<10}{_local_time(s.time):<21}{s.hostname[:13]:<14}"
-                   f"{s.stats.get('files', 0):>8,}{size(s.stats.get('bytes', 0)):>11}  {status:<11}{verified}{sources}")
+                   f"{s.stats.get('files', 0):>8,}{size(s.stats.get('bytes', 0) + s.stats.get('db_bytes', 0)):>11}"
+                   f"  {status:<11}{verified:<17}{sources}".rstrip())
     if not repo.can_read:
         out.result("(folder names are shown only with the passphrase)")
     for snap_id in repo.damaged_snapshots:

@@ -131,7 +131,10 @@ class TextPrinter:
 
     def on_snapshot_saved(self, e: ev.SnapshotSaved) -> None:
         state = "saved" if e.complete else "saved, INCOMPLETE (see the warnings above)"
-        files = f"{e.files:,} files, {size(e.bytes)}" if e.files or not e.bytes_added else "database(s)"
+        what = [f"{e.files:,} files, {size(e.bytes)}"] if e.files or not e.databases else []
+        if e.databases:
+            what.append("1 database" if e.databases == 1 else f"{e.databases} databases")
+        files = " and ".join(what)
         self._line(
             f"Snapshot {e.snapshot_id[:8]} {state}: {files} "
             f"({size(e.bytes_added)} new, {size(e.bytes_stored)} written) in {e.duration:.1f} s.",

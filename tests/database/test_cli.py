@@ -94,6 +94,7 @@ def test_backup_restore_and_verify_from_the_command_line(admin, fresh_db, tmp_pa
     # first run, in words: what will be locked, a first-run guess of for how long, and when it ends
     cp = odbackup(["backup", "--repo", repo, "--db", url(db)])
     first = cp.stderr  # progress goes to stderr, the result to stdout
+    assert " saved: 1 database (" in cp.stdout, cp.stdout  # not "0 files, 0 Bytes"
     assert f"Database {db} on 127.0.0.1:3306: 2 tables (1 MyISAM" in first
     assert "the office's changes wait: under a second (a first-run guess" in first
     assert "READ-ONLY for the office now" in first
@@ -136,6 +137,7 @@ def test_backup_restore_and_verify_from_the_command_line(admin, fresh_db, tmp_pa
     assert sorted(p.suffix for p in reports.iterdir()) == [".json", ".txt"]
     listing = odbackup(["snapshots", "--repo", repo]).stdout.splitlines()
     assert "PASSED" in listing[-1] and all("PASSED" not in line for line in listing[1:-1])
+    assert all("0 Bytes" not in line for line in listing[1:]), listing  # a database has a size
 
 
 def _programs_act_on_their_own_database(admin, *, source: str, copy: str) -> None:
