@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from faulthelpers import OfficeWriter, create_big_table, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,10 +159,13 @@ def _programs_act_on_their_own_database(admin, *, source: str, copy: str) -> Non
     assert checksums(admin, source) == before
 
 
-def test_ctrl_c_under_the_global_read_lock_releases_it_at_once(admin, fresh_db, tmp_path):
-    """A real SIGINT while the office's inserts wait for the global read lock: odbackup exits
-    130 at once, the office's waiting insert then completes, no snapshot is saved and no
-    session of ours is left on the server."""
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)],
+                         ids=["ctrl-c", "crash"])
+def test_ctrl_c_or_a_crash_under_the_global_read_lock_releases_it_at_once(sig, code, admin, fresh_db, tmp_path):
+    """A real SIGINT (Ctrl+C), or SIGKILL (a crash: nothing of odbackup runs), while the
+    office's inserts wait for the global read lock: the office's waiting insert completes at
+    once, no snapshot is saved and no session of ours is left on the server; after a crash
+    the next backup clears the dead run's repository lock and succeeds."""
     db = fresh_db("cli ctrl c")
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{db}`")
@@ -188,7 +192,7 @@ def test_ctrl_c_under_the_global_read_lock_releases_it_at_once(admin, fresh_db, 
         assert backup.poll() is None, "the backup ended before the test could interrupt it"
         done_before = len(office.ok)
         interrupted = time.monotonic()
-        backup.send_signal(signal.SIGINT)
+        backup.send_signal(sig)
         out, err = backup.communicate(timeout=30)
         wait_until(lambda: len(office.ok) > done_before + 2 or office.failed,
                    what="the office to go on writing after Ctrl+C")
@@ -197,7 +201,7 @@ def test_ctrl_c_under_the_global_read_lock_releases_it_at_once(admin, fresh_db, 
             backup.kill()
         office.stop()
 
-    assert backup.returncode == 130, f"exit {backup.returncode}\n{out}\n{err}"
+    assert backup.returncode == code, f"exit {backup.returncode}\n{out}\n{err}"
     assert office.failed == [], office.failed[:3]
     resumed = office.ok[done_before][0]
     assert resumed - interrupted < 3.0, f"the office waited {resumed - interrupted:.1f} s more after Ctrl+C"
@@ -208,3 +212,6 @@ def test_ctrl_c_under_the_global_read_lock_releases_it_at_once(admin, fresh_db, 
         cur.execute("SELECT ID, USER, STATE, INFO FROM information_schema.PROCESSLIST")
         left = [r for r in cur.fetchall() if r[0] not in before and r[0] != office.thread_id]
     assert left == [], f"sessions left on the server: {left}"
+    if sig == signal.SIGKILL:
+        again = odbackup(["backup", "--repo", repo, "--db", url(db)])
+        assert "stale lock of a dead run" in again.stderr and " saved: 1 database" in again.stdout
