@@ -43,10 +43,28 @@ class Waiter:
     state: str
 
 
+def _time_ms(conn: Connection) -> str:
+    """The process list's age of a statement in milliseconds: ``TIME_MS`` on MariaDB (and
+    Percona); Oracle MySQL has only ``TIME``, in seconds. Found out once per connection."""
+    column = getattr(conn, "_odb_time_ms", None)
+    if column is None:
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT TIME_MS FROM information_schema.PROCESSLIST LIMIT 0")
+                cur.fetchall()
+            column = "TIME_MS"
+        except pymysql.err.OperationalError as exc:
+            if not exc.args or exc.args[0] != 1054:  # unknown column
+                raise
+            column = "TIME * 1000"
+        conn._odb_time_ms = column  # type: ignore[attr-defined]
+    return column
+
+
 def waiting_statements(conn: Connection, ours: set[int]) -> list[Waiter]:
     """Other sessions' statements that wait for a lock, from the process list."""
     with conn.cursor() as cur:
-        cur.execute("SELECT ID, TIME_MS, STATE, INFO FROM information_schema.PROCESSLIST")
+        cur.execute(f"SELECT ID, {_time_ms(conn)}, STATE, INFO FROM information_schema.PROCESSLIST")
         rows = cur.fetchall()
     found = []
     for pid, time_ms, state, info in rows:
@@ -60,7 +78,7 @@ def waiting_statements(conn: Connection, ours: set[int]) -> list[Waiter]:
 def long_queries(conn: Connection, ours: set[int], older_than: float = 5.0) -> list[str]:
     """Running statements of others older than ``older_than`` seconds (they delay a global lock)."""
     with conn.cursor() as cur:
-        cur.execute("SELECT ID, USER, HOST, TIME_MS, INFO FROM information_schema.PROCESSLIST"
+        cur.execute(f"SELECT ID, USER, HOST, {_time_ms(conn)}, INFO FROM information_schema.PROCESSLIST"
                     " WHERE COMMAND = 'Query' AND INFO IS NOT NULL")
         rows = cur.fetchall()
     return [f"#{pid} {user}@{str(host).split(':')[0]} running {float(ms)/1000:.0f} s: {str(info)[:120]}"
@@ -77,6 +95,67 @@ def flush_outlives_its_kill(server_version: str) -> bool:
         return True
     numbers = re.match(r"(\d+)\.(\d+)", server_version)
     return numbers is None or (int(numbers[1]), int(numbers[2])) < (10, 4)
+
+
+CLIENT_WAIT_STATES = frozenset({"writing to net", "sending to client"})
+"""A statement's state while the server waits for the client to take rows (MariaDB; MySQL 8)."""
+
+
+class _Outbox(threading.Thread):
+    """Hands the monitor's events to the sink on a thread of its own: a sink that blocks (a
+    console frozen by a click in it, a stalled pipe) must never stop the watchdogs. Status
+    reports that pile up meanwhile are dropped (only the newest matters); the rest wait."""
+
+    def __init__(self, sink: EventSink) -> None:
+        super().__init__(daemon=True, name="odbackup-lock-events")
+        self.sink = sink
+        self._items: list = []
+        self._ready = threading.Condition()
+        self._closed = False
+        self._busy = False
+        self.start()
+
+    def post(self, event) -> None:
+        with self._ready:
+            if isinstance(event, LockStatus):
+                self.drop_status()
+            self._items.append(event)
+            self._ready.notify_all()
+
+    def drop_status(self) -> None:
+        """Forget status reports not delivered yet (the lock they describe is over)."""
+        with self._ready:
+            self._items = [e for e in self._items if not isinstance(e, LockStatus)]
+
+    def wait_delivered(self, timeout: float = 5.0) -> bool:
+        """Wait until every event posted so far went to the sink."""
+        with self._ready:
+            return self._ready.wait_for(lambda: not self._items and not self._busy, timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Deliver what is left (waiting at most ``timeout`` for a blocked sink), then stop."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        self.join(timeout)
+
+    def run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._items and not self._closed:
+                    self._ready.wait()
+                if not self._items:
+                    return
+                event = self._items.pop(0)
+                self._busy = True
+            try:
+                self.sink(event)
+            except Exception:  # noqa: BLE001  (a sink's failure is not the monitor's)
+                pass
+            finally:
+                with self._ready:
+                    self._busy = False
+                    self._ready.notify_all()
 
 
 class LockMonitor(threading.Thread):
@@ -104,6 +183,7 @@ class LockMonitor(threading.Thread):
         self._acquiring = False
         self._beat = 0.0
         self._halt = threading.Event()
+        self._outbox = _Outbox(on_event)
         self.killed_attempt = False
         self.stalled = False
         self.error: Exception | None = None
@@ -126,6 +206,7 @@ class LockMonitor(threading.Thread):
     def idle(self) -> None:
         with self._state_lock:
             self._scope = ""
+        self._outbox.drop_status()
 
     def stop(self) -> None:
         self._halt.set()
@@ -139,9 +220,9 @@ class LockMonitor(threading.Thread):
                 continue
             try:
                 self._poll(scope, tables, since, acquiring)
-            except Exception as exc:  # the monitor must never break the backup; report once
+            except Exception as exc:  # the monitor must never break the backup; it goes on watching
                 self.error = exc
-                return
+        self._outbox.close()
 
     def _poll(self, scope: str, tables: tuple[str, ...], since: float, acquiring: bool) -> None:
         now = time.monotonic()
@@ -156,19 +237,13 @@ class LockMonitor(threading.Thread):
                     with self.conn.cursor() as cur:
                         cur.execute(f"KILL QUERY {int(self.lock_conn_id)}")
         if not acquiring and not self.stalled and now - self._beat > self.stall_timeout:
-            self.stalled = True  # read first by the backup's thread when its reading fails
-            with self.conn.cursor() as cur:
-                for thread_id in self.holders:
-                    try:
-                        cur.execute(f"KILL CONNECTION {int(thread_id)}")
-                    except pymysql.err.MySQLError:
-                        pass  # gone already
-            with self._state_lock:
-                self._scope = ""
-            self.on_event(LockReleased(scope, age))
-            return
+            if self._server_working():
+                self._beat = now  # a long sort or scan before the first row: the server moves
+            else:
+                self._end_held_lock(scope, age)
+                return
         waiters = waiting_statements(self.conn, self.ours)
-        self.on_event(LockStatus(
+        self._outbox.post(LockStatus(
             scope=scope,
             read_only_tables=tables,
             waiting=len(waiters),
@@ -177,3 +252,30 @@ class LockMonitor(threading.Thread):
             lock_age=age,
             acquiring=acquiring,
         ))
+
+    def _server_working(self) -> bool:
+        """Is a session holding the lock busy on the server (sorting, scanning), rather than
+        waiting for us (idle between statements, or blocked sending rows nobody takes)? When
+        the process list cannot be read, assume it is: never end a lock on a guess."""
+        ids = ", ".join(str(int(i)) for i in self.holders)
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(f"SELECT COMMAND, STATE FROM information_schema.PROCESSLIST WHERE ID IN ({ids})")
+                rows = cur.fetchall()
+        except pymysql.err.MySQLError:
+            return True
+        return any(str(command) == "Query" and str(state or "").lower() not in CLIENT_WAIT_STATES
+                   for command, state in rows)
+
+    def _end_held_lock(self, scope: str, age: float) -> None:
+        """The backup stopped moving with the lock held: end the sessions that hold it."""
+        self.stalled = True  # read first by the backup's thread when its reading fails
+        with self.conn.cursor() as cur:
+            for thread_id in self.holders:
+                try:
+                    cur.execute(f"KILL CONNECTION {int(thread_id)}")
+                except pymysql.err.MySQLError:
+                    pass  # gone already
+        with self._state_lock:
+            self._scope = ""
+        self._outbox.post(LockReleased(scope, age))
