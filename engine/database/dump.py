@@ -49,9 +49,10 @@ LOCK_MODES = ("consistent", "per-table")
 GLOBAL_SCOPE = "all tables (global read lock)"
 READERS = 2  # connections reading rows at once (the data connection and its helpers)
 NET_WRITE_TIMEOUT = 600
-"""How long the server waits for a reading session's client to take the next packet before it
-ends the session (and any lock it holds): the last resort when the whole backup process stops
-(suspended, the machine asleep), where LockMonitor's stall watch cannot run either."""
+"""How long the server waits for a reading session's client to take the next packet, or to send
+the next statement (``wait_timeout``), before it ends the session and any lock it holds: the
+last resort when the whole backup process stops (suspended, the machine asleep), where
+LockMonitor's stall watch cannot run either."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class DatabaseDump:
         self._monitor: Connection | None = None
         self._watcher: locking.LockMonitor | None = None
         self._readers: list[Connection] = []  # helpers that see what the data connection sees, now
+        self._short_idle = False  # the data session's wait_timeout is NET_WRITE_TIMEOUT (_idle_limit)
 
     def emit(self, event) -> None:
         """Events come from this thread and the monitor's: serialise them."""
@@ -117,6 +119,9 @@ class DatabaseDump:
         monitor = None
         try:
             monitor = self._monitor = connect(target)
+            # definitions as the restore reads them: backquoted names, escaped strings (a server
+            # whose sql_mode has ANSI_QUOTES or NO_BACKSLASH_ESCAPES would print them otherwise)
+            _execute(meta, "SET SESSION sql_mode = ''")
             _fresh_statistics(meta)
             self.server = self._server_identity(meta)
             schema = read_schema(meta, self.db)
@@ -198,6 +203,7 @@ class DatabaseDump:
             nontx, tx = self._current(schema, meta, catalog, nontx, tx, also_new=True)
             nodes += self._tables(nontx, data, catalog.stats)
             self._release(data, watcher, GLOBAL_SCOPE)
+            self._idle_limit(data, locked=False)
         else:
             _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
             catalog = read_catalog(meta, self.db)
@@ -211,7 +217,17 @@ class DatabaseDump:
         if self.plan.lock_mode == "per-table":
             for table in nontx:
                 nodes += self._one_locked_table(schema, table, data, meta, watcher)
+            self._idle_limit(data, locked=False)
         return sorted(nodes, key=lambda n: n["name"])
+
+    def _idle_limit(self, data: Connection, *, locked: bool) -> None:
+        """While the data session may hold a lock, the server ends it after NET_WRITE_TIMEOUT
+        seconds without a statement (the backup process stopped); otherwise the server's own
+        limit applies (the other connection may read one big table for longer than that)."""
+        if locked != self._short_idle:
+            _execute(data, f"SET SESSION wait_timeout = {NET_WRITE_TIMEOUT}" if locked
+                     else "SET SESSION wait_timeout = @@GLOBAL.wait_timeout")
+            self._short_idle = locked
 
     def _one_locked_table(self, schema: Schema, table: Table, data: Connection, meta: Connection,
                           watcher: locking.LockMonitor) -> list[dict]:
@@ -260,6 +276,7 @@ class DatabaseDump:
 
     def _take_lock(self, data: Connection, meta: Connection, watcher: locking.LockMonitor, sql: str, scope: str,
                    tables: tuple[str, ...]) -> None:
+        self._idle_limit(data, locked=True)
         for attempt in range(1, self.plan.lock_retries + 1):
             self._check_cancel()
             if scope == GLOBAL_SCOPE and locking.flush_outlives_its_kill(self.server_version):
@@ -357,7 +374,8 @@ class DatabaseDump:
                 self._skip(table, "the table was dropped during the backup")
                 continue
             table, proofs[table.name] = self._as_locked(table, stat)
-            cached = self.cache.lookup(self.server, self.db, table.name, proofs[table.name])
+            cached = None if table.rows_elsewhere else self.cache.lookup(self.server, self.db, table.name,
+                                                                         proofs[table.name])
             if cached is not None and all(self.writer.known(bytes.fromhex(c)) for c, _ in cached["content"]):
                 self._count(cached)
                 self.emit(TableDumped(self.db, table.name, cached["rows"], cached["bytes"], 0.0, True))
