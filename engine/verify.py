@@ -26,7 +26,7 @@ import pymysql
 
 from .database import compare
 from .database.connection import DatabaseError, DbTarget, connect, parse_url, translate
-from .database.restore import database_sources, restore_database
+from .database.restore import database_sources, restore_database, rows_elsewhere
 from .database.schema import quote_ident
 from .errors import Cancelled, OdbackupError
 from .events import (
@@ -124,7 +124,7 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
              on_event: EventSink, cancel: threading.Event) -> None:
     tree = repo.read_tree(bytes.fromhex(source["tree"]))
     parts = {n["name"]: [rows for rows, _ in n["parts"]] for n in tree["tables"] if n.get("parts")}
-    elsewhere = frozenset(n["name"] for n in tree["tables"] if n.get("rows_elsewhere"))
+    elsewhere = frozenset(n["name"] for n in tree["tables"] if rows_elsewhere(n))
     check_conn = connect(server.with_database(scratch), database=scratch)
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
@@ -133,8 +133,9 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
             try:
                 sums = compare.stream_checksums(conn, server, scratch, parts, cancel=cancel, skip=elsewhere)
             except BaseException:
-                # cancelled or failed: CHECK TABLE ends now, so the scratch database can go at once
-                _kill_query(conn, check_conn.thread_id())
+                # cancelled or failed: CHECK TABLE ends now (its session, so no next batch
+                # starts), and the scratch database can go at once
+                _kill_session(conn, check_conn.thread_id())
                 raise
             checks = checking.result()
     finally:
@@ -161,10 +162,10 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     verdict.open_dental = compare.open_dental_facts(conn)
 
 
-def _kill_query(conn, thread_id: int) -> None:
+def _kill_session(conn, thread_id: int) -> None:
     try:
         with conn.cursor() as cur:
-            cur.execute(f"KILL QUERY {int(thread_id)}")
+            cur.execute(f"KILL {int(thread_id)}")
     except Exception:  # noqa: BLE001  (it may have ended already; closing its connection ends it too)
         pass
 

@@ -38,7 +38,7 @@ from ..repository.snapshot import Snapshot
 from . import loadlocal
 from .connection import DatabaseError, DbTarget, connect, translate
 from .rebase import rebase, tokens
-from .schema import Program, quote_ident
+from .schema import ROWS_ELSEWHERE_ENGINES, Program, quote_ident
 from .stream import StreamSpec, load_sql
 
 READ_AHEAD = 8
@@ -92,6 +92,12 @@ class _Load:
     content: list
     rows: int
     group: _Parts | None = None
+
+
+def rows_elsewhere(node: dict) -> bool:
+    """A table backed up as its definition only (schema.ROWS_ELSEWHERE_ENGINES); snapshots made
+    before the flag existed hold such tables' rows, which must not be loaded through them."""
+    return bool(node.get("rows_elsewhere")) or node.get("engine", "").lower() in ROWS_ELSEWHERE_ENGINES
 
 
 def _create_side_table(cur, side: str, table: str, columns: str) -> None:
@@ -229,7 +235,7 @@ class DatabaseRestorer:
                 try:
                     cur.execute(with_auto_increment(node["create"], node.get("auto_increment")))
                 except pymysql.err.MySQLError as exc:
-                    if not node.get("rows_elsewhere"):
+                    if not rows_elsewhere(node):
                         raise
                     # a FEDERATED or CONNECT table whose other end this server cannot reach:
                     # the rest of the database is restored all the same
@@ -239,7 +245,8 @@ class DatabaseRestorer:
         # big tables first; empty tables need no load at all
         loads: deque[_Load] = deque()
         try:
-            for node in sorted((n for n in self.tree["tables"] if n["content"]), key=lambda n: -n["bytes"]):
+            for node in sorted((n for n in self.tree["tables"] if n["content"] and not rows_elsewhere(n)),
+                               key=lambda n: -n["bytes"]):
                 loads.extend(self._loads(conn, node))
         except BaseException:
             for group in self._groups:
@@ -248,8 +255,14 @@ class DatabaseRestorer:
         queue_lock = threading.Lock()
         errors: list[BaseException] = []
 
+        unopened: list[BaseException] = []  # one connection is enough: the other does all the work
+
         def worker() -> None:
-            load_conn = connect(self.target, database=self.name)
+            try:
+                load_conn = connect(self.target, database=self.name)
+            except BaseException as exc:  # handed to the caller's thread below (if nothing loads)
+                unopened.append(exc)
+                return
             try:
                 _session(load_conn)
                 while not errors:
@@ -268,6 +281,8 @@ class DatabaseRestorer:
             t.start()
         for t in threads:
             t.join()
+        if not errors and loads:  # no connection could be opened to load them
+            errors.append(unopened[0] if unopened else DatabaseError("Tables were left unloaded."))
         if errors:
             for group in self._groups:
                 _drop_side_tables(conn, group)
