@@ -14,7 +14,9 @@ statement with a small SQL lexer (strings, comments, quoted identifiers; the
 that mentions the name is left alone. A qualifier is a name followed by ``.``
 and another name. Where the database's name is also the name of one of its
 tables, ``name.x`` may mean that table's column ``x``; such two-part names are
-left as they are (three-part names, ``db.table.column``, are rewritten).
+rewritten only after FROM, JOIN, INTO, UPDATE, TABLE or CALL, where they name a
+table or routine (three-part names, ``db.table.column``, always). ``@name.x`` is
+a user variable and stays.
 Names of databases compare without regard to case, as on Windows servers.
 """
 from __future__ import annotations
@@ -108,13 +110,26 @@ def rebase(sql: str, source: str, target: str, *, sql_mode: str = "",
     ambiguous = wanted in table_names
     out: list[str] = []
     for i, tok in enumerate(toks):
-        if tok.kind == "name" and tok.value.lower() == wanted and not _after_dot(toks, i):
+        if (tok.kind == "name" and tok.value.lower() == wanted and not _after_dot(toks, i)
+                and _previous(toks, i) != "@"):  # @name.x is a user variable
             parts = _qualified_parts(toks, i)
-            if parts >= 3 or (parts == 2 and not ambiguous):
+            if parts >= 3 or (parts == 2 and (not ambiguous or _previous(toks, i).upper() in TABLE_WORDS)):
                 out.append(quote_ident(target))
                 continue
         out.append(tok.text)
     return "".join(out)
+
+
+TABLE_WORDS = frozenset({"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "CALL"})
+"""Words after which ``a.b`` names a table (or routine) of database ``a``, never a column."""
+
+
+def _previous(toks: list[_Token], i: int) -> str:
+    """The text of the token before ``i`` that is not a space or comment ('' at the start)."""
+    i -= 1
+    while i >= 0 and toks[i].kind == "space":
+        i -= 1
+    return toks[i].text if i >= 0 else ""
 
 
 def _next(toks: list[_Token], i: int) -> int:

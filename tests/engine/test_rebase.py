@@ -41,6 +41,15 @@ def test_name_with_backticks_and_same_name_as_a_table():
     sql = "select opendental.x, opendental.opendental.x from opendental"
     assert rebase(sql, "opendental", "copy", table_names=frozenset({"opendental"})) == \
         "select opendental.x, `copy`.opendental.x from opendental"
+    # ... but after FROM, JOIN, INTO, UPDATE, TABLE or CALL it names a table or routine
+    sql = "insert into opendental.t select opendental.x from opendental.opendental join opendental.u"
+    assert rebase(sql, "opendental", "copy", table_names=frozenset({"opendental"})) == \
+        "insert into `copy`.t select opendental.x from `copy`.opendental join `copy`.u"
+
+
+def test_user_variables_stay():
+    assert rebase("set @opendental.x = 1, @@opendental.y = 2; select opendental.t.c",
+                  "opendental", "copy") == "set @opendental.x = 1, @@opendental.y = 2; select `copy`.t.c"
 
 
 def test_same_name_is_untouched_and_tokens_give_back_the_text():
