@@ -25,7 +25,14 @@ import platformdirs
 import pymysql
 
 from .database import compare
-from .database.connection import DatabaseError, DbTarget, connect, parse_url, translate
+from .database.connection import (
+    DatabaseError,
+    DbTarget,
+    connect,
+    kill_session,
+    parse_url,
+    translate,
+)
 from .database.restore import database_sources, restore_database, rows_elsewhere
 from .database.schema import quote_ident
 from .errors import Cancelled, OdbackupError
@@ -135,7 +142,7 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
             except BaseException:
                 # cancelled or failed: CHECK TABLE ends now (its session, so no next batch
                 # starts), and the scratch database can go at once
-                _kill_session(conn, check_conn.thread_id())
+                kill_session(conn, check_conn.thread_id())
                 raise
             checks = checking.result()
     finally:
@@ -160,14 +167,6 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     conn.select_db(scratch)
     verdict.problems += compare.program_problems(conn, scratch, tree["programs"])
     verdict.open_dental = compare.open_dental_facts(conn)
-
-
-def _kill_session(conn, thread_id: int) -> None:
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"KILL {int(thread_id)}")
-    except Exception:  # noqa: BLE001  (it may have ended already; closing its connection ends it too)
-        pass
 
 
 def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel: threading.Event) -> None:

@@ -203,6 +203,22 @@ def _tls_context() -> ssl.SSLContext:
     return ctx
 
 
+_UNKNOWN_THREAD = 1094
+
+
+def kill_session(conn: pymysql.connections.Connection | None, thread_id: int) -> bool:
+    """End a session of ours on the server at once: its statement and its locks go with it.
+    False when the KILL could not be sent through ``conn`` (the session may still be there)."""
+    if conn is None:
+        return False
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"KILL CONNECTION {int(thread_id)}")
+    except pymysql.err.MySQLError as exc:
+        return bool(exc.args) and exc.args[0] == _UNKNOWN_THREAD  # already gone: nothing holds a lock
+    return True
+
+
 def connect(target: DbTarget, *, database: str | None = None, **options: object) -> pymysql.connections.Connection:
     """Open a connection (TLS when the server offers it); server errors become
     plain-words :class:`DatabaseError` s. ``LOAD DATA LOCAL`` is allowed (the restore loads

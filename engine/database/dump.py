@@ -39,7 +39,7 @@ from ..folders.backup import tree_bytes_of
 from ..pipeline import SealPipeline
 from ..repository.repo import BlobWriter
 from . import locking
-from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, translate
+from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, kill_session, translate
 from .preflight import describe
 from .readers import MISSING_TABLE_CODES, TableGone, TableRead, TableReaders, empty
 from .schema import Catalog, Schema, Table, quote_ident, read_catalog, read_schema, read_table
@@ -344,7 +344,7 @@ class DatabaseDump:
         if self._watcher is not None:
             self._watcher.stop()
         usable = self._watcher is None or not self._watcher.is_alive()
-        left = [c.thread_id() for c in conns if not (usable and _kill(self._monitor, c.thread_id()))]
+        left = [c.thread_id() for c in conns if not (usable and kill_session(self._monitor, c.thread_id()))]
         if not left:
             return
         try:
@@ -353,7 +353,7 @@ class DatabaseDump:
             return  # the server cannot be reached: the sessions end with their connections (run())
         try:
             for thread_id in left:
-                _kill(spare, thread_id)
+                kill_session(spare, thread_id)
         finally:
             _close(spare)
 
@@ -493,22 +493,6 @@ def _fresh_statistics(meta: Connection) -> None:
 def _execute(conn: Connection, sql: str) -> None:
     with conn.cursor() as cur:
         cur.execute(sql)
-
-
-_UNKNOWN_THREAD = 1094
-
-
-def _kill(conn: Connection | None, thread_id: int) -> bool:
-    """End our session on the server at once: its locks go with it (cancel, error). False when
-    the KILL could not be sent through ``conn`` (the session may still be there)."""
-    if conn is None:
-        return False
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"KILL {int(thread_id)}")
-    except pymysql.err.MySQLError as exc:
-        return bool(exc.args) and exc.args[0] == _UNKNOWN_THREAD  # already gone: nothing holds a lock
-    return True
 
 
 def _close(conn: Connection | None) -> None:

@@ -25,6 +25,7 @@ import pymysql
 from pymysql.connections import Connection
 
 from ..events import EventSink, LockReleased, LockStatus
+from .connection import kill_session
 
 POLL_SECONDS = 0.5
 WAIT_STATES = ("waiting for global read lock", "waiting for table level lock",
@@ -270,12 +271,8 @@ class LockMonitor(threading.Thread):
     def _end_held_lock(self, scope: str, age: float) -> None:
         """The backup stopped moving with the lock held: end the sessions that hold it."""
         self.stalled = True  # read first by the backup's thread when its reading fails
-        with self.conn.cursor() as cur:
-            for thread_id in self.holders:
-                try:
-                    cur.execute(f"KILL CONNECTION {int(thread_id)}")
-                except pymysql.err.MySQLError:
-                    pass  # gone already
+        for thread_id in self.holders:
+            kill_session(self.conn, thread_id)
         with self._state_lock:
             self._scope = ""
         self._outbox.post(LockReleased(scope, age))
