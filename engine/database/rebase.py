@@ -110,8 +110,8 @@ def rebase(sql: str, source: str, target: str, *, sql_mode: str = "",
     ambiguous = wanted in table_names
     out: list[str] = []
     for i, tok in enumerate(toks):
-        if (tok.kind == "name" and tok.value.lower() == wanted and not _after_dot(toks, i)
-                and _previous(toks, i) != "@"):  # @name.x is a user variable
+        # not the second part of x.name, nor @name.x (a user variable)
+        if tok.kind == "name" and tok.value.lower() == wanted and _previous(toks, i) not in (".", "@"):
             parts = _qualified_parts(toks, i)
             if parts >= 3 or (parts == 2 and (not ambiguous or _previous(toks, i).upper() in TABLE_WORDS)):
                 out.append(quote_ident(target))
@@ -132,7 +132,7 @@ def _previous(toks: list[_Token], i: int) -> str:
     return toks[i].text if i >= 0 else ""
 
 
-def _next(toks: list[_Token], i: int) -> int:
+def next_token(toks: list[_Token], i: int) -> int:
     """The index of the next token after ``i`` that is not a space or comment (or len)."""
     i += 1
     while i < len(toks) and toks[i].kind == "space":
@@ -140,22 +140,14 @@ def _next(toks: list[_Token], i: int) -> int:
     return i
 
 
-def _after_dot(toks: list[_Token], i: int) -> bool:
-    """Is the name at ``i`` the second part of a qualified name (``x.name``)?"""
-    i -= 1
-    while i >= 0 and toks[i].kind == "space":
-        i -= 1
-    return i >= 0 and toks[i].kind == "dot"
-
-
 def _qualified_parts(toks: list[_Token], i: int) -> int:
     """How many dotted parts the name at ``i`` starts: 1 (alone), 2 (``a.b``), 3 (``a.b.c``)."""
     parts = 1
     while parts < 3:
-        dot = _next(toks, i)
+        dot = next_token(toks, i)
         if dot >= len(toks) or toks[dot].kind != "dot":
             break
-        name = _next(toks, dot)
+        name = next_token(toks, dot)
         if name >= len(toks) or toks[name].kind != "name":
             break
         parts, i = parts + 1, name
