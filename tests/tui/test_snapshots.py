@@ -117,7 +117,7 @@ PREFLIGHT = preflight.PreflightInfo(ev.DatabasePreflight(
     transactional=6, data_bytes=6_400_000_000, lock_mode="consistent",
     connections=("od@FRONTDESK (opendental)", "od@HYGIENE1 (opendental)", "od@DRJONES (opendental)"),
     long_queries=("#812 od@BILLING running 95 s: SELECT * FROM claimproc JOIN ...",),
-    estimated_lock_seconds=42.0, sees_all_connections=True), None, 10.0)
+    estimated_lock_seconds=42.0, sees_all_connections=True), 10.0)
 
 
 @SIZES

@@ -38,10 +38,9 @@ def start_backup(app: App) -> None:
 
 @dataclass(frozen=True)
 class PreflightInfo:
-    """What the preflight found, and the first-run guess when no run has measured the lock."""
+    """What the preflight found (with the first-run guess when no run has measured the lock)."""
 
     preflight: DatabasePreflight
-    guess_seconds: float | None
     lock_timeout: float
 
 
@@ -58,7 +57,7 @@ def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     except (NoCredentials, OdbackupError):
         repo = None  # the estimate is only missing; the backup itself will say what is wrong
     found = preflight(target, lock_mode=db.lock_mode, repo=repo)
-    return PreflightInfo(found, found.first_run_guess_seconds, db.lock_timeout)
+    return PreflightInfo(found, db.lock_timeout)
 
 
 def describe(info: PreflightInfo, lock_mode: str) -> Text:
@@ -105,8 +104,8 @@ def _what_happens(info: PreflightInfo, lock_mode: str) -> Text:
     if lock_mode == "consistent":
         if p.estimated_lock_seconds is not None:
             how_long = f"about {fmt.duration(p.estimated_lock_seconds)} (measured by the last backup)"
-        elif info.guess_seconds is not None:
-            how_long = f"about {fmt.duration(info.guess_seconds)} (a first-run guess; later runs are quicker)"
+        elif p.first_run_guess_seconds is not None:
+            how_long = f"about {fmt.duration(p.first_run_guess_seconds)} (a first-run guess; later runs are quicker)"
         else:
             how_long = "while the changed MyISAM tables are read"
         text.append("Consistent locking (chosen): ", style="bold")
