@@ -71,6 +71,7 @@ class BackupScreen(JobScreen):
         self.databases: list[str] = []
         self.log_path = ""
         self.lock_timeout = 0.0
+        self.has_folders = True  # set from the settings on mount
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -91,6 +92,7 @@ class BackupScreen(JobScreen):
         self.query_one("#tables").display = False
         settings: Settings = self.app.settings  # type: ignore[attr-defined]
         self.lock_timeout = settings.database.lock_timeout if settings.database else 0.0
+        self.has_folders = bool(settings.images_folder or settings.extra_folders)
         self.app.busy = "a backup"  # type: ignore[attr-defined]
         self.state = "running"
         self.set_interval(TableList.FLUSH_SECONDS, self._show_tables_done)
@@ -175,6 +177,8 @@ class BackupScreen(JobScreen):
                            f"wait {fmt.short_duration(e.lock_window)} in all.")
 
     def show_backup_progress(self, e: ev.BackupProgress) -> None:
+        if not self.has_folders:
+            return  # a database alone: no folder line to fill
         if e.bytes_total:
             self.query_one(ProgressBar).update(total=max(e.bytes_total, 1), progress=e.bytes_done)
         total = f" of {e.files_total:,}" if e.files_total else ""
@@ -199,7 +203,7 @@ class BackupScreen(JobScreen):
         lines: list[str | Text] = [
             Text.assemble(head, f": snapshot {backup.snapshot_id[:8]}, took {fmt.duration(backup.duration)}."),
             *self.databases,
-            f"Folders: {fmt.count(backup.files, 'file')}, {fmt.size(backup.bytes)}.",
+            *([f"Folders: {fmt.count(backup.files, 'file')}, {fmt.size(backup.bytes)}."] if self.has_folders else []),
             (f"{fmt.size(backup.bytes_added)} was new; {fmt.size(backup.bytes_stored)} written after "
              "compression and deduplication." if backup.bytes_added else
              "Nothing had changed since the last backup: nothing new was written."),
