@@ -15,6 +15,7 @@ from engine import __version__
 from engine.errors import OdbackupError, UsageError
 
 from . import commands
+from .printers import EXIT_OUTPUT_CLOSED
 
 EXIT_INCOMPLETE = 3
 
@@ -127,6 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         return run_app()
     printer = commands.make_printer(getattr(args, "json", False))
+    code = _run_command(args, printer)
+    if printer.output_closed:
+        return EXIT_OUTPUT_CLOSED  # the reader went away (| head): nothing more to say, to no one
+    return code
+
+
+def _run_command(args: argparse.Namespace, printer: commands.Printer) -> int:
+    """Run the command; map the engine's errors (and a bug) to a message and an exit code."""
     try:
         return int(args.func(args, printer))
     except UsageError as exc:
@@ -139,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         printer.info("Cancelled. The repository is left valid; nothing partial was saved as a snapshot.")
         return 130
     except OSError as exc:
+        if printer.output_closed:
+            return EXIT_OUTPUT_CLOSED
         if os.environ.get("ODBACKUP_DEBUG"):
             raise
         err = OdbackupError(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "),
@@ -146,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         printer.error(err)
         return 1
     except Exception as exc:  # a bug: say so plainly, never a bare traceback for the office
-        if os.environ.get("ODBACKUP_DEBUG"):
+        if os.environ.get("ODBACKUP_DEBUG") and not printer.output_closed:
             raise
         printer.error(OdbackupError(f"Unexpected error ({type(exc).__name__}: {exc}).",
                                     hint="This is a bug in odbackup; run again with ODBACKUP_DEBUG=1 and report "
