@@ -10,6 +10,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from engine.errors import RepositoryDamaged, UsageError
 from engine.repository.repo import Repository
@@ -20,6 +21,9 @@ from .secrets_input import ask_db_password, ask_secret, new_passphrase, open_rep
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DAMAGED = 0, 3, 6
 Printer = JsonPrinter | TextPrinter
+
+if TYPE_CHECKING:
+    from engine.database.connection import DbTarget
 
 
 def make_printer(as_json: bool) -> Printer:
@@ -108,14 +112,25 @@ def _open_and_plan(args: argparse.Namespace) -> tuple[Repository, tuple]:
 def _db_plans(args: argparse.Namespace) -> tuple:
     if not args.db:
         return ()  # the database stack (pymysql) is loaded only when a database is backed up
-    from engine.database.connection import parse_url, resolve_password
+    from engine.database.connection import resolve_password
     from engine.database.dump import DatabasePlan
 
     plans = []
     for url in args.db:
-        target = resolve_password(parse_url(url), ask=ask_db_password)
+        target = resolve_password(named_database(url, "DBNAME", "opendental"), ask=ask_db_password)
         plans.append(DatabasePlan(target, lock_mode=args.lock_mode, lock_timeout=args.lock_timeout))
     return tuple(plans)
+
+
+def named_database(url: str, placeholder: str, example: str) -> DbTarget:
+    """A database URL that must name its database (checked before any password is asked for)."""
+    from engine.database.connection import parse_url
+
+    target = parse_url(url)
+    if not target.database:
+        raise UsageError(f"'{url}' names no database: write mysql://USER@HOST:PORT/{placeholder}, "
+                         f"for example {target.url()}/{example}.")
+    return target
 
 
 def backup(args: argparse.Namespace, out: Printer) -> int:
@@ -235,12 +250,10 @@ def _restore_preview(found, snapshot_id: str, out: Printer) -> int:
 
 
 def restore_db(args: argparse.Namespace, out: Printer) -> int:
-    from engine.database.connection import parse_url, resolve_password
+    from engine.database.connection import resolve_password
     from engine.database.restore import restore_database
 
-    target = resolve_password(parse_url(args.into), ask=ask_db_password)
-    if not target.database:
-        raise UsageError("Name the new database in --into (mysql://USER@HOST:PORT/NEWNAME).")
+    target = resolve_password(named_database(args.into, "NEWNAME", "opendental_restored"), ask=ask_db_password)
     repo = open_repository(args.repo, full=True)
     snap = repo.find_snapshot(args.snapshot)
     result = restore_database(repo, snap, target, source_name=args.db, replace=args.replace,

@@ -107,7 +107,8 @@ def parse_url(url: str) -> DbTarget:
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError as exc:
-        raise UsageError(f"The port in '{url}' is not a number.") from exc
+        raise UsageError(f"The port in '{url}' is not a number: write mysql://USER@HOST:PORT/DBNAME, "
+                         "for example mysql://root@127.0.0.1:3306/opendental.") from exc
     database = unquote(parts.path.lstrip("/")) or None
     return DbTarget(
         host=parts.hostname or "127.0.0.1",

@@ -134,3 +134,25 @@ def test_incomplete_backup_text_names_the_file(tmp_path, repo, with_pipe):
     ok(run_cli(["restore", "--repo", repo.path, "latest", "--to", tmp_path / "restored"]))
     assert (tmp_path / "restored" / "Images" / "ok.txt").read_text() == "fine\n"
     assert not (tmp_path / "restored" / "Images" / "pipe").exists()
+
+
+# --- database URLs (exit 2, with an example) --------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "mysql://root@127.0.0.1:3306",             # no database name
+    "mysql://root@127.0.0.1:3306/",            # no database name either
+    "http://root@127.0.0.1:3306/opendental",   # not a database URL
+    "mysql://root@127.0.0.1:port/opendental",  # the port is not a number
+])
+def test_database_url_mistakes_are_usage_errors_with_an_example(repo, url):
+    cp = run_cli(["backup", "--repo", repo.path, "--db", url])
+    assert_fails(cp, 2)
+    assert "mysql://USER@HOST:PORT/DBNAME" in cp.stderr
+    assert not any((repo.path / "snapshots").iterdir())
+
+
+def test_restore_db_into_a_url_without_a_name_is_a_usage_error(repo):
+    cp = run_cli(["restore-db", "--repo", repo.path, "latest", "--into", "mysql://root@127.0.0.1:3306"])
+    assert_fails(cp, 2)
+    assert "mysql://USER@HOST:PORT/NEWNAME" in cp.stderr
