@@ -17,7 +17,13 @@ from engine.repository.repo import Repository
 
 from .printers import JsonPrinter, TextPrinter, size
 from .secrets_input import ENV as PASSPHRASE_ENV
-from .secrets_input import ask_db_password, ask_secret, new_passphrase, open_repository
+from .secrets_input import (
+    ask_db_password,
+    ask_secret,
+    db_password_prompt,
+    new_passphrase,
+    open_repository,
+)
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DAMAGED = 0, 3, 6
 Printer = JsonPrinter | TextPrinter
@@ -117,7 +123,7 @@ def _db_plans(args: argparse.Namespace) -> tuple:
 
     plans = []
     for url in args.db:
-        target = resolve_password(named_database(url, "DBNAME", "opendental"), ask=ask_db_password)
+        target = resolve_password(named_database(url, "DBNAME", "opendental"), ask=db_password_prompt())
         plans.append(DatabasePlan(target, lock_mode=args.lock_mode, lock_timeout=args.lock_timeout))
     return tuple(plans)
 
@@ -253,7 +259,7 @@ def restore_db(args: argparse.Namespace, out: Printer) -> int:
     from engine.database.connection import resolve_password
     from engine.database.restore import restore_database
 
-    target = resolve_password(named_database(args.into, "NEWNAME", "opendental_restored"), ask=ask_db_password)
+    target = resolve_password(named_database(args.into, "NEWNAME", "opendental_restored"), ask=db_password_prompt())
     repo = open_repository(args.repo, full=True)
     snap = repo.find_snapshot(args.snapshot)
     result = restore_database(repo, snap, target, source_name=args.db, replace=args.replace,
@@ -273,7 +279,7 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
     server = parse_url(args.server) if args.server else None
     report, text_path, json_path = verify_snapshot(
         repo, snap, server=server, keep=args.keep,
-        password_for=lambda t: resolve_password(t, ask=ask_db_password), on_event=out)
+        password_for=lambda t: resolve_password(t, ask=db_password_prompt()), on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
                  "report_text": text_path, "report_json": json_path})
     return EXIT_OK if report.ok else EXIT_DAMAGED
@@ -285,7 +291,7 @@ def demo(args: argparse.Namespace, out: Printer) -> int:
     from engine.database.connection import connect, parse_url, resolve_password
     from engine.database.demo import create_demo
 
-    target = resolve_password(parse_url(args.server), ask=ask_db_password)
+    target = resolve_password(parse_url(args.server), ask=db_password_prompt())
     images = args.images or os.path.join(platformdirs.user_data_dir("odbackup", False), "demo", "OpenDentImages")
     conn = connect(target)
     try:
