@@ -144,14 +144,39 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         raise UsageError("Give at least one folder with --path or database with --db.")
     repo, databases = _open_and_plan(args)
     from engine.backup import BackupPlan, run_backup
+    from engine.events import DatabaseDumped, Event
 
-    result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=out)
+    dumped: list[DatabaseDumped] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, DatabaseDumped):
+            dumped.append(event)
+        out(event)
+
+    result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
         "bytes": result.bytes, "bytes_added": result.bytes_added, "bytes_stored": result.bytes_stored,
         "duration": round(result.duration, 3), "skipped": [list(s) for s in result.skipped],
+        **_database_figures(dumped),
     })
     return EXIT_OK if result.complete else EXIT_INCOMPLETE
+
+
+def _database_figures(dumped: list) -> dict:
+    """The databases' part of ``backup --json``'s summary: totals named as in the snapshot's
+    stats, and each database's ``database_dumped`` figures."""
+    from engine.events import to_dict
+
+    return {"databases": len(dumped), "db_tables": sum(d.tables for d in dumped),
+            "db_rows": sum(d.rows for d in dumped), "db_bytes": sum(d.bytes for d in dumped),
+            "lock_window": round(sum(d.lock_window for d in dumped), 3),
+            "per_database": [{k: v for k, v in to_dict(d).items() if k != "event"} for d in dumped]}
+
+
+SOURCES_HIDDEN = ("opened with this machine's write-only credentials, which cannot read what a snapshot "
+                  "holds (its folder and database names are encrypted): give the passphrase to see them")
+"""Why ``snapshots --json`` gives ``"sources": null`` on an enrolled machine."""
 
 
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
@@ -166,7 +191,8 @@ def snapshots(args: argparse.Namespace, out: Printer) -> int:
             out.emit({"event": "snapshot", "id": s.snapshot_id, "time": s.time, "hostname": s.hostname,
                       "complete": s.complete, "stats": s.stats, "verified_at": when, "verified_ok": ok,
                       "sources": [src.get("path") or f"{src['server']}/{src['name']}" for src in s.body["sources"]]
-                      if s.body else None})
+                      if s.body else None,
+                      "sources_hidden": None if s.body else SOURCES_HIDDEN})
         out.summary({"snapshots": len(snaps)})
         return EXIT_OK
     if not snaps:

@@ -29,7 +29,7 @@ def tables(n: int) -> str:
     return f"{n:,} table" if n == 1 else f"{n:,} tables"
 
 
-def _eta(done: int, total: int, elapsed: float) -> str:
+def _eta(done: int, total: int | None, elapsed: float) -> str:
     if not total or not done or elapsed <= 0 or done >= total:
         return ""
     seconds = (total - done) / (done / elapsed)

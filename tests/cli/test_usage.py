@@ -156,3 +156,23 @@ def test_restore_db_into_a_url_without_a_name_is_a_usage_error(repo):
     cp = run_cli(["restore-db", "--repo", repo.path, "latest", "--into", "mysql://root@127.0.0.1:3306"])
     assert_fails(cp, 2)
     assert "mysql://USER@HOST:PORT/NEWNAME" in cp.stderr
+
+
+# --- the --json wire format ---------------------------------------------------------------
+
+
+def test_backup_progress_totals_not_yet_known_are_null(tmp_path, repo):
+    """The background count of the folder starts a second into a run: until it is done the
+    totals are unknown, and say so (null), rather than a total of 0 beside files done."""
+    office = tmp_path / "Office"
+    for i in range(50):
+        (office / f"P{i}").mkdir(parents=True)
+        (office / f"P{i}" / "chart.txt").write_text(f"chart {i}\n")
+    cp = ok(run_cli(["backup", "--repo", repo.path, "--path", office, "--json"]))
+    progress = events(cp, "backup_progress")
+    assert progress and progress[-1]["files_done"] == 50
+    for e in progress:
+        for done, total in (("files_done", "files_total"), ("bytes_done", "bytes_total")):
+            assert e[total] is None or e[total] >= e[done], e
+    unknown = [e for e in progress if e["files_total"] is None]
+    assert unknown and all(e["bytes_total"] is None for e in unknown)
