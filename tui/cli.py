@@ -14,7 +14,7 @@ from collections.abc import Callable
 from engine import __version__
 from engine.errors import OdbackupError, UsageError
 
-from . import commands
+from . import cli_help, commands
 from .printers import EXIT_OUTPUT_CLOSED
 
 EXIT_INCOMPLETE = 3
@@ -32,13 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="odbackup",
         description="Encrypted, deduplicating, verified backups for Open Dental practices.",
-        epilog="The passphrase comes from ODBACKUP_PASSPHRASE or a prompt. See docs/CLI.md.",
+        epilog=cli_help.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"odbackup {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=cli_help.DESCRIPTIONS[name])
         p.set_defaults(func=func)
         return p
 
