@@ -234,26 +234,21 @@ def connect(target: DbTarget, *, database: str | None = None, **options: object)
     plain-words :class:`DatabaseError` s. ``LOAD DATA LOCAL`` is allowed (the restore loads
     rows so), and answered only by :mod:`loadlocal`: a server asking any connection for a
     file of this machine (a rogue or impersonated one) is refused."""
-    try:
-        return _open(target, database, options)
-    except pymysql.err.MySQLError as exc:
-        raise translate(exc, target, database) from None
-
-
-def _open(target: DbTarget, database: str | None, options: dict) -> pymysql.connections.Connection:
-    """:func:`connect` without the translation: pymysql's own errors come out."""
     loadlocal.install()
     args = dict(host=target.host, port=target.port, user=target.user, password=target.password or "",
                 database=database, charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=10,
                 **options)
-    if target.server not in _WITHOUT_TLS:
-        try:
-            return pymysql.connect(ssl=_tls_context(), **args)  # type: ignore[arg-type]
-        except pymysql.err.OperationalError as exc:
-            if exc.args[0] != 2026:  # "SSL is required but the server doesn't support it"
-                raise
-            _WITHOUT_TLS.add(target.server)
-    return pymysql.connect(ssl_disabled=True, **args)  # type: ignore[arg-type]
+    try:
+        if target.server not in _WITHOUT_TLS:
+            try:
+                return pymysql.connect(ssl=_tls_context(), **args)  # type: ignore[arg-type]
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] != 2026:  # "SSL is required but the server doesn't support it"
+                    raise
+                _WITHOUT_TLS.add(target.server)
+        return pymysql.connect(ssl_disabled=True, **args)  # type: ignore[arg-type]
+    except pymysql.err.MySQLError as exc:
+        raise translate(exc, target, database) from None
 
 
 _REFUSED = (1045, 1698)
@@ -264,9 +259,18 @@ signs in another way (unix_socket), without a password (1698)."""
 def refuses_without_password(target: DbTarget) -> bool:
     """Whether the server turns ``target``'s user away when no password is given (the one case
     where asking a person for one helps). Any other answer (it lets the user in, it does not
-    answer at all) is False: the connection made afterwards reports it in plain words."""
+    answer at all) is False: the connection made afterwards reports it in plain words. Asked
+    the way :func:`connect` asks (TLS when offered), with pymysql's own error codes."""
+    args = dict(host=target.host, port=target.port, user=target.user, password="", connect_timeout=10)
     try:
-        _open(replace(target, password=""), None, {}).close()
+        if target.server not in _WITHOUT_TLS:
+            try:
+                pymysql.connect(ssl=_tls_context(), **args).close()  # type: ignore[arg-type]
+                return False
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] != 2026:  # the server offers no TLS
+                    raise
+        pymysql.connect(ssl_disabled=True, **args).close()  # type: ignore[arg-type]
     except pymysql.err.MySQLError as exc:
         return bool(exc.args) and exc.args[0] in _REFUSED
     return False
