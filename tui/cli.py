@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(p)
     p = add("ls", commands.ls, "list files in a snapshot")
     _repo_arg(p)
-    p.add_argument("snapshot", metavar="SNAPSHOT", help="snapshot ID prefix or 'latest'")
+    p.add_argument("snapshot", metavar="SNAPSHOT", help="an ID prefix, 'latest' or a date (see above)")
     p.add_argument("path", nargs="?", metavar="PATH", help="only below this path")
     _json_arg(p)
     p = add("restore", commands.restore, "restore a snapshot (or chosen paths) into a folder")
