@@ -56,12 +56,13 @@ class ScanFinished(Event):
 
 @dataclass(frozen=True)
 class BackupProgress(Event):
-    """Throttled counters. Totals are 0 until the background count finishes."""
+    """Throttled counters. The totals are None (not known yet) until the background count
+    finishes; a quick run may end before it does."""
 
     files_done: int
     bytes_done: int
-    files_total: int
-    bytes_total: int
+    files_total: int | None
+    bytes_total: int | None
     bytes_stored: int
     current: str
     elapsed: float

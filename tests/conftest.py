@@ -1,17 +1,57 @@
-"""Shared test setup: every test runs with isolated config/cache folders,
-a weak (fast) key-derivation cost and small packs, so tests are fast and never
-touch the developer's real configuration."""
+"""Shared test setup: every test runs with its own temporary home, config, data, cache,
+state, log and reports folders, a weak (fast) key-derivation cost and small packs, so
+tests are fast and never touch the developer's real configuration or home folder
+(tests/test_real_home.py proves it).
+
+Two layers: the whole session (module- and session-scoped fixtures and the processes
+they start run before any test's own setup) and each test (its own folders).
+"""
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
 
+def isolate(base: Path, setenv) -> None:
+    """Point everything odbackup (or platformdirs, or ``~``) would write to below ``base``.
+
+    The ``ODBACKUP_*_DIR`` variables are odbackup's own overrides (engine/paths.py,
+    engine/verify.py, tui/joblog.py); HOME and the XDG variables catch what goes through
+    platformdirs or ``~`` (the demo's images, the data folder, a user's ~/.my.cnf)."""
+    folders = {
+        "HOME": "home",
+        "XDG_CONFIG_HOME": "home/.config",
+        "XDG_DATA_HOME": "home/.local/share",
+        "XDG_CACHE_HOME": "home/.cache",
+        "XDG_STATE_HOME": "home/.local/state",
+        "ODBACKUP_CONFIG_DIR": "config",
+        "ODBACKUP_CACHE_DIR": "cache",
+        "ODBACKUP_LOG_DIR": "logs",
+        "ODBACKUP_REPORTS_DIR": "reports",
+    }
+    for name, rel in folders.items():
+        setenv(name, str(base / rel))
+    os.makedirs(base / "home", exist_ok=True)
+    setenv("ODBACKUP_TEST_WEAK_KDF", "1")
+    setenv("ODBACKUP_TEST_PACK_SIZE", str(256 * 1024))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_session(tmp_path_factory):
+    """The session's folders, for what runs before (or outside) a test's own setup."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(tmp_path_factory.mktemp("odbackup-session"), mp.setenv)
+        mp.delenv("ODBACKUP_PASSPHRASE", raising=False)
+        mp.delenv("ODBACKUP_DB_PASSWORD", raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory, monkeypatch):
+def isolated_env(isolated_session, tmp_path_factory, monkeypatch):
+    """This test's own folders (returned: the base they live under)."""
     base = tmp_path_factory.mktemp("odbackup-home")
-    monkeypatch.setenv("ODBACKUP_CONFIG_DIR", str(base / "config"))
-    monkeypatch.setenv("ODBACKUP_CACHE_DIR", str(base / "cache"))
-    monkeypatch.setenv("ODBACKUP_TEST_WEAK_KDF", "1")
-    monkeypatch.setenv("ODBACKUP_TEST_PACK_SIZE", str(256 * 1024))
+    isolate(base, monkeypatch.setenv)
     monkeypatch.delenv("ODBACKUP_PASSPHRASE", raising=False)
     return base

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from engine import __version__
 from engine.errors import OdbackupError, UsageError
 
-from . import commands
+from . import cli_help, commands
+from .printers import EXIT_OUTPUT_CLOSED
 
 EXIT_INCOMPLETE = 3
 
@@ -31,13 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="odbackup",
         description="Encrypted, deduplicating, verified backups for Open Dental practices.",
-        epilog="The passphrase comes from ODBACKUP_PASSPHRASE or a prompt. See docs/CLI.md.",
+        epilog=cli_help.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"odbackup {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=cli_help.DESCRIPTIONS[name])
         p.set_defaults(func=func)
         return p
 
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(p)
     p = add("ls", commands.ls, "list files in a snapshot")
     _repo_arg(p)
-    p.add_argument("snapshot", metavar="SNAPSHOT", help="snapshot ID prefix or 'latest'")
+    p.add_argument("snapshot", metavar="SNAPSHOT", help="an ID prefix, 'latest' or a date (see above)")
     p.add_argument("path", nargs="?", metavar="PATH", help="only below this path")
     _json_arg(p)
     p = add("restore", commands.restore, "restore a snapshot (or chosen paths) into a folder")
@@ -127,6 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         return run_app()
     printer = commands.make_printer(getattr(args, "json", False))
+    code = _run_command(args, printer)
+    if printer.output_closed:
+        return EXIT_OUTPUT_CLOSED  # the reader went away (| head): nothing more to say, to no one
+    return code
+
+
+def _run_command(args: argparse.Namespace, printer: commands.Printer) -> int:
+    """Run the command; map the engine's errors (and a bug) to a message and an exit code."""
     try:
         return int(args.func(args, printer))
     except UsageError as exc:
@@ -139,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         printer.info("Cancelled. The repository is left valid; nothing partial was saved as a snapshot.")
         return 130
     except OSError as exc:
+        if printer.output_closed:
+            return EXIT_OUTPUT_CLOSED
         if os.environ.get("ODBACKUP_DEBUG"):
             raise
         err = OdbackupError(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "),
@@ -146,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         printer.error(err)
         return 1
     except Exception as exc:  # a bug: say so plainly, never a bare traceback for the office
-        if os.environ.get("ODBACKUP_DEBUG"):
+        if os.environ.get("ODBACKUP_DEBUG") and not printer.output_closed:
             raise
         printer.error(OdbackupError(f"Unexpected error ({type(exc).__name__}: {exc}).",
                                     hint="This is a bug in odbackup; run again with ODBACKUP_DEBUG=1 and report "

@@ -10,16 +10,26 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from engine.errors import RepositoryDamaged, UsageError
 from engine.repository.repo import Repository
 
 from .printers import JsonPrinter, TextPrinter, size
 from .secrets_input import ENV as PASSPHRASE_ENV
-from .secrets_input import ask_db_password, ask_secret, new_passphrase, open_repository
+from .secrets_input import (
+    ask_db_password,
+    ask_secret,
+    db_password_prompt,
+    new_passphrase,
+    open_repository,
+)
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DAMAGED = 0, 3, 6
 Printer = JsonPrinter | TextPrinter
+
+if TYPE_CHECKING:
+    from engine.database.connection import DbTarget
 
 
 def make_printer(as_json: bool) -> Printer:
@@ -108,14 +118,25 @@ def _open_and_plan(args: argparse.Namespace) -> tuple[Repository, tuple]:
 def _db_plans(args: argparse.Namespace) -> tuple:
     if not args.db:
         return ()  # the database stack (pymysql) is loaded only when a database is backed up
-    from engine.database.connection import parse_url, resolve_password
+    from engine.database.connection import resolve_password
     from engine.database.dump import DatabasePlan
 
     plans = []
     for url in args.db:
-        target = resolve_password(parse_url(url), ask=ask_db_password)
+        target = resolve_password(named_database(url, "DBNAME", "opendental"), ask=db_password_prompt())
         plans.append(DatabasePlan(target, lock_mode=args.lock_mode, lock_timeout=args.lock_timeout))
     return tuple(plans)
+
+
+def named_database(url: str, placeholder: str, example: str) -> DbTarget:
+    """A database URL that must name its database (checked before any password is asked for)."""
+    from engine.database.connection import parse_url
+
+    target = parse_url(url)
+    if not target.database:
+        raise UsageError(f"'{url}' names no database: write mysql://USER@HOST:PORT/{placeholder}, "
+                         f"for example {target.url()}/{example}.")
+    return target
 
 
 def backup(args: argparse.Namespace, out: Printer) -> int:
@@ -123,14 +144,39 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         raise UsageError("Give at least one folder with --path or database with --db.")
     repo, databases = _open_and_plan(args)
     from engine.backup import BackupPlan, run_backup
+    from engine.events import DatabaseDumped, Event
 
-    result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=out)
+    dumped: list[DatabaseDumped] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, DatabaseDumped):
+            dumped.append(event)
+        out(event)
+
+    result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
         "bytes": result.bytes, "bytes_added": result.bytes_added, "bytes_stored": result.bytes_stored,
         "duration": round(result.duration, 3), "skipped": [list(s) for s in result.skipped],
+        **_database_figures(dumped),
     })
     return EXIT_OK if result.complete else EXIT_INCOMPLETE
+
+
+def _database_figures(dumped: list) -> dict:
+    """The databases' part of ``backup --json``'s summary: totals named as in the snapshot's
+    stats, and each database's ``database_dumped`` figures."""
+    from engine.events import to_dict
+
+    return {"databases": len(dumped), "db_tables": sum(d.tables for d in dumped),
+            "db_rows": sum(d.rows for d in dumped), "db_bytes": sum(d.bytes for d in dumped),
+            "lock_window": round(sum(d.lock_window for d in dumped), 3),
+            "per_database": [{k: v for k, v in to_dict(d).items() if k != "event"} for d in dumped]}
+
+
+SOURCES_HIDDEN = ("opened with this machine's write-only credentials, which cannot read what a snapshot "
+                  "holds (its folder and database names are encrypted): give the passphrase to see them")
+"""Why ``snapshots --json`` gives ``"sources": null`` on an enrolled machine."""
 
 
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
@@ -145,7 +191,8 @@ def snapshots(args: argparse.Namespace, out: Printer) -> int:
             out.emit({"event": "snapshot", "id": s.snapshot_id, "time": s.time, "hostname": s.hostname,
                       "complete": s.complete, "stats": s.stats, "verified_at": when, "verified_ok": ok,
                       "sources": [src.get("path") or f"{src['server']}/{src['name']}" for src in s.body["sources"]]
-                      if s.body else None})
+                      if s.body else None,
+                      "sources_hidden": None if s.body else SOURCES_HIDDEN})
         out.summary({"snapshots": len(snaps)})
         return EXIT_OK
     if not snaps:
@@ -235,12 +282,10 @@ def _restore_preview(found, snapshot_id: str, out: Printer) -> int:
 
 
 def restore_db(args: argparse.Namespace, out: Printer) -> int:
-    from engine.database.connection import parse_url, resolve_password
+    from engine.database.connection import resolve_password
     from engine.database.restore import restore_database
 
-    target = resolve_password(parse_url(args.into), ask=ask_db_password)
-    if not target.database:
-        raise UsageError("Name the new database in --into (mysql://USER@HOST:PORT/NEWNAME).")
+    target = resolve_password(named_database(args.into, "NEWNAME", "opendental_restored"), ask=db_password_prompt())
     repo = open_repository(args.repo, full=True)
     snap = repo.find_snapshot(args.snapshot)
     result = restore_database(repo, snap, target, source_name=args.db, replace=args.replace,
@@ -260,7 +305,7 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
     server = parse_url(args.server) if args.server else None
     report, text_path, json_path = verify_snapshot(
         repo, snap, server=server, keep=args.keep,
-        password_for=lambda t: resolve_password(t, ask=ask_db_password), on_event=out)
+        password_for=lambda t: resolve_password(t, ask=db_password_prompt()), on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
                  "report_text": text_path, "report_json": json_path})
     return EXIT_OK if report.ok else EXIT_DAMAGED
@@ -272,7 +317,7 @@ def demo(args: argparse.Namespace, out: Printer) -> int:
     from engine.database.connection import connect, parse_url, resolve_password
     from engine.database.demo import create_demo
 
-    target = resolve_password(parse_url(args.server), ask=ask_db_password)
+    target = resolve_password(parse_url(args.server), ask=db_password_prompt())
     images = args.images or os.path.join(platformdirs.user_data_dir("odbackup", False), "demo", "OpenDentImages")
     conn = connect(target)
     try:

@@ -6,7 +6,9 @@ and left out otherwise, so a scheduled run's log holds only milestones.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import sys
 import threading
@@ -27,14 +29,60 @@ def tables(n: int) -> str:
     return f"{n:,} table" if n == 1 else f"{n:,} tables"
 
 
-def _eta(done: int, total: int, elapsed: float) -> str:
+def _eta(done: int, total: int | None, elapsed: float) -> str:
     if not total or not done or elapsed <= 0 or done >= total:
         return ""
     seconds = (total - done) / (done / elapsed)
     return f"ETA {humanize.precisedelta(timedelta(seconds=int(seconds)), minimum_unit='seconds', format='%d')}"
 
 
-class JsonPrinter:
+EXIT_OUTPUT_CLOSED = 141
+"""The reader of the output went away (``odbackup snapshots | head -1``): 128 + SIGPIPE, as
+other command-line tools stopped by a closed pipe report."""
+
+
+def is_closed_output(exc: BaseException) -> bool:
+    """True for the error a write into a pipe whose reader has gone raises (on Windows a
+    closed pipe can also answer EINVAL)."""
+    return isinstance(exc, BrokenPipeError) or (
+        os.name == "nt" and isinstance(exc, OSError) and exc.errno == errno.EINVAL)
+
+
+def silence(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at the null device, so that what is still buffered,
+    later writes and the interpreter's flush at exit go nowhere instead of failing again."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's StringIO): nothing will flush at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+class _ClosedOutput:
+    """What both printers share: once their output is closed, the command stops (every later
+    write raises BrokenPipeError again, from whichever thread) and nothing more is said."""
+
+    output_closed = False
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        if self.output_closed:
+            raise BrokenPipeError(errno.EPIPE, "the output was closed")
+        try:
+            stream.write(text)
+            stream.flush()
+        except OSError as exc:
+            if not is_closed_output(exc):
+                raise
+            self.output_closed = True
+            silence(stream)
+            raise
+
+
+class JsonPrinter(_ClosedOutput):
     """One JSON object per line on stdout: every engine event, then a summary. Events come from
     several engine threads (the database readers, the lock monitor): one line at a time."""
 
@@ -48,25 +96,27 @@ class JsonPrinter:
     def emit(self, doc: dict) -> None:
         line = json.dumps(doc, default=str) + "\n"
         with self._lock:
-            self.out.write(line)
-            self.out.flush()
+            self._write(self.out, line)
 
     def summary(self, doc: dict) -> None:
         self.emit({"event": "summary", **doc})
 
     def error(self, exc: OdbackupError) -> None:
+        if self.output_closed:
+            return
         self.emit({"event": "error", "title": exc.title, "message": exc.message, "hint": exc.hint,
                    "exit_code": exc.exit_code})
 
     def info(self, text: str) -> None:
         """Plain notices go to stderr so stdout stays pure JSON."""
-        print(text, file=sys.stderr)
+        if not self.output_closed:
+            print(text, file=sys.stderr)
 
     def result(self, text: str) -> None:
         pass
 
 
-class TextPrinter:
+class TextPrinter(_ClosedOutput):
     """Human-readable output: results on stdout, progress and notices on stderr."""
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
@@ -87,18 +137,18 @@ class TextPrinter:
         if not self.live:
             return
         width = shutil.get_terminal_size((100, 24)).columns - 1
-        self.err.write("\r" + text[:width].ljust(width))
-        self.err.flush()
+        self._write(self.err, "\r" + text[:width].ljust(width))
         self._line_open = True
 
     def _line(self, text: str, *, stream: TextIO | None = None) -> None:
         if self._line_open:
-            self.err.write("\r" + " " * (shutil.get_terminal_size((100, 24)).columns - 1) + "\r")
             self._line_open = False
-        print(text, file=stream or self.err, flush=True)
+            self._write(self.err, "\r" + " " * (shutil.get_terminal_size((100, 24)).columns - 1) + "\r")
+        self._write(stream or self.err, text + "\n")
 
     def info(self, text: str) -> None:
-        self._line(text)
+        if not self.output_closed:
+            self._line(text)
 
     def result(self, text: str) -> None:
         self._line(text, stream=self.out)
@@ -107,6 +157,8 @@ class TextPrinter:
         pass
 
     def error(self, exc: OdbackupError) -> None:
+        if self.output_closed:
+            return
         self._line(f"{exc.title}: {exc.message}")
         if exc.hint:
             self._line(f"  What to do: {exc.hint}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Callable
 
 from engine.errors import NeedsFullKey, NoCredentials, UsageError
 from engine.repository.repo import Repository
@@ -33,6 +34,12 @@ def ask_secret(prompt: str = "Passphrase or recovery key: ") -> str | None:
 def ask_db_password(prompt: str) -> str | None:
     """The database password prompt (only when a person is at the terminal)."""
     return getpass.getpass(prompt) if _interactive() else None
+
+
+def db_password_prompt() -> Callable[[str], str | None] | None:
+    """What ``resolve_password`` may ask: the prompt when a person is at the terminal, else
+    nothing (a scheduled run is never asked, and does not try the server an extra time)."""
+    return ask_db_password if _interactive() else None
 
 
 def new_passphrase(env: str = ENV) -> str:

@@ -8,7 +8,8 @@ Password precedence (first that gives one wins):
 3. the MySQL option files: ``[client]`` / ``[mysql]`` ``password`` in
    ``~/.my.cnf`` (POSIX) or ``my.ini`` / ``my.cnf`` in ``%PROGRAMDATA%\\MySQL``,
    ``%WINDIR%``, ``C:\\`` (Windows);
-4. a prompt, when a person is at the terminal (the CLI passes ``ask``);
+4. a prompt, when a person is at the terminal (the CLI passes ``ask``) and the server
+   refuses the user without a password (tried first: none is asked for where none is needed);
 5. no password.
 
 Never from a command-line argument: a URL with a password is refused.
@@ -107,7 +108,8 @@ def parse_url(url: str) -> DbTarget:
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError as exc:
-        raise UsageError(f"The port in '{url}' is not a number.") from exc
+        raise UsageError(f"The port in '{url}' is not a number: write mysql://USER@HOST:PORT/DBNAME, "
+                         "for example mysql://root@127.0.0.1:3306/opendental.") from exc
     database = unquote(parts.path.lstrip("/")) or None
     return DbTarget(
         host=parts.hostname or "127.0.0.1",
@@ -174,12 +176,20 @@ def resolve_password(target: DbTarget, ask: Callable[[str], str | None] | None =
         lambda: os.environ.get(ENV_PASSWORD),
         lambda: _load_store().get(_credential_key(target)),
         _password_from_option_files,
-        lambda: ask(f"Password for {_credential_key(target)}: ") if ask else None,
+        lambda: _ask_if_needed(target, ask),
     ):
         value = source()
         if value is not None:
             return replace(target, password=value)
     return replace(target, password="")
+
+
+def _ask_if_needed(target: DbTarget, ask: Callable[[str], str | None] | None) -> str | None:
+    """A person is asked only when the server refuses the user without a password: where none
+    is needed (root with an empty password on a test server) nobody is stopped by a prompt."""
+    if ask is None or not refuses_without_password(target):
+        return None
+    return ask(f"Password for {_credential_key(target)}: ")
 
 
 # --- connecting ------------------------------------------------------------------------
@@ -239,6 +249,31 @@ def connect(target: DbTarget, *, database: str | None = None, **options: object)
         return pymysql.connect(ssl_disabled=True, **args)  # type: ignore[arg-type]
     except pymysql.err.MySQLError as exc:
         raise translate(exc, target, database) from None
+
+
+_REFUSED = (1045, 1698)
+"""Access denied: a wrong password (1045), or MariaDB refusing an unknown user, or one that
+signs in another way (unix_socket), without a password (1698)."""
+
+
+def refuses_without_password(target: DbTarget) -> bool:
+    """Whether the server turns ``target``'s user away when no password is given (the one case
+    where asking a person for one helps). Any other answer (it lets the user in, it does not
+    answer at all) is False: the connection made afterwards reports it in plain words. Asked
+    the way :func:`connect` asks (TLS when offered), with pymysql's own error codes."""
+    args = dict(host=target.host, port=target.port, user=target.user, password="", connect_timeout=10)
+    try:
+        if target.server not in _WITHOUT_TLS:
+            try:
+                pymysql.connect(ssl=_tls_context(), **args).close()  # type: ignore[arg-type]
+                return False
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] != 2026:  # the server offers no TLS
+                    raise
+        pymysql.connect(ssl_disabled=True, **args).close()  # type: ignore[arg-type]
+    except pymysql.err.MySQLError as exc:
+        return bool(exc.args) and exc.args[0] in _REFUSED
+    return False
 
 
 def translate(exc: Exception, target: DbTarget, database: str | None = None) -> DatabaseError:

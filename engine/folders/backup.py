@@ -81,8 +81,8 @@ class FolderBackup:
         return BackupProgress(
             files_done=s.files,
             bytes_done=s.bytes,
-            files_total=c.files if c.finished else 0,
-            bytes_total=c.bytes if c.finished else 0,
+            files_total=c.files if c.finished else None,
+            bytes_total=c.bytes if c.finished else None,
             bytes_stored=self.writer.bytes_stored,
             current=s.current,
             elapsed=time.monotonic() - self._started,

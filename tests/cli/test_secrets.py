@@ -242,7 +242,10 @@ def test_backup_and_snapshots_work_without_passphrase(enrolled):
     cp = ok(repo.run(["snapshots", "--repo", repo.path, "--json"], None))
     snaps = events(cp, "snapshot")
     assert [s["id"] for s in snaps] == [doc["snapshot_id"]]
-    assert snaps[0]["sources"] is None  # folder names need the passphrase
+    assert snaps[0]["sources"] is None  # folder names need the passphrase, and the line says so
+    assert "write-only" in snaps[0]["sources_hidden"] and "passphrase" in snaps[0]["sources_hidden"]
+    with_passphrase = events(ok(repo.run(["snapshots", "--repo", repo.path, "--json"])), "snapshot")
+    assert with_passphrase[0]["sources"] == [str(source)] and with_passphrase[0]["sources_hidden"] is None
     ok(repo.run(["check", "--repo", repo.path], None))
 
 

@@ -134,3 +134,45 @@ def test_incomplete_backup_text_names_the_file(tmp_path, repo, with_pipe):
     ok(run_cli(["restore", "--repo", repo.path, "latest", "--to", tmp_path / "restored"]))
     assert (tmp_path / "restored" / "Images" / "ok.txt").read_text() == "fine\n"
     assert not (tmp_path / "restored" / "Images" / "pipe").exists()
+
+
+# --- database URLs (exit 2, with an example) --------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "mysql://root@127.0.0.1:3306",             # no database name
+    "mysql://root@127.0.0.1:3306/",            # no database name either
+    "http://root@127.0.0.1:3306/opendental",   # not a database URL
+    "mysql://root@127.0.0.1:port/opendental",  # the port is not a number
+])
+def test_database_url_mistakes_are_usage_errors_with_an_example(repo, url):
+    cp = run_cli(["backup", "--repo", repo.path, "--db", url])
+    assert_fails(cp, 2)
+    assert "mysql://USER@HOST:PORT/DBNAME" in cp.stderr
+    assert not any((repo.path / "snapshots").iterdir())
+
+
+def test_restore_db_into_a_url_without_a_name_is_a_usage_error(repo):
+    cp = run_cli(["restore-db", "--repo", repo.path, "latest", "--into", "mysql://root@127.0.0.1:3306"])
+    assert_fails(cp, 2)
+    assert "mysql://USER@HOST:PORT/NEWNAME" in cp.stderr
+
+
+# --- the --json wire format ---------------------------------------------------------------
+
+
+def test_backup_progress_totals_not_yet_known_are_null(tmp_path, repo):
+    """The background count of the folder starts a second into a run: until it is done the
+    totals are unknown, and say so (null), rather than a total of 0 beside files done."""
+    office = tmp_path / "Office"
+    for i in range(50):
+        (office / f"P{i}").mkdir(parents=True)
+        (office / f"P{i}" / "chart.txt").write_text(f"chart {i}\n")
+    cp = ok(run_cli(["backup", "--repo", repo.path, "--path", office, "--json"]))
+    progress = events(cp, "backup_progress")
+    assert progress and progress[-1]["files_done"] == 50
+    for e in progress:
+        for done, total in (("files_done", "files_total"), ("bytes_done", "bytes_total")):
+            assert e[total] is None or e[total] >= e[done], e
+    unknown = [e for e in progress if e["files_total"] is None]
+    assert unknown and all(e["bytes_total"] is None for e in unknown)

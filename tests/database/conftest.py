@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+import corpora
 import pytest
 from dbhelpers import PASSPHRASE, server_conn
 
@@ -39,6 +40,18 @@ def fresh_db(admin):
         cur.execute("SHOW DATABASES LIKE 'odbackup\\_verify\\_%%'")
         leftovers = [r[0] for r in cur.fetchall()]
     assert not [n for n in leftovers if tag in n], "a verify scratch database was left behind"
+
+
+@pytest.fixture
+def corpora_here() -> None:
+    """The shared corpora must be here: a plain run without them skips the test (saying
+    why); where they are required (``.ci/run``) their absence fails it."""
+    why = corpora.missing()
+    if why is None:
+        return
+    if corpora.required():
+        pytest.fail(f"{why}; they are required here ({corpora.REQUIRED}=1 or CI=true)")
+    pytest.skip(why)
 
 
 @pytest.fixture

@@ -13,11 +13,26 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+CORPORA = Path(os.environ.get("ODBACKUP_TEST_CORPORA") or Path(__file__).resolve().parents[3] / "shared" / "corpora")
+"""``../shared/corpora`` beside the checkout (``ODBACKUP_TEST_CORPORA`` overrides it)."""
+REQUIRED = "ODBACKUP_REQUIRE_CORPORA"
 CLIENT = ["mariadb", "--protocol=tcp", "-h127.0.0.1", "-P3306", "-uroot"]
 
 NAMES = ["opendental", "opendental-canada", "opendental-3.4", "sakila-mariadb", "world", "world_x-mariadb",
          "chinook", "employees-small", "employees-large", "menagerie"]
+
+
+def missing() -> str | None:
+    """Why the corpora cannot be loaded here (None when they can)."""
+    if CORPORA.is_dir():
+        return None
+    return (f"the shared test corpora are not in {CORPORA} (../shared/corpora beside the checkout, or "
+            "ODBACKUP_TEST_CORPORA): the corpus round trips did not run")
+
+
+def required() -> bool:
+    """In CI (``.ci/run``: CI=true, ODBACKUP_REQUIRE_CORPORA=1) corpora that are missing fail the run."""
+    return os.environ.get(REQUIRED) == "1" or os.environ.get("CI", "").lower() in ("1", "true")
 
 
 def _run(sql: str | bytes, *args: str, cwd: str | None = None) -> None:

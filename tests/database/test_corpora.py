@@ -16,7 +16,7 @@ from engine.verify import verify_snapshot
 
 
 @pytest.mark.parametrize("corpus", NAMES)
-def test_corpus_round_trip(corpus, fresh_db, repo, tmp_path, monkeypatch, admin):
+def test_corpus_round_trip(corpora_here, corpus, fresh_db, repo, tmp_path, monkeypatch, admin):
     monkeypatch.setenv("ODBACKUP_REPORTS_DIR", str(tmp_path / "reports"))
     original = fresh_db("orig")
     load(corpus, original)

@@ -1,0 +1,83 @@
+"""What ``odbackup --help`` and ``odbackup COMMAND --help`` say.
+
+The help stands on its own: an installed copy has no docs/ folder to point to.
+docs/CLI.md says the same at length; the exit codes here and there must agree
+(tests/cli/test_help.py compares them).
+"""
+from __future__ import annotations
+
+EPILOG = """\
+The passphrase comes from ODBACKUP_PASSPHRASE or a prompt on the terminal, never
+from an argument; a machine enrolled with 'odbackup enroll' backs up without it.
+Database URLs are mysql://USER@HOST:PORT/DBNAME (parts may be percent-encoded);
+the password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered,
+the MySQL option files (~/.my.cnf), or a prompt when the server asks for one and
+a person is at the terminal. With --json, stdout is one JSON object per line:
+the events, then a summary line (null means "not known yet").
+ODBACKUP_CONFIG_DIR, ODBACKUP_CACHE_DIR, ODBACKUP_LOG_DIR and ODBACKUP_REPORTS_DIR
+move this machine's folders. 'odbackup COMMAND --help' tells more about each
+command; 'odbackup' alone opens the terminal app.
+
+Exit codes:
+  0    success
+  1    failed: the message on stderr says what happened and what to do
+  2    bad arguments or usage
+  3    completed, but some files could not be read (named; the snapshot is
+       marked incomplete)
+  4    wrong passphrase or recovery key, or no usable credentials
+  5    the repository is locked by another run (which one is named)
+  6    the repository is damaged (check found errors, or a restore met damaged
+       data), or verify FAILED
+  130  cancelled (Ctrl+C)
+  141  the output was closed by its reader (| head): stopped there, quietly
+"""
+
+SNAPSHOT = ("SNAPSHOT is an ID prefix (4 or more hex digits), 'latest', or a local date or date and time "
+            "(2026-11-20, 2026-11-20T17:00): the latest snapshot taken at or before it.")
+
+DESCRIPTIONS = {
+    "init": "Create a new encrypted repository in REPO: a new or empty folder on a USB drive, a network "
+            "share or another disk. It asks for a passphrase twice (or takes ODBACKUP_PASSPHRASE) and prints "
+            "the RECOVERY KEY once: write it down and keep it away from the backup drive.",
+    "enroll": "Store write-only credentials on this machine, so that 'backup' (and 'snapshots', 'check') run "
+              "unattended without the passphrase. They can add snapshots but cannot read anything back. "
+              "Needs the passphrase once. With --db, also remembers that database user's password here, in "
+              "an owner-only file.",
+    "passwd": "Change the repository's passphrase. It asks for the current passphrase (or the recovery key) "
+              "and the new one twice, or takes ODBACKUP_PASSPHRASE and ODBACKUP_NEW_PASSPHRASE. No data is "
+              "re-encrypted and the recovery key keeps working.",
+    "backup": "Back up folders (--path) and MySQL/MariaDB databases (--db) into one new snapshot. Unchanged "
+              "files and tables cost nothing. InnoDB tables are read without blocking anyone; MyISAM tables "
+              "need a read lock (see --lock-mode): who is connected and how long writes will wait are said "
+              "first, and the lock is timed and released on success, error and Ctrl+C. Uses the passphrase, "
+              "or this machine's write-only credentials after 'odbackup enroll'. Exit 3 when some files "
+              "could not be read (they are named; the snapshot is saved, marked incomplete).",
+    "snapshots": "List the repository's snapshots: ID, time, host, files, size, complete or not, and the "
+                 "last verification. What each holds (folders, databases) is shown with the passphrase; "
+                 "this machine's write-only credentials cannot read it.",
+    "ls": "List the files and folders of a snapshot (needs the passphrase). " + SNAPSHOT + " PATH starts "
+          "with the backed-up folder's name: --path /srv/OpenDentImages is stored as OpenDentImages/...",
+    "restore": "Restore a snapshot's files (or only the PATHs given) into --to DIR, as DIR/<folder name>/...: "
+               "a file already there is never overwritten. Writing into a folder the snapshot was backed up "
+               "from (or with --original, back in place) needs --overwrite and --confirm with that folder's "
+               "full path; a replaced file's current version is first moved aside to "
+               "FOLDER.odbackup-replaced-<time>/, never deleted. Try --dry-run first. Needs the passphrase. "
+               + SNAPSHOT,
+    "restore-db": "Restore a database of a snapshot into a new database (--into mysql://USER@HOST:PORT/NEWNAME). "
+                  "An existing non-empty database is never written into, unless --replace and --confirm "
+                  "repeats its name. Triggers, routines and events that name the original database are "
+                  "restored naming the new one. Needs the passphrase. " + SNAPSHOT,
+    "verify": "Prove a snapshot restores completely and exactly: each database is restored into a scratch "
+              "database (odbackup_verify_..., never an existing one) and every table compared with the "
+              "checksums taken at backup time; CHECK TABLE runs; views, routines, triggers and events are "
+              "checked; every file is decrypted and checked. The scratch databases are dropped (unless "
+              "--keep) and a dated report is written. Exit 6 when it FAILED. Needs the passphrase.",
+    "demo": "Create a sample Open Dental practice to try odbackup on: a database (default opendental_demo) "
+            "and an A to Z images folder. Nothing else on the server is touched.",
+    "check": "Check the repository's structure and references (the write-only credentials suffice). With "
+             "--read-data (needs the passphrase) every stored byte is read and authenticated, and the "
+             "snapshots and files any damage affects are named. Exit 6 when errors are found.",
+    "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
+              "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
+              "kept, unless --force.",
+}
