@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .. import crypto, paths
 from ..errors import (
@@ -24,13 +24,17 @@ from ..errors import (
     RepositoryDamaged,
     RepositoryExists,
     RepositoryNotFound,
+    SnapshotDamaged,
     SnapshotNotFound,
+    UnsafeSnapshot,
 )
 from ..events import Event, PackWritten, ignore_events
 from ..recovery import format_recovery_key, new_recovery_secret
 from . import keys as keymod
 from .blobs import LEVEL, open_blob, seal_blob
 from .index import Index
+from .lock import RepoLock
+from .names import check_tree
 from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
 from .snapshot import Snapshot, read_snapshot, snapshot_ids
 from .storage import Backend, LocalBackend, RangeReader
@@ -57,6 +61,10 @@ class Repository:
         self._opener: crypto.SessionOpener | None = None
         self._ids: crypto.IdKeys | None = None
         self._index: Index | None = None
+        self.damaged_key_files: list[tuple[str, str]] = []
+        """Key files skipped when unlocking, as (name, why): say so, and run ``check``."""
+        self.damaged_snapshots: list[str] = []
+        self.snapshot_problems: dict[str, str] = {}
 
     # --- creating and opening ------------------------------------------------------
 
@@ -81,6 +89,12 @@ class Repository:
 
     @classmethod
     def open(cls, location: str) -> Repository:
+        """Open the repository at ``location`` (not yet unlocked)."""
+        if os.path.lexists(location) and not os.path.isdir(location):
+            raise RepositoryNotFound(
+                f"'{location}' is a file, not a repository.",
+                hint="Give the repository's folder (the one holding 'config', 'keys' and 'data').",
+            )
         backend = LocalBackend(location)
         try:
             config = json.loads(backend.read("config"))
@@ -111,6 +125,7 @@ class Repository:
         """Unlock with the passphrase or recovery key (full access)."""
         keys, _name = keymod.unlock(self.backend, self.repo_id, secret)
         self._set_keys(keys)
+        self.damaged_key_files = keymod.key_files(self.backend).damaged
 
     def use_machine_credentials(self) -> None:
         """Unlock with this machine's write-only credentials."""
@@ -143,7 +158,7 @@ class Repository:
         """
         keys, _name = keymod.unlock(self.backend, self.repo_id, old_secret)
         new_name = keymod.add_key_file(self.backend, keymod.make_key_file(keys, passphrase=new_passphrase))
-        for other, doc in keymod.key_files(self.backend):
+        for other, doc in keymod.key_files(self.backend).readable:
             if doc.get("kind") == "passphrase" and other != new_name:
                 self.backend.remove(other)
 
@@ -195,28 +210,50 @@ class Repository:
         return plain
 
     def read_tree(self, tree_id: bytes) -> dict:
-        return json.loads(self.read_blob(tree_id))
+        """A tree blob (folder listing or database description), its names checked
+        (:class:`~engine.errors.UnsafeSnapshot` for a damaged or forged one)."""
+        try:
+            tree = json.loads(self.read_blob(tree_id))
+        except ValueError as exc:
+            raise UnsafeSnapshot(f"A listing in the snapshot (tree {tree_id.hex()[:12]}) is damaged.") from exc
+        check_tree(tree_id, tree)
+        return tree
 
     # --- snapshots --------------------------------------------------------------------------
+
+    def reading(self, command: str) -> RepoLock:
+        """A reader's shared lock for ``command`` (docs/FORMAT.md section 9); use it as a context
+        manager around the reading. Unlocked with any credentials (machine credentials too)."""
+        lock, _replaced = RepoLock.acquire(self.backend, self.keys.maint_key, command, mode="read")
+        return lock
 
     def snapshots(self) -> list[Snapshot]:
         """All readable snapshots, oldest first (bodies opened when the full key is in hand).
 
-        A damaged snapshot file is left out (and named in ``damaged_snapshots``)
-        so that one bad file never hides the good snapshots.
+        A damaged snapshot file is left out (and named in ``damaged_snapshots``,
+        with why in ``snapshot_problems``) so that one bad file never hides the
+        good snapshots; :meth:`find_snapshot` never silently steps over it.
         """
         snaps = []
-        self.damaged_snapshots: list[str] = []
+        self.damaged_snapshots, self.snapshot_problems = [], {}
         for snap_id in snapshot_ids(self.backend):
             try:
                 snap = read_snapshot(self.backend, self.keys.maint_key, snap_id)
                 if self._opener is not None:
                     snap.open_body(self._opener)
-            except (crypto.DecryptionFailed, ValueError, KeyError):
-                self.damaged_snapshots.append(snap_id)
+            except UnsafeSnapshot as exc:
+                self._damaged(snap_id, str(exc))
+                continue
+            except (crypto.DecryptionFailed, ValueError, KeyError, TypeError):
+                self._damaged(snap_id, f"Snapshot {snap_id[:8]} is damaged: its file snapshots/{snap_id} "
+                                       "cannot be read.")
                 continue
             snaps.append(snap)
         return sorted(snaps, key=lambda s: (s.time, s.snapshot_id))
+
+    def _damaged(self, snap_id: str, why: str) -> None:
+        self.damaged_snapshots.append(snap_id)
+        self.snapshot_problems[snap_id] = why
 
     def find_snapshot(self, ref: str) -> Snapshot:
         """``latest``, an ID prefix (4+ hex digits) or a local date/time -> the snapshot.
@@ -224,24 +261,79 @@ class Repository:
         A date (``2026-11-20``) or date and time (``2026-11-20T17:00``, local
         time) picks the latest snapshot taken at or before it (a date means the
         end of that day): "the backup as it was on Friday evening".
+
+        A damaged snapshot file is never stepped over: when it may be the one
+        asked for (by its ID, or as ``latest`` or the latest before a date,
+        judged by when its file was written), :class:`SnapshotDamaged` names it
+        and the newest readable snapshot to name instead.
         """
         snaps = self.snapshots()
         if ref == "latest":
-            if not snaps:
+            pick = snaps[-1] if snaps else None
+            self._refuse_damaged(pick, None, snaps)
+            if pick is None:
                 raise SnapshotNotFound("The repository has no snapshots yet.")
-            return snaps[-1]
+            return pick
         moment = _parse_moment(ref)
         if moment is not None:
             earlier = [s for s in snaps if datetime.fromisoformat(s.time) <= moment]
-            if not earlier:
+            pick = earlier[-1] if earlier else None
+            self._refuse_damaged(pick, moment, earlier)
+            if pick is None:
                 raise SnapshotNotFound(f"No snapshot was taken on or before {ref}.")
-            return earlier[-1]
-        matches = [s for s in snaps if s.snapshot_id.startswith(ref.lower())]
+            return pick
+        return self._find_by_id(ref, snaps)
+
+    def _find_by_id(self, ref: str, snaps: list[Snapshot]) -> Snapshot:
+        prefix = ref.lower()
+        matches = [s for s in snaps if s.snapshot_id.startswith(prefix)]
+        damaged = [d for d in self.damaged_snapshots if d.startswith(prefix)] if len(ref) >= 4 else []
+        if len(matches) + len(damaged) > 1:
+            raise SnapshotNotFound(f"'{ref}' matches {len(matches) + len(damaged)} snapshots; give more digits.")
+        if damaged:
+            self._raise_damaged(damaged[0], snaps, named=True)
         if len(ref) < 4 or not matches:
             raise SnapshotNotFound(f"No snapshot matches '{ref}'.")
-        if len(matches) > 1:
-            raise SnapshotNotFound(f"'{ref}' matches {len(matches)} snapshots; give more digits.")
         return matches[0]
+
+    def _refuse_damaged(self, pick: Snapshot | None, moment: datetime | None, readable: list[Snapshot]) -> None:
+        """Raise when a damaged snapshot may be newer than ``pick`` (and not after ``moment``)."""
+        suspects = [d for d in self.damaged_snapshots if _may_be_between(self._written(d), pick, moment)]
+        if suspects:
+            self._raise_damaged(max(suspects, key=self._written), readable, named=False)
+
+    def _written(self, snap_id: str) -> datetime:
+        try:
+            return datetime.fromtimestamp(self.backend.modified(f"snapshots/{snap_id}")).astimezone()
+        except OSError:
+            return datetime.max.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+    def _raise_damaged(self, snap_id: str, readable: list[Snapshot], *, named: bool) -> None:
+        why = self.snapshot_problems.get(snap_id, f"Snapshot {snap_id[:8]} is damaged.")
+        if not named:
+            why += " It may be the one asked for, so no other snapshot was used in its place."
+        if readable:
+            newest = readable[-1]
+            when = datetime.fromisoformat(newest.time).astimezone().strftime("%Y-%m-%d %H:%M")
+            hint = (f"To use an older snapshot, name it: the newest readable one is {newest.short_id} "
+                    f"(taken {when}). 'odbackup snapshots' lists them; 'odbackup check' says more.")
+        else:
+            hint = "No readable snapshot can stand in for it. 'odbackup check' says more."
+        raise SnapshotDamaged(why, hint=hint)
+
+
+LONGEST_BACKUP = timedelta(days=2)
+"""A damaged snapshot's time is unknown; its file was written at the end of its backup, and no backup
+runs longer than this, so a file written this long after a moment cannot hold a snapshot from before it."""
+
+
+def _may_be_between(written: datetime, pick: Snapshot | None, moment: datetime | None) -> bool:
+    """Could a snapshot whose file was written at ``written`` be newer than ``pick`` yet not after
+    ``moment`` (None: no limit)? Its time is at most ``written`` (copying a repository can make
+    ``written`` later, never earlier: the answer errs towards "yes")."""
+    if pick is not None and written < datetime.fromisoformat(pick.time):
+        return False
+    return moment is None or written <= moment + LONGEST_BACKUP
 
 
 def _parse_moment(ref: str) -> datetime | None:
