@@ -285,11 +285,12 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
     from engine.verify import verify_snapshot
 
     repo = _open(args, out, full=True)
-    snap = repo.find_snapshot(args.snapshot)
-    server = parse_url(args.server) if args.server else None
-    report, text_path, json_path = verify_snapshot(
-        repo, snap, server=server, keep=args.keep,
-        password_for=lambda t: resolve_password(t, ask=ask_db_password), on_event=out)
+    with repo.reading("verify"):  # from choosing the snapshot on (verify_snapshot holds its own too)
+        snap = repo.find_snapshot(args.snapshot)
+        server = parse_url(args.server) if args.server else None
+        report, text_path, json_path = verify_snapshot(
+            repo, snap, server=server, keep=args.keep,
+            password_for=lambda t: resolve_password(t, ask=ask_db_password), on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
                  "report_text": text_path, "report_json": json_path})
     return EXIT_OK if report.ok else EXIT_DAMAGED
