@@ -170,10 +170,11 @@ def _read_key_file(backend: Backend, name: str) -> dict:
     return doc
 
 
-def unlock(backend: Backend, repo_id: str, secret: str) -> tuple[Keys, str]:
+def unlock(backend: Backend, repo_id: str, secret: str, files: KeyFiles | None = None) -> tuple[Keys, str]:
     """Try ``secret`` as passphrase or recovery key against every key file.
 
-    Returns the keys and the name of the key file that opened. Recovery-key
+    Returns the keys and the name of the key file that opened (``files``: the
+    key files already read, else they are read here). Recovery-key
     files are tried only when the text is a well-formed recovery key (and
     then first); a recovery key with a typo is reported as such.
     """
@@ -185,7 +186,7 @@ def unlock(backend: Backend, repo_id: str, secret: str) -> tuple[Keys, str]:
             kinds.insert(0, "recovery")
         except BadRecoveryKey as exc:
             typo = str(exc)
-    files = key_files(backend)
+    files = files if files is not None else key_files(backend)
     for kind in kinds:
         for name, doc in files.readable:
             if doc.get("kind") != kind:

@@ -123,9 +123,10 @@ class Repository:
 
     def unlock(self, secret: str) -> None:
         """Unlock with the passphrase or recovery key (full access)."""
-        keys, _name = keymod.unlock(self.backend, self.repo_id, secret)
+        files = keymod.key_files(self.backend)
+        keys, _name = keymod.unlock(self.backend, self.repo_id, secret, files)
         self._set_keys(keys)
-        self.damaged_key_files = keymod.key_files(self.backend).damaged
+        self.damaged_key_files = files.damaged
 
     def use_machine_credentials(self) -> None:
         """Unlock with this machine's write-only credentials."""
