@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .. import crypto, paths
 from ..errors import (
@@ -24,14 +24,13 @@ from ..errors import (
     RepositoryDamaged,
     RepositoryExists,
     RepositoryNotFound,
-    SnapshotDamaged,
-    SnapshotNotFound,
     UnsafeSnapshot,
 )
 from ..events import Event, PackWritten, ignore_events
 from ..recovery import format_recovery_key, new_recovery_secret
 from . import keys as keymod
 from .blobs import LEVEL, open_blob, seal_blob
+from .choosing import choose_snapshot
 from .index import Index
 from .lock import RepoLock
 from .names import check_tree
@@ -63,8 +62,8 @@ class Repository:
         self._index: Index | None = None
         self.damaged_key_files: list[tuple[str, str]] = []
         """Key files skipped when unlocking, as (name, why): say so, and run ``check``."""
-        self.damaged_snapshots: list[str] = []
         self.snapshot_problems: dict[str, str] = {}
+        """Damaged snapshots found by the last :meth:`snapshots`: ID -> what is wrong."""
 
     # --- creating and opening ------------------------------------------------------
 
@@ -236,25 +235,26 @@ class Repository:
         good snapshots; :meth:`find_snapshot` never silently steps over it.
         """
         snaps = []
-        self.damaged_snapshots, self.snapshot_problems = [], {}
+        self.snapshot_problems = {}
         for snap_id in snapshot_ids(self.backend):
             try:
                 snap = read_snapshot(self.backend, self.keys.maint_key, snap_id)
                 if self._opener is not None:
                     snap.open_body(self._opener)
             except UnsafeSnapshot as exc:
-                self._damaged(snap_id, str(exc))
+                self.snapshot_problems[snap_id] = str(exc)
                 continue
             except (crypto.DecryptionFailed, ValueError, KeyError, TypeError):
-                self._damaged(snap_id, f"Snapshot {snap_id[:8]} is damaged: its file snapshots/{snap_id} "
-                                       "cannot be read.")
+                self.snapshot_problems[snap_id] = (f"Snapshot {snap_id[:8]} is damaged: its file "
+                                                   f"snapshots/{snap_id} cannot be read.")
                 continue
             snaps.append(snap)
         return sorted(snaps, key=lambda s: (s.time, s.snapshot_id))
 
-    def _damaged(self, snap_id: str, why: str) -> None:
-        self.damaged_snapshots.append(snap_id)
-        self.snapshot_problems[snap_id] = why
+    @property
+    def damaged_snapshots(self) -> list[str]:
+        """The IDs of the damaged snapshots found by the last :meth:`snapshots`."""
+        return list(self.snapshot_problems)
 
     def find_snapshot(self, ref: str) -> Snapshot:
         """``latest``, an ID prefix (4+ hex digits) or a local date/time -> the snapshot.
@@ -268,90 +268,14 @@ class Repository:
         judged by when its file was written), :class:`SnapshotDamaged` names it
         and the newest readable snapshot to name instead.
         """
-        snaps = self.snapshots()
-        if ref == "latest":
-            pick = snaps[-1] if snaps else None
-            self._refuse_damaged(pick, None, snaps)
-            if pick is None:
-                raise SnapshotNotFound("The repository has no snapshots yet.")
-            return pick
-        moment = _parse_moment(ref)
-        if moment is not None:
-            earlier = [s for s in snaps if datetime.fromisoformat(s.time) <= moment]
-            pick = earlier[-1] if earlier else None
-            self._refuse_damaged(pick, moment, earlier)
-            if pick is None:
-                raise SnapshotNotFound(f"No snapshot was taken on or before {ref}.")
-            return pick
-        return self._find_by_id(ref, snaps)
-
-    def _find_by_id(self, ref: str, snaps: list[Snapshot]) -> Snapshot:
-        prefix = ref.lower()
-        matches = [s for s in snaps if s.snapshot_id.startswith(prefix)]
-        damaged = [d for d in self.damaged_snapshots if d.startswith(prefix)] if len(ref) >= 4 else []
-        if len(matches) + len(damaged) > 1:
-            raise SnapshotNotFound(f"'{ref}' matches {len(matches) + len(damaged)} snapshots; give more digits.")
-        if damaged:
-            self._raise_damaged(damaged[0], snaps, named=True)
-        if len(ref) < 4 or not matches:
-            raise SnapshotNotFound(f"No snapshot matches '{ref}'.")
-        return matches[0]
-
-    def _refuse_damaged(self, pick: Snapshot | None, moment: datetime | None, readable: list[Snapshot]) -> None:
-        """Raise when a damaged snapshot may be newer than ``pick`` (and not after ``moment``)."""
-        suspects = [d for d in self.damaged_snapshots if _may_be_between(self._written(d), pick, moment)]
-        if suspects:
-            self._raise_damaged(max(suspects, key=self._written), readable, named=False)
+        return choose_snapshot(ref, self.snapshots(), self.snapshot_problems, self._written)
 
     def _written(self, snap_id: str) -> datetime:
+        """When a snapshot's file was written (latest possible when that cannot be told)."""
         try:
             return datetime.fromtimestamp(self.backend.modified(f"snapshots/{snap_id}")).astimezone()
         except OSError:
             return datetime.max.replace(tzinfo=datetime.now().astimezone().tzinfo)
-
-    def _raise_damaged(self, snap_id: str, readable: list[Snapshot], *, named: bool) -> None:
-        why = self.snapshot_problems.get(snap_id, f"Snapshot {snap_id[:8]} is damaged.")
-        if not named:
-            why += " It may be the one asked for, so no other snapshot was used in its place."
-        if readable:
-            newest = readable[-1]
-            when = datetime.fromisoformat(newest.time).astimezone().strftime("%Y-%m-%d %H:%M")
-            hint = (f"To use an older snapshot, name it: the newest readable one is {newest.short_id} "
-                    f"(taken {when}). 'odbackup snapshots' lists them; 'odbackup check' says more.")
-        else:
-            hint = "No readable snapshot can stand in for it. 'odbackup check' says more."
-        raise SnapshotDamaged(why, hint=hint)
-
-
-LONGEST_BACKUP = timedelta(days=2)
-"""A damaged snapshot's time is unknown; its file was written at the end of its backup, and no backup
-runs longer than this, so a file written this long after a moment cannot hold a snapshot from before it."""
-
-
-def _may_be_between(written: datetime, pick: Snapshot | None, moment: datetime | None) -> bool:
-    """Could a snapshot whose file was written at ``written`` be newer than ``pick`` yet not after
-    ``moment`` (None: no limit)? Its time is at most ``written`` (copying a repository can make
-    ``written`` later, never earlier: the answer errs towards "yes")."""
-    if pick is not None and written < datetime.fromisoformat(pick.time):
-        return False
-    return moment is None or written <= moment + LONGEST_BACKUP
-
-
-def _parse_moment(ref: str) -> datetime | None:
-    """A local date or date-time as an aware datetime (end of day for a bare date).
-
-    Only the dashed form counts (``2026-11-20``): Python also reads
-    ``20261120`` as a date, which could be a snapshot ID prefix.
-    """
-    if "-" not in ref:
-        return None
-    try:
-        moment = datetime.fromisoformat(ref.replace(" ", "T"))
-    except ValueError:
-        return None
-    if len(ref) == 10:  # a bare date: the end of that day
-        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return moment.astimezone() if moment.tzinfo is None else moment
 
 
 class BlobWriter:
