@@ -24,6 +24,7 @@ Three modes (docs/FORMAT.md section 9):
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import socket
@@ -45,6 +46,8 @@ UNREADABLE_STALE_AFTER = 60.0
 """An unreadable lock file younger than this may be one being written right now: it is not stale."""
 UNREADABLE = "?"
 MODES = ("write", "read", "delete")
+READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+"""Why a reader may be unable to write its lock: a write-protected drive, a share it may only read."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class RepoLock:
         self._last_refresh = time.monotonic()
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
+        self.held = True
+        """False for a reader on a repository it cannot write (see :meth:`_acquire_shared`)."""
 
     @classmethod
     def acquire(
@@ -170,7 +175,15 @@ class RepoLock:
     @classmethod
     def _acquire_shared(cls, backend: Backend, maint_key: bytes, info: LockInfo) -> RepoLock:
         lock = cls(backend, maint_key, f"{SHARED_PREFIX}{os.urandom(8).hex()}", info)
-        backend.write_atomic(lock.name, [_encode(maint_key, info)])
+        try:
+            backend.write_atomic(lock.name, [_encode(maint_key, info)])
+        except OSError as exc:
+            # A repository this process may only read (a write-protected drive, a read-only share,
+            # as in a disaster recovery) is still restored from: this process cannot delete
+            # anything there either. The reader goes on without a lock file of its own.
+            if exc.errno not in READ_ONLY:
+                raise
+            lock.held = False
         holder = read_lock(backend, maint_key)
         if holder is not None and holder.mode == "delete" and not holder.is_stale():
             lock.release()
@@ -178,7 +191,8 @@ class RepoLock:
                 f"The repository is being cleaned up by {holder.describe()}; it cannot be read meanwhile.",
                 hint="Wait for that run to finish, then try again.",
             )
-        lock._start_refresher()
+        if lock.held:
+            lock._start_refresher()
         return lock
 
     @classmethod
@@ -228,6 +242,8 @@ class RepoLock:
         self._last_refresh = time.monotonic()
 
     def release(self) -> None:
+        if not self.held:
+            return
         self._stop.set()
         if self._refresher is not None and self._refresher is not threading.current_thread():
             self._refresher.join()

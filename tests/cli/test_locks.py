@@ -183,3 +183,24 @@ def test_a_running_reader_blocks_a_deleting_run(tmp_path, repo):
     assert sorted(os.listdir(repo.path / "locks")) == []
     with RepoLock.acquire(opened.backend, opened.keys.maint_key, "prune", mode="delete")[0]:
         pass
+
+
+def read_only_command(repo_path, args: list) -> list[str]:
+    """``odbackup ARGS`` run where ``repo_path`` is mounted read-only (a write-protected drive, a share
+    the restoring user may only read): a private mount namespace, so nothing changes outside it."""
+    script = ('mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && '
+              'touch "$0/probe" 2>/dev/null && exit 99; exec "$@"')
+    return ["unshare", "--mount", "--map-root-user", "sh", "-c", script, str(repo_path), *cli_command(args)]
+
+
+def test_restore_from_a_read_only_repository(tmp_path, repo, source):
+    """A reader that cannot write its lock file (nothing can be deleted there by it either) still restores."""
+    ok(repo.run(["backup", "--repo", repo.path, "--path", source]))
+    target = tmp_path / "restored"
+    for args in (["restore", "--repo", repo.path, "latest", "--to", target], ["ls", "--repo", repo.path, "latest"],
+                 ["check", "--repo", repo.path, "--read-data"]):
+        cp = subprocess.run(read_only_command(repo.path, args), cwd=ROOT, env=repo.env(), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=120)
+        assert cp.returncode == 0, explain(cp)  # 99: the mount was not read-only
+    assert (target / source.name / "a.txt").read_text() == "a"
+    assert sorted(os.listdir(repo.path / "locks")) == []
