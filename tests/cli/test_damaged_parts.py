@@ -268,3 +268,33 @@ def test_a_forged_snapshot_with_safe_names_restores(tmp_path, enrolled_repo):
     ok(repo.restore(target))
     assert (target / "Forged" / "x.txt").read_bytes() == b"hello"
 
+
+
+def forge_database_snapshot(repo_path: Path, table: str) -> str:
+    """A snapshot (machine credentials) holding one database whose one table is named ``table``."""
+    repo = Repository.open(str(repo_path))
+    repo.use_machine_credentials()
+    writer = BlobWriter(repo)
+    tree = {"database": "opendental", "charset": "utf8mb4", "collation": "utf8mb4_general_ci",
+            "server_version": "forged", "programs": [],
+            "tables": [{"name": table, "engine": "MyISAM", "create": f"CREATE TABLE `{table}` (a INT)",
+                        "stream": {"columns": ["a"], "kinds": ["raw"]}, "rows": 0, "bytes": 0,
+                        "checksum": "", "auto_increment": None, "content": []}]}
+    tree_id = writer.store("tree", json.dumps(tree, sort_keys=True, separators=(",", ":")).encode())
+    root_refs = writer.store("refs", writer.store("refs", tree_id))
+    writer.flush()
+    body = {"program": "forged", "skipped": [],
+            "sources": [{"kind": "database", "name": "opendental", "server": "127.0.0.1:1", "user": "root",
+                         "tree": tree_id.hex(), "tables": 1, "rows": 0, "bytes": 0, "lock_window": 0}]}
+    snap = Snapshot("", datetime.now(UTC).isoformat(timespec="microseconds"), socket.gethostname(), True,
+                    {"files": 0, "bytes": 0}, root_refs, writer.session.public, seal_body(body, writer.session))
+    return write_snapshot(repo.backend, repo.keys.maint_key, snap)
+
+
+def test_a_forged_table_name_is_refused_and_reported(enrolled_repo):
+    repo = enrolled_repo
+    snap_id = forge_database_snapshot(repo.path, "pat\0ient")
+    cp = run_cli(["restore-db", "--repo", repo.path, snap_id[:8], "--into", "mysql://root@127.0.0.1:1/never_made"])
+    assert cp.returncode == 6 and "unsafe" in cp.stderr, explain(cp)
+    check = ok(run_cli(["check", "--repo", repo.path, "--json"]), 6)
+    assert any("unsafe" in e and snap_id[:8] in e for e in summary(check)["errors"]), explain(check)
