@@ -88,7 +88,8 @@ class Checker:
     def check_keys(self) -> None:
         files = keymod.key_files(self.repo.backend)
         for name, why in files.damaged:
-            self.error(name, f"key file is damaged: {why}")
+            self.error(name, f"key file is damaged: {why} (once the passphrase and the recovery key are both "
+                             "known to open the repository, this file can be deleted)")
         for kind, what in (("passphrase", "the passphrase"), ("recovery", "the recovery key")):
             if kind not in files.kinds():
                 self.error("keys", f"no readable {kind} key file: {what} cannot open this repository")
