@@ -8,6 +8,15 @@ folder tree decodes and every chunk it names is indexed.
 With ``read_data``: every pack is read whole, its hash must equal its name,
 and every blob is opened and compared with its ID. Damaged blobs are traced
 to the snapshots and files (or folders) that use them.
+
+Also: every key file is intact and both kinds (passphrase, recovery) are
+there; every name a snapshot gives (sources, folder entries, tables) is safe.
+
+A check may run while a backup adds to the repository. It holds a reader's
+shared lock (so nothing is deleted under it) and reads a consistent view:
+the snapshot files are listed *before* the index is loaded, and a backup
+writes its snapshot only after the index files listing every blob it uses,
+so each snapshot checked has all its blobs in the index read.
 """
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import crypto
-from .errors import Cancelled, OdbackupError
+from .errors import Cancelled, OdbackupError, UnsafeSnapshot
 from .events import (
     CheckFinished,
     CheckProblem,
@@ -26,9 +35,11 @@ from .events import (
     ignore_events,
 )
 from .folders.browse import Entry, children, roots
+from .repository import keys as keymod
 from .repository import pack as packmod
 from .repository.blobs import open_blob
 from .repository.index import Index, read_index_file
+from .repository.lock import read_lock
 from .repository.pack import PackContents
 from .repository.repo import Repository
 from .repository.snapshot import Snapshot, read_snapshot, snapshot_ids
@@ -72,6 +83,17 @@ class Checker:
         if done % 64 == 0 or done == total:
             self.on_event(CheckProgress(phase, done, total))
 
+    # --- key files ----------------------------------------------------------------------
+
+    def check_keys(self) -> None:
+        files = keymod.key_files(self.repo.backend)
+        for name, why in files.damaged:
+            self.error(name, f"key file is damaged: {why} (once the passphrase and the recovery key are both "
+                             "known to open the repository, this file can be deleted)")
+        for kind, what in (("passphrase", "the passphrase"), ("recovery", "the recovery key")):
+            if kind not in files.kinds():
+                self.error("keys", f"no readable {kind} key file: {what} cannot open this repository")
+
     # --- index and packs --------------------------------------------------------------
 
     def load_index(self) -> None:
@@ -103,14 +125,19 @@ class Checker:
                 self.bad_blobs.update(b.blob_id for b in pack.blobs)
             else:
                 self._check_header(name, pack)
+        writer = self._running_writer()
         for pack_id in sorted(set(on_disk) - set(self.index.packs)):
-            self.warning(
-                packmod.pack_name(pack_id),
-                "pack is not in the index (left by an interrupted backup; harmless)",
-            )
+            why = f"written by the {writer} running now" if writer else "left by an interrupted backup"
+            self.warning(packmod.pack_name(pack_id), f"pack is not in the index ({why}; harmless)")
         if isinstance(backend, LocalBackend):
             for path in backend.temp_files():
-                self.warning(path, "temporary file left by an interrupted run (harmless)")
+                why = f"being written by the {writer} running now" if writer else "left by an interrupted run"
+                self.warning(path, f"temporary file {why} (harmless)")
+
+    def _running_writer(self) -> str | None:
+        """The command of a live run holding the writer's lock (its packs are not indexed yet)."""
+        holder = read_lock(self.repo.backend, self.repo.keys.maint_key)
+        return holder.command if holder is not None and not holder.is_stale() else None
 
     def _check_header(self, name: str, pack: PackContents) -> None:
         try:
@@ -152,16 +179,18 @@ class Checker:
 
     # --- snapshots ----------------------------------------------------------------------------
 
-    def check_snapshots(self) -> None:
-        ids = snapshot_ids(self.repo.backend)
+    def check_snapshots(self, ids: list[str]) -> None:
+        """Check the snapshots ``ids`` (listed before the index was loaded)."""
         self.result.snapshots = len(ids)
         self.repo._index = self.index  # reads below go through what we loaded
         for i, snap_id in enumerate(ids, 1):
             self._tick("snapshots", i, len(ids))
             try:
                 snap = read_snapshot(self.repo.backend, self.repo.keys.maint_key, snap_id)
-            except (crypto.DecryptionFailed, ValueError) as exc:
-                self.error(f"snapshots/{snap_id}", f"snapshot cannot be opened ({exc})")
+            except FileNotFoundError:
+                continue  # deleted since it was listed
+            except (crypto.DecryptionFailed, ValueError, KeyError, TypeError) as exc:
+                self.error(f"snapshots/{snap_id}", f"snapshot is damaged: it cannot be opened ({exc})")
                 continue
             self._check_refs(snap)
             if self.repo.can_read:
@@ -191,13 +220,27 @@ class Checker:
     def _check_trees(self, snap: Snapshot) -> None:
         try:
             snap.open_body(self.repo.require_full_key())
-        except crypto.DecryptionFailed:
+        except (crypto.DecryptionFailed, ValueError):
             self.error(f"snapshot {snap.short_id}", "snapshot body cannot be opened")
             return
+        except UnsafeSnapshot as exc:
+            self.error(f"snapshot {snap.short_id}", f"unsafe name: {exc}")
+            return
+        for source in snap.sources:
+            if source["kind"] == "database":
+                self._check_database_tree(snap, source)
         for entry, problem in _walk_checked(self.repo, roots(self.repo, snap)):
             missing = [c for c, _ in entry.node.get("content", []) if bytes.fromhex(c) not in self.index]
             if problem or missing or _uses_bad(entry, self.bad_blobs):
                 self._damage(snap, entry.path, problem or "data missing or damaged")
+
+    def _check_database_tree(self, snap: Snapshot, source: dict) -> None:
+        try:
+            self.repo.read_tree(bytes.fromhex(source["tree"]))
+        except UnsafeSnapshot as exc:
+            self._damage(snap, source["name"], f"unsafe name: {exc}")
+        except OdbackupError as exc:
+            self._damage(snap, source["name"], f"database description unreadable ({exc})")
 
     def _damage(self, snap: Snapshot, path: str, why: str) -> None:
         paths = self.result.damaged.setdefault(snap.snapshot_id, [])
@@ -222,6 +265,9 @@ def _walk_checked(repo: Repository, start: list[Entry]) -> Iterator[tuple[Entry,
         entry = stack.pop()
         try:
             kids = children(repo, entry)
+        except UnsafeSnapshot as exc:
+            yield entry, f"unsafe name: {exc}"
+            continue
         except (OdbackupError, ValueError) as exc:
             yield entry, f"folder listing unreadable ({exc})"
             continue
@@ -240,11 +286,14 @@ def check(
     checker = Checker(repo, on_event, cancel or threading.Event())
     if read_data:
         repo.require_full_key()
-    checker.load_index()
-    checker.check_packs()
-    if read_data:
-        checker.read_data()
-    checker.check_snapshots()
+    with repo.reading("check"):
+        snapshots = snapshot_ids(repo.backend)  # before the index: see the module's docstring
+        checker.check_keys()
+        checker.load_index()
+        checker.check_packs()
+        if read_data:
+            checker.read_data()
+        checker.check_snapshots(snapshots)
     r = checker.result
     on_event(CheckFinished(len(r.errors), len(r.warnings), r.packs, r.blobs, r.snapshots, read_data,
                            tuple(sorted(r.damaged))))

@@ -86,6 +86,28 @@ class RepositoryDamaged(OdbackupError):
     hint = "Run 'odbackup check --read-data' to see which snapshots and files are affected."
 
 
+class SnapshotDamaged(RepositoryDamaged):
+    """A snapshot file of the repository is damaged and cannot be read."""
+
+    title = "Snapshot damaged"
+    hint = "Name an older snapshot explicitly (list them with 'odbackup snapshots'); 'odbackup check' says more."
+
+
+class UnsafeSnapshot(RepositoryDamaged):
+    """The snapshot is damaged or unsafe: it names a file, folder or table in a way that cannot be used safely."""
+
+    title = "Damaged or unsafe snapshot"
+    hint = ("Nothing was written from that part. Run 'odbackup check' to see every unsafe name, "
+            "and restore another snapshot.")
+
+
+class KeyFileDamaged(RepositoryDamaged):
+    """The repository's key files are damaged: none of them can be read."""
+
+    title = "Key files damaged"
+    hint = "Restore the 'keys' folder from a copy of the repository, if there is one."
+
+
 class SnapshotNotFound(OdbackupError):
     """No snapshot matches."""
 

@@ -203,8 +203,15 @@ def verify_snapshot(
     on_event: EventSink = ignore_events,
     cancel: threading.Event | None = None,
 ) -> tuple[VerifyReport, str, str]:
-    """Verify ``snap``; returns the report and the paths of its text and JSON forms."""
-    cancel = cancel or threading.Event()
+    """Verify ``snap``; returns the report and the paths of its text and JSON forms.
+
+    The repository is read under a reader's shared lock (docs/FORMAT.md section 9)."""
+    with repo.reading("verify"):
+        return _verify_snapshot(repo, snap, server, keep, password_for, on_event, cancel or threading.Event())
+
+
+def _verify_snapshot(repo: Repository, snap: Snapshot, server: DbTarget | None, keep: bool, password_for,
+                     on_event: EventSink, cancel: threading.Event) -> tuple[VerifyReport, str, str]:
     started = time.monotonic()
     report = VerifyReport(snap.snapshot_id, snap.time, datetime.now(UTC).isoformat(timespec="seconds"))
     sources = database_sources(repo, snap)

@@ -40,6 +40,19 @@ def _local_time(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _open(args: argparse.Namespace, out: Printer, *, full: bool) -> Repository:
+    """Open and unlock the repository (``open_repository``), warning of key files skipped as damaged."""
+    repo = open_repository(args.repo, full=full)
+    _warn_key_files(repo, out)
+    return repo
+
+
+def _warn_key_files(repo: Repository, out: Printer) -> None:
+    for name, why in repo.damaged_key_files:
+        out.info(f"warning: key file {name} is damaged and was skipped ({why}); another key file opened the "
+                 "repository. Run 'odbackup check'.")
+
+
 def init(args: argparse.Namespace, out: Printer) -> int:
     passphrase = new_passphrase()
     repo, recovery = Repository.init(args.repo_path, passphrase)
@@ -65,6 +78,7 @@ def enroll(args: argparse.Namespace, out: Printer) -> int:
     if secret is None:
         raise UsageError("Enrolling needs the passphrase: set ODBACKUP_PASSPHRASE or run on a terminal.")
     repo.unlock(secret)
+    _warn_key_files(repo, out)
     path = keymod.enroll_machine(repo.keys, repo.location)
     out.result(f"This machine can now back up to {repo.location} without the passphrase.")
     out.result(f"Its write-only credentials are in {path} (they cannot read any backup back).")
@@ -143,6 +157,7 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
     if not args.path and not args.db:
         raise UsageError("Give at least one folder with --path or database with --db.")
     repo, databases = _open_and_plan(args)
+    _warn_key_files(repo, out)
     from engine.backup import BackupPlan, run_backup
     from engine.events import DatabaseDumped, Event
 
@@ -182,7 +197,7 @@ SOURCES_HIDDEN = ("opened with this machine's write-only credentials, which cann
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
     from engine.reports import verifications
 
-    repo = open_repository(args.repo, full=False)
+    repo = _open(args, out, full=False)
     snaps = repo.snapshots()
     checked = verifications(repo)
     if isinstance(out, JsonPrinter):
@@ -192,10 +207,12 @@ def snapshots(args: argparse.Namespace, out: Printer) -> int:
                       "complete": s.complete, "stats": s.stats, "verified_at": when, "verified_ok": ok,
                       "sources": [src.get("path") or f"{src['server']}/{src['name']}" for src in s.body["sources"]]
                       if s.body else None,
-                      "sources_hidden": None if s.body else SOURCES_HIDDEN})
-        out.summary({"snapshots": len(snaps)})
+                      "sources_hidden": None if s.body else SOURCES_HIDDEN, "damaged": False})
+        for snap_id in repo.damaged_snapshots:
+            out.emit({"event": "snapshot", "id": snap_id, "damaged": True, "problem": repo.snapshot_problems[snap_id]})
+        out.summary({"snapshots": len(snaps), "damaged": len(repo.damaged_snapshots)})
         return EXIT_OK
-    if not snaps:
+    if not snaps and not repo.damaged_snapshots:
         out.result("No snapshots yet.")
         return EXIT_OK
     out.result(f"{'ID':<10}{'Time':<21}{'Host':<14}{'Files':>8}{'Size':>11}  {'Status':<11}{'Verified':<17} Sources")
@@ -207,19 +224,25 @@ def snapshots(args: argparse.Namespace, out: Printer) -> int:
         out.result(f"{s.short_id:<10}{_local_time(s.time):<21}{s.hostname[:13]:<14}"
                    f"{s.stats.get('files', 0):>8,}{size(s.stats.get('bytes', 0) + s.stats.get('db_bytes', 0)):>11}"
                    f"  {status:<11}{verified:<17}{sources}".rstrip())
+    for snap_id in repo.damaged_snapshots:
+        out.result(f"{snap_id[:8]:<10}{'?':<21}{'?':<14}{'?':>8}{'?':>11}  {'DAMAGED':<11}"
+                   "(cannot be used; run 'odbackup check')")
     if not repo.can_read:
         out.result("(folder names are shown only with the passphrase)")
-    for snap_id in repo.damaged_snapshots:
-        out.info(f"warning: snapshot file {snap_id[:8]} is damaged and was left out; run 'odbackup check'.")
     return EXIT_OK
 
 
 def ls(args: argparse.Namespace, out: Printer) -> int:
+
+    repo = _open(args, out, full=True)
+    with repo.reading("ls"):
+        return _ls(repo, repo.find_snapshot(args.snapshot), args.path, out)
+
+
+def _ls(repo: Repository, snap, path: str | None, out: Printer) -> int:
     from engine.folders import browse
 
-    repo = open_repository(args.repo, full=True)
-    snap = repo.find_snapshot(args.snapshot)
-    starts = [browse.find(repo, snap, args.path)] if args.path else browse.roots(repo, snap)
+    starts = [browse.find(repo, snap, path)] if path else browse.roots(repo, snap)
     count = 0
     for start in starts:
         for entry in browse.walk(repo, start):
@@ -238,11 +261,16 @@ def ls(args: argparse.Namespace, out: Printer) -> int:
 
 
 def restore(args: argparse.Namespace, out: Printer) -> int:
+
+    repo = _open(args, out, full=True)
+    with repo.reading("restore"):
+        return _restore(args, repo, repo.find_snapshot(args.snapshot), out)
+
+
+def _restore(args: argparse.Namespace, repo: Repository, snap, out: Printer) -> int:
     from engine.folders.restore import preview
     from engine.folders.restore import restore as run_restore
 
-    repo = open_repository(args.repo, full=True)
-    snap = repo.find_snapshot(args.snapshot)
     where = dict(original=True) if args.original else dict(target=args.to)
     if args.dry_run:
         return _restore_preview(preview(repo, snap, paths=tuple(args.paths), overwrite=args.overwrite, **where),
@@ -286,10 +314,11 @@ def restore_db(args: argparse.Namespace, out: Printer) -> int:
     from engine.database.restore import restore_database
 
     target = resolve_password(named_database(args.into, "NEWNAME", "opendental_restored"), ask=db_password_prompt())
-    repo = open_repository(args.repo, full=True)
-    snap = repo.find_snapshot(args.snapshot)
-    result = restore_database(repo, snap, target, source_name=args.db, replace=args.replace,
-                              confirm=args.confirm, on_event=out)
+    repo = _open(args, out, full=True)
+    with repo.reading("restore-db"):
+        snap = repo.find_snapshot(args.snapshot)
+        result = restore_database(repo, snap, target, source_name=args.db, replace=args.replace,
+                                  confirm=args.confirm, on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "database": result.database, "target": result.target,
                  "tables": result.tables, "rows": result.rows, "seconds": round(result.seconds, 3),
                  "problems": list(result.problems)})
@@ -300,12 +329,13 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
     from engine.database.connection import parse_url, resolve_password
     from engine.verify import verify_snapshot
 
-    repo = open_repository(args.repo, full=True)
-    snap = repo.find_snapshot(args.snapshot)
-    server = parse_url(args.server) if args.server else None
-    report, text_path, json_path = verify_snapshot(
-        repo, snap, server=server, keep=args.keep,
-        password_for=lambda t: resolve_password(t, ask=db_password_prompt()), on_event=out)
+    repo = _open(args, out, full=True)
+    with repo.reading("verify"):  # from choosing the snapshot on (verify_snapshot holds its own too)
+        snap = repo.find_snapshot(args.snapshot)
+        server = parse_url(args.server) if args.server else None
+        report, text_path, json_path = verify_snapshot(
+            repo, snap, server=server, keep=args.keep,
+            password_for=lambda t: resolve_password(t, ask=db_password_prompt()), on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
                  "report_text": text_path, "report_json": json_path})
     return EXIT_OK if report.ok else EXIT_DAMAGED
@@ -337,7 +367,7 @@ def demo(args: argparse.Namespace, out: Printer) -> int:
 def check(args: argparse.Namespace, out: Printer) -> int:
     from engine import check as checkmod
 
-    repo = open_repository(args.repo, full=args.read_data)
+    repo = _open(args, out, full=args.read_data)
     result = checkmod.check(repo, read_data=args.read_data, on_event=out)
     out.summary({"ok": result.ok, "errors": result.errors, "warnings": result.warnings,
                  "damaged": result.damaged})
@@ -349,7 +379,7 @@ def check(args: argparse.Namespace, out: Printer) -> int:
 def unlock(args: argparse.Namespace, out: Printer) -> int:
     from engine.repository.lock import clear_stale
 
-    repo = open_repository(args.repo, full=False)
+    repo = _open(args, out, full=False)
     holder = clear_stale(repo.backend, repo.keys.maint_key, force=args.force)
     if holder is None:
         out.result("The repository was not locked.")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .. import crypto, paths
-from ..errors import NoCredentials, WrongPassphrase
+from ..errors import KeyFileDamaged, NoCredentials, OdbackupError, WrongPassphrase
 from ..recovery import BadRecoveryKey, looks_like_recovery_key, parse_recovery_key
 from .storage import Backend
 
@@ -134,15 +134,47 @@ def _open_key_file(doc: dict, repo_id: str, secret: str) -> Keys | None:
     return Keys.from_json(json.loads(plain))
 
 
-def key_files(backend: Backend) -> list[tuple[str, dict]]:
-    """All key files as (name, parsed JSON)."""
-    return [(name, json.loads(backend.read(name))) for name, _ in backend.list("keys")]
+@dataclass(frozen=True)
+class KeyFiles:
+    """The key files of a repository: those that can be read, and those that cannot (with why)."""
+
+    readable: list[tuple[str, dict]]
+    damaged: list[tuple[str, str]]
+
+    def kinds(self) -> set[str]:
+        return {str(doc.get("kind")) for _name, doc in self.readable}
 
 
-def unlock(backend: Backend, repo_id: str, secret: str) -> tuple[Keys, str]:
+def key_files(backend: Backend) -> KeyFiles:
+    """Every key file, read and checked: a damaged one is set aside, never fatal to the others."""
+    readable, damaged = [], []
+    for name, _size in backend.list("keys"):
+        try:
+            readable.append((name, _read_key_file(backend, name)))
+        except (OSError, ValueError) as exc:
+            damaged.append((name, str(exc)))
+    return KeyFiles(readable, damaged)
+
+
+def _read_key_file(backend: Backend, name: str) -> dict:
+    """A key file's JSON; ValueError when its bytes are not those its name was made from, or it is not
+    a key file (the name is the BLAKE3 of the bytes, so any damage shows before a secret is tried)."""
+    data = backend.read(name)
+    if crypto.content_hash(data).hex() != name.rsplit("/", 1)[-1]:
+        raise ValueError("its bytes do not match its name (cut short or changed)")
+    doc = json.loads(data)
+    if not isinstance(doc, dict) or doc.get("kind") not in ("passphrase", "recovery"):
+        raise ValueError("it is not a key file")
+    if not isinstance(doc.get("kdf"), dict) or not isinstance(doc.get("sealed"), str):
+        raise ValueError("it is not a key file")
+    return doc
+
+
+def unlock(backend: Backend, repo_id: str, secret: str, files: KeyFiles | None = None) -> tuple[Keys, str]:
     """Try ``secret`` as passphrase or recovery key against every key file.
 
-    Returns the keys and the name of the key file that opened. Recovery-key
+    Returns the keys and the name of the key file that opened (``files``: the
+    key files already read, else they are read here). Recovery-key
     files are tried only when the text is a well-formed recovery key (and
     then first); a recovery key with a typo is reported as such.
     """
@@ -154,15 +186,30 @@ def unlock(backend: Backend, repo_id: str, secret: str) -> tuple[Keys, str]:
             kinds.insert(0, "recovery")
         except BadRecoveryKey as exc:
             typo = str(exc)
-    files = key_files(backend)
+    files = files if files is not None else key_files(backend)
     for kind in kinds:
-        for name, doc in files:
+        for name, doc in files.readable:
             if doc.get("kind") != kind:
                 continue
             keys = _open_key_file(doc, repo_id, secret)
             if keys is not None and keys.repo_id == repo_id:
                 return keys, name
-    raise WrongPassphrase(typo)
+    raise _not_opened(files, typo)
+
+
+def _not_opened(files: KeyFiles, typo: str | None) -> OdbackupError:
+    """Why no key file opened: a wrong secret, or (said so) damaged key files."""
+    if not files.damaged:
+        return WrongPassphrase(typo)
+    names = ", ".join(name for name, _why in files.damaged)
+    if not files.readable:
+        return KeyFileDamaged(f"No key file of this repository can be read ({names} damaged).")
+    return WrongPassphrase(
+        typo or f"The passphrase or recovery key does not open any readable key file; {names} is damaged "
+        "and was skipped.",
+        hint="If you are sure of the passphrase, its key file may be the damaged one: use the recovery key "
+             "(then 'odbackup passwd' writes a new passphrase key file).",
+    )
 
 
 def add_key_file(backend: Backend, data: bytes) -> str:

@@ -24,13 +24,16 @@ from ..errors import (
     RepositoryDamaged,
     RepositoryExists,
     RepositoryNotFound,
-    SnapshotNotFound,
+    UnsafeSnapshot,
 )
 from ..events import Event, PackWritten, ignore_events
 from ..recovery import format_recovery_key, new_recovery_secret
 from . import keys as keymod
 from .blobs import LEVEL, open_blob, seal_blob
+from .choosing import choose_snapshot
 from .index import Index
+from .lock import RepoLock
+from .names import check_tree
 from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
 from .snapshot import Snapshot, read_snapshot, snapshot_ids
 from .storage import Backend, LocalBackend, RangeReader
@@ -57,6 +60,10 @@ class Repository:
         self._opener: crypto.SessionOpener | None = None
         self._ids: crypto.IdKeys | None = None
         self._index: Index | None = None
+        self.damaged_key_files: list[tuple[str, str]] = []
+        """Key files skipped when unlocking, as (name, why): say so, and run ``check``."""
+        self.snapshot_problems: dict[str, str] = {}
+        """Damaged snapshots found by the last :meth:`snapshots`: ID -> what is wrong."""
 
     # --- creating and opening ------------------------------------------------------
 
@@ -81,6 +88,12 @@ class Repository:
 
     @classmethod
     def open(cls, location: str) -> Repository:
+        """Open the repository at ``location`` (not yet unlocked)."""
+        if os.path.lexists(location) and not os.path.isdir(location):
+            raise RepositoryNotFound(
+                f"'{location}' is a file, not a repository.",
+                hint="Give the repository's folder (the one holding 'config', 'keys' and 'data').",
+            )
         backend = LocalBackend(location)
         try:
             config = json.loads(backend.read("config"))
@@ -109,8 +122,10 @@ class Repository:
 
     def unlock(self, secret: str) -> None:
         """Unlock with the passphrase or recovery key (full access)."""
-        keys, _name = keymod.unlock(self.backend, self.repo_id, secret)
+        files = keymod.key_files(self.backend)
+        keys, _name = keymod.unlock(self.backend, self.repo_id, secret, files)
         self._set_keys(keys)
+        self.damaged_key_files = files.damaged
 
     def use_machine_credentials(self) -> None:
         """Unlock with this machine's write-only credentials."""
@@ -143,7 +158,7 @@ class Repository:
         """
         keys, _name = keymod.unlock(self.backend, self.repo_id, old_secret)
         new_name = keymod.add_key_file(self.backend, keymod.make_key_file(keys, passphrase=new_passphrase))
-        for other, doc in keymod.key_files(self.backend):
+        for other, doc in keymod.key_files(self.backend).readable:
             if doc.get("kind") == "passphrase" and other != new_name:
                 self.backend.remove(other)
 
@@ -195,28 +210,51 @@ class Repository:
         return plain
 
     def read_tree(self, tree_id: bytes) -> dict:
-        return json.loads(self.read_blob(tree_id))
+        """A tree blob (folder listing or database description), its names checked
+        (:class:`~engine.errors.UnsafeSnapshot` for a damaged or forged one)."""
+        try:
+            tree = json.loads(self.read_blob(tree_id))
+        except ValueError as exc:
+            raise UnsafeSnapshot(f"A listing in the snapshot (tree {tree_id.hex()[:12]}) is damaged.") from exc
+        check_tree(tree_id, tree)
+        return tree
 
     # --- snapshots --------------------------------------------------------------------------
+
+    def reading(self, command: str) -> RepoLock:
+        """A reader's shared lock for ``command`` (docs/FORMAT.md section 9); use it as a context
+        manager around the reading. Unlocked with any credentials (machine credentials too)."""
+        lock, _replaced = RepoLock.acquire(self.backend, self.keys.maint_key, command, mode="read")
+        return lock
 
     def snapshots(self) -> list[Snapshot]:
         """All readable snapshots, oldest first (bodies opened when the full key is in hand).
 
-        A damaged snapshot file is left out (and named in ``damaged_snapshots``)
-        so that one bad file never hides the good snapshots.
+        A damaged snapshot file is left out (and named in ``damaged_snapshots``,
+        with why in ``snapshot_problems``) so that one bad file never hides the
+        good snapshots; :meth:`find_snapshot` never silently steps over it.
         """
         snaps = []
-        self.damaged_snapshots: list[str] = []
+        self.snapshot_problems = {}
         for snap_id in snapshot_ids(self.backend):
             try:
                 snap = read_snapshot(self.backend, self.keys.maint_key, snap_id)
                 if self._opener is not None:
                     snap.open_body(self._opener)
-            except (crypto.DecryptionFailed, ValueError, KeyError):
-                self.damaged_snapshots.append(snap_id)
+            except UnsafeSnapshot as exc:
+                self.snapshot_problems[snap_id] = str(exc)
+                continue
+            except (crypto.DecryptionFailed, ValueError, KeyError, TypeError):
+                self.snapshot_problems[snap_id] = (f"Snapshot {snap_id[:8]} is damaged: its file "
+                                                   f"snapshots/{snap_id} cannot be read.")
                 continue
             snaps.append(snap)
         return sorted(snaps, key=lambda s: (s.time, s.snapshot_id))
+
+    @property
+    def damaged_snapshots(self) -> list[str]:
+        """The IDs of the damaged snapshots found by the last :meth:`snapshots`."""
+        return list(self.snapshot_problems)
 
     def find_snapshot(self, ref: str) -> Snapshot:
         """``latest``, an ID prefix (4+ hex digits) or a local date/time -> the snapshot.
@@ -224,41 +262,20 @@ class Repository:
         A date (``2026-11-20``) or date and time (``2026-11-20T17:00``, local
         time) picks the latest snapshot taken at or before it (a date means the
         end of that day): "the backup as it was on Friday evening".
+
+        A damaged snapshot file is never stepped over: when it may be the one
+        asked for (by its ID, or as ``latest`` or the latest before a date,
+        judged by when its file was written), :class:`SnapshotDamaged` names it
+        and the newest readable snapshot to name instead.
         """
-        snaps = self.snapshots()
-        if ref == "latest":
-            if not snaps:
-                raise SnapshotNotFound("The repository has no snapshots yet.")
-            return snaps[-1]
-        moment = _parse_moment(ref)
-        if moment is not None:
-            earlier = [s for s in snaps if datetime.fromisoformat(s.time) <= moment]
-            if not earlier:
-                raise SnapshotNotFound(f"No snapshot was taken on or before {ref}.")
-            return earlier[-1]
-        matches = [s for s in snaps if s.snapshot_id.startswith(ref.lower())]
-        if len(ref) < 4 or not matches:
-            raise SnapshotNotFound(f"No snapshot matches '{ref}'.")
-        if len(matches) > 1:
-            raise SnapshotNotFound(f"'{ref}' matches {len(matches)} snapshots; give more digits.")
-        return matches[0]
+        return choose_snapshot(ref, self.snapshots(), self.snapshot_problems, self._written)
 
-
-def _parse_moment(ref: str) -> datetime | None:
-    """A local date or date-time as an aware datetime (end of day for a bare date).
-
-    Only the dashed form counts (``2026-11-20``): Python also reads
-    ``20261120`` as a date, which could be a snapshot ID prefix.
-    """
-    if "-" not in ref:
-        return None
-    try:
-        moment = datetime.fromisoformat(ref.replace(" ", "T"))
-    except ValueError:
-        return None
-    if len(ref) == 10:  # a bare date: the end of that day
-        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return moment.astimezone() if moment.tzinfo is None else moment
+    def _written(self, snap_id: str) -> datetime:
+        """When a snapshot's file was written (latest possible when that cannot be told)."""
+        try:
+            return datetime.fromtimestamp(self.backend.modified(f"snapshots/{snap_id}")).astimezone()
+        except OSError:
+            return datetime.max.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
 class BlobWriter:

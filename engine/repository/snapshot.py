@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from .. import crypto
+from .names import check_body
 from .storage import Backend
 
 HEADER_KIND = "snapshot"
@@ -48,9 +49,13 @@ class Snapshot:
         }
 
     def open_body(self, opener: crypto.SessionOpener) -> dict:
+        """Open the body (full key only) and check its names: raises ``crypto.DecryptionFailed`` when
+        it is damaged, :class:`~engine.errors.UnsafeSnapshot` when it names a source unsafely."""
         if self.body is None:
             plain = opener.open(self.body_session, self.body_sealed, BODY_AAD)
-            self.body = json.loads(plain)
+            body = json.loads(plain)
+            check_body(self.snapshot_id, body)
+            self.body = body
         return self.body
 
     @property

@@ -135,3 +135,58 @@ def test_find_snapshot_by_date(repo, tmp_path):
     yesterday = (today - timedelta(days=1)).strftime("%Y-%m-%d")
     with pytest.raises(Exception, match="on or before"):
         repo.find_snapshot(yesterday)
+
+
+def _two_snapshots(repo, tmp_path) -> tuple[str, str]:
+    from engine.backup import BackupPlan, run_backup
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("one")
+    first = run_backup(repo, BackupPlan((str(src),))).snapshot_id
+    (src / "a.txt").write_text("two")
+    return first, run_backup(repo, BackupPlan((str(src),))).snapshot_id
+
+
+def _damage(repo, snap_id: str, *, age_days: float | None = None) -> None:
+    path = os.path.join(repo.location, "snapshots", snap_id)
+    data = bytearray(open(path, "rb").read())
+    data[-5] ^= 0xFF
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+    if age_days is not None:
+        import time
+
+        then = time.time() - age_days * 86400
+        os.utime(path, (then, then))
+
+
+def test_find_snapshot_never_steps_over_a_damaged_newest(repo, tmp_path):
+    from datetime import datetime
+
+    from engine.errors import SnapshotDamaged
+
+    first, second = _two_snapshots(repo, tmp_path)
+    _damage(repo, second)
+    today = datetime.now().astimezone().strftime("%Y-%m-%d")
+    for ref in ("latest", today, second[:8]):
+        with pytest.raises(SnapshotDamaged) as caught:
+            repo.find_snapshot(ref)
+        assert second[:8] in caught.value.message and first[:8] in caught.value.hint
+    assert repo.find_snapshot(first[:8]).snapshot_id == first  # named explicitly: the way out
+    assert repo.damaged_snapshots == [second]
+
+
+def test_an_old_damaged_snapshot_file_does_not_stand_in_the_way(repo, tmp_path):
+    """A file written before the newest readable snapshot was taken cannot be newer than it; one
+    written days after a date cannot be from before it."""
+    first, second = _two_snapshots(repo, tmp_path)
+    _damage(repo, first, age_days=10)
+    assert repo.find_snapshot("latest").snapshot_id == second
+    from datetime import datetime, timedelta
+
+    from engine.errors import SnapshotNotFound
+
+    long_ago = (datetime.now().astimezone() - timedelta(days=30)).strftime("%Y-%m-%d")
+    with pytest.raises(SnapshotNotFound, match="on or before"):
+        repo.find_snapshot(long_ago)
