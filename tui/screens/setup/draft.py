@@ -30,6 +30,8 @@ class SetupDraft:
     repository: str = ""
     repository_ready: str = ""
     """The repository location that was created or unlocked (or already set up) in this setup."""
+    repository_how: str = ""
+    """How it came to be ready in this setup: "created", "unlocked", or "" (set up before)."""
     secret: str | None = None
     """The passphrase typed (or created) in this setup."""
     enrolled: bool = False
