@@ -17,11 +17,7 @@ from engine.settings import DestinationCheck, check_destination
 from ...widgets import fmt
 from ...widgets.choices import Field
 from .base import SetupStep, field_row
-
-
-def inside(path: str, folder: str) -> bool:
-    path, folder = os.path.abspath(path), os.path.abspath(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+from .draft import inside
 
 
 def describe(check: DestinationCheck) -> Text:
