@@ -93,8 +93,8 @@ def ready_text(draft: SetupDraft) -> str:
     said = {"created": f"The repository at {where} was created in this setup, with the passphrase you chose.",
             "unlocked": f"The repository at {where} is unlocked: the passphrase you typed opens it."}
     return (said.get(draft.repository_how, f"The repository at {where} is set up.") +
-            " Back and Next leave its passphrase as it is; changing it is a separate action that applies "
-            f"at once: the form below, or `odbackup passwd --repo {where}`.")
+            " Back and Next leave that passphrase as it is; to change it, use the form below (it applies "
+            f"at once) or run: odbackup passwd --repo {where}")
 
 
 class EncryptionStep(SetupStep):
@@ -155,13 +155,23 @@ class EncryptionStep(SetupStep):
         if self.mode == "ready":
             self._check_enrolment()
 
+    def focus_first(self) -> None:
+        """Once the repository exists, Enter means Next (the forms below are optional)."""
+        if self.mode == "ready":
+            self.query_one("#next", Button).focus()
+        else:
+            super().focus_first()
+
     def _check_enrolment(self) -> None:
         self.start_job("enrolment", machine_enrolled, self.draft.repository)
 
     def _show_enrolment(self, enrolled: bool) -> None:
         self.draft.enrolled = enrolled
         self.query_one("#enroll-state", Static).update(enrolment_text(enrolled))
-        self.query_one("#enroll-now").display = not enrolled
+        button = self.query_one("#enroll-now", Button)
+        if enrolled and button.has_focus:
+            self.focus_first()
+        button.display = not enrolled
 
     @on(Input.Changed, "#passphrase")
     def _advise(self, event: Input.Changed) -> None:
@@ -239,7 +249,11 @@ class EncryptionStep(SetupStep):
         self._remember_secret(self._value("passphrase"))
         d.repository_ready, d.repository_how = d.repository, how
         self.mode = "ready"
-        self.refresh(recompose=True)
+        self.call_later(self._show_ready)
+
+    async def _show_ready(self) -> None:
+        await self.recompose()
+        self.focus_first()
 
     def _remember_secret(self, secret: str) -> None:
         """The passphrase that opens the repository now, for the rest of this session."""
