@@ -4,6 +4,7 @@ secret lands in the settings file."""
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -510,3 +511,43 @@ async def test_a_successful_check_of_the_destination_clears_the_old_error(images
         await settle(pilot)
         assert problem(step) == ""
         assert "A new folder: it will be created" in text_of(step.query_one("#destination-result"))
+
+
+async def test_back_while_the_repository_is_created_waits_for_the_recovery_key(images, tmp_path, monkeypatch):
+    """Leaving step 5 while the repository is being created would leave a repository whose
+    recovery key nobody saw."""
+    from tui.screens.setup import encryption
+
+    gate = threading.Event()
+    create = encryption.create_repository
+
+    def held_create(*args):
+        gate.wait(10)
+        return create(*args)
+
+    monkeypatch.setattr(encryption, "create_repository", held_create)
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await to_encryption(pilot, images, str(tmp_path / "usb" / "odbackup"))
+        step = app.screen
+        await type_into(pilot, "#passphrase", NEW_PASSPHRASE)
+        await type_into(pilot, "#again", NEW_PASSPHRASE)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        for press in (lambda: pilot.press("escape"), lambda: pilot.click("#back")):  # the key and the button
+            await press()
+            await pilot.pause()
+            assert app.screen is step and problem(step).startswith("The repository is being created")
+        gate.set()
+        await settle(pilot)
+        assert isinstance(app.screen, RecoveryStep)
+
+
+async def test_the_quit_button_of_the_welcome_quits():
+    """The button, like Escape, runs the step's own Back (here: quit), not a bare pop."""
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.click("#back")
+        await pilot.pause()
+        assert app.return_code == 0

@@ -139,7 +139,11 @@ class SetupStep(JobScreen):
         return None
 
     @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()  # looked up on the step: a step's own Back (quit, stay) holds for the button too
+
     def action_back(self) -> None:
+        """Back to the previous step (Escape or the Back button)."""
         self.app.pop_screen()
 
     @on(Input.Submitted)

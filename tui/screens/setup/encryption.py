@@ -212,6 +212,12 @@ class EncryptionStep(SetupStep):
             self._result("Checking the passphrase...")
             self.start_job("unlock", unlock_repository, d.repository, self._value("passphrase"), enroll)
 
+    def action_back(self) -> None:
+        if self.job_running("create"):  # leaving now would hide the recovery key of a new repository
+            self.problem("The repository is being created: its recovery key comes next.")
+            return
+        super().action_back()
+
     def _leave_ready(self) -> None:
         """Next never drops a passphrase change typed but not applied."""
         if any(self._value(field_id) for field_id in ("current", "passphrase", "again")):
