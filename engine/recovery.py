@@ -45,18 +45,35 @@ def format_recovery_key(secret: bytes) -> str:
     return PREFIX + "-".join(chars[i : i + 5] for i in range(0, len(chars), 5))
 
 
+def key_chars(text: str) -> str:
+    """What a person typed, read in the key's alphabet: upper case, spaces and dashes
+    dropped, look-alikes read as the digit or letter they stand for (O as 0, I and L as 1,
+    U as V). The one reader of typed key text: the setup's check of the groups written down
+    uses it as :func:`parse_recovery_key` does. Raises :class:`BadRecoveryKey` for any other
+    character."""
+    chars = [c for c in text.strip().upper() if c not in "- "]
+    wrong = sorted({c for c in chars if c not in _DECODE})
+    if wrong:
+        raise BadRecoveryKey(f"A recovery key has only letters and digits (not {' '.join(wrong)}).")
+    return "".join(ALPHABET[_DECODE[c]] for c in chars)
+
+
 def looks_like_recovery_key(text: str) -> bool:
     return text.strip().upper().startswith("RK") and len([c for c in text if c not in "- "]) == 42
 
 
 def parse_recovery_key(text: str) -> bytes:
     """The printed form (any case, spaces or dashes) -> the 20-byte secret."""
-    chars = [c for c in text.strip().upper() if c not in "- "]
+    shape = BadRecoveryKey("A recovery key has 40 letters and digits after 'RK-'.")
+    try:
+        chars = key_chars(text)
+    except BadRecoveryKey:
+        raise shape from None
     n = (SECRET_BITS + _CHECK_BITS) // 5
-    if len(chars) == n + 2 and chars[:2] == ["R", "K"]:
+    if len(chars) == n + 2 and chars.startswith("RK"):
         chars = chars[2:]
-    if len(chars) != n or any(c not in _DECODE for c in chars):
-        raise BadRecoveryKey("A recovery key has 40 letters and digits after 'RK-'.")
+    if len(chars) != n:
+        raise shape
     value = 0
     for c in chars:
         value = (value << 5) | _DECODE[c]

@@ -214,6 +214,10 @@ def _tls_context() -> ssl.SSLContext:
 
 
 _UNKNOWN_THREAD = 1094
+_WRONG_CREDENTIALS = (1045, 1698)
+"""ER_ACCESS_DENIED_ERROR, and ER_ACCESS_DENIED_NO_PASSWORD_ERROR: how MariaDB refuses a user
+whose login goes through another plugin (unix_socket), which on a fresh install is also how
+an unknown user is refused. Both mean the user name or the password is wrong."""
 
 
 def kill_session(conn: pymysql.connections.Connection | None, thread_id: int) -> bool:
@@ -282,7 +286,7 @@ def translate(exc: Exception, target: DbTarget, database: str | None = None) -> 
     text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     if code in (2003, 2002, 2006, 2013) and "Lost connection" not in text:
         return ServerUnreachable(f"The database server at {target.server} does not answer ({text}).")
-    if code == 1045:
+    if code in _WRONG_CREDENTIALS:
         return AccessDenied(f"The server at {target.server} refused user '{target.user}' (wrong password?).")
     if code == 1049:
         return UnknownDatabase(f"There is no database '{database}' on {target.server}.")

@@ -1,12 +1,17 @@
-"""The guided setup: every step validates before going on, nothing is saved until the end,
-no secret lands in the settings file."""
+"""The guided setup: every step validates before going on, the repository is created at the
+passphrase step and the settings only at the end, every message is in view at 80x24, no
+secret lands in the settings file."""
 from __future__ import annotations
 
 import os
+import threading
+import uuid
 
-from textual.widgets import DataTable, Input
-from tuihelpers import PASSPHRASE, SIZE_SMALL, settle, text_of
+import pytest
+from textual.widgets import Button, Checkbox, DataTable, Input
+from tuihelpers import PASSPHRASE, SIZE_SMALL, admin_conn, settle, text_of
 
+from engine.recovery import format_recovery_key
 from engine.repository import keys as keymod
 from engine.repository.repo import Repository
 from engine.settings import load_settings, settings_path
@@ -15,6 +20,7 @@ from tui.screens.dashboard import DashboardScreen
 from tui.screens.setup.database import DatabaseStep
 from tui.screens.setup.demo import DemoStep
 from tui.screens.setup.destination import DestinationStep
+from tui.screens.setup.draft import SetupDraft
 from tui.screens.setup.encryption import EncryptionStep, passphrase_advice
 from tui.screens.setup.finish import FinishStep
 from tui.screens.setup.folders import FoldersStep
@@ -40,6 +46,42 @@ async def type_into(pilot, selector: str, text: str) -> None:
 async def next_step(pilot) -> None:
     await pilot.press("ctrl+n")
     await settle(pilot)
+
+
+def on_screen(app) -> str:
+    """The words the terminal shows now (lines joined, so a wrapped message reads whole)."""
+    lines = [strip.text for strip in app.screen._compositor.render_strips()]
+    return " ".join(" ".join(lines).split())
+
+
+async def to_encryption(pilot, images: str, destination: str) -> None:
+    """Welcome -> folders only -> the images folder -> the destination -> step 5."""
+    await settle(pilot)
+    await next_step(pilot)
+    pilot.app.screen.query_one("#use-db", Checkbox).value = False
+    await next_step(pilot)
+    await type_into(pilot, "#images", images)
+    await next_step(pilot)
+    await type_into(pilot, "#repository", destination)
+    await next_step(pilot)
+
+
+async def create_and_write_down(pilot, *, enroll: bool) -> None:
+    """Step 5 (create) with NEW_PASSPHRASE, then the recovery key typed back: on to step 6."""
+    await type_into(pilot, "#passphrase", NEW_PASSPHRASE)
+    await type_into(pilot, "#again", NEW_PASSPHRASE)
+    pilot.app.screen.query_one("#enroll", Checkbox).value = enroll
+    await next_step(pilot)
+    step = pilot.app.screen
+    assert isinstance(step, RecoveryStep)
+    for field_id, group in zip(("#group-a", "#group-b"), step.expected(), strict=True):
+        await type_into(pilot, field_id, group)
+    await next_step(pilot)
+    assert isinstance(pilot.app.screen, FinishStep)
+
+
+def is_enrolled(location: str) -> bool:
+    return os.path.exists(keymod.credentials_path(Repository.open(location).repo_id))
 
 
 async def test_first_run_opens_the_setup_and_saves_nothing_yet():
@@ -242,3 +284,270 @@ def test_passphrase_advice():
     ok, text = passphrase_advice("maple kettle orbit seven")
     assert ok and text.plain.startswith("Strong")
     assert passphrase_advice("Tr0ub4dor&3x")[1].plain.startswith("Acceptable")
+
+
+# --- going Back once the repository exists (issue 12) ---------------------------------------------------
+
+
+async def test_back_to_step_5_once_the_repository_is_created_shows_it_as_it_is(images, tmp_path):
+    destination = str(tmp_path / "usb" / "odbackup")
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await to_encryption(pilot, images, destination)
+        await create_and_write_down(pilot, enroll=False)
+        assert "This computer: not enrolled" in text_of(app.screen.query_one("#summary"))
+        await pilot.press("escape")
+        await settle(pilot)
+        step = app.screen
+        assert isinstance(step, EncryptionStep) and step.mode == "ready"
+        shown = on_screen(app)
+        assert f"The repository at {destination} was created in this setup" in shown
+        assert "odbackup passwd" in shown
+        assert not step.query("#enroll")  # no box whose changes would be ignored
+        assert "This computer is not enrolled" in shown
+        await type_into(pilot, "#passphrase", "another passphrase typed")
+        await next_step(pilot)
+        assert app.screen is step and problem(step).startswith("The passphrase is not changed: press")
+        await type_into(pilot, "#passphrase", "")
+        step.query_one("#enroll-now", Button).press()
+        await settle(pilot)
+        assert is_enrolled(destination)  # the button really enrolls
+        assert "This computer is enrolled" in on_screen(app) and not step.query_one("#enroll-now").display
+        await next_step(pilot)
+        assert isinstance(app.screen, FinishStep)
+        assert "This computer: enrolled" in text_of(app.screen.query_one("#summary"))
+        await next_step(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+    Repository.open(destination).unlock(NEW_PASSPHRASE)  # the passphrase chosen first, as the step said
+
+
+async def test_the_enrolment_shown_is_the_machines_own(enrolled, images):
+    """Unlocking with the enroll box cleared does not un-enroll: the summary says what is true."""
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await to_encryption(pilot, images, enrolled)
+        step = app.screen
+        assert isinstance(step, EncryptionStep) and step.mode == "unlock"
+        await type_into(pilot, "#passphrase", PASSPHRASE)
+        step.query_one("#enroll", Checkbox).value = False
+        await next_step(pilot)
+        assert isinstance(app.screen, FinishStep)
+        assert "This computer: enrolled" in text_of(app.screen.query_one("#summary"))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is step and step.mode == "ready"
+        assert not step.query("#enroll") and "This computer is enrolled" in on_screen(app)
+    assert is_enrolled(enrolled)
+
+
+# --- messages in view at 80x24 -------------------------------------------------------------------------------
+
+
+async def test_every_message_of_the_server_step_is_in_view_at_80x24():
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        screen = app.screen
+        await type_into(pilot, "#port", "1")
+        await next_step(pilot)
+        assert isinstance(app.screen, ServerStep)
+        said = " ".join(problem(screen).split())
+        assert said.startswith("The database server at 127.0.0.1:1 does not answer")
+        assert said in on_screen(app)  # all of it, hint included
+        await type_into(pilot, "#port", "3306")
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert problem(screen) == ""
+        assert "Connected: " in on_screen(app)
+
+
+async def test_every_message_of_the_passphrase_step_is_in_view_at_80x24(images, tmp_path):
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await to_encryption(pilot, images, str(tmp_path / "usb" / "odbackup"))
+        await type_into(pilot, "#passphrase", "Tr0ub4dor&3x")
+        await type_into(pilot, "#again", "Tr0ub4dor&3y")
+        await next_step(pilot)
+        assert isinstance(app.screen, EncryptionStep)
+        assert "The two passphrases differ: type the same one twice." in on_screen(app)
+
+
+# --- error 1698 --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def socket_user():
+    """A user who may log in only through the server's own socket: over TCP this MariaDB
+    refuses it with error 1698 (not 1045), as it refuses an unknown user on a fresh install."""
+    name = f"odbt_sock_{uuid.uuid4().hex[:8]}"
+    conn = admin_conn()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE USER '{name}'@'%' IDENTIFIED VIA unix_socket")
+    try:
+        yield name
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP USER '{name}'@'%'")
+        conn.close()
+
+
+async def test_error_1698_reads_as_wrong_credentials(socket_user):
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        screen = app.screen
+        await type_into(pilot, "#user", socket_user)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert text_of(screen.query_one("#test-result")) == "Wrong database credentials"
+        assert problem(screen).startswith(f"The server at 127.0.0.1:3306 refused user '{socket_user}'")
+        assert "1698" not in problem(screen)
+
+
+# --- the recovery key typed back ------------------------------------------------------------------------------
+
+
+async def test_the_recovery_check_reads_look_alikes_as_the_engine_does():
+    key = format_recovery_key(bytes(20))  # RK-00000-00000-...
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        app.push_screen(RecoveryStep(SetupDraft(), key, asked=(0, 1)))
+        await settle(pilot)
+        await type_into(pilot, "#group-a", "OOOOO")
+        await type_into(pilot, "#group-b", "o0O0o")
+        await next_step(pilot)
+        assert isinstance(app.screen, FinishStep)
+
+
+# --- what is saved when ---------------------------------------------------------------------------------------
+
+
+async def test_the_setup_says_truthfully_when_what_is_saved(folder_settings, images, tmp_path):
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        intro = " ".join(text_of(app.screen.query_one("#intro")).split())
+        assert "Nothing is saved until the last step" not in intro
+        assert "The encrypted repository is created at step 5" in intro and "the settings are saved at the last step" in intro
+        await to_encryption(pilot, images, str(tmp_path / "usb" / "odbackup"))
+        assert "Next creates the encrypted repository there now" in on_screen(app)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        shown = on_screen(app)
+        assert "nothing changes until you save" not in shown
+        assert "A passphrase change or enrolling at step 5 applies at once" in shown
+
+
+# --- folders and destination -----------------------------------------------------------------------------------
+
+
+async def test_a_missing_images_folder_is_said_once(tmp_path):
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        app.screen.query_one("#use-db", Checkbox).value = False
+        await next_step(pilot)
+        await type_into(pilot, "#images", str(tmp_path / "nowhere"))
+        await pilot.pause(0.6)  # the path is checked once typing pauses
+        await settle(pilot)
+        assert on_screen(app).count("does not exist") == 1
+        await next_step(pilot)
+        assert isinstance(app.screen, FoldersStep)
+        assert on_screen(app).count("does not exist") == 1
+
+
+async def test_folders_inside_one_another_are_refused(images, tmp_path):
+    office = tmp_path / "Office"
+    (office / "Scans").mkdir(parents=True)
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        app.screen.query_one("#use-db", Checkbox).value = False
+        await next_step(pilot)
+        step = app.screen
+        await type_into(pilot, "#images", images)
+        await type_into(pilot, "#extra", os.path.join(images, "S"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert step.draft.extra_folders == []
+        assert problem(step) == (f"'{os.path.join(images, 'S')}' is inside the images folder ({images}): "
+                                 "it is backed up with it already.")
+        await type_into(pilot, "#extra", str(office))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert step.draft.extra_folders == [str(office)] and problem(step) == ""
+        await type_into(pilot, "#images", str(office / "Scans"))
+        await next_step(pilot)
+        assert isinstance(app.screen, FoldersStep)
+        assert problem(step) == (f"The images folder ({office / 'Scans'}) is inside another folder in the list "
+                                 f"({office}): it would be stored twice. Remove one of them.")
+
+
+async def test_a_successful_check_of_the_destination_clears_the_old_error(images, tmp_path):
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        app.screen.query_one("#use-db", Checkbox).value = False
+        await next_step(pilot)
+        await type_into(pilot, "#images", images)
+        await next_step(pilot)
+        step = app.screen
+        assert isinstance(step, DestinationStep)
+        await type_into(pilot, "#repository", os.path.join(images, "backups"))
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert "cannot go inside a folder being backed up" in problem(step)
+        await type_into(pilot, "#repository", str(tmp_path / "usb" / "odbackup"))
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert problem(step) == ""
+        assert "A new folder: it will be created" in text_of(step.query_one("#destination-result"))
+
+
+async def test_back_while_the_repository_is_created_waits_for_the_recovery_key(images, tmp_path, monkeypatch):
+    """Leaving step 5 while the repository is being created would leave a repository whose
+    recovery key nobody saw."""
+    from tui.screens.setup import encryption
+
+    gate = threading.Event()
+    create = encryption.create_repository
+
+    def held_create(*args):
+        gate.wait(10)
+        return create(*args)
+
+    monkeypatch.setattr(encryption, "create_repository", held_create)
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await to_encryption(pilot, images, str(tmp_path / "usb" / "odbackup"))
+        step = app.screen
+        await type_into(pilot, "#passphrase", NEW_PASSPHRASE)
+        await type_into(pilot, "#again", NEW_PASSPHRASE)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        for press in (lambda: pilot.press("escape"), lambda: pilot.click("#back")):  # the key and the button
+            await press()
+            await pilot.pause()
+            assert app.screen is step and problem(step).startswith("The repository is being created")
+        gate.set()
+        await settle(pilot)
+        assert isinstance(app.screen, RecoveryStep)
+
+
+async def test_the_quit_button_of_the_welcome_quits():
+    """The button, like Escape, runs the step's own Back (here: quit), not a bare pop."""
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.click("#back")
+        await pilot.pause()
+        assert app.return_code == 0

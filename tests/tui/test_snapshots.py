@@ -324,6 +324,19 @@ def test_setup_encryption(snap_compare, size):
 
 
 @SIZES
+def test_setup_encryption_once_the_repository_exists(snap_compare, size, monkeypatch):
+    """Back from the last step after the repository was created: no passphrase to choose any
+    more, the enrolment as it is, the actions that apply at once."""
+    from tui.screens.setup import encryption
+
+    monkeypatch.setattr(encryption, "machine_enrolled", lambda location: False)
+    draft = SetupDraft(repository="/media/usb/odbackup", repository_ready="/media/usb/odbackup",
+                       repository_how="created")
+    assert snap_compare(setup_app(), terminal_size=size,
+                        run_before=push(lambda: encryption.EncryptionStep(draft, existing=True)))
+
+
+@SIZES
 def test_setup_recovery_key(snap_compare, size):
     from tui.screens.setup.recovery import RecoveryStep
 

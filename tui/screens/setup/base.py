@@ -1,7 +1,13 @@
 """One step of the setup: a heading, its fields, Back and Next, and the problem line.
 
 Next validates first (quick checks here, slow ones in a worker that calls
-:meth:`SetupStep.go_next` when it passes); nothing is saved until the last step.
+:meth:`SetupStep.go_next` when it passes). What is written when: the encrypted repository
+at step 5 (when its passphrase is confirmed), the settings at the last step.
+
+At 80x24 a step's body may be taller than the screen, so no message lives where it can
+fall out of sight: why Next did not go on is shown in a line of its own between the body
+and the buttons, and an answer inside the body (a connection test, a destination check)
+is scrolled into view when it arrives (:meth:`SetupStep.say`).
 """
 from __future__ import annotations
 
@@ -39,6 +45,10 @@ class SetupStep(JobScreen):
         Binding("ctrl+n", "next", "Next"),
     ]
 
+    DEFAULT_CSS = """
+    SetupStep > #step-problem { padding: 0 1; margin-top: 1; }
+    """
+
     def __init__(self, draft: SetupDraft) -> None:
         super().__init__()
         self.draft = draft
@@ -49,7 +59,9 @@ class SetupStep(JobScreen):
             heading = f"Step {self.STEP} of {STEPS}: {self.HEADING}" if self.STEP else self.HEADING
             yield Static(heading, classes="step-title")
             yield from self.body()
-            yield Static("", id="step-problem", classes="problem")
+        problem_line = Static("", id="step-problem", classes="problem")
+        problem_line.display = False  # shown only while there is something to say
+        yield problem_line
         with Horizontal(classes="buttons"):
             yield Button("Back", id="back", compact=True)
             yield Button(self.NEXT_LABEL, variant="primary", id="next", compact=True)
@@ -78,8 +90,17 @@ class SetupStep(JobScreen):
     # --- messages to the user ------------------------------------------------------------------------
 
     def problem(self, text: str | Text | None) -> None:
-        """Show why Next did not go on (None clears it)."""
-        self.query_one("#step-problem", Static).update(text or "")
+        """Show why Next did not go on (None clears it), always in view: below the body."""
+        line = self.query_one("#step-problem", Static)
+        line.update(text or "")
+        line.display = bool(text)
+
+    def say(self, widget_id: str, text: str | Text) -> None:
+        """Show an answer in the body's Static ``widget_id`` and scroll it into view."""
+        widget = self.query_one(f"#{widget_id}", Static)
+        widget.update(text)
+        if text:
+            self.call_after_refresh(widget.scroll_visible, animate=False)
 
     @property
     def problem_text(self) -> str:
@@ -118,7 +139,11 @@ class SetupStep(JobScreen):
         return None
 
     @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()  # looked up on the step: a step's own Back (quit, stay) holds for the button too
+
     def action_back(self) -> None:
+        """Back to the previous step (Escape or the Back button)."""
         self.app.pop_screen()
 
     @on(Input.Submitted)

@@ -17,11 +17,7 @@ from engine.settings import DestinationCheck, check_destination
 from ...widgets import fmt
 from ...widgets.choices import Field
 from .base import SetupStep, field_row
-
-
-def inside(path: str, folder: str) -> bool:
-    path, folder = os.path.abspath(path), os.path.abspath(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+from .draft import inside
 
 
 def describe(check: DestinationCheck) -> Text:
@@ -83,21 +79,23 @@ class DestinationStep(SetupStep):
         self._start(then_next=True)
 
     def _start(self, *, then_next: bool) -> None:
+        self.problem(None)  # the answer to an earlier check (Ctrl+T) does not outlive a new one
         found = self._quick_problem()
         if found:
+            self.say("destination-result", "")
             self.problem(found)
             return
         self.then_next = then_next
-        self.query_one("#destination-result", Static).update("Checking...")
+        self.say("destination-result", "Checking...")
         self.start_job("destination", check_destination, self._path(), self.draft.estimated_bytes())
 
     def job_done(self, name: str, result: DestinationCheck) -> None:
-        self.query_one("#destination-result", Static).update(describe(result) if not result.problem else "")
+        self.say("destination-result", describe(result) if not result.problem else "")
         if result.problem:
             self.problem(result.problem)
             return
         if self.draft.repository != result.path:
-            self.draft.repository_ready = ""  # another place: unlock or create it again
+            self.draft.repository_ready = self.draft.repository_how = ""  # another place: unlock or create it
         self.draft.repository = result.path
         self.repository_found = result.is_repository
         if self.then_next:

@@ -30,6 +30,8 @@ class SetupDraft:
     repository: str = ""
     repository_ready: str = ""
     """The repository location that was created or unlocked (or already set up) in this setup."""
+    repository_how: str = ""
+    """How it came to be ready in this setup: "created", "unlocked", or "" (set up before)."""
     secret: str | None = None
     """The passphrase typed (or created) in this setup."""
     enrolled: bool = False
@@ -83,4 +85,40 @@ def folder_problem(path: str) -> str | None:
         return f"'{full}' is a file, not a folder."
     if not os.access(full, os.R_OK | os.X_OK):
         return f"odbackup may not read '{full}' (permissions)."
+    return None
+
+
+def inside(path: str, folder: str) -> bool:
+    """Is ``path`` the folder ``folder`` or somewhere below it (as this system compares names)?"""
+    path, folder = (os.path.normcase(os.path.abspath(p)) for p in (path, folder))
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def extra_folder_problem(path: str, images: str, extras: list[str]) -> str | None:
+    """Why ``path`` cannot join the other folders (None when it can): a folder inside another
+    one chosen would be stored twice."""
+    if path in extras or (images and inside(path, images) and inside(images, path)):
+        return f"'{path}' is already in the list."
+    if images and inside(path, images):
+        return f"'{path}' is inside the images folder ({images}): it is backed up with it already."
+    if images and inside(images, path):
+        return (f"The images folder ({images}) is inside '{path}': it would be stored twice. "
+                "Choose another folder, or change the images folder.")
+    for other in extras:
+        if inside(path, other):
+            return f"'{path}' is inside '{other}', already in the list: it is backed up with it already."
+        if inside(other, path):
+            return f"'{other}', already in the list, is inside '{path}': remove it from the list first."
+    return None
+
+
+def images_folder_problem(images: str, extras: list[str]) -> str | None:
+    """Why the images folder and the other folders cannot go together (None when they can)."""
+    for other in extras:
+        if inside(images, other):
+            return (f"The images folder ({images}) is inside another folder in the list ({other}): "
+                    "it would be stored twice. Remove one of them.")
+        if inside(other, images):
+            return (f"'{other}' in the list is inside the images folder ({images}): it would be stored "
+                    "twice. Remove it from the list.")
     return None

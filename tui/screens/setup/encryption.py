@@ -1,8 +1,13 @@
 """Setup step 5: encryption. Create the repository with a passphrase typed twice, or unlock
-the one already at the destination; enroll this computer for unattended backups; change
-the passphrase of a repository that is already set up."""
+the one already at the destination, and enroll this computer for unattended backups.
+
+Once the repository exists (created or unlocked here, or set up before) the step shows it
+as it is ("ready"): no passphrase to choose any more, the enrolment read from this computer,
+and the two actions that apply at once (enroll; change the passphrase). Going Back to it
+after the recovery key therefore shows no field whose changes would be ignored."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +21,7 @@ from engine.errors import OdbackupError, WrongPassphrase
 from engine.repository import keys as keymod
 from engine.repository.repo import Repository
 
-from ...secrets_input import MIN_LENGTH
+from ...secrets_input import ENV, MIN_LENGTH
 from ...widgets.choices import Field, Tick
 from .base import SetupStep, field_row
 from .draft import SetupDraft
@@ -41,24 +46,55 @@ def passphrase_advice(passphrase: str) -> tuple[bool, Text]:
     return True, Text(f"Acceptable; {GOOD_WORDS} or more unrelated words would be stronger.", style="yellow")
 
 
-def create_repository(location: str, passphrase: str, enroll: bool) -> str:
-    """Create the repository; returns the recovery key (a worker)."""
+def machine_enrolled(location: str) -> bool:
+    """Does this computer hold write-only credentials for the repository at ``location``?"""
+    return os.path.exists(keymod.credentials_path(Repository.open(location).repo_id))
+
+
+def create_repository(location: str, passphrase: str, enroll: bool) -> tuple[str, bool]:
+    """Create the repository; returns the recovery key and whether this computer is
+    enrolled (a worker)."""
     repo, recovery = Repository.init(location, passphrase)
     if enroll:
         keymod.enroll_machine(repo.keys, repo.location)
-    return recovery
+    return recovery, enroll
 
 
-def unlock_repository(location: str, secret: str, enroll: bool) -> None:
-    """Prove the passphrase (or recovery key) opens it, and enroll this computer (a worker)."""
+def unlock_repository(location: str, secret: str, enroll: bool) -> bool:
+    """Prove the passphrase (or recovery key) opens it, and enroll this computer (a worker).
+    Returns whether this computer is enrolled now: leaving the box empty un-enrolls nothing."""
     repo = Repository.open(location)
     repo.unlock(secret)
     if enroll:
         keymod.enroll_machine(repo.keys, repo.location)
+    return enroll or os.path.exists(keymod.credentials_path(repo.repo_id))
+
+
+def enroll_computer(location: str, secret: str) -> None:
+    """Enroll this computer for the repository at ``location`` (a worker)."""
+    repo = Repository.open(location)
+    repo.unlock(secret)
+    keymod.enroll_machine(repo.keys, repo.location)
 
 
 def change_passphrase(location: str, old: str, new: str) -> None:
     Repository.open(location).change_passphrase(old, new)
+
+
+def enrolment_text(enrolled: bool) -> Text:
+    if enrolled:
+        return Text("This computer is enrolled: scheduled backups run without the passphrase.", style="green")
+    return Text("This computer is not enrolled: each backup asks for the passphrase.", style="yellow")
+
+
+def ready_text(draft: SetupDraft) -> str:
+    """What the step says once the repository exists (it no longer asks for a passphrase)."""
+    where = draft.repository
+    said = {"created": f"The repository at {where} was created in this setup, with the passphrase you chose.",
+            "unlocked": f"The repository at {where} is unlocked: the passphrase you typed opens it."}
+    return (said.get(draft.repository_how, f"The repository at {where} is set up.") +
+            " Back and Next leave that passphrase as it is; to change it, use the form below (it applies "
+            f"at once) or run: odbackup passwd --repo {where}")
 
 
 class EncryptionStep(SetupStep):
@@ -66,7 +102,7 @@ class EncryptionStep(SetupStep):
 
     STEP = 5
     HEADING = "Encryption"
-    NEXT_JOBS = ("create", "unlock")
+    NEXT_JOBS = ("create", "unlock", "enrolment")
 
     def __init__(self, draft: SetupDraft, *, existing: bool) -> None:
         super().__init__(draft)
@@ -74,35 +110,68 @@ class EncryptionStep(SetupStep):
             "unlock" if existing else "create")
 
     def body(self) -> Iterable[Widget]:
-        enroll = Tick("Let this computer back up on its own (enroll it)", True, id="enroll", compact=True)
         if self.mode == "create":
             yield Static(f"The backups are encrypted. Choose a passphrase for the new repository at "
-                         f"{self.draft.repository}: several unrelated words, at least {MIN_LENGTH} characters.")
+                         f"{self.draft.repository}: several unrelated words, at least {MIN_LENGTH} characters. "
+                         "Next creates the encrypted repository there now (the settings are saved at the "
+                         "last step).")
             yield field_row("Passphrase", Field(password=True, id="passphrase", placeholder="type the passphrase"))
             yield field_row("Again", Field(password=True, id="again", placeholder="type it again"))
             yield Static("", id="advice")
-            yield enroll
-            yield Static(ENROLL_HINT, classes="hint")
+            yield from self._enroll_box()
         elif self.mode == "unlock":
             yield Static(f"An odbackup repository is already at {self.draft.repository}. Type its passphrase "
                          "(or its recovery key) to use it.")
             yield field_row("Passphrase", Field(password=True, id="passphrase",
                                                 placeholder="passphrase or recovery key"))
-            yield enroll
-            yield Static(ENROLL_HINT, classes="hint")
+            yield from self._enroll_box()
         else:
-            yield Static(f"The repository at {self.draft.repository} is set up.", classes="ok")
-            yield Button("Enroll this computer for unattended backups", id="enroll-now", compact=True)
-            with Vertical(id="change"):
-                yield Static("Change the passphrase (the recovery key keeps working; nothing is "
-                             "re-encrypted):", classes="section-title")
-                yield field_row("Current", Field(password=True, id="current",
-                                                 placeholder="current passphrase or recovery key"))
-                yield field_row("New", Field(password=True, id="passphrase", placeholder="new passphrase"))
-                yield field_row("Again", Field(password=True, id="again", placeholder="type it again"))
-                yield Static("", id="advice")
-                yield Button("Change the passphrase", id="change-now", compact=True)
+            yield from self._ready_body()
         yield Static("", id="encryption-result")
+
+    def _enroll_box(self) -> Iterable[Widget]:
+        yield Tick("Let this computer back up on its own (enroll it)", True, id="enroll", compact=True)
+        yield Static(ENROLL_HINT, classes="hint")
+
+    def _ready_body(self) -> Iterable[Widget]:
+        """The repository exists: say so, tell the enrolment as it is, and offer the two
+        actions that really apply at once (enroll; change the passphrase)."""
+        yield Static(ready_text(self.draft), classes="ok")
+        yield Static(enrolment_text(self.draft.enrolled), id="enroll-state")
+        enroll = Button("Enroll this computer now", id="enroll-now", compact=True)
+        enroll.display = not self.draft.enrolled
+        yield enroll
+        with Vertical(id="change"):
+            yield Static("Change the passphrase now (the recovery key keeps working; nothing is "
+                         "re-encrypted):", classes="section-title")
+            yield field_row("Current", Field(password=True, id="current",
+                                             placeholder="current passphrase or recovery key"))
+            yield field_row("New", Field(password=True, id="passphrase", placeholder="new passphrase"))
+            yield field_row("Again", Field(password=True, id="again", placeholder="type it again"))
+            yield Static("", id="advice")
+            yield Button("Change the passphrase now", id="change-now", compact=True)
+
+    def on_mount(self) -> None:
+        if self.mode == "ready":
+            self._check_enrolment()
+
+    def focus_first(self) -> None:
+        """Once the repository exists, Enter means Next (the forms below are optional)."""
+        if self.mode == "ready":
+            self.query_one("#next", Button).focus()
+        else:
+            super().focus_first()
+
+    def _check_enrolment(self) -> None:
+        self.start_job("enrolment", machine_enrolled, self.draft.repository)
+
+    def _show_enrolment(self, enrolled: bool) -> None:
+        self.draft.enrolled = enrolled
+        self.query_one("#enroll-state", Static).update(enrolment_text(enrolled))
+        button = self.query_one("#enroll-now", Button)
+        if enrolled and button.has_focus:
+            self.focus_first()
+        button.display = not enrolled
 
     @on(Input.Changed, "#passphrase")
     def _advise(self, event: Input.Changed) -> None:
@@ -124,10 +193,10 @@ class EncryptionStep(SetupStep):
     # --- Next -----------------------------------------------------------------------------------------
 
     def next_requested(self) -> None:
-        d = self.draft
         if self.mode == "ready":
-            self.go_next()
+            self._leave_ready()
             return
+        d = self.draft
         enroll = self.query_one("#enroll", Checkbox).value
         if self.mode == "create":
             found = self._new_passphrase_problem()
@@ -143,52 +212,86 @@ class EncryptionStep(SetupStep):
             self._result("Checking the passphrase...")
             self.start_job("unlock", unlock_repository, d.repository, self._value("passphrase"), enroll)
 
+    def action_back(self) -> None:
+        if self.job_running("create"):  # leaving now would hide the recovery key of a new repository
+            self.problem("The repository is being created: its recovery key comes next.")
+            return
+        super().action_back()
+
+    def _leave_ready(self) -> None:
+        """Next never drops a passphrase change typed but not applied."""
+        if any(self._value(field_id) for field_id in ("current", "passphrase", "again")):
+            self.problem("The passphrase is not changed: press 'Change the passphrase now' (it applies at "
+                         "once), or empty those fields to keep it.")
+            return
+        self.go_next()
+
     def job_done(self, name: str, result: Any) -> None:
         d = self.draft
-        if name in ("create", "unlock"):
-            d.secret = self._value("passphrase")
-            d.repository_ready = d.repository
-            d.enrolled = self.query_one("#enroll", Checkbox).value
-            self.app.secret = d.secret  # type: ignore[attr-defined]
         if name == "create":
+            recovery, d.enrolled = result
+            self._now_ready("created")
             from .recovery import RecoveryStep
 
-            self.mode = "ready"
-            self.app.push_screen(RecoveryStep(d, result))
+            self.app.push_screen(RecoveryStep(d, recovery))
         elif name == "unlock":
+            d.enrolled = result
+            self._now_ready("unlocked")
             self.go_next()
+        elif name == "enrolment":
+            self._show_enrolment(result)
         elif name == "enroll":
-            d.enrolled = True
-            self._result(Text("This computer is enrolled: scheduled backups need no passphrase.", style="green"))
+            self._show_enrolment(True)
+            self._result("")
         elif name == "change":
+            self._remember_secret(self._value("passphrase"))
             for field_id in ("current", "passphrase", "again"):
                 self.query_one(f"#{field_id}", Input).value = ""
             self._result(Text("The passphrase was changed. The recovery key still works.", style="green"))
 
+    def _now_ready(self, how: str) -> None:
+        """The repository exists: from now on this step shows it as it is (see ready_text)."""
+        d = self.draft
+        self._remember_secret(self._value("passphrase"))
+        d.repository_ready, d.repository_how = d.repository, how
+        self.mode = "ready"
+        self.call_later(self._show_ready)
+
+    async def _show_ready(self) -> None:
+        await self.recompose()
+        self.focus_first()
+
+    def _remember_secret(self, secret: str) -> None:
+        """The passphrase that opens the repository now, for the rest of this session."""
+        self.draft.secret = secret
+        self.app.secret = secret  # type: ignore[attr-defined]
+
     def job_failed(self, name: str, error: OdbackupError) -> None:
         self._result("")
-        if isinstance(error, WrongPassphrase):
+        if name == "enrolment":
+            self.query_one("#enroll-state", Static).update(Text(
+                f"Whether this computer is enrolled could not be read: {error.message}", style="yellow"))
+        elif isinstance(error, WrongPassphrase):
             self.problem(f"{error.message} {error.hint}")
-        elif name == "enroll":
-            super().job_failed(name, error)
         else:
             self.problem(f"{error.title}: {error.message} {error.hint or ''}".strip())
 
     def _result(self, text: str | Text) -> None:
-        self.query_one("#encryption-result", Static).update(text)
+        self.say("encryption-result", text)
 
     # --- ready: enroll, change the passphrase ------------------------------------------------------------
 
     @on(Button.Pressed, "#enroll-now")
     def enroll_now(self) -> None:
-        from ..common import open_repo
-
-        def enroll() -> None:
-            secret = self.draft.secret or self.app.secret  # type: ignore[attr-defined]  # read at run time
-            repo = open_repo(self.draft.repository, full=True, secret=secret)
-            keymod.enroll_machine(repo.keys, repo.location)
-
-        self.start_job("enroll", enroll)
+        app_secret = self.app.secret  # type: ignore[attr-defined]
+        secret = os.environ.get(ENV) or self.draft.secret or app_secret or self._value("current")
+        if not secret:
+            self.problem("Enrolling needs the passphrase: type it (or the recovery key) in 'Current' below, "
+                         "then press 'Enroll this computer now' again.")
+            return
+        self.problem(None)
+        self._result("Enrolling this computer...")
+        self.start_job("enroll", enroll_computer, self.draft.repository, secret)
 
     @on(Button.Pressed, "#change-now")
     def change_now(self) -> None:

@@ -19,7 +19,7 @@ from ...messages import ScanProgress
 from ...widgets import fmt
 from ...widgets.choices import Field
 from .base import SetupStep, field_row
-from .draft import folder_problem
+from .draft import extra_folder_problem, folder_problem, images_folder_problem
 
 SCAN_TICK = 0.25
 DEBOUNCE = 0.5
@@ -47,6 +47,8 @@ class FoldersStep(SetupStep):
     HEADING = "What to back up: folders"
     OWN_ENTER = ("extra",)
     _timer: Timer | None = None
+    _images_said = ""
+    """The problem line's text when it was put there about the images folder."""
     BINDINGS = SetupStep.BINDINGS + [Binding("delete", "remove", "Remove folder", show=False)]
 
     def body(self) -> Iterable[Widget]:
@@ -70,22 +72,28 @@ class FoldersStep(SetupStep):
 
     @on(Input.Changed, "#images")
     def _images_changed(self) -> None:
+        self.query_one("#images-scan", Static).update("")  # the count shown was another path's
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(DEBOUNCE, self._validate_images)
 
     def _validate_images(self) -> None:
         path = self.query_one("#images", Input).value
-        status = self.query_one("#images-scan", Static)
-        if not path.strip():
-            status.update("")
+        found = folder_problem(path) if path.strip() else None
+        self._say_images_problem(found)
+        if found or not path.strip():
             return
-        found = folder_problem(path)
-        if found:
-            status.update(Text(found, style="bold red"))
-            return
-        status.update(f"Counting the files in {normal(path)}...")
+        self.query_one("#images-scan", Static).update(f"Counting the files in {normal(path)}...")
         self.start_job("scan-images", scan_folder, self, normal(path))
+
+    def _say_images_problem(self, found: str | None) -> None:
+        """The images folder's problem is said in one place, the problem line (in view at
+        80x24); a path that is fine again takes its own old message away, not another's."""
+        if found:
+            self.problem(found)
+        elif self._images_said and self.problem_text == self._images_said:
+            self.problem(None)
+        self._images_said = found or ""
 
     def on_scan_progress(self, message: ScanProgress) -> None:
         if message.path == normal(self.query_one("#images", Input).value):
@@ -106,10 +114,9 @@ class FoldersStep(SetupStep):
         if not field.value.strip():
             self.query_one("#next", Button).focus()
             return
-        found = folder_problem(field.value)
         path = normal(field.value)
-        if found is None and (path in self.draft.extra_folders or path == normal(self.draft.images_folder)):
-            found = f"'{path}' is already in the list."
+        images = normal(self.query_one("#images", Input).value)
+        found = folder_problem(field.value) or extra_folder_problem(path, images, self.draft.extra_folders)
         if found:
             self.problem(found)
             return
@@ -135,8 +142,9 @@ class FoldersStep(SetupStep):
     def check(self) -> str | None:
         path = self.query_one("#images", Input).value
         if path.strip():
-            found = folder_problem(path)
+            found = folder_problem(path) or images_folder_problem(normal(path), self.draft.extra_folders)
             if found:
+                self._images_said = found
                 return found
         self.draft.images_folder = normal(path)
         if not self.draft.use_database and not self.draft.folders_chosen():

@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from engine.recovery import BadRecoveryKey, key_chars
+
 from ...widgets.choices import Field
 from .base import SetupStep, field_row
 from .draft import SetupDraft
@@ -58,7 +60,10 @@ class RecoveryStep(SetupStep):
         return groups[self.asked[0]], groups[self.asked[1]]
 
     def check(self) -> str | None:
-        typed = tuple(self.query_one(f"#{i}", Input).value.strip().upper() for i in ("group-a", "group-b"))
+        try:  # read as the engine reads a key typed in full: O for 0, I or L for 1
+            typed = tuple(key_chars(self.query_one(f"#{i}", Input).value) for i in ("group-a", "group-b"))
+        except BadRecoveryKey:
+            typed = ()
         if typed != self.expected():
             return "That does not match the key above: check what you wrote down and type the two groups again."
         return None

@@ -93,7 +93,7 @@ class ServerStep(SetupStep):
             self.problem(found)
             return
         self.problem(None)
-        self.query_one("#test-result", Static).update(f"Connecting to {self.draft.host}:{self.draft.port}...")
+        self.say("test-result", f"Connecting to {self.draft.host}:{self.draft.port}...")
         self.start_job("test", lambda: test_server(self.draft.target()))
 
     def next_requested(self) -> None:
@@ -106,14 +106,14 @@ class ServerStep(SetupStep):
 
     def job_done(self, name: str, result: ServerInfo) -> None:
         self.info = result
-        self.query_one("#test-result", Static).update(Text(
+        self.say("test-result", Text(
             f"Connected: {result.version} at {self.draft.host}:{self.draft.port} as {self.draft.user}; "
             f"{len(result.databases)} databases.", style="green"))
         if self._then_next:
             self.go_next()
 
     def job_failed(self, name: str, error: OdbackupError) -> None:
-        self.query_one("#test-result", Static).update(Text(error.title, style="bold red"))
+        self.say("test-result", Text(error.title, style="bold red"))
         self.problem(f"{error.message} {error.hint or ''}".strip())
 
     def next_step(self) -> SetupStep:
