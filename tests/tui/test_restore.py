@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 
 from textual.widgets import Tree
-from tuihelpers import PASSPHRASE, SIZE_LARGE, admin_conn, lines_of, settle, text_of
+from tuihelpers import (
+    PASSPHRASE,
+    SIZE_LARGE,
+    SIZE_SMALL,
+    admin_conn,
+    burst,
+    lines_of,
+    settle,
+    text_of,
+)
 
 from engine.backup import run_backup
 from engine.repository.repo import Repository
@@ -35,6 +44,15 @@ async def open_restore(pilot) -> RestoreScreen:
 
 def labels(node) -> list[str]:
     return [str(child.label) for child in node.children]
+
+
+def database_exists(name: str) -> bool:
+    conn = admin_conn()
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+        found = bool(cur.fetchone()[0])
+    conn.close()
+    return found
 
 
 def rows(database: str, table: str) -> int:
@@ -179,6 +197,9 @@ async def test_database_under_a_new_name_then_replace_only_with_the_name_typed(d
         dialog.query_one("#name").value = new
         await pilot.press("enter")
         await settle(pilot)
+        assert f"NEW database '{new}' on 127.0.0.1:3306" in text_of(dialog.query_one("#replace-warning"))
+        await pilot.press("enter")  # the go-ahead, the final name shown
+        await settle(pilot)
         assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {new}: 3 tables, 101 rows")
         assert rows(new, "patient") == 50
 
@@ -208,3 +229,32 @@ async def test_database_under_a_new_name_then_replace_only_with_the_name_typed(d
         assert app.screen is screen
         assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {live}")
     assert rows(live, "patient") == 50
+
+
+async def test_a_burst_of_keys_is_the_name_used_and_the_name_is_confirmed_first(db_settings, fresh_db):
+    """A held Backspace then the new name and Enter, all in one burst (a slow link): every key
+    lands in order, and nothing is restored before the exact final name is shown and confirmed."""
+    backup(db_settings)
+    live = db_settings.database.name
+    new = fresh_db("burst")
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_restore(pilot)
+        await pilot.press("down", "down")
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RestoreDatabaseDialog)
+        erase = len(dialog.query_one("#name").value) + 3
+        burst(pilot, ["backspace"] * erase + list(new) + ["enter"])
+        await settle(pilot)
+        assert dialog.query_one("#name").value == new
+        assert app.screen is dialog, "restored without showing the final name first"
+        shown = text_of(dialog.query_one("#replace-warning"))
+        assert f"'{new}'" in shown and "NEW database" in shown
+        assert not database_exists(new)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {new}")
+    assert rows(new, "patient") == 50

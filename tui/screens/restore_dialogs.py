@@ -77,6 +77,14 @@ def replace_warning(found: DatabaseSummary, target: DbTarget, live: bool, snapsh
     return text
 
 
+def new_database_note(source: str, target: DbTarget) -> Text:
+    """The exact name a new database gets, shown before it is created."""
+    text = Text()
+    text.append(f"Restore {source} as the NEW database '{target.database}' on {target.server}.\n", style="bold")
+    text.append("Press Restore (Enter) to go on, or change the name.")
+    return text
+
+
 class _ConfirmDialog(ModalScreen):
     """What both restore dialogs share: a check in a worker, then either the request at once or
     a warning and a field where the name or path to be replaced is typed in full."""
@@ -126,6 +134,8 @@ class RestoreDatabaseDialog(_ConfirmDialog):
         """(server, database) of the live database in the settings."""
         self.found: DatabaseSummary | None = None
         self.target: DbTarget | None = None
+        self.checked_target: DbTarget | None = None
+        """The target whose final name is on screen, waiting for the go-ahead."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -151,7 +161,7 @@ class RestoreDatabaseDialog(_ConfirmDialog):
     @on(Input.Changed, "#name")
     @on(Input.Changed, "#server")
     def _target_changed(self) -> None:
-        self.found = None  # check again before restoring
+        self.found, self.checked_target = None, None  # check again before restoring
         self.query_one("#confirm-row").display = False
         self.query_one("#replace-warning", Static).update("")
 
@@ -170,25 +180,31 @@ class RestoreDatabaseDialog(_ConfirmDialog):
         password = self.query_one("#password", Input).value
         target = target.with_database(name)
         target = target.with_password(password) if password else resolve_password(target)
-        if self.found is not None and self.target == target:
-            self._confirm_replace(target)
+        if self.checked_target == target:  # the final name was shown: this is the go-ahead
+            self._go_ahead(target)
             return
         self.target = target
         self._problem("Checking the server...")
         self.run_worker(lambda: existing(target), name="exists", thread=True, exclusive=True, exit_on_error=False)
 
-    def _confirm_replace(self, target: DbTarget) -> None:
-        assert self.found is not None
+    def _go_ahead(self, target: DbTarget) -> None:
+        if self.found is None:
+            self.dismiss(DatabaseRequest(self.source, target, False, None))
+            return
         if self.query_one("#confirm", Input).value != self.found.name:
             self._problem(f"Type {self.found.name} exactly (or choose another name) to go on.")
             return
         self.dismiss(DatabaseRequest(self.source, target, True, self.found.name))
 
     def checked(self, result: object) -> None:
+        """Show the exact final name before anything happens: a new database is confirmed with
+        Enter (or Restore), one that exists only with its name typed in full."""
         assert self.target is not None
         self.found = result  # type: ignore[assignment]
+        self.checked_target = self.target
         if self.found is None:
-            self.dismiss(DatabaseRequest(self.source, self.target, False, None))
+            self.query_one("#replace-warning", Static).update(new_database_note(self.source, self.target))
+            self.query_one("#ok", Button).focus()
             return
         live = self.live == (self.target.server, self.target.database)
         self.query_one("#replace-warning", Static).update(
