@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from textual.errors import NoWidget
 from textual.widgets import Tree
 from tuihelpers import (
     PASSPHRASE,
@@ -17,6 +18,8 @@ from tuihelpers import (
 )
 
 from engine.backup import run_backup
+from engine.database.connection import DbTarget
+from engine.database.preflight import DatabaseSummary
 from engine.repository.repo import Repository
 from engine.settings import Settings
 from tui.app import OdbackupApp
@@ -258,3 +261,42 @@ async def test_a_burst_of_keys_is_the_name_used_and_the_name_is_confirmed_first(
         assert app.screen is screen
         assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {new}")
     assert rows(new, "patient") == 50
+
+
+def visible(widget) -> bool:
+    """Whether ``widget`` can be seen (and clicked) on its screen: it is what is drawn at its centre."""
+    try:
+        found, _ = widget.screen.get_widget_at(*widget.region.center)
+    except NoWidget:
+        return False
+    return found is widget
+
+
+async def test_the_replace_and_new_name_steps_fit_80x24_with_their_buttons(db_settings):
+    """The warning, the field to type the name in and the buttons are all on screen at 80x24;
+    Back returns to the name, Escape closes the dialog."""
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        dialog = RestoreDatabaseDialog("opendental", "127.0.0.1:3306", "root", "2025-06-30T16:05:00+00:00",
+                                       ("127.0.0.1:3306", "opendental"))
+        app.push_screen(dialog)
+        await settle(pilot)
+        dialog.target = DbTarget(host="127.0.0.1", port=3306, user="root", database="opendental")
+        dialog.checked(DatabaseSummary("opendental", 408, 6_400_000_000, 300, 10, ()))
+        await settle(pilot)
+        assert "LIVE database" in text_of(dialog.query_one("#replace-warning"))
+        for selector in ("#confirm", "#ok", "#cancel"):
+            assert visible(dialog.query_one(selector)), f"{selector} is out of view at 80x24"
+        assert str(dialog.query_one("#cancel").label) == "Back"
+        await pilot.click("#cancel")
+        await settle(pilot)
+        assert app.focused is dialog.query_one("#name") and dialog.found is None
+        dialog.target = DbTarget(host="127.0.0.1", port=3306, user="root", database="opendental_copy")
+        dialog.checked(None)
+        await settle(pilot)
+        assert "NEW database 'opendental_copy' on 127.0.0.1:3306" in text_of(dialog.query_one("#replace-warning"))
+        assert visible(dialog.query_one("#ok")) and app.focused is dialog.query_one("#ok")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, RestoreDatabaseDialog)
