@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from textual.errors import NoWidget
-from textual.widgets import Tree
+from textual.widgets import Select, Tree
 from tuihelpers import (
     PASSPHRASE,
     SIZE_LARGE,
@@ -300,3 +300,26 @@ async def test_the_replace_and_new_name_steps_fit_80x24_with_their_buttons(db_se
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, RestoreDatabaseDialog)
+
+
+async def test_the_reading_placeholder_cannot_be_chosen_once_the_snapshots_are_read(folder_settings):
+    """Choosing the top of the snapshot list keeps a snapshot chosen and its tree shown."""
+    first = backup(folder_settings)
+    backup(folder_settings)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_restore(pilot)
+        select = screen.query_one("#snapshot", Select)
+        select.focus()
+        await pilot.press("enter", "up", "up", "up", "enter")
+        await settle(pilot)
+        assert select.value != Select.NULL
+        tree = screen.query_one(Tree)
+        assert labels(tree.root) == ["Folders"]
+        select.focus()
+        await pilot.press("enter", "down", "down", "enter")  # the older one, then the top again
+        await settle(pilot)
+        assert select.value == first
+        await pilot.press("enter", "up", "up", "up", "enter")
+        await settle(pilot)
+        assert select.value != Select.NULL and labels(tree.root) == ["Folders"]

@@ -25,7 +25,7 @@ from engine.repository.snapshot import Snapshot
 from ..joblog import JobLog
 from ..messages import EngineEvent
 from ..widgets import fmt
-from ..widgets.choices import Field
+from ..widgets.choices import Field, Picker
 from ..widgets.panels import InfoPanel
 from .common import JobScreen, open_repo, post_events
 from .restore_dialogs import (
@@ -90,7 +90,7 @@ class RestoreScreen(JobScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="restore-pick", classes="form-row"):
-            yield Select([], id="snapshot", prompt="Reading the snapshots...", compact=True)
+            yield Picker([], id="snapshot", prompt="Reading the snapshots...", compact=True)
             yield Field("", id="when", placeholder="or a date: 2025-06-30 17:00", compact=True)
         yield Tree("Snapshot", id="browse")
         yield Static("", id="selection")
@@ -116,11 +116,11 @@ class RestoreScreen(JobScreen):
 
     def _loaded(self, result: tuple[Repository, list[Snapshot]]) -> None:
         self.repo, self.snapshots = result
-        select = self.query_one("#snapshot", Select)
-        select.set_options([(f"{fmt.local(s.time)}  {s.short_id}", s.snapshot_id) for s in self.snapshots])
+        wanted = next((s for s in self.snapshots if s.snapshot_id == self.wanted), None)
+        self.query_one("#snapshot", Picker).offer(
+            [(f"{fmt.local(s.time)}  {s.short_id}", s.snapshot_id) for s in self.snapshots],
+            wanted.snapshot_id if wanted else None, empty="No snapshots yet")
         if self.snapshots:
-            wanted = next((s for s in self.snapshots if s.snapshot_id == self.wanted), self.snapshots[0])
-            select.value = wanted.snapshot_id
             self.query_one("#browse").focus()
         else:
             self.query_one("#selection", Static).update("No snapshots yet: back up first.")

@@ -22,7 +22,7 @@ from engine.settings import Settings
 from ..joblog import JobLog
 from ..messages import EngineEvent
 from ..widgets import fmt
-from ..widgets.choices import Field
+from ..widgets.choices import Field, Picker
 from ..widgets.live import TableList
 from ..widgets.verdict import Verdict
 from .common import JobScreen, open_repo, post_events
@@ -110,7 +110,7 @@ class VerifyScreen(JobScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="verify-form"):
-            yield Select([], id="snapshot", allow_blank=True, prompt="Reading the snapshots...", compact=True)
+            yield Picker([], id="snapshot", prompt="Reading the snapshots...", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Restore onto")
                 yield Field("", id="server", placeholder="HOST:PORT", compact=True)
@@ -233,14 +233,12 @@ class VerifyScreen(JobScreen):
 
     def _loaded(self, choices: list[SnapshotChoice]) -> None:
         self.choices = choices
-        select = self.query_one("#snapshot", Select)
+        wanted = next((c.snapshot_id for c in choices if c.snapshot_id == self.wanted), None)
+        self.query_one("#snapshot", Picker).offer([(c.label(), c.snapshot_id) for c in choices], wanted,
+                                                   empty="No snapshots yet")
         if not choices:
-            select.set_options([])
             self.query_one("#scratch", Static).update("No snapshots yet: back up first.")
             return
-        select.set_options([(c.label(), c.snapshot_id) for c in choices])
-        wanted = next((c.snapshot_id for c in choices if c.snapshot_id == self.wanted), choices[0].snapshot_id)
-        select.value = wanted
         self.state = "ready"
         self.refresh_bindings()
         start = self.query_one("#start", Button)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual import events
 from textual.reactive import reactive
-from textual.widgets import Checkbox, Input, RadioButton
+from textual.widgets import Checkbox, Input, RadioButton, Select
 
 
 class Tick(Checkbox):
@@ -46,3 +46,18 @@ class Field(Input):
                     event.prevent_default()
                     return
         await super()._on_key(event)
+
+
+class Picker(Select):
+    """A list to pick from that says what it is doing (``prompt``, e.g. "Reading the snapshots...")
+    until its options arrive, then offers only them: the prompt is no longer a choice, which
+    would empty everything shown for the chosen option."""
+
+    def offer(self, options: list[tuple[str, str]], value: str | None = None, *, empty: str = "None yet") -> None:
+        """Offer ``options`` (choosing ``value``, else the first); with none, the prompt says ``empty``."""
+        self._allow_blank = not options  # Select reads it in set_options: no blank entry once there are options
+        if not options:
+            self.prompt = empty
+        self.set_options(options)
+        if value is not None:
+            self.value = value
