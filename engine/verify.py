@@ -37,6 +37,7 @@ from .database.restore import database_sources, restore_database, rows_elsewhere
 from .database.schema import quote_ident
 from .errors import Cancelled, OdbackupError
 from .events import (
+    DEFINITION_ONLY,
     EventSink,
     FilesVerified,
     TableVerified,
@@ -147,18 +148,15 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
             checks = checking.result()
     finally:
         check_conn.close()
+    created = _tables_in(conn, scratch) if elsewhere else frozenset()
     for node in tree["tables"]:
-        if node["name"] in elsewhere:  # a definition only: restored is all there is to check
-            verdict.tables.append({"table": node["name"], "rows_expected": 0, "rows_restored": 0,
-                                   "checksum_ok": True, "check_table": "definition only (its rows live elsewhere)"})
-            on_event(TableVerified(source["name"], node["name"], 0, 0, True, "OK"))
+        if node["name"] in elsewhere:
+            _definition_verified(source["name"], node["name"], node["name"] in created, verdict, on_event)
             continue
         rows, digest = sums.get(node["name"], (0, ""))
         ok = node["name"] in sums and digest == node["checksum"] and rows == node["rows"]
         check = checks.get(node["name"], "missing")
-        verdict.tables.append({"table": node["name"], "rows_expected": node["rows"], "rows_restored": rows,
-                               "checksum_ok": ok, "check_table": check})
-        on_event(TableVerified(source["name"], node["name"], node["rows"], rows, ok, check))
+        _add_table(verdict, on_event, TableVerified(source["name"], node["name"], node["rows"], rows, ok, check))
         if not ok:
             verdict.problems.append(f"table {node['name']}: rows {rows}/{node['rows']}, content differs"
                                     if node["name"] in sums else f"table {node['name']} is missing")
@@ -167,6 +165,29 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     conn.select_db(scratch)
     verdict.problems += compare.program_problems(conn, scratch, tree["programs"])
     verdict.open_dental = compare.open_dental_facts(conn)
+
+
+def _tables_in(conn, database: str) -> frozenset[str]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (database,))
+        return frozenset(row[0] for row in cur.fetchall())
+
+
+def _definition_verified(database: str, table: str, created: bool, verdict: DatabaseVerdict,
+                         on_event: EventSink) -> None:
+    """A table backed up as its definition only (its rows live in other tables): restored, it is a
+    note; not created, a problem (the restore says why)."""
+    _add_table(verdict, on_event, TableVerified(database, table, 0, 0, created,
+                                                DEFINITION_ONLY if created else "missing"))
+    if not created and not any(p.startswith(f"table {table} ") for p in verdict.problems):
+        verdict.problems.append(f"table {table} (a definition only) could not be created")
+
+
+def _add_table(verdict: DatabaseVerdict, on_event: EventSink, event: TableVerified) -> None:
+    verdict.tables.append({"table": event.table, "rows_expected": event.rows_expected,
+                           "rows_restored": event.rows_restored, "checksum_ok": event.checksum_ok,
+                           "check_table": event.check_table, "ok": event.ok})
+    on_event(event)
 
 
 def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel: threading.Event) -> None:
@@ -238,6 +259,18 @@ def reports_dir() -> str:
         platformdirs.user_data_dir("odbackup", False), "reports")
 
 
+def tables_line(tables: int, bad: int, definitions: int) -> str:
+    """``31 tables compared, 0 with problems, 1 definition only (...)`` (the report and the app's
+    screen say the same)."""
+    return (f"{tables} tables compared, {bad} with problems"
+            + (f", {definitions} definition only (its rows live in other tables)" if definitions else ""))
+
+
+def _tables_line(tables: list[dict]) -> str:
+    return tables_line(len(tables), sum(not t["ok"] for t in tables),
+                       sum(t["ok"] and t["check_table"] == DEFINITION_ONLY for t in tables))
+
+
 def render_text(report: VerifyReport) -> str:
     verdict = "PASSED: this backup restores completely and exactly." if report.ok else "FAILED"
     lines = [
@@ -252,11 +285,9 @@ def render_text(report: VerifyReport) -> str:
                      f"{', kept' if db.kept else ', dropped afterwards'}):")
         for key, value in db.open_dental.items():
             lines.append(f"  {key.replace('_', ' ')}: {value}")
-        bad = [t for t in db.tables if not t["checksum_ok"] or t["check_table"] != "OK"]
-        lines.append(f"  {len(db.tables)} tables compared, {len(bad)} with problems, "
-                     f"{sum(t['rows_restored'] for t in db.tables):,} rows")
+        lines.append(f"  {_tables_line(db.tables)}, {sum(t['rows_restored'] for t in db.tables):,} rows")
         for t in db.tables:
-            mark = "ok " if t["checksum_ok"] and t["check_table"] == "OK" else "BAD"
+            mark = "ok " if t["ok"] else "BAD"
             lines.append(f"  {mark} {t['table']:<32} rows {t['rows_restored']:>10,} / {t['rows_expected']:<10,}"
                          f" check: {t['check_table']}")
         lines.append("")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
+from tuihelpers import PASSPHRASE, SIZE_SMALL, admin_conn, lines_of, settle, text_of
 
 from engine.backup import run_backup
 from engine.repository.repo import Repository
@@ -134,3 +134,31 @@ async def test_stopping_a_verification_asks_then_drops_the_scratch_database(db_s
             assert app.busy is None
     finally:
         release.set()
+
+
+async def test_a_merge_table_is_a_note_not_a_problem_under_a_passed_verdict(db_settings):
+    """A MERGE table is backed up as its definition (its rows are its tables'): once it is
+    restored it is no problem, and the screen, the report and the verdict all say the same."""
+    live = db_settings.database.name
+    conn = admin_conn()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{live}`.patient_all (PatNum BIGINT NOT NULL, LName VARCHAR(100), KEY (PatNum))"
+                    f" ENGINE=MRG_MyISAM UNION=(`{live}`.patient) INSERT_METHOD=LAST")
+    conn.close()
+    backup(db_settings)
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_verify(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert screen.query_one(Verdict).ok is True
+        table = screen.query_one(TableList)
+        assert table.row_count == 4 and table.bad_rows == 0
+        merge = [str(c) for c in table.get_row_at(2)]
+        assert merge[0] == "patient_all" and merge[4] == "definition only"
+        phase = text_of(screen.query_one("#phase"))
+        assert "4 tables compared, 0 with problems" in phase and "1 definition only" in phase
+        report = open(text_of(screen.query_one("#report-path")).removeprefix("Report: ")).read()
+    assert "Verdict:   PASSED" in report
+    assert "4 tables compared, 0 with problems, 1 definition only" in report
+    assert "BAD" not in report and "Problems:" not in report

@@ -221,9 +221,12 @@ class VerifyScreen(JobScreen):
             return
         self.outcome = result
         self._finish("done")
+        from engine.verify import tables_line
+
         tables = self.query_one(TableList)
-        self.query_one("#phase", Static).update(f"{fmt.count(tables.row_count, 'table')} compared, "
-                                                f"{tables.bad_rows} with problems.")
+        tables.flush()
+        self.query_one("#phase", Static).update(tables_line(tables.row_count, tables.bad_rows,
+                                                            tables.definitions) + ".")
         self.query_one("#checked", Static).update(
             f"Views, routines, triggers and events: {result.objects} checked. {self.files_line}")
         meaning = ("This backup restores completely and exactly." if result.ok else
