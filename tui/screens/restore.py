@@ -19,6 +19,7 @@ from engine import events as ev
 from engine.errors import OdbackupError
 from engine.folders import browse
 from engine.folders.restore import RestorePreview, preview
+from engine.progress import Eta
 from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
 
@@ -86,6 +87,7 @@ class RestoreScreen(JobScreen):
         self.repo: Repository | None = None
         self.snapshots: list[Snapshot] = []
         self.running = False
+        self.eta = Eta()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -292,11 +294,13 @@ class RestoreScreen(JobScreen):
             self.query_one("#restore-phase", Static).update(f"Restored table {e.table}: {e.rows:,} rows")
         elif isinstance(e, ev.RestoreStarted):
             bar.update(total=max(e.bytes_total, 1), progress=0)
+            self.eta = Eta()
         elif isinstance(e, ev.RestoreProgress):
             bar.update(progress=e.bytes_done)
             self.query_one("#restore-phase", Static).update(
                 f"{e.files_done:,} of {e.files_total:,} files, {fmt.size(e.bytes_done)} of {fmt.size(e.bytes_total)}"
-                f"  {fmt.rate(e.bytes_done, e.elapsed)}  {fmt.eta(e.bytes_done, e.bytes_total, e.elapsed)}")
+                f"  {fmt.rate(e.bytes_done, e.elapsed)}  "
+                f"{fmt.time_left(self.eta.seconds_left(e.bytes_done, e.bytes_total, e.elapsed))}")
 
     def job_done(self, name: str, result: Any) -> None:
         if name == "load":
