@@ -51,7 +51,7 @@ async def test_verify_the_latest_passes_with_a_report(db_settings):
         assert screen.state == "done"
         table = screen.query_one(TableList)
         assert table.row_count == 3 and table.bad_rows == 0
-        assert [str(c) for c in table.get_row_at(1)] == ["patient", "50", "50", "same", "OK"]
+        assert ["patient", "50", "50", "same", "OK"] in [[str(c) for c in table.get_row_at(n)] for n in range(3)]
         verdict = screen.query_one(Verdict)
         assert verdict.ok is True
         assert "restores completely and exactly" in text_of(verdict)
@@ -154,11 +154,53 @@ async def test_a_merge_table_is_a_note_not_a_problem_under_a_passed_verdict(db_s
         assert screen.query_one(Verdict).ok is True
         table = screen.query_one(TableList)
         assert table.row_count == 4 and table.bad_rows == 0
-        merge = [str(c) for c in table.get_row_at(2)]
-        assert merge[0] == "patient_all" and merge[4] == "definition only"
+        rows = {str(table.get_row_at(n)[0]): [str(c) for c in table.get_row_at(n)] for n in range(4)}
+        assert rows["patient_all"] == ["patient_all", "0", "0", "restored", "definition only"]
         phase = text_of(screen.query_one("#phase"))
         assert "4 tables compared, 0 with problems" in phase and "1 definition only" in phase
         report = open(text_of(screen.query_one("#report-path")).removeprefix("Report: ")).read()
     assert "Verdict:   PASSED" in report
     assert "4 tables compared, 0 with problems, 1 definition only" in report
     assert "BAD" not in report and "Problems:" not in report
+
+
+async def test_the_table_list_fills_as_tables_are_compared(db_settings, monkeypatch):
+    """While one table is still being read, the ones already compared (and CHECKed) are listed."""
+    import threading
+    import time
+
+    from engine.database import compare
+
+    holding, shown = threading.Event(), threading.Event()
+    original = compare._checksum
+
+    def held(raw, table, parts, *, scan, stop):
+        if table.name == "patient":
+            holding.set()
+            shown.wait(15)
+        return original(raw, table, parts, scan=scan, stop=stop)
+
+    monkeypatch.setattr(compare, "_checksum", held)
+    backup(db_settings)
+    app = OdbackupApp(db_settings)
+    app.secret = PASSPHRASE
+    try:
+        async with app.run_test(size=SIZE_SMALL) as pilot:
+            await settle(pilot)
+            await pilot.press("v")
+            await settle(pilot)
+            screen = app.screen
+            await pilot.press("ctrl+n")
+            table = screen.query_one(TableList)
+            deadline = time.monotonic() + 15
+            while not (holding.is_set() and table.row_count == 2) and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            listed = {str(table.get_row_at(n)[0]): [str(c) for c in table.get_row_at(n)]
+                      for n in range(table.row_count)}
+            assert sorted(listed) == ["newtable", "procedurelog"] and screen.state == "running"
+            assert listed["procedurelog"] == ["procedurelog", "50", "50", "same", "OK"]
+            shown.set()
+            await settle(pilot)
+            assert screen.state == "done" and table.row_count == 3 and table.bad_rows == 0
+    finally:
+        shown.set()
