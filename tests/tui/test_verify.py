@@ -204,3 +204,40 @@ async def test_the_table_list_fills_as_tables_are_compared(db_settings, monkeypa
             assert screen.state == "done" and table.row_count == 3 and table.bad_rows == 0
     finally:
         shown.set()
+
+
+async def test_long_names_the_check_table_column_and_the_report_path_fit_80_columns(db_settings, monkeypatch):
+    """At 80x24, beside a long table name and nine-digit row counts, the CHECK TABLE column shows
+    (no sideways scrolling), and the report's path is shown whole."""
+    from engine import events as ev
+    from tui.screens import verify
+    from tui.screens.common import post_events
+
+    snap = "3f9a2c41" + "0" * 56
+    path = "/home/frontdesk.smithdental/.local/share/odbackup/reports/verify-3f9a2c41-20250630T180500.txt"
+    choice = verify.SnapshotChoice(snap, "2025-06-30T16:05:00+00:00", True, (("opendental", "127.0.0.1:3306", "root"),))
+    monkeypatch.setattr(verify, "load_choices", lambda settings, secret: [choice])
+
+    def job(screen, settings, snapshot_id, server, password, secret):
+        send = post_events(screen, "verify")
+        for n, name in enumerate(("appointment", "requiredfieldconditionlonger", "securitylog")):
+            send(ev.TableVerified("opendental", name, 123_000_000 * (n + 1), 123_000_000 * (n + 1), True, "OK"))
+        send(ev.FilesVerified(18_204, 41_900_000_000, ()))
+        return verify.VerifyOutcome(True, (), path, 12)
+
+    monkeypatch.setattr(verify, "verify_job", job)
+    app = OdbackupApp(db_settings)
+    app.secret = PASSPHRASE
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(TableList)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, "CHECK TABLE is cut"
+        report = screen.query_one("#report-path")
+        shown = "".join(strip.text.strip() for strip in report.render_lines(report.region.reset_offset))
+        assert shown == f"Report:{path}"
+        assert report.region.bottom <= screen.query_one("Footer").region.y

@@ -116,7 +116,8 @@ class TableList(DataTable):
     FLUSH_SECONDS = 0.25
 
     BACKUP_COLUMNS = ("Table", "Rows", "Size", "Time", "Note")
-    VERIFY_COLUMNS = ("Table", "Rows expected", "Rows restored", "Checksum", "CHECK TABLE")
+    VERIFY_COLUMNS = ("Table", "Rows", "Restored", "Content", "CHECK TABLE")
+    """Narrow enough for CHECK TABLE to show at 80 columns beside long table names and row counts."""
 
     def __init__(self, columns: tuple[str, ...] = BACKUP_COLUMNS, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
