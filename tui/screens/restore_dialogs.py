@@ -229,7 +229,7 @@ class RestoreDatabaseDialog(_ConfirmDialog):
             self.dismiss(DatabaseRequest(self.source, target, False, None))
             return
         if self.query_one("#confirm", Input).value != self.found.name:
-            self._problem(f"Type {self.found.name} exactly (or choose another name) to go on.")
+            self._problem(f"Type {self.found.name} exactly to go on (or Back, to choose another name).")
             return
         self.dismiss(DatabaseRequest(self.source, target, True, self.found.name))
 
@@ -345,7 +345,7 @@ class RestoreFilesDialog(_ConfirmDialog):
         assert self.found is not None
         typed = self.query_one("#confirm", Input).value
         if not same_folder(typed, self.found.live[0]):
-            self._problem(f"Type {self.found.live[0]} exactly (or choose a separate folder) to go on.")
+            self._problem(f"Type {self.found.live[0]} exactly to go on (or Back, to restore into a separate folder).")
             return
         self.dismiss(self._request(asked, typed))
 
