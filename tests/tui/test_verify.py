@@ -132,6 +132,8 @@ async def test_stopping_a_verification_asks_then_drops_the_scratch_database(db_s
             assert screen.state == "cancelled"
             assert "the scratch database was deleted" in text_of(screen.query_one("#phase"))
             assert app.busy is None
+            # and nothing on screen says otherwise ("the new database is incomplete")
+            assert not [n.message for n in app._notifications], "a note contradicts the screen"
     finally:
         release.set()
 

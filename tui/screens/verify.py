@@ -254,6 +254,8 @@ class VerifyScreen(JobScreen):
             self.query_one("#phase", Static).update(Text(
                 "Verification stopped: the scratch database was deleted." if isinstance(error, Cancelled)
                 else f"Verification could not run: {error.title}.", style="bold yellow"))
+            if isinstance(error, Cancelled):
+                return  # the line above says what happened (the engine's note speaks of its inner restore)
         super().job_failed(name, error)
 
     def _finish(self, state: str) -> None:
