@@ -323,3 +323,20 @@ async def test_the_reading_placeholder_cannot_be_chosen_once_the_snapshots_are_r
         await pilot.press("enter", "up", "up", "up", "enter")
         await settle(pilot)
         assert select.value != Select.NULL and labels(tree.root) == ["Folders"]
+
+
+async def test_a_burst_with_tab_fills_each_field_with_what_was_typed_into_it(db_settings):
+    """Tab in a burst moves on before the keys typed after it: nothing typed for the next field
+    (the password) lands in the one being left (the name, shown in clear)."""
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        dialog = RestoreDatabaseDialog("opendental", "127.0.0.1:3306", "root", "2025-06-30T16:05:00+00:00", None)
+        app.push_screen(dialog)
+        await settle(pilot)
+        erase = ["backspace"] * 60
+        burst(pilot, erase + list("copy") + ["tab"] + erase + list("db2:3307") + ["tab", "tab"] + list("s3cret")
+              + ["shift+tab"] + erase + list("odbackup"))
+        await settle(pilot)
+        values = {name: dialog.query_one(f"#{name}").value for name in ("name", "server", "user", "password")}
+    assert values == {"name": "copy", "server": "db2:3307", "user": "odbackup", "password": "s3cret"}
