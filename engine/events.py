@@ -350,6 +350,12 @@ class VerifyStarted(Event):
     scratch: tuple[str, ...]
 
 
+DEFINITION_ONLY = "definition only"
+"""``TableVerified.check_table`` of a table backed up as its definition only (MERGE, FEDERATED...):
+its rows live in other tables, so it has no rows to compare or CHECK; restored, it is a note, not a
+problem. One that could not be created says ``missing``."""
+
+
 @dataclass(frozen=True)
 class TableVerified(Event):
     """One table compared with what was recorded at backup time."""
@@ -360,6 +366,17 @@ class TableVerified(Event):
     rows_restored: int
     checksum_ok: bool
     check_table: str
+
+    @property
+    def ok(self) -> bool:
+        """No problem with this table (the one rule the verdict, the report and the screens share)."""
+        return table_ok(self.checksum_ok, self.check_table)
+
+
+def table_ok(checksum_ok: bool, check_table: str) -> bool:
+    """A verified table is fine when its content matches and CHECK TABLE says OK (or it is a
+    restored definition only)."""
+    return checksum_ok and check_table in ("OK", DEFINITION_ONLY)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Throttling of progress events, and the background count used for ETAs."""
+"""Throttling of progress events, the background count used for ETAs, and the ETA itself."""
 from __future__ import annotations
 
 import os
@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from .events import Event
 
 TICK_SECONDS = 0.25
+ETA_AFTER_SECONDS = 5.0
+"""How long the rate is measured (once the total is known) before any time left is given."""
 
 
 class Throttle:
@@ -55,3 +57,29 @@ class TreeCounter(threading.Thread):
                     self.files += 1
                     self.bytes += st.st_size
         self.finished = not self._cancel.is_set()
+
+
+class Eta:
+    """The time left of a job counted in bytes, for one progress display.
+
+    Nothing is said while the total is unknown (0: the background count has not finished),
+    once it is reached, or before the rate has been measured for ``ETA_AFTER_SECONDS``. The
+    rate is measured from the first report that knew the total, not from the job's start:
+    counting from the start took in the database dump that comes before the folders, and a
+    backup that took 3 s said "about 8 minutes left"."""
+
+    def __init__(self) -> None:
+        self._first: tuple[float, int] | None = None
+        """(elapsed, done) when the total was first known."""
+
+    def seconds_left(self, done: int, total: int | None, elapsed: float) -> float | None:
+        """Seconds left, or None when that is not known well enough to say (or ``total`` is not)."""
+        if not total or total <= 0 or done >= total:
+            return None
+        if self._first is None:
+            self._first = (elapsed, done)
+            return None
+        span, moved = elapsed - self._first[0], done - self._first[1]
+        if span < ETA_AFTER_SECONDS or moved <= 0:
+            return None
+        return (total - done) * span / moved

@@ -37,6 +37,7 @@ from .database.restore import database_sources, restore_database, rows_elsewhere
 from .database.schema import quote_ident
 from .errors import Cancelled, OdbackupError
 from .events import (
+    DEFINITION_ONLY,
     EventSink,
     FilesVerified,
     TableVerified,
@@ -132,13 +133,15 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     tree = repo.read_tree(bytes.fromhex(source["tree"]))
     parts = {n["name"]: [rows for rows, _ in n["parts"]] for n in tree["tables"] if n.get("parts")}
     elsewhere = frozenset(n["name"] for n in tree["tables"] if rows_elsewhere(n))
+    live = _LiveTables(source["name"], [n for n in tree["tables"] if n["name"] not in elsewhere], on_event)
     check_conn = connect(server.with_database(scratch), database=scratch)
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
             checking = pool.submit(compare.check_tables, check_conn,
-                                   [n["name"] for n in tree["tables"] if n["name"] not in elsewhere])
+                                   [n["name"] for n in tree["tables"] if n["name"] not in elsewhere], live.checked)
             try:
-                sums = compare.stream_checksums(conn, server, scratch, parts, cancel=cancel, skip=elsewhere)
+                sums = compare.stream_checksums(conn, server, scratch, parts, cancel=cancel, skip=elsewhere,
+                                                on_table=live.summed)
             except BaseException:
                 # cancelled or failed: CHECK TABLE ends now (its session, so no next batch
                 # starts), and the scratch database can go at once
@@ -147,26 +150,89 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
             checks = checking.result()
     finally:
         check_conn.close()
+    created = _tables_in(conn, scratch) if elsewhere else frozenset()
     for node in tree["tables"]:
-        if node["name"] in elsewhere:  # a definition only: restored is all there is to check
-            verdict.tables.append({"table": node["name"], "rows_expected": 0, "rows_restored": 0,
-                                   "checksum_ok": True, "check_table": "definition only (its rows live elsewhere)"})
-            on_event(TableVerified(source["name"], node["name"], 0, 0, True, "OK"))
+        if node["name"] in elsewhere:
+            _definition_verified(source["name"], node["name"], node["name"] in created, verdict, on_event)
             continue
-        rows, digest = sums.get(node["name"], (0, ""))
-        ok = node["name"] in sums and digest == node["checksum"] and rows == node["rows"]
-        check = checks.get(node["name"], "missing")
-        verdict.tables.append({"table": node["name"], "rows_expected": node["rows"], "rows_restored": rows,
-                               "checksum_ok": ok, "check_table": check})
-        on_event(TableVerified(source["name"], node["name"], node["rows"], rows, ok, check))
-        if not ok:
-            verdict.problems.append(f"table {node['name']}: rows {rows}/{node['rows']}, content differs"
-                                    if node["name"] in sums else f"table {node['name']} is missing")
-        if check != "OK":
-            verdict.problems.append(f"table {node['name']}: CHECK TABLE says {check}")
+        event = _table_verified(source["name"], node, sums.get(node["name"]), checks.get(node["name"], "missing"))
+        _add_table(verdict, live.emit_once, event)
+        if not event.checksum_ok:
+            verdict.problems.append(f"table {node['name']}: rows {event.rows_restored}/{node['rows']}, "
+                                    "content differs" if node["name"] in sums else f"table {node['name']} is missing")
+        if event.check_table != "OK":
+            verdict.problems.append(f"table {node['name']}: CHECK TABLE says {event.check_table}")
     conn.select_db(scratch)
     verdict.problems += compare.program_problems(conn, scratch, tree["programs"])
     verdict.open_dental = compare.open_dental_facts(conn)
+
+
+def _table_verified(database: str, node: dict, summed: tuple[int, str] | None, check: str) -> TableVerified:
+    """A table's row count and checksum (None: not read) against the backup's, and its CHECK TABLE."""
+    rows, digest = summed or (0, "")
+    ok = summed is not None and digest == node["checksum"] and rows == node["rows"]
+    return TableVerified(database, node["name"], node["rows"], rows, ok, check)
+
+
+class _LiveTables:
+    """Sends each table's ``TableVerified`` as soon as both its checksum (a reader's thread) and
+    its CHECK TABLE (the check thread) are in, so the list fills while the rest is compared;
+    the final pass sends only the ones not sent yet."""
+
+    def __init__(self, database: str, nodes: list[dict], on_event: EventSink) -> None:
+        self.database, self.on_event = database, on_event
+        self.nodes = {n["name"]: n for n in nodes}
+        self.sums: dict[str, tuple[int, str]] = {}
+        self.checks: dict[str, str] = {}
+        self.sent: set[str] = set()
+        self.lock = threading.Lock()
+
+    def summed(self, name: str, value: tuple[int, str]) -> None:
+        with self.lock:
+            self.sums[name] = value
+            self._send_ready([name])
+
+    def checked(self, verdicts: dict[str, str]) -> None:
+        with self.lock:
+            self.checks.update(verdicts)
+            self._send_ready(list(verdicts))
+
+    def _send_ready(self, names: list[str]) -> None:
+        for name in names:
+            if name in self.sums and name in self.checks and name in self.nodes and name not in self.sent:
+                self.sent.add(name)
+                self.on_event(_table_verified(self.database, self.nodes[name], self.sums[name], self.checks[name]))
+
+    def emit_once(self, event) -> None:
+        """The final pass's sink: what was sent already is not sent again."""
+        with self.lock:
+            if event.table in self.sent:
+                return
+            self.sent.add(event.table)
+        self.on_event(event)
+
+
+def _tables_in(conn, database: str) -> frozenset[str]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (database,))
+        return frozenset(row[0] for row in cur.fetchall())
+
+
+def _definition_verified(database: str, table: str, created: bool, verdict: DatabaseVerdict,
+                         on_event: EventSink) -> None:
+    """A table backed up as its definition only (its rows live in other tables): restored, it is a
+    note; not created, a problem (the restore says why)."""
+    _add_table(verdict, on_event, TableVerified(database, table, 0, 0, created,
+                                                DEFINITION_ONLY if created else "missing"))
+    if not created and not any(p.startswith(f"table {table} ") for p in verdict.problems):
+        verdict.problems.append(f"table {table} (a definition only) could not be created")
+
+
+def _add_table(verdict: DatabaseVerdict, on_event: EventSink, event: TableVerified) -> None:
+    verdict.tables.append({"table": event.table, "rows_expected": event.rows_expected,
+                           "rows_restored": event.rows_restored, "checksum_ok": event.checksum_ok,
+                           "check_table": event.check_table, "ok": event.ok})
+    on_event(event)
 
 
 def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel: threading.Event) -> None:
@@ -245,6 +311,18 @@ def reports_dir() -> str:
         platformdirs.user_data_dir("odbackup", False), "reports")
 
 
+def tables_line(tables: int, bad: int, definitions: int) -> str:
+    """``31 tables compared, 0 with problems, 1 definition only (...)`` (the report and the app's
+    screen say the same)."""
+    return (f"{tables} tables compared, {bad} with problems"
+            + (f", {definitions} definition only (its rows live in other tables)" if definitions else ""))
+
+
+def _tables_line(tables: list[dict]) -> str:
+    return tables_line(len(tables), sum(not t["ok"] for t in tables),
+                       sum(t["ok"] and t["check_table"] == DEFINITION_ONLY for t in tables))
+
+
 def render_text(report: VerifyReport) -> str:
     verdict = "PASSED: this backup restores completely and exactly." if report.ok else "FAILED"
     lines = [
@@ -259,11 +337,9 @@ def render_text(report: VerifyReport) -> str:
                      f"{', kept' if db.kept else ', dropped afterwards'}):")
         for key, value in db.open_dental.items():
             lines.append(f"  {key.replace('_', ' ')}: {value}")
-        bad = [t for t in db.tables if not t["checksum_ok"] or t["check_table"] != "OK"]
-        lines.append(f"  {len(db.tables)} tables compared, {len(bad)} with problems, "
-                     f"{sum(t['rows_restored'] for t in db.tables):,} rows")
+        lines.append(f"  {_tables_line(db.tables)}, {sum(t['rows_restored'] for t in db.tables):,} rows")
         for t in db.tables:
-            mark = "ok " if t["checksum_ok"] and t["check_table"] == "OK" else "BAD"
+            mark = "ok " if t["ok"] else "BAD"
             lines.append(f"  {mark} {t['table']:<32} rows {t['rows_restored']:>10,} / {t['rows_expected']:<10,}"
                          f" check: {t['check_table']}")
         lines.append("")

@@ -30,6 +30,11 @@ class OdbackupApp(App[int]):
     BINDINGS = [
         Binding("f1", "help", "Help", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        # Tab moves the focus in the App's own key order: as the screen's (non-priority) binding it
+        # ran only after the key had bubbled up, and the letters typed after it in a burst (a slow
+        # link) went into the field being left, a password into the field above it.
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, settings: Settings | None = None, *, settings_problem: OdbackupError | None = None) -> None:

@@ -43,7 +43,7 @@ def level_of(event: ev.Event) -> str:
     if isinstance(event, ev.CheckProblem):
         return "ERROR" if event.severity == "error" else "WARN"
     if isinstance(event, ev.TableVerified):
-        return "INFO" if event.checksum_ok and event.check_table == "OK" else "ERROR"
+        return "INFO" if event.ok else "ERROR"
     if isinstance(event, ev.VerifyFinished):
         return "INFO" if event.ok else "ERROR"
     if isinstance(event, ev.DatabaseRestored):

@@ -19,6 +19,7 @@ import humanize
 
 from engine import events as ev
 from engine.errors import OdbackupError
+from engine.progress import Eta
 
 
 def size(n: int) -> str:
@@ -29,10 +30,10 @@ def tables(n: int) -> str:
     return f"{n:,} table" if n == 1 else f"{n:,} tables"
 
 
-def _eta(done: int, total: int | None, elapsed: float) -> str:
-    if not total or not done or elapsed <= 0 or done >= total:
+def _eta(eta: Eta, done: int, total: int | None, elapsed: float) -> str:
+    seconds = eta.seconds_left(done, total, elapsed)
+    if seconds is None:
         return ""
-    seconds = (total - done) / (done / elapsed)
     return f"ETA {humanize.precisedelta(timedelta(seconds=int(seconds)), minimum_unit='seconds', format='%d')}"
 
 
@@ -124,6 +125,7 @@ class TextPrinter(_ClosedOutput):
         self.live = err.isatty()
         self._line_open = False
         self._lock = threading.RLock()  # events come from several engine threads
+        self._backup_eta, self._restore_eta = Eta(), Eta()
 
     def __call__(self, event: ev.Event) -> None:
         handler = getattr(self, f"on_{ev.event_name(event)}", None)
@@ -175,7 +177,7 @@ class TextPrinter(_ClosedOutput):
         rate = e.bytes_done / e.elapsed if e.elapsed > 0 else 0
         total = f" / {e.files_total:,} files  {size(e.bytes_done)} / {size(e.bytes_total)}" if e.bytes_total else (
             f" files  {size(e.bytes_done)}")
-        eta = _eta(e.bytes_done, e.bytes_total, e.elapsed)
+        eta = _eta(self._backup_eta, e.bytes_done, e.bytes_total, e.elapsed)
         self._status(f"{e.files_done:,}{total}  {size(int(rate))}/s  {eta}  {e.current}")
 
     def on_file_skipped(self, e: ev.FileSkipped) -> None:
@@ -201,7 +203,7 @@ class TextPrinter(_ClosedOutput):
 
     def on_restore_progress(self, e: ev.RestoreProgress) -> None:
         rate = e.bytes_done / e.elapsed if e.elapsed > 0 else 0
-        eta = _eta(e.bytes_done, e.bytes_total, e.elapsed)
+        eta = _eta(self._restore_eta, e.bytes_done, e.bytes_total, e.elapsed)
         self._status(f"{e.files_done:,} / {e.files_total:,} files  {size(e.bytes_done)} / "
                      f"{size(e.bytes_total)}  {size(int(rate))}/s  {eta}  {e.current}")
 
@@ -302,7 +304,7 @@ class TextPrinter(_ClosedOutput):
         self._line(f"Verifying snapshot {e.snapshot_id[:8]} (scratch databases: {', '.join(e.scratch) or 'none'})")
 
     def on_table_verified(self, e: ev.TableVerified) -> None:
-        if not e.checksum_ok or e.check_table != "OK":
+        if not e.ok:
             self._line(f"MISMATCH: {e.database}.{e.table}: rows {e.rows_restored}/{e.rows_expected}, "
                        f"check: {e.check_table}")
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pymysql
@@ -26,12 +27,14 @@ READERS = 2
 def stream_checksums(conn: Connection, target: DbTarget, database: str,
                      parts: dict[str, list[int]] | None = None, *,
                      cancel: threading.Event | None = None,
-                     skip: frozenset[str] = frozenset()) -> dict[str, tuple[int, str]]:
+                     skip: frozenset[str] = frozenset(),
+                     on_table: Callable[[str, tuple[int, str]], None] | None = None) -> dict[str, tuple[int, str]]:
     """table -> (rows, checksum) of every table of ``database``; ``parts``: the row counts of
     the parts a table was read in at backup time (checksum.py), by table name. The tables are
     read on :data:`READERS` connections at once: the restored database is the verify's own.
     On ``cancel``, or when one reader fails, every reader stops at its next block. Tables
-    named in ``skip`` are not read (their rows live elsewhere: schema.ROWS_ELSEWHERE_ENGINES)."""
+    named in ``skip`` are not read (their rows live elsewhere: schema.ROWS_ELSEWHERE_ENGINES).
+    ``on_table(name, (rows, checksum))`` is called (in a reader's thread) as each table is done."""
     schema = read_schema(conn, database)
     stop = _Stop(cancel)
     free: queue.SimpleQueue = queue.SimpleQueue()
@@ -50,9 +53,12 @@ def stream_checksums(conn: Connection, target: DbTarget, database: str,
             try:
                 cut = (parts or {}).get(table.name)
                 try:
-                    return table.name, _checksum(raw, table, cut, scan=True, stop=stop)
+                    value = _checksum(raw, table, cut, scan=True, stop=stop)
                 except ScanFailed:
-                    return table.name, _checksum(raw, table, cut, scan=False, stop=stop)
+                    value = _checksum(raw, table, cut, scan=False, stop=stop)
+                if on_table is not None:
+                    on_table(table.name, value)
+                return table.name, value
             except _Stopped:
                 raise
             except BaseException:
@@ -108,9 +114,10 @@ def _checksum(raw: Connection, table, parts: list[int] | None, *, scan: bool, st
     return rows, hasher.hexdigest()
 
 
-def check_tables(conn: Connection, names: list[str]) -> dict[str, str]:
+def check_tables(conn: Connection, names: list[str],
+                 on_batch: Callable[[dict[str, str]], None] | None = None) -> dict[str, str]:
     """``CHECK TABLE`` verdicts: table -> 'OK' or the server's message (``conn`` is in the
-    tables' database)."""
+    tables' database); ``on_batch`` gets the verdicts of each batch as it is done."""
     verdicts: dict[str, str] = {}
     with conn.cursor() as cur:
         cur.execute("SELECT DATABASE()")
@@ -126,6 +133,8 @@ def check_tables(conn: Connection, names: list[str]) -> dict[str, str]:
                     verdicts[name] = f"{msg_type}: {msg_text}"
                 else:
                     verdicts.setdefault(name, "OK")
+        if on_batch is not None:
+            on_batch({name: verdicts[name] for name in batch if name in verdicts})
     return verdicts
 
 

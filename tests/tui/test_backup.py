@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from textual.worker import get_current_worker
 from tuihelpers import PASSPHRASE, SIZE_SMALL, admin_conn, lines_of, settle, text_of
 
 import engine.database.readers as readers
@@ -228,3 +229,44 @@ async def test_stored_tables_are_shown_in_batches_not_one_redraw_each():
         assert tables.cursor_row == 2
         tables.skipped(ev.TableSkipped("db", "d", "dropped"))
         await wait_for(pilot, lambda: tables.row_count == 4, timeout=5, what="the periodic flush")
+
+
+async def test_no_time_left_until_it_is_known_and_then_the_folders_own_rate(folder_settings, monkeypatch):
+    """A backup whose database took 2.5 s said "about 8 minutes left" for folders read in 3 s:
+    the rate counted the database's time. Now: nothing while the total is unknown or barely
+    measured, then the folders' own rate."""
+    import tui.screens.backup as backupmod
+    from engine import events as ev
+    from tui.screens.common import post_events
+
+    mb, sent, look = 1_000_000, threading.Event(), threading.Event()
+    story = [(1 * mb, 0, 1.0), (2 * mb, 50 * mb, 2.6), (4 * mb, 50 * mb, 2.9),  # said "about 8 minutes"
+             (20 * mb, 50 * mb, 7.0), (30 * mb, 50 * mb, 10.6)]  # 28 MB in 8 s since the total was known
+
+    def job(screen, settings, lock_mode, secret):
+        send = post_events(screen, "backup")
+        for n, (done, total, elapsed) in enumerate(story):
+            send(ev.BackupProgress(n, done, 0, total, 0, "S/SmithJohn0/xray0.jpg", elapsed))
+            sent.set()
+            look.wait(10)
+            look.clear()
+        get_current_worker().cancelled_event.wait(10)
+        raise backupmod.Cancelled()
+
+    monkeypatch.setattr(backupmod, "backup_job", job)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        app.push_screen(BackupScreen(None))
+        shown = []
+        for _ in story:
+            await wait_for(pilot, sent.is_set, timeout=10, what="a progress event")
+            sent.clear()
+            await pilot.pause()
+            shown.append(text_of(app.screen.query_one("#counters")))
+            look.set()
+        for worker in app.workers:
+            worker.cancelled_event.set()
+        await settle(pilot)
+    assert not any("left" in line for line in shown[:4]), shown
+    assert shown[4].endswith("about 5 seconds left"), shown  # 20 MB at 3.5 MB/s

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
@@ -15,6 +17,7 @@ from tui.screens.help import HelpScreen, help_renderable
 from tui.screens.modals import ErrorScreen, PassphraseScreen
 from tui.screens.snapshots import SnapshotsScreen
 from tui.screens.status import LastBackup, RepoStatus, Verification, alerts
+from tui.widgets import fmt
 
 
 def backup_now(settings: Settings) -> str:
@@ -192,3 +195,29 @@ def test_expected_lock_window_comes_from_the_last_backup_when_the_server_is_away
     assert any(t.startswith("The database cannot be reached") for t in texts)
     big = dataclasses.replace(status, expected_lock=95.0)
     assert any("wait about 1 minute" in t and "(last backup)" in t for t in (a.text for a in alerts(big, datetime.now(UTC))))
+
+
+async def test_sizes_include_the_database_as_the_cli_shows_them_and_the_ratio_shows(db_settings):
+    """The dashboard's last backup, the Snapshots screen and ``odbackup snapshots`` give one size
+    (folders and database), and the deduplication ratio shows with a database configured."""
+    repo = Repository.open(db_settings.repository)
+    repo.unlock(PASSPHRASE)
+    run_backup(repo, db_settings.backup_plan())
+    run_backup(repo, db_settings.backup_plan())
+    stats = repo.snapshots()[-1].stats
+    assert stats["db_bytes"] > 0
+    whole = fmt.size(stats["bytes"] + stats["db_bytes"])
+    cli = subprocess.run([sys.executable, "-m", "tui.cli", "snapshots", "--repo", db_settings.repository],
+                         capture_output=True, text=True, env={**os.environ, "ODBACKUP_PASSPHRASE": PASSPHRASE})
+    assert cli.returncode == 0, cli.stderr
+    assert whole in cli.stdout.splitlines()[-1]
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        last = lines_of(app.screen, "#last-backup")[1]
+        assert f"9 files and 1 database, {whole}, took" in last
+        assert "deduplication" in lines_of(app.screen, "#repository")[1]
+        await pilot.press("s")
+        await settle(pilot)
+        table = app.screen.query_one("#snapshots")
+        assert [str(cell) for cell in table.get_row_at(0)][3] == whole

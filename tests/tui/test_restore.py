@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import os
 
-from textual.widgets import Tree
-from tuihelpers import PASSPHRASE, SIZE_LARGE, admin_conn, lines_of, settle, text_of
+from textual.errors import NoWidget
+from textual.widgets import Select, Tree
+from tuihelpers import (
+    PASSPHRASE,
+    SIZE_LARGE,
+    SIZE_SMALL,
+    admin_conn,
+    burst,
+    lines_of,
+    settle,
+    text_of,
+)
 
 from engine.backup import run_backup
+from engine.database.connection import DbTarget
+from engine.database.preflight import DatabaseSummary
 from engine.repository.repo import Repository
 from engine.settings import Settings
 from tui.app import OdbackupApp
@@ -35,6 +47,15 @@ async def open_restore(pilot) -> RestoreScreen:
 
 def labels(node) -> list[str]:
     return [str(child.label) for child in node.children]
+
+
+def database_exists(name: str) -> bool:
+    conn = admin_conn()
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+        found = bool(cur.fetchone()[0])
+    conn.close()
+    return found
 
 
 def rows(database: str, table: str) -> int:
@@ -179,6 +200,9 @@ async def test_database_under_a_new_name_then_replace_only_with_the_name_typed(d
         dialog.query_one("#name").value = new
         await pilot.press("enter")
         await settle(pilot)
+        assert f"NEW database '{new}' on 127.0.0.1:3306" in text_of(dialog.query_one("#replace-warning"))
+        await pilot.press("enter")  # the go-ahead, the final name shown
+        await settle(pilot)
         assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {new}: 3 tables, 101 rows")
         assert rows(new, "patient") == 50
 
@@ -208,3 +232,111 @@ async def test_database_under_a_new_name_then_replace_only_with_the_name_typed(d
         assert app.screen is screen
         assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {live}")
     assert rows(live, "patient") == 50
+
+
+async def test_a_burst_of_keys_is_the_name_used_and_the_name_is_confirmed_first(db_settings, fresh_db):
+    """A held Backspace then the new name and Enter, all in one burst (a slow link): every key
+    lands in order, and nothing is restored before the exact final name is shown and confirmed."""
+    backup(db_settings)
+    live = db_settings.database.name
+    new = fresh_db("burst")
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_restore(pilot)
+        await pilot.press("down", "down")
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RestoreDatabaseDialog)
+        erase = len(dialog.query_one("#name").value) + 3
+        burst(pilot, ["backspace"] * erase + list(new) + ["enter"])
+        await settle(pilot)
+        assert dialog.query_one("#name").value == new
+        assert app.screen is dialog, "restored without showing the final name first"
+        shown = text_of(dialog.query_one("#replace-warning"))
+        assert f"'{new}'" in shown and "NEW database" in shown
+        assert not database_exists(new)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert lines_of(screen, "#restore-result")[0].startswith(f"Restored {live} as {new}")
+    assert rows(new, "patient") == 50
+
+
+def visible(widget) -> bool:
+    """Whether ``widget`` can be seen (and clicked) on its screen: it is what is drawn at its centre."""
+    try:
+        found, _ = widget.screen.get_widget_at(*widget.region.center)
+    except NoWidget:
+        return False
+    return found is widget
+
+
+async def test_the_replace_and_new_name_steps_fit_80x24_with_their_buttons(db_settings):
+    """The warning, the field to type the name in and the buttons are all on screen at 80x24;
+    Back returns to the name, Escape closes the dialog."""
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        dialog = RestoreDatabaseDialog("opendental", "127.0.0.1:3306", "root", "2025-06-30T16:05:00+00:00",
+                                       ("127.0.0.1:3306", "opendental"))
+        app.push_screen(dialog)
+        await settle(pilot)
+        dialog.target = DbTarget(host="127.0.0.1", port=3306, user="root", database="opendental")
+        dialog.checked(DatabaseSummary("opendental", 408, 6_400_000_000, 300, 10, ()))
+        await settle(pilot)
+        assert "LIVE database" in text_of(dialog.query_one("#replace-warning"))
+        for selector in ("#confirm", "#ok", "#cancel"):
+            assert visible(dialog.query_one(selector)), f"{selector} is out of view at 80x24"
+        assert str(dialog.query_one("#cancel").label) == "Back"
+        await pilot.click("#cancel")
+        await settle(pilot)
+        assert app.focused is dialog.query_one("#name") and dialog.found is None
+        dialog.target = DbTarget(host="127.0.0.1", port=3306, user="root", database="opendental_copy")
+        dialog.checked(None)
+        await settle(pilot)
+        assert "NEW database 'opendental_copy' on 127.0.0.1:3306" in text_of(dialog.query_one("#replace-warning"))
+        assert visible(dialog.query_one("#ok")) and app.focused is dialog.query_one("#ok")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, RestoreDatabaseDialog)
+
+
+async def test_the_reading_placeholder_cannot_be_chosen_once_the_snapshots_are_read(folder_settings):
+    """Choosing the top of the snapshot list keeps a snapshot chosen and its tree shown."""
+    first = backup(folder_settings)
+    backup(folder_settings)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_restore(pilot)
+        select = screen.query_one("#snapshot", Select)
+        select.focus()
+        await pilot.press("enter", "up", "up", "up", "enter")
+        await settle(pilot)
+        assert select.value != Select.NULL
+        tree = screen.query_one(Tree)
+        assert labels(tree.root) == ["Folders"]
+        select.focus()
+        await pilot.press("enter", "down", "down", "enter")  # the older one, then the top again
+        await settle(pilot)
+        assert select.value == first
+        await pilot.press("enter", "up", "up", "up", "enter")
+        await settle(pilot)
+        assert select.value != Select.NULL and labels(tree.root) == ["Folders"]
+
+
+async def test_a_burst_with_tab_fills_each_field_with_what_was_typed_into_it(db_settings):
+    """Tab in a burst moves on before the keys typed after it: nothing typed for the next field
+    (the password) lands in the one being left (the name, shown in clear)."""
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        dialog = RestoreDatabaseDialog("opendental", "127.0.0.1:3306", "root", "2025-06-30T16:05:00+00:00", None)
+        app.push_screen(dialog)
+        await settle(pilot)
+        erase = ["backspace"] * 60
+        burst(pilot, erase + list("copy") + ["tab"] + erase + list("db2:3307") + ["tab", "tab"] + list("s3cret")
+              + ["shift+tab"] + erase + list("odbackup"))
+        await settle(pilot)
+        values = {name: dialog.query_one(f"#{name}").value for name in ("name", "server", "user", "password")}
+    assert values == {"name": "copy", "server": "db2:3307", "user": "odbackup", "password": "s3cret"}

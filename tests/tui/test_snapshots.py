@@ -377,6 +377,28 @@ def test_restore_database_dialog(snap_compare, size):
 
 
 @SIZES
+@pytest.mark.parametrize("found", [True, False], ids=["replace", "new"])
+def test_restore_database_dialog_confirmation(snap_compare, size, found):
+    """What will happen, in place of the fields: replacing the live database (its name to type),
+    or the exact name of the new database; the buttons in view at 80x24."""
+    from engine.database.connection import DbTarget
+    from tui.screens.restore_dialogs import RestoreDatabaseDialog
+
+    name = "opendental" if found else "opendental_restored_20250630_1605"
+    existing = DatabaseSummary("opendental", 408, 6_400_000_000, 300, 10, ()) if found else None
+
+    async def run_before(pilot) -> None:
+        await push(lambda: RestoreDatabaseDialog("opendental", "127.0.0.1:3306", "root", at(16, 5),
+                                                 ("127.0.0.1:3306", "opendental")))(pilot)
+        dialog = pilot.app.screen
+        dialog.target = DbTarget(host="127.0.0.1", port=3306, user="root", database=name)
+        dialog.checked(existing)
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)
+
+
+@SIZES
 def test_setup_destination(snap_compare, size):
     from tui.screens.setup.destination import DestinationStep
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
+from tuihelpers import PASSPHRASE, SIZE_SMALL, admin_conn, lines_of, settle, text_of
 
 from engine.backup import run_backup
 from engine.repository.repo import Repository
@@ -51,7 +51,7 @@ async def test_verify_the_latest_passes_with_a_report(db_settings):
         assert screen.state == "done"
         table = screen.query_one(TableList)
         assert table.row_count == 3 and table.bad_rows == 0
-        assert [str(c) for c in table.get_row_at(1)] == ["patient", "50", "50", "same", "OK"]
+        assert ["patient", "50", "50", "same", "OK"] in [[str(c) for c in table.get_row_at(n)] for n in range(3)]
         verdict = screen.query_one(Verdict)
         assert verdict.ok is True
         assert "restores completely and exactly" in text_of(verdict)
@@ -132,5 +132,114 @@ async def test_stopping_a_verification_asks_then_drops_the_scratch_database(db_s
             assert screen.state == "cancelled"
             assert "the scratch database was deleted" in text_of(screen.query_one("#phase"))
             assert app.busy is None
+            # and nothing on screen says otherwise ("the new database is incomplete")
+            assert not [n.message for n in app._notifications], "a note contradicts the screen"
     finally:
         release.set()
+
+
+async def test_a_merge_table_is_a_note_not_a_problem_under_a_passed_verdict(db_settings):
+    """A MERGE table is backed up as its definition (its rows are its tables'): once it is
+    restored it is no problem, and the screen, the report and the verdict all say the same."""
+    live = db_settings.database.name
+    conn = admin_conn()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{live}`.patient_all (PatNum BIGINT NOT NULL, LName VARCHAR(100), KEY (PatNum))"
+                    f" ENGINE=MRG_MyISAM UNION=(`{live}`.patient) INSERT_METHOD=LAST")
+    conn.close()
+    backup(db_settings)
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_verify(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert screen.query_one(Verdict).ok is True
+        table = screen.query_one(TableList)
+        assert table.row_count == 4 and table.bad_rows == 0
+        rows = {str(table.get_row_at(n)[0]): [str(c) for c in table.get_row_at(n)] for n in range(4)}
+        assert rows["patient_all"] == ["patient_all", "0", "0", "restored", "definition only"]
+        phase = text_of(screen.query_one("#phase"))
+        assert "4 tables compared, 0 with problems" in phase and "1 definition only" in phase
+        report = open(text_of(screen.query_one("#report-path")).removeprefix("Report: ")).read()
+    assert "Verdict:   PASSED" in report
+    assert "4 tables compared, 0 with problems, 1 definition only" in report
+    assert "BAD" not in report and "Problems:" not in report
+
+
+async def test_the_table_list_fills_as_tables_are_compared(db_settings, monkeypatch):
+    """While one table is still being read, the ones already compared (and CHECKed) are listed."""
+    import threading
+    import time
+
+    from engine.database import compare
+
+    holding, shown = threading.Event(), threading.Event()
+    original = compare._checksum
+
+    def held(raw, table, parts, *, scan, stop):
+        if table.name == "patient":
+            holding.set()
+            shown.wait(15)
+        return original(raw, table, parts, scan=scan, stop=stop)
+
+    monkeypatch.setattr(compare, "_checksum", held)
+    backup(db_settings)
+    app = OdbackupApp(db_settings)
+    app.secret = PASSPHRASE
+    try:
+        async with app.run_test(size=SIZE_SMALL) as pilot:
+            await settle(pilot)
+            await pilot.press("v")
+            await settle(pilot)
+            screen = app.screen
+            await pilot.press("ctrl+n")
+            table = screen.query_one(TableList)
+            deadline = time.monotonic() + 15
+            while not (holding.is_set() and table.row_count == 2) and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            listed = {str(table.get_row_at(n)[0]): [str(c) for c in table.get_row_at(n)]
+                      for n in range(table.row_count)}
+            assert sorted(listed) == ["newtable", "procedurelog"] and screen.state == "running"
+            assert listed["procedurelog"] == ["procedurelog", "50", "50", "same", "OK"]
+            shown.set()
+            await settle(pilot)
+            assert screen.state == "done" and table.row_count == 3 and table.bad_rows == 0
+    finally:
+        shown.set()
+
+
+async def test_long_names_the_check_table_column_and_the_report_path_fit_80_columns(db_settings, monkeypatch):
+    """At 80x24, beside a long table name and nine-digit row counts, the CHECK TABLE column shows
+    (no sideways scrolling), and the report's path is shown whole."""
+    from engine import events as ev
+    from tui.screens import verify
+    from tui.screens.common import post_events
+
+    snap = "3f9a2c41" + "0" * 56
+    path = "/home/frontdesk.smithdental/.local/share/odbackup/reports/verify-3f9a2c41-20250630T180500.txt"
+    choice = verify.SnapshotChoice(snap, "2025-06-30T16:05:00+00:00", True, (("opendental", "127.0.0.1:3306", "root"),))
+    monkeypatch.setattr(verify, "load_choices", lambda settings, secret: [choice])
+
+    def job(screen, settings, snapshot_id, server, password, secret):
+        send = post_events(screen, "verify")
+        for n, name in enumerate(("appointment", "requiredfieldconditionlonger", "securitylog")):
+            send(ev.TableVerified("opendental", name, 123_000_000 * (n + 1), 123_000_000 * (n + 1), True, "OK"))
+        send(ev.FilesVerified(18_204, 41_900_000_000, ()))
+        return verify.VerifyOutcome(True, (), path, 12)
+
+    monkeypatch.setattr(verify, "verify_job", job)
+    app = OdbackupApp(db_settings)
+    app.secret = PASSPHRASE
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(TableList)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, "CHECK TABLE is cut"
+        report = screen.query_one("#report-path")
+        shown = "".join(strip.text.strip() for strip in report.render_lines(report.region.reset_offset))
+        assert shown == f"Report:{path}"
+        assert report.region.bottom <= screen.query_one("Footer").region.y

@@ -71,3 +71,16 @@ def text_of(widget) -> str:
     """What a Static shows, as plain text."""
     content = widget.content
     return content.plain if hasattr(content, "plain") else str(content)
+
+
+def burst(pilot: Pilot, keys: list[str]) -> None:
+    """Send ``keys`` to the app all at once, as a terminal over a slow link delivers a held key
+    and the typing after it (``pilot.press`` waits for the app to be idle after every key)."""
+    from textual import events
+
+    driver = pilot.app._driver
+    assert driver is not None
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else None)
+        event.set_sender(pilot.app)
+        driver.send_message(event)

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from engine import events as ev
 from engine.backup import BackupResult, run_backup
 from engine.errors import Cancelled, OdbackupError
+from engine.progress import Eta
 from engine.settings import Settings
 
 from ..joblog import JobLog
@@ -72,6 +73,7 @@ class BackupScreen(JobScreen):
         self.log_path = ""
         self.lock_timeout = 0.0
         self.has_folders = True  # set from the settings on mount
+        self.eta = Eta()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,7 +147,7 @@ class BackupScreen(JobScreen):
         of = f" of about {e.rows_estimate:,}" if e.rows_estimate > e.rows else ""
         self._set("current", f"Table {e.table}: {e.rows:,}{of} rows, {fmt.size(e.bytes)}")
         elapsed = time.monotonic() - self.table_started
-        self._set("counters", f"{fmt.rate(e.bytes, elapsed)}  {fmt.eta(e.rows, e.rows_estimate, elapsed)}")
+        self._set("counters", fmt.rate(e.bytes, elapsed))  # no time left: the row count is an estimate
 
     def _table_finished(self) -> None:
         # counted now, shown by _show_tables_done a few times a second: redrawing per table
@@ -185,7 +187,8 @@ class BackupScreen(JobScreen):
         of_bytes = f" of {fmt.size(e.bytes_total)}" if e.bytes_total else ""
         self._set("folders", f"Folders: {e.files_done:,}{total} files, {fmt.size(e.bytes_done)}{of_bytes}")
         self._set("current", e.current)
-        self._set("counters", f"{fmt.rate(e.bytes_done, e.elapsed)}  {fmt.eta(e.bytes_done, e.bytes_total, e.elapsed)}")
+        left = self.eta.seconds_left(e.bytes_done, e.bytes_total, e.elapsed)
+        self._set("counters", f"{fmt.rate(e.bytes_done, e.elapsed)}  {fmt.time_left(left)}")
 
     def show_file_skipped(self, e: ev.FileSkipped) -> None:
         self.skipped.append(f"{e.path}: {e.reason}")

@@ -16,7 +16,7 @@ from engine.errors import OdbackupError
 from ..widgets import fmt
 from ..widgets.panels import AlertList, InfoPanel
 from .common import JobScreen
-from .status import RepoStatus, alerts, load_status
+from .status import LastBackup, RepoStatus, alerts, load_status
 
 ROOMY_HEIGHT = 34
 ACTIONS = (
@@ -150,11 +150,17 @@ def last_backup_lines(status: RepoStatus, current: Any) -> list[str | Text]:
     state = Text("complete", style="green") if last.complete else Text("INCOMPLETE", style="bold yellow")
     lines: list[str | Text] = [
         Text.assemble(f"{fmt.ago(last.time, current)} ({fmt.local(last.time)}), ", state),
-        f"{fmt.count(last.files, 'file')}, {fmt.size(last.bytes)}, took {fmt.duration(last.duration)}",
+        f"{what_was_backed_up(last)}, {fmt.size(last.bytes)}, took {fmt.duration(last.duration)}",
     ]
     if status.last_success and status.last_success != last.time:
         lines.append(f"Last complete backup: {fmt.ago(status.last_success, current)}")
     return lines
+
+
+def what_was_backed_up(last: LastBackup) -> str:
+    """``18,204 files and 1 database``."""
+    databases = f" and {fmt.count(last.databases, 'database')}" if last.databases else ""
+    return f"{fmt.count(last.files, 'file')}{databases}"
 
 
 def recent_lines(status: RepoStatus) -> list[str | Text]:

@@ -19,13 +19,14 @@ from engine import events as ev
 from engine.errors import OdbackupError
 from engine.folders import browse
 from engine.folders.restore import RestorePreview, preview
+from engine.progress import Eta
 from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
 
 from ..joblog import JobLog
 from ..messages import EngineEvent
 from ..widgets import fmt
-from ..widgets.choices import Field
+from ..widgets.choices import Field, Picker
 from ..widgets.panels import InfoPanel
 from .common import JobScreen, open_repo, post_events
 from .restore_dialogs import (
@@ -86,11 +87,12 @@ class RestoreScreen(JobScreen):
         self.repo: Repository | None = None
         self.snapshots: list[Snapshot] = []
         self.running = False
+        self.eta = Eta()
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="restore-pick", classes="form-row"):
-            yield Select([], id="snapshot", prompt="Reading the snapshots...", compact=True)
+            yield Picker([], id="snapshot", prompt="Reading the snapshots...", compact=True)
             yield Field("", id="when", placeholder="or a date: 2025-06-30 17:00", compact=True)
         yield Tree("Snapshot", id="browse")
         yield Static("", id="selection")
@@ -116,11 +118,11 @@ class RestoreScreen(JobScreen):
 
     def _loaded(self, result: tuple[Repository, list[Snapshot]]) -> None:
         self.repo, self.snapshots = result
-        select = self.query_one("#snapshot", Select)
-        select.set_options([(f"{fmt.local(s.time)}  {s.short_id}", s.snapshot_id) for s in self.snapshots])
+        wanted = next((s for s in self.snapshots if s.snapshot_id == self.wanted), None)
+        self.query_one("#snapshot", Picker).offer(
+            [(f"{fmt.local(s.time)}  {s.short_id}", s.snapshot_id) for s in self.snapshots],
+            wanted.snapshot_id if wanted else None, empty="No snapshots yet")
         if self.snapshots:
-            wanted = next((s for s in self.snapshots if s.snapshot_id == self.wanted), self.snapshots[0])
-            select.value = wanted.snapshot_id
             self.query_one("#browse").focus()
         else:
             self.query_one("#selection", Static).update("No snapshots yet: back up first.")
@@ -292,11 +294,13 @@ class RestoreScreen(JobScreen):
             self.query_one("#restore-phase", Static).update(f"Restored table {e.table}: {e.rows:,} rows")
         elif isinstance(e, ev.RestoreStarted):
             bar.update(total=max(e.bytes_total, 1), progress=0)
+            self.eta = Eta()
         elif isinstance(e, ev.RestoreProgress):
             bar.update(progress=e.bytes_done)
             self.query_one("#restore-phase", Static).update(
                 f"{e.files_done:,} of {e.files_total:,} files, {fmt.size(e.bytes_done)} of {fmt.size(e.bytes_total)}"
-                f"  {fmt.rate(e.bytes_done, e.elapsed)}  {fmt.eta(e.bytes_done, e.bytes_total, e.elapsed)}")
+                f"  {fmt.rate(e.bytes_done, e.elapsed)}  "
+                f"{fmt.time_left(self.eta.seconds_left(e.bytes_done, e.bytes_total, e.elapsed))}")
 
     def job_done(self, name: str, result: Any) -> None:
         if name == "load":

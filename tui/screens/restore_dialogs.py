@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, RadioSet, Static
 from textual.worker import Worker, WorkerState
 
@@ -73,13 +74,23 @@ def replace_warning(found: DatabaseSummary, target: DbTarget, live: bool, snapsh
     if live:
         text.append("This is the LIVE database Open Dental works on: every change made since that backup is "
                     "lost, and Open Dental must be closed on every workstation first.\n", style="bold red")
-    text.append(f"To go on, type the database's name ({found.name}) below. To keep it, choose another name.")
+    text.append(f"To go on, type the database's name ({found.name}) below. To keep it, press Back and choose "
+                "another name.")
+    return text
+
+
+def new_database_note(source: str, target: DbTarget) -> Text:
+    """The exact name a new database gets, shown before it is created."""
+    text = Text()
+    text.append(f"Restore {source} as the NEW database '{target.database}' on {target.server}.\n", style="bold")
+    text.append("Press Restore (Enter) to go on, or Back to change the name.")
     return text
 
 
 class _ConfirmDialog(ModalScreen):
-    """What both restore dialogs share: a check in a worker, then either the request at once or
-    a warning and a field where the name or path to be replaced is typed in full."""
+    """What both restore dialogs share: a check in a worker, then what will happen in place of
+    the choices (``#choose``): the go-ahead, or a warning and a field where the name or path to
+    be replaced is typed in full. Back returns to the choices; Escape closes the dialog."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -95,6 +106,7 @@ class _ConfirmDialog(ModalScreen):
 
     def on_mount(self) -> None:
         self.query_one("#confirm-row").display = False
+        self._problem("")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -110,6 +122,39 @@ class _ConfirmDialog(ModalScreen):
 
     def _problem(self, text: str) -> None:
         self.query_one("#dialog-problem", Static).update(text)
+        self.query_one("#dialog-problem").display = bool(text)  # no empty line: the warning needs the room
+
+    @property
+    def confirming(self) -> bool:
+        return not self.query_one("#choose").display
+
+    def _confirming(self, on: bool, warning: Text | None = None, *, typed: bool = True) -> None:
+        """Swap the choices for ``warning`` (and, when ``typed``, the field to type the name or path in),
+        so that both fit 80x24; or back to the choices."""
+        self.query_one("#choose").display = not on
+        self.query_one("#confirm-row").display = on and typed
+        self.query_one("#replace-warning", Static).update(warning or "")
+        self.query_one("#cancel", Button).label = "Back" if on else "Cancel"
+        if not on:
+            self.forget()
+            self.query_one("#confirm", Input).value = ""
+
+    def forget(self) -> None:
+        """What was found is no longer shown: check again before restoring."""
+        raise NotImplementedError
+
+    def first_field(self) -> Widget:
+        """Where the focus goes back to."""
+        raise NotImplementedError
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_or_back(self) -> None:
+        if self.confirming:
+            self._confirming(False)
+            self._problem("")
+            self.first_field().focus()
+        else:
+            self.dismiss(None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -126,34 +171,36 @@ class RestoreDatabaseDialog(_ConfirmDialog):
         """(server, database) of the live database in the settings."""
         self.found: DatabaseSummary | None = None
         self.target: DbTarget | None = None
+        self.checked_target: DbTarget | None = None
+        """The target whose final name is on screen, waiting for the go-ahead."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(f"Restore database {self.source}", classes="dialog-title")
-            yield Static("It is restored as a NEW database (the live one is not touched), e.g. to look "
-                         "something up or to check the backup.")
-            with Horizontal(classes="form-row"):
-                yield Label("New name")
-                yield Field(default_name(self.source, self.snapshot_time), id="name", compact=True)
-            with Horizontal(classes="form-row"):
-                yield Label("Server")
-                yield Field(self.server, id="server", compact=True)
-                yield Field(self.user, id="user", compact=True, placeholder="user")
-            with Horizontal(classes="form-row"):
-                yield Label("Password")
-                yield Field("", id="password", password=True, compact=True, placeholder="empty: saved one")
+            with Vertical(id="choose"):
+                yield Static("It is restored as a NEW database (the live one is not touched), e.g. to look "
+                             "something up or to check the backup.")
+                with Horizontal(classes="form-row"):
+                    yield Label("New name")
+                    yield Field(default_name(self.source, self.snapshot_time), id="name", compact=True)
+                with Horizontal(classes="form-row"):
+                    yield Label("Server")
+                    yield Field(self.server, id="server", compact=True)
+                    yield Field(self.user, id="user", compact=True, placeholder="user")
+                with Horizontal(classes="form-row"):
+                    yield Label("Password")
+                    yield Field("", id="password", password=True, compact=True, placeholder="empty: saved one")
             yield from self.confirm_tail("Type name")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#name", Input).focus()
 
-    @on(Input.Changed, "#name")
-    @on(Input.Changed, "#server")
-    def _target_changed(self) -> None:
-        self.found = None  # check again before restoring
-        self.query_one("#confirm-row").display = False
-        self.query_one("#replace-warning", Static).update("")
+    def first_field(self) -> Widget:
+        return self.query_one("#name", Input)
+
+    def forget(self) -> None:
+        self.found, self.checked_target = None, None
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -170,35 +217,35 @@ class RestoreDatabaseDialog(_ConfirmDialog):
         password = self.query_one("#password", Input).value
         target = target.with_database(name)
         target = target.with_password(password) if password else resolve_password(target)
-        if self.found is not None and self.target == target:
-            self._confirm_replace(target)
+        if self.confirming and self.checked_target == target:  # the final name is shown: the go-ahead
+            self._go_ahead(target)
             return
         self.target = target
         self._problem("Checking the server...")
         self.run_worker(lambda: existing(target), name="exists", thread=True, exclusive=True, exit_on_error=False)
 
-    def _confirm_replace(self, target: DbTarget) -> None:
-        assert self.found is not None
+    def _go_ahead(self, target: DbTarget) -> None:
+        if self.found is None:
+            self.dismiss(DatabaseRequest(self.source, target, False, None))
+            return
         if self.query_one("#confirm", Input).value != self.found.name:
-            self._problem(f"Type {self.found.name} exactly (or choose another name) to go on.")
+            self._problem(f"Type {self.found.name} exactly to go on (or Back, to choose another name).")
             return
         self.dismiss(DatabaseRequest(self.source, target, True, self.found.name))
 
     def checked(self, result: object) -> None:
+        """Show the exact final name before anything happens: a new database is confirmed with
+        Enter (or Restore), one that exists only with its name typed in full."""
         assert self.target is not None
         self.found = result  # type: ignore[assignment]
+        self.checked_target = self.target
         if self.found is None:
-            self.dismiss(DatabaseRequest(self.source, self.target, False, None))
+            self._confirming(True, new_database_note(self.source, self.target), typed=False)
+            self.query_one("#ok", Button).focus()
             return
         live = self.live == (self.target.server, self.target.database)
-        self.query_one("#replace-warning", Static).update(
-            replace_warning(self.found, self.target, live, self.snapshot_time))
-        self.query_one("#confirm-row").display = True
+        self._confirming(True, replace_warning(self.found, self.target, live, self.snapshot_time))
         self.query_one("#confirm", Input).focus()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
 
 
 def live_warning(found: RestorePreview, snapshot_time: str) -> Text:
@@ -254,6 +301,12 @@ class RestoreFilesDialog(_ConfirmDialog):
         super().on_mount()
         self.query_one("#folder", Input).focus()
 
+    def first_field(self) -> Widget:
+        return self.query_one("#original", Choice) if self.original else self.query_one("#folder", Input)
+
+    def forget(self) -> None:
+        self.found = None
+
     @property
     def original(self) -> bool:
         return self.query_one("#original", Choice).value
@@ -275,7 +328,7 @@ class RestoreFilesDialog(_ConfirmDialog):
             self._problem("Type the folder to restore into.")
             return
         asked = (None, True) if self.original else (os.path.abspath(os.path.expanduser(typed)), False)
-        if self.found is not None and self.found.live and self.asked == asked:
+        if self.confirming and self.found is not None and self.asked == asked:
             self._confirm(asked)
             return
         self.asked = asked
@@ -292,7 +345,7 @@ class RestoreFilesDialog(_ConfirmDialog):
         assert self.found is not None
         typed = self.query_one("#confirm", Input).value
         if not same_folder(typed, self.found.live[0]):
-            self._problem(f"Type {self.found.live[0]} exactly (or choose a separate folder) to go on.")
+            self._problem(f"Type {self.found.live[0]} exactly to go on (or Back, to restore into a separate folder).")
             return
         self.dismiss(self._request(asked, typed))
 
@@ -305,28 +358,5 @@ class RestoreFilesDialog(_ConfirmDialog):
         if len(result.live) > 1:
             self._problem("That writes into several live folders: restore one folder at a time.")
             return
-        self.query_one("#replace-warning", Static).update(live_warning(result, self.snapshot_time))
-        self._confirming(True)
+        self._confirming(True, live_warning(result, self.snapshot_time))
         self.query_one("#confirm", Input).focus()
-
-    def _confirming(self, on: bool) -> None:
-        """Swap the choices for the warning and the field to type the path in (both fit 80x24), or back."""
-        self.query_one("#choose").display = not on
-        self.query_one("#confirm-row").display = on
-        self.query_one("#cancel", Button).label = "Back" if on else "Cancel"
-        if not on:
-            self.found = None
-            self.query_one("#replace-warning", Static).update("")
-            self.query_one("#confirm", Input).value = ""
-
-    def _problem(self, text: str) -> None:
-        super()._problem(text)
-        self.query_one("#dialog-problem").display = bool(text)  # no empty line: the warning needs the room
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_or_back(self) -> None:
-        if self.query_one("#confirm-row").display:
-            self._confirming(False)
-            self.query_one("#original", Choice).focus()
-        else:
-            self.dismiss(None)

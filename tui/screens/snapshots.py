@@ -13,6 +13,7 @@ from engine.settings import Settings
 
 from ..widgets import fmt
 from .common import JobScreen, open_repo
+from .status import backed_up_bytes
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class SnapshotRow:
     complete: bool
     files: int
     bytes: int
+    """Folders and databases (``odbackup snapshots`` shows the same)."""
     bytes_added: int
     verified_at: str | None
     verified_ok: bool | None
@@ -37,7 +39,7 @@ def load_snapshots(settings: Settings, secret: str | None) -> list[SnapshotRow]:
     for s in reversed(repo.snapshots()):
         at, ok = checked.get(s.snapshot_id, (None, None))
         rows.append(SnapshotRow(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)),
-                                int(s.stats.get("bytes", 0)), int(s.stats.get("bytes_added", 0)), at, ok))
+                                backed_up_bytes(s.stats), int(s.stats.get("bytes_added", 0)), at, ok))
     return rows
 
 

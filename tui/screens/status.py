@@ -34,9 +34,11 @@ class LastBackup:
     complete: bool
     files: int
     bytes: int
+    """Folders and databases, as ``odbackup snapshots`` counts them (see ``backed_up_bytes``)."""
     duration: float
     verified_ok: bool | None = None
     """The verdict of its latest verification (None: never verified)."""
+    databases: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,12 @@ class Alert:
     text: str
 
 
+def backed_up_bytes(stats: dict) -> int:
+    """What a snapshot backed up: its folders' files and its databases (``db_bytes``, as
+    engine/backup.py writes it), the size ``odbackup snapshots`` shows."""
+    return int(stats.get("bytes", 0)) + int(stats.get("db_bytes", 0))
+
+
 def _stored_bytes(repo: Repository) -> int:
     total = 0
     for folder in ("data", "index", "snapshots", "keys", "reports"):
@@ -100,14 +108,13 @@ def _repository_part(settings: Settings, secret: str | None) -> dict:
         return {"problem": as_error(exc).message}
     snaps = repo.snapshots()
     found: dict = {"snapshots": len(snaps), "stored_bytes": _stored_bytes(repo)}
-    if settings.database is None or all("database_bytes" in s.stats for s in snaps):
-        # (snapshot headers do not say how big their databases were yet: no ratio then)
-        found["logical_bytes"] = sum(int(s.stats.get("bytes", 0)) + int(s.stats.get("database_bytes", 0))
-                                     for s in snaps)
+    if settings.database is None or all("db_bytes" in s.stats for s in snaps):
+        # (headers of snapshots older than db_bytes do not say how big their databases were: no ratio then)
+        found["logical_bytes"] = sum(backed_up_bytes(s.stats) for s in snaps)
     checked = verifications(repo)
-    recent = [LastBackup(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)),
-                         int(s.stats.get("bytes", 0)), float(s.stats.get("duration", 0.0)),
-                         checked.get(s.snapshot_id, (None, None))[1]) for s in reversed(snaps[-RECENT:])]
+    recent = [LastBackup(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)), backed_up_bytes(s.stats),
+                         float(s.stats.get("duration", 0.0)), checked.get(s.snapshot_id, (None, None))[1],
+                         int(s.stats.get("databases", 0))) for s in reversed(snaps[-RECENT:])]
     with_db = [x for x in snaps if "lock_window" in x.stats]
     if with_db:  # the lock window the last backup of the database really had
         found["last_lock_window"] = float(with_db[-1].stats["lock_window"])

@@ -22,7 +22,7 @@ from engine.settings import Settings
 from ..joblog import JobLog
 from ..messages import EngineEvent
 from ..widgets import fmt
-from ..widgets.choices import Field
+from ..widgets.choices import Field, Picker
 from ..widgets.live import TableList
 from ..widgets.verdict import Verdict
 from .common import JobScreen, open_repo, post_events
@@ -110,7 +110,7 @@ class VerifyScreen(JobScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="verify-form"):
-            yield Select([], id="snapshot", allow_blank=True, prompt="Reading the snapshots...", compact=True)
+            yield Picker([], id="snapshot", prompt="Reading the snapshots...", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Restore onto")
                 yield Field("", id="server", placeholder="HOST:PORT", compact=True)
@@ -221,9 +221,12 @@ class VerifyScreen(JobScreen):
             return
         self.outcome = result
         self._finish("done")
+        from engine.verify import tables_line
+
         tables = self.query_one(TableList)
-        self.query_one("#phase", Static).update(f"{fmt.count(tables.row_count, 'table')} compared, "
-                                                f"{tables.bad_rows} with problems.")
+        tables.flush()
+        self.query_one("#phase", Static).update(tables_line(tables.row_count, tables.bad_rows,
+                                                            tables.definitions) + ".")
         self.query_one("#checked", Static).update(
             f"Views, routines, triggers and events: {result.objects} checked. {self.files_line}")
         meaning = ("This backup restores completely and exactly." if result.ok else
@@ -233,14 +236,12 @@ class VerifyScreen(JobScreen):
 
     def _loaded(self, choices: list[SnapshotChoice]) -> None:
         self.choices = choices
-        select = self.query_one("#snapshot", Select)
+        wanted = next((c.snapshot_id for c in choices if c.snapshot_id == self.wanted), None)
+        self.query_one("#snapshot", Picker).offer([(c.label(), c.snapshot_id) for c in choices], wanted,
+                                                   empty="No snapshots yet")
         if not choices:
-            select.set_options([])
             self.query_one("#scratch", Static).update("No snapshots yet: back up first.")
             return
-        select.set_options([(c.label(), c.snapshot_id) for c in choices])
-        wanted = next((c.snapshot_id for c in choices if c.snapshot_id == self.wanted), choices[0].snapshot_id)
-        select.value = wanted
         self.state = "ready"
         self.refresh_bindings()
         start = self.query_one("#start", Button)
@@ -253,6 +254,8 @@ class VerifyScreen(JobScreen):
             self.query_one("#phase", Static).update(Text(
                 "Verification stopped: the scratch database was deleted." if isinstance(error, Cancelled)
                 else f"Verification could not run: {error.title}.", style="bold yellow"))
+            if isinstance(error, Cancelled):
+                return  # the line above says what happened (the engine's note speaks of its inner restore)
         super().job_failed(name, error)
 
     def _finish(self, state: str) -> None:

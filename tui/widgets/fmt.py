@@ -56,12 +56,11 @@ def rate(done: int, elapsed: float) -> str:
     return f"{size(done / elapsed)}/s" if elapsed > 0 else ""
 
 
-def eta(done: int, total: int, elapsed: float) -> str:
-    """``about 2 minutes left`` (empty until there is something to go on)."""
-    if not total or not done or elapsed <= 0 or done >= total:
+def time_left(seconds: float | None) -> str:
+    """``about 2 minutes left``; empty when it is not known (see ``engine.progress.Eta``)."""
+    if seconds is None:
         return ""
-    left = (total - done) / (done / elapsed)
-    return f"about {humanize.naturaldelta(timedelta(seconds=left))} left"
+    return f"about {humanize.naturaldelta(timedelta(seconds=seconds))} left"
 
 
 def count(n: int, word: str) -> str:

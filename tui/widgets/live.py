@@ -116,12 +116,15 @@ class TableList(DataTable):
     FLUSH_SECONDS = 0.25
 
     BACKUP_COLUMNS = ("Table", "Rows", "Size", "Time", "Note")
-    VERIFY_COLUMNS = ("Table", "Rows expected", "Rows restored", "Checksum", "CHECK TABLE")
+    VERIFY_COLUMNS = ("Table", "Rows", "Restored", "Content", "CHECK TABLE")
+    """Narrow enough for CHECK TABLE to show at 80 columns beside long table names and row counts."""
 
     def __init__(self, columns: tuple[str, ...] = BACKUP_COLUMNS, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.columns_wanted = columns
         self.bad_rows = 0
+        self.definitions = 0
+        """Verified tables that are a restored definition only (a note, not a problem)."""
         self._waiting: list[tuple[object, ...]] = []
 
     def on_mount(self) -> None:
@@ -137,11 +140,15 @@ class TableList(DataTable):
         self._add(event.table, "", "", "", Text(f"SKIPPED: {event.reason}", style="bold yellow"))
 
     def verified(self, event: ev.TableVerified) -> None:
-        ok = event.checksum_ok and event.check_table == "OK"
-        verdict = Text("same", style="green") if event.checksum_ok else Text("DIFFERENT", style="bold red")
-        check = Text(event.check_table, style="green" if event.check_table == "OK" else "bold red")
+        definition = event.check_table == ev.DEFINITION_ONLY
+        self.definitions += definition and event.ok
+        if definition:
+            verdict = Text("restored", style="green") if event.ok else Text("NOT CREATED", style="bold red")
+        else:
+            verdict = Text("same", style="green") if event.checksum_ok else Text("DIFFERENT", style="bold red")
+        check = Text(event.check_table, style="dim" if definition else "green" if event.ok else "bold red")
         self._add(event.table, f"{event.rows_expected:,}", f"{event.rows_restored:,}", verdict, check,
-                  bad=not ok)
+                  bad=not event.ok)
 
     def _add(self, *cells: object, bad: bool = False) -> None:
         self.bad_rows += bad
