@@ -30,17 +30,19 @@ import os
 import shutil
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, TypeVar
 
 from . import paths
 from .errors import OdbackupError
+from .jobsettings import RetentionSettings, ScheduleSettings
 
 if TYPE_CHECKING:
     from .backup import BackupPlan
     from .database.connection import DbTarget
 
 FILE_NAME = "settings.toml"
+_T = TypeVar("_T")
 LOCK_MODES = ("consistent", "per-table")
 NEARLY_FULL_FRACTION = 0.10  # under 10 % free (or less than the estimate) is "nearly full"
 
@@ -106,6 +108,10 @@ class Settings:
     """Other office folders to back up (documents, exports, ...)."""
     database: DatabaseSettings | None = None
     """The database to back up; None for a folders-only setup."""
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    """When the scheduled jobs run ([schedule])."""
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    """How long snapshots are kept ([retention])."""
     extra: dict = field(default_factory=dict, compare=False, repr=False)
     """Unknown keys found in the file, kept so a newer version's settings are not lost."""
 
@@ -123,9 +129,10 @@ class Settings:
             found.append("Nothing to back up: choose a database or at least one folder.")
         if len(set(self.folders)) != len(self.folders):
             found.append("A folder is listed twice.")
+        found += _nested_folders(self.folders)
         if self.database is not None:
             found += self.database.problems()
-        return found
+        return found + self.schedule.problems() + self.retention.problems()
 
     def validate(self) -> Settings:
         """Return self, or raise :class:`SettingsError` naming every problem."""
@@ -148,6 +155,17 @@ class Settings:
             databases = (DatabasePlan(target, lock_mode=self.database.lock_mode,
                                       lock_timeout=self.database.lock_timeout),)
         return BackupPlan(self.folders, databases)
+
+
+def _nested_folders(folders: tuple[str, ...]) -> list[str]:
+    """A folder inside another one in the list would be stored twice."""
+    found = []
+    normal = [os.path.normcase(os.path.abspath(f)) for f in folders]
+    for i, inner in enumerate(normal):
+        for j, outer in enumerate(normal):
+            if i != j and inner.startswith(outer.rstrip(os.sep) + os.sep):
+                found.append(f"The folder {folders[i]} is inside {folders[j]}: it would be stored twice.")
+    return found
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -204,14 +222,46 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
             lock_mode=str(_typed(d, "lock_mode", str, defaults.lock_mode, where)),
             lock_timeout=float(_typed(d, "lock_timeout", float, defaults.lock_timeout, where)),  # type: ignore[arg-type]
         )
-    known = {"repository", "folders", "database"}
+    known = {"repository", "folders", "database", "schedule", "retention"}
     return Settings(
         repository=str(_typed(doc, "repository", str, "", where)),
         images_folder=str(_typed(folders, "images", str, "", where)),
         extra_folders=tuple(extra),  # type: ignore[arg-type]
         database=database,
-        extra={k: v for k, v in doc.items() if k not in known},
+        schedule=_table(doc, "schedule", ScheduleSettings(), where),
+        retention=_table(doc, "retention", RetentionSettings(), where),
+        extra={k: v for k, v in doc.items() if k not in known} | _unknown_in_tables(doc),
     )
+
+
+def _unknown_in_tables(doc: dict) -> dict:
+    """Keys of [schedule] and [retention] this version does not know (a newer one's), kept."""
+    found = {}
+    for name, defaults in (("schedule", ScheduleSettings()), ("retention", RetentionSettings())):
+        known = {f.name for f in fields(defaults)}
+        table = doc.get(name, {})
+        unknown = {k: v for k, v in table.items() if k not in known} if isinstance(table, dict) else {}
+        if unknown:
+            found[name] = unknown
+    return found
+
+
+def _table(doc: dict, name: str, defaults: _T, where: str) -> _T:
+    """A flat settings table read field by field, each typed like its default."""
+    table = doc.get(name, {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"In {where}, [{name}] must be a table.")
+    values = {}
+    for f in fields(defaults):  # type: ignore[arg-type]
+        default = getattr(defaults, f.name)
+        if isinstance(default, tuple):
+            items = _typed(table, f.name, list, list(default), f"{where} [{name}]")
+            if not all(isinstance(x, str) for x in items):  # type: ignore[union-attr]
+                raise SettingsError(f"In {where}, {name}.{f.name} must be a list of words.")
+            values[f.name] = tuple(items)  # type: ignore[arg-type]
+        else:
+            values[f.name] = _typed(table, f.name, type(default), default, f"{where} [{name}]")
+    return type(defaults)(**values)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -236,11 +286,17 @@ def to_toml(settings: Settings) -> str:
         lines += ["[database]", f"host = {_value(d.host)}", f"port = {_value(d.port)}",
                   f"user = {_value(d.user)}", f"name = {_value(d.name)}",
                   f"lock_mode = {_value(d.lock_mode)}", f"lock_timeout = {_value(d.lock_timeout)}", ""]
+    for name in ("schedule", "retention"):
+        table = getattr(settings, name)
+        lines += [f"[{name}]"] + [f"{f.name} = {_value(getattr(table, f.name))}" for f in fields(table)]
+        lines += [f"{_key(k)} = {_value(v)}" for k, v in settings.extra.get(name, {}).items()] + [""]
     for key, value in settings.extra.items():
+        if key in ("schedule", "retention"):
+            continue
         if not isinstance(value, dict):
             lines.insert(2, f"{_key(key)} = {_value(value)}")
     for key, value in settings.extra.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and key not in ("schedule", "retention"):
             lines += [f"[{_key(key)}]"] + [f"{_key(k)} = {_value(v)}" for k, v in value.items()] + [""]
     return "\n".join(lines)
 
