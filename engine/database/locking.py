@@ -181,6 +181,7 @@ class LockMonitor(threading.Thread):
         self._scope = ""
         self._tables: tuple[str, ...] = ()
         self._since = 0.0
+        self._asked = 0.0
         self._acquiring = False
         self._beat = 0.0
         self._halt = threading.Event()
@@ -196,7 +197,7 @@ class LockMonitor(threading.Thread):
     def watch(self, scope: str, tables: tuple[str, ...], *, acquiring: bool) -> None:
         with self._state_lock:
             self._scope, self._tables, self._acquiring = scope, tables, acquiring
-            self._since = time.monotonic()
+            self._since = self._asked = time.monotonic()
             self.killed_attempt = False
 
     def held(self) -> None:
@@ -275,4 +276,4 @@ class LockMonitor(threading.Thread):
             kill_session(self.conn, thread_id)
         with self._state_lock:
             self._scope = ""
-        self._outbox.post(LockReleased(scope, age))
+        self._outbox.post(LockReleased(scope, age, time.monotonic() - self._asked))
