@@ -34,6 +34,11 @@ from ..widgets.panels import InfoPanel
 from .common import JobScreen, open_repo, post_events
 
 
+def _seconds(seconds: float) -> str:
+    """A short measured time as it was: ``0.04 s`` (``short_duration`` would say ``0.0 s``)."""
+    return f"{seconds:.2f} s" if seconds < 1 else fmt.short_duration(seconds)
+
+
 def backup_job(screen: BackupScreen, settings: Settings, lock_mode: str | None, secret: str | None
                ) -> tuple[BackupResult, str]:
     """The worker: open the repository (machine credentials suffice) and run the backup."""
@@ -154,7 +159,7 @@ class BackupScreen(JobScreen):
 
     def show_lock_withdrawn(self, e: ev.LockWithdrawn) -> None:
         self.query_one(LockBanner).released()
-        when = (f" {fmt.short_duration(time.monotonic() - self.stop_asked)} after you asked to stop"
+        when = (f" {_seconds(time.monotonic() - self.stop_asked)} after you asked to stop"
                 if self.stop_asked is not None else " as the backup stopped")
         if e.granted:
             self.lock_ending = (f"The database lock was released{when}; the office's changes could wait "
@@ -255,7 +260,10 @@ class BackupScreen(JobScreen):
             if error.hint:
                 lines.append(f"What to do: {error.hint}")
         self.query_one("#result", InfoPanel).show(lines)
-        self.report(error, name)
+        if cancelled:  # said in the result alone: a note over it would hide it at 80x24
+            self._set("phase", "Backup stopped.")
+        else:
+            self.report(error, name)
 
     def _lock_lines(self) -> list[str | Text]:
         """What happened to the database lock when the backup stopped (nothing said when none was used)."""
