@@ -141,7 +141,7 @@ class DatabaseDump:
             watcher = self._watcher = locking.LockMonitor(
                 monitor, self.emit, ours, lock_conn_id=data.thread_id(), lock_timeout=self.plan.lock_timeout,
                 holders=(data.thread_id(), *(h.thread_id() for h in self._helpers)),
-                stall_timeout=self.plan.stall_timeout)
+                stall_timeout=self.plan.stall_timeout, database=self.db)
             watcher.start()
             try:
                 nodes = self._dump(schema, meta, data, watcher)

@@ -24,6 +24,7 @@ from faulthelpers import (
 )
 
 from engine.backup import BackupPlan, BackupResult, run_backup
+from engine.database import locking
 from engine.database.dump import GLOBAL_SCOPE, DatabasePlan
 from engine.database.preflight import preflight
 from engine.events import (
@@ -266,3 +267,37 @@ def test_the_reported_wait_counts_the_lock_requests_given_up(admin, fresh_db, re
     assert reported - measured < 1.0, f"reported {reported:.2f} s, the office waited {measured:.2f} s"
     _same_figure_everywhere(reported, log, result, repo, db)
     sessions.assert_all_gone(admin)
+
+
+def test_a_table_lock_counts_only_the_writes_to_its_own_database(admin, fresh_db):
+    """Per table, the monitor counts the office's writes waiting on the locked table of the
+    database backed up; a write waiting on another database's table of the same name waits for
+    something else (another job's lock), and is left out. A global lock blocks them all."""
+    ours, other = fresh_db("ours"), fresh_db("other")
+    for db in (ours, other):
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{db}`")
+            cur.execute(f"CREATE TABLE `{db}`.patient (PatNum INT PRIMARY KEY, LName VARCHAR(20)) ENGINE=MyISAM")
+    holder = Writer()
+    writers = []
+    try:
+        with holder.conn.cursor() as cur:
+            cur.execute(f"LOCK TABLES `{ours}`.patient READ, `{other}`.patient READ")
+        for db in (ours, other):
+            writer = Writer().start(f"UPDATE `{db}`.patient SET LName = 'x' WHERE PatNum = 1")
+            writers.append(writer)
+            wait_until(lambda w=writer: processlist(admin, "ID = %s AND STATE LIKE 'Waiting%%'", (w.thread_id,)),
+                       what="the write to wait")
+        ids = {admin.thread_id(), holder.thread_id}
+        mine = locking.waiting_statements(admin, ids, database=ours)
+        everyone = locking.waiting_statements(admin, ids)
+    finally:
+        with holder.conn.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        for writer in writers:
+            writer.wait(DEADLINE)
+            writer.close()
+        holder.close()
+
+    assert [w.table for w in mine] == ["patient"]
+    assert len([w for w in everyone if w.table == "patient"]) >= 2
