@@ -235,9 +235,10 @@ class TextPrinter:
 
     def _asking(self, e: ev.LockStatus) -> None:
         """A request that waits blocks the office as a granted lock does: said live on a terminal,
-        and once (after a second) in a log."""
-        scope = EVERY_TABLE if _is_global(e.scope) else f"table {e.scope}"
-        text = f"Asking for the lock on {scope}: the office's changes wait now, {e.lock_age:.0f} s"
+        and once (after a second) in a log. The seconds come first: the line is cut at the
+        terminal's width (the line above said which tables)."""
+        which = "" if _is_global(e.scope) else f" on table {e.scope}"
+        text = f"Asking for the lock{which}, {e.lock_age:.0f} s: the office's changes wait now"
         if self.live:
             self._status(f"{text} - {_waiting(e)}")
         elif e.lock_age >= 1.0 and not self._asking_said:
