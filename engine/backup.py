@@ -63,6 +63,9 @@ class BackupResult:
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     files_read: int = 0  # files read (the rest were unchanged, known from the files cache)
     folders_reused: int = 0  # folders found unchanged as a whole (tree reused, no file looked up)
+    lock_window: float = 0.0
+    """Seconds the office's writes were or could have been blocked by the databases' locks, from
+    each request to its release (the snapshot's ``stats["lock_window"]``)."""
 
 
 def source_names(folders: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -258,5 +261,5 @@ def _save_snapshot(
     )
     return BackupResult(
         snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration,
-        tuple(stats.skipped), stats.files_read, stats.folders_reused,
+        tuple(stats.skipped), stats.files_read, stats.folders_reused, summary["lock_window"],
     )

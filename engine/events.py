@@ -252,7 +252,10 @@ class TableSkipped(Event):
 
 @dataclass(frozen=True)
 class DatabaseDumped(Event):
-    """A database is in the snapshot; ``lock_window`` is how long writes could wait."""
+    """A database is in the snapshot; ``lock_window`` is how long the office's writes were or
+    could have been blocked: from each lock request sent to its release, requests given up
+    included (the sum of the ``office_wait`` of its ``LockReleased`` and the ``waited`` of its
+    ``LockGaveUp`` events)."""
 
     database: str
     tables: int
@@ -264,7 +267,8 @@ class DatabaseDumped(Event):
 
 @dataclass(frozen=True)
 class LockRequested(Event):
-    """A read lock is being requested; writes may start to wait from now on."""
+    """A read lock is being requested: the office's writes wait from now on (a waiting request
+    blocks them as a granted one does) until it is released or withdrawn."""
 
     scope: str
     tables: tuple[str, ...]
@@ -281,7 +285,8 @@ class LockTaken(Event):
 
 @dataclass(frozen=True)
 class LockStatus(Event):
-    """Twice a second while a lock is held or requested: the office's view."""
+    """Twice a second while a lock is held or requested: the office's view. While ``acquiring``,
+    ``lock_age`` is how long the request has waited (and the office's changes with it)."""
 
     scope: str
     read_only_tables: tuple[str, ...]
@@ -300,14 +305,30 @@ class LockGaveUp(Event):
     attempt: int
     reason: str
     blocking_queries: tuple[str, ...]
+    waited: float = 0.0
+    """Seconds from the request to its withdrawal: the office's changes could wait that long."""
 
 
 @dataclass(frozen=True)
 class LockReleased(Event):
-    """The lock is released; everything that waited goes on."""
+    """The lock is released; everything that waited goes on. ``held``: from the grant;
+    ``office_wait``: from the request (the office's writes waited for the grant too)."""
 
     scope: str
     held: float
+    office_wait: float = 0.0
+
+
+@dataclass(frozen=True)
+class LockWithdrawn(Event):
+    """The backup stopped (cancelled, Ctrl+C, failed) while a lock was requested or held: the
+    session asking for it or holding it was ended on the server, and the lock went with it.
+    ``granted``: whether it had been granted; ``office_wait``: seconds from the request until
+    the server confirmed the session ended (the office's writes could wait that long)."""
+
+    scope: str
+    granted: bool
+    office_wait: float
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,7 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         "bytes": result.bytes, "bytes_added": result.bytes_added, "bytes_stored": result.bytes_stored,
         "duration": round(result.duration, 3), "skipped": [list(s) for s in result.skipped],
         **_database_figures(dumped),
+        "lock_window": result.lock_window,
     })
     return EXIT_OK if result.complete else EXIT_INCOMPLETE
 

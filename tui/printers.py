@@ -30,6 +30,21 @@ def tables(n: int) -> str:
     return f"{n:,} table" if n == 1 else f"{n:,} tables"
 
 
+EVERY_TABLE = "every table on this server"
+"""What a global read lock makes read-only: every database's tables, not only the one backed up."""
+
+
+def _is_global(scope: str) -> bool:
+    return scope.startswith("all tables")
+
+
+def _waiting(e: ev.LockStatus) -> str:
+    if not e.waiting:
+        return "nobody waiting"
+    on = f" ({', '.join(e.waiting_tables[:4])})" if e.waiting_tables else ""
+    return f"{e.waiting} statement(s) waiting, longest {e.longest_wait:.1f} s{on}"
+
+
 def _eta(eta: Eta, done: int, total: int | None, elapsed: float) -> str:
     seconds = eta.seconds_left(done, total, elapsed)
     if seconds is None:
@@ -124,6 +139,7 @@ class TextPrinter(_ClosedOutput):
         self.out, self.err = out, err
         self.live = err.isatty()
         self._line_open = False
+        self._asking_said = False  # the lock request's wait was said in the log
         self._lock = threading.RLock()  # events come from several engine threads
         self._backup_eta, self._restore_eta = Eta(), Eta()
 
@@ -251,32 +267,57 @@ class TextPrinter(_ClosedOutput):
                     " (a first-run guess; this run measures it, and later runs are quicker)")
             else:
                 guess = "as long as reading the changed MyISAM tables takes"
-            self._line(f"  During the consistent part, the office's changes wait: {guess}.")
+            self._line(f"  During the consistent part, the office's changes to {EVERY_TABLE} wait "
+                       f"(a global read lock): {guess}.")
 
     def on_lock_requested(self, e: ev.LockRequested) -> None:
-        if e.scope.startswith("all tables"):
-            self._line("Requesting the global read lock (writes wait from now until it is released)...")
+        self._asking_said = False
+        if _is_global(e.scope):
+            self._line(f"Asking for the global read lock: the office's changes to {EVERY_TABLE} wait from now "
+                       "until it is released...")
 
     def on_lock_taken(self, e: ev.LockTaken) -> None:
-        if e.scope.startswith("all tables"):
-            self._line(f"READ-ONLY for the office now: {e.scope} (lock granted after {e.waited:.2f} s).")
+        if _is_global(e.scope):
+            self._line(f"READ-ONLY for the office now: {EVERY_TABLE} (lock granted after {e.waited:.2f} s).")
 
     def on_lock_status(self, e: ev.LockStatus) -> None:
-        what = "requesting lock on" if e.acquiring else "READ-ONLY for the office:"
-        scope = e.scope if e.scope.startswith("all tables") else f"table {e.scope}"
-        waiting = (f"{e.waiting} statement(s) waiting, longest {e.longest_wait:.1f} s"
-                   + (f" ({', '.join(e.waiting_tables[:4])})" if e.waiting_tables else "")) if e.waiting else (
-            "nobody waiting")
-        self._status(f"{what} {scope} - {waiting} - lock {e.lock_age:.1f} s")
+        if e.acquiring:
+            self._asking(e)
+            return
+        scope = EVERY_TABLE if _is_global(e.scope) else f"table {e.scope}"
+        self._status(f"READ-ONLY for the office: {scope} - {_waiting(e)} - lock held {e.lock_age:.1f} s")
+
+    def _asking(self, e: ev.LockStatus) -> None:
+        """A request that waits blocks the office as a granted lock does: said live on a terminal,
+        and once (after a second) in a log. The seconds come first: the line is cut at the
+        terminal's width (the line above said which tables)."""
+        which = "" if _is_global(e.scope) else f" on table {e.scope}"
+        text = f"Asking for the lock{which}, {e.lock_age:.0f} s: the office's changes wait now"
+        if self.live:
+            self._status(f"{text} - {_waiting(e)}")
+        elif e.lock_age >= 1.0 and not self._asking_said:
+            self._asking_said = True
+            self._line(f"{text} ({_waiting(e)}).")
 
     def on_lock_gave_up(self, e: ev.LockGaveUp) -> None:
-        self._line(f"warning: {e.scope}: {e.reason} (attempt {e.attempt}).")
+        waited = f" The office's changes waited {e.waited:.2f} s for it." if e.waited else ""
+        self._line(f"warning: {e.scope}: {e.reason} (attempt {e.attempt}).{waited}")
         for q in e.blocking_queries[:5]:
             self._line(f"  in the way: {q}")
 
     def on_lock_released(self, e: ev.LockReleased) -> None:
-        if e.scope.startswith("all tables"):
-            self._line(f"Lock released after {e.held:.2f} s: the office can write again.")
+        if _is_global(e.scope):
+            asked = (f"; with the wait for it, the office's changes could wait {e.office_wait:.2f} s"
+                     if e.office_wait - e.held >= 0.01 else "")
+            self._line(f"Lock released after {e.held:.2f} s{asked}: the office can write again.")
+
+    def on_lock_withdrawn(self, e: ev.LockWithdrawn) -> None:
+        if e.granted:
+            self._line(f"Lock released (the backup was stopped): the office's changes could wait "
+                       f"{e.office_wait:.2f} s in all.")
+        else:
+            self._line(f"Lock request withdrawn (the backup was stopped); it was never granted: the office's "
+                       f"changes could wait {e.office_wait:.2f} s.")
 
     def on_table_progress(self, e: ev.TableProgress) -> None:
         self._status(f"{e.database}.{e.table}: {e.rows:,} rows, {size(e.bytes)}")
@@ -286,7 +327,7 @@ class TextPrinter(_ClosedOutput):
 
     def on_database_dumped(self, e: ev.DatabaseDumped) -> None:
         self._line(f"Database {e.database}: {tables(e.tables)}, {e.rows:,} rows, {size(e.bytes)} in {e.seconds:.1f} s;"
-                   f" writes could wait for {e.lock_window:.2f} s in all.")
+                   f" writes could wait for {e.lock_window:.2f} s in all (from each lock request to its release).")
 
     def on_database_restore_started(self, e: ev.DatabaseRestoreStarted) -> None:
         self._line(f"Restoring database {e.database} into {e.target} ({tables(e.tables)}, {size(e.bytes)})")

@@ -32,6 +32,7 @@ from ..events import (
     LockReleased,
     LockRequested,
     LockTaken,
+    LockWithdrawn,
     TableDumped,
     TableSkipped,
 )
@@ -53,6 +54,8 @@ NET_WRITE_TIMEOUT = 600
 the next statement (``wait_timeout``), before it ends the session and any lock it holds: the
 last resort when the whole backup process stops (suspended, the machine asleep), where
 LockMonitor's stall watch cannot run either."""
+ANSWER_POLL = 0.05
+"""While a lock request waits, how often the backup's thread looks whether it was cancelled."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class DumpStats:
     rows: int = 0
     bytes: int = 0
     lock_window: float = 0.0
+    """Seconds the office's writes were or could have been blocked: from each lock request sent
+    to its release or withdrawal (a request that waits blocks them as a granted lock does)."""
     skipped: list[tuple[str, str]] | None = None
 
 
@@ -92,7 +97,10 @@ class DatabaseDump:
         self._on_event = on_event
         self.db: str = plan.target.database
         self.stats = DumpStats(skipped=[])
-        self._lock_since: float | None = None
+        self._lock_since: float | None = None  # when the lock now held was granted
+        self._asked: float | None = None  # when the lock now requested or held was asked for
+        self._lock_scope = ""
+        self._ended_at: float | None = None  # when _end_sessions first ended our sessions
         self._helpers: list[Connection] = []
         self._monitor: Connection | None = None
         self._watcher: locking.LockMonitor | None = None
@@ -133,12 +141,13 @@ class DatabaseDump:
             watcher = self._watcher = locking.LockMonitor(
                 monitor, self.emit, ours, lock_conn_id=data.thread_id(), lock_timeout=self.plan.lock_timeout,
                 holders=(data.thread_id(), *(h.thread_id() for h in self._helpers)),
-                stall_timeout=self.plan.stall_timeout)
+                stall_timeout=self.plan.stall_timeout, database=self.db)
             watcher.start()
             try:
                 nodes = self._dump(schema, meta, data, watcher)
             except BaseException:
                 self._end_sessions((data, *self._helpers))
+                self._report_withdrawn(watcher)
                 if watcher.stalled:
                     raise DatabaseError(
                         f"The backup stopped moving for {self.plan.stall_timeout:g} s while the office's tables were "
@@ -289,10 +298,11 @@ class DatabaseDump:
                     continue
             watcher.watch(scope, tables, acquiring=True)
             self.emit(LockRequested(scope, tables))
-            asked = time.monotonic()
+            self._asked, self._lock_scope = time.monotonic(), scope
             try:
-                _execute(data, sql)
+                self._ask(data, sql)
             except pymysql.err.MySQLError as exc:
+                waited = self._not_granted()
                 code = exc.args[0] if exc.args else 0
                 if code in (1044, 1045, 1142, 1227):
                     raise _privilege_error(sql, self.plan.target, self.db) from None
@@ -302,7 +312,7 @@ class DatabaseDump:
                 blockers = tuple(locking.long_queries(meta, watcher.ours, older_than=0.0))
                 self.emit(LockGaveUp(scope, attempt, f"the lock was not granted within "
                                      f"{self.plan.lock_timeout:g} s; released so the office can work",
-                                     blockers))
+                                     blockers, waited))
                 self._pause()
                 continue
             watcher.held()
@@ -316,13 +326,57 @@ class DatabaseDump:
                     if not exc.args or exc.args[0] != 1317:
                         raise
             self._lock_since = time.monotonic()
-            self.emit(LockTaken(scope, tables, self._lock_since - asked))
+            self.emit(LockTaken(scope, tables, self._lock_since - self._asked))
             return
         raise DatabaseError(
             f"Could not lock '{scope}' within {self.plan.lock_timeout:g} s after {self.plan.lock_retries} tries: "
             "long-running queries or other locks are in the way.",
             hint="Run the backup when the office is quieter, raise the lock timeout, or use per-table mode.",
         )
+
+    def _ask(self, data: Connection, sql: str) -> None:
+        """Send a lock request and wait for its answer, cancellable: the request is sent from a
+        thread of its own while this one looks at the cancel token, so a cancel (the app) or
+        Ctrl+C (a KeyboardInterrupt, which on Windows never interrupts a socket read) withdraws
+        it at once, by ending its session, instead of when the watchdog gives it up."""
+        failed: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                _execute(data, sql)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the backup's thread
+                failed.append(exc)
+
+        asking = threading.Thread(target=send, daemon=True, name="odbackup-lock-request")
+        asking.start()
+        try:
+            while asking.is_alive():
+                if self.cancel.is_set():
+                    raise Cancelled("The backup was cancelled while it asked for the lock; the request was "
+                                    "withdrawn and no snapshot was saved.")
+                asking.join(ANSWER_POLL)
+        except BaseException:
+            self._end_sessions((data, *self._helpers))  # the request goes with its session
+            asking.join(5.0)  # the session is gone: its answer (an error) comes at once
+            raise
+        if failed:
+            raise failed[0]
+
+    def _not_granted(self) -> float:
+        """The request ended without the lock: count its wait (the office's writes waited too)."""
+        waited = time.monotonic() - (self._asked or time.monotonic())
+        self.stats.lock_window += waited
+        self._asked = None
+        return waited
+
+    def _report_withdrawn(self, watcher: locking.LockMonitor) -> None:
+        """The backup stopped with a lock requested or held: its session was ended; say so, with
+        how long the office's writes could wait (unless the stall watch already said it)."""
+        if self._asked is None or watcher.stalled:
+            return
+        ended = self._ended_at or time.monotonic()
+        self.emit(LockWithdrawn(self._lock_scope, self._lock_since is not None, max(0.0, ended - self._asked)))
+        self._asked = self._lock_since = None
 
     def _pause(self) -> None:
         if self.cancel.wait(self.plan.retry_pause):
@@ -331,11 +385,13 @@ class DatabaseDump:
     def _release(self, data: Connection, watcher: locking.LockMonitor, scope: str,
                  sql: str = "UNLOCK TABLES") -> None:
         _execute(data, sql)
+        now = time.monotonic()
         watcher.idle()
-        held = time.monotonic() - (self._lock_since or time.monotonic())
-        self.stats.lock_window += held
-        self._lock_since = None
-        self.emit(LockReleased(scope, held))
+        held = now - (self._lock_since or now)
+        office_wait = now - (self._asked or now)
+        self.stats.lock_window += office_wait
+        self._lock_since = self._asked = None
+        self.emit(LockReleased(scope, held, office_wait))
 
     def _end_sessions(self, conns) -> None:
         """End these sessions on the server at once (a failure or cancel): their queries stop and
@@ -346,6 +402,7 @@ class DatabaseDump:
         usable = self._watcher is None or not self._watcher.is_alive()
         left = [c.thread_id() for c in conns if not (usable and kill_session(self._monitor, c.thread_id()))]
         if not left:
+            self._ended_at = self._ended_at or time.monotonic()
             return
         try:
             spare = connect(self.plan.target)
@@ -354,6 +411,7 @@ class DatabaseDump:
         try:
             for thread_id in left:
                 kill_session(spare, thread_id)
+            self._ended_at = self._ended_at or time.monotonic()
         finally:
             _close(spare)
 

@@ -32,7 +32,7 @@ WAIT_STATES = ("waiting for global read lock", "waiting for table level lock",
                "waiting for table metadata lock", "waiting for backup lock", "waiting for table flush")
 _TABLE_RE = re.compile(
     r"^\s*(?:insert\s+(?:ignore\s+)?(?:into\s+)?|replace\s+(?:into\s+)?|update\s+(?:ignore\s+)?|delete\s+from\s+)"
-    r"(?:`?[\w$]+`?\.)?`?([\w$ ]+?)`?(?:\s|\(|$)", re.IGNORECASE)
+    r"(?:`?([\w$]+)`?\.)?`?([\w$ ]+?)`?(?:\s|\(|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,17 +62,21 @@ def _time_ms(conn: Connection) -> str:
     return column
 
 
-def waiting_statements(conn: Connection, ours: set[int]) -> list[Waiter]:
-    """Other sessions' statements that wait for a lock, from the process list."""
+def waiting_statements(conn: Connection, ours: set[int], database: str | None = None) -> list[Waiter]:
+    """Other sessions' statements that wait for a lock, from the process list. With ``database``
+    (a lock on some of its tables only), only the writes to that database's tables: a statement
+    waiting on another database's table of the same name waits for something else."""
     with conn.cursor() as cur:
-        cur.execute(f"SELECT ID, {_time_ms(conn)}, STATE, INFO FROM information_schema.PROCESSLIST")
+        cur.execute(f"SELECT ID, {_time_ms(conn)}, STATE, INFO, DB FROM information_schema.PROCESSLIST")
         rows = cur.fetchall()
     found = []
-    for pid, time_ms, state, info in rows:
+    for pid, time_ms, state, info, session_db in rows:
         if pid in ours or not state or state.lower() not in WAIT_STATES:
             continue
         match = _TABLE_RE.match(info or "")
-        found.append(Waiter(float(time_ms or 0) / 1000, match.group(1) if match else "", state))
+        if database is not None and (not match or (match.group(1) or session_db) != database):
+            continue
+        found.append(Waiter(float(time_ms or 0) / 1000, match.group(2) if match else "", state))
     return found
 
 
@@ -171,16 +175,20 @@ class LockMonitor(threading.Thread):
     :attr:`stalled` is set, and the backup fails saying why."""
 
     def __init__(self, conn: Connection, on_event: EventSink, ours: set[int], *, lock_conn_id: int,
-                 lock_timeout: float, holders: tuple[int, ...] = (), stall_timeout: float = 60.0) -> None:
+                 lock_timeout: float, holders: tuple[int, ...] = (), stall_timeout: float = 60.0,
+                 database: str | None = None) -> None:
         super().__init__(daemon=True, name="odbackup-lock-monitor")
         self.conn, self.on_event, self.ours = conn, on_event, ours
         self.lock_conn_id, self.lock_timeout = lock_conn_id, lock_timeout
         self.holders = holders or (lock_conn_id,)
         self.stall_timeout = stall_timeout
+        self.database = database
+        """The database whose tables a per-table lock covers (a global lock blocks every one)."""
         self._state_lock = threading.Lock()
         self._scope = ""
         self._tables: tuple[str, ...] = ()
         self._since = 0.0
+        self._asked = 0.0
         self._acquiring = False
         self._beat = 0.0
         self._halt = threading.Event()
@@ -196,7 +204,7 @@ class LockMonitor(threading.Thread):
     def watch(self, scope: str, tables: tuple[str, ...], *, acquiring: bool) -> None:
         with self._state_lock:
             self._scope, self._tables, self._acquiring = scope, tables, acquiring
-            self._since = time.monotonic()
+            self._since = self._asked = time.monotonic()
             self.killed_attempt = False
 
     def held(self) -> None:
@@ -243,7 +251,8 @@ class LockMonitor(threading.Thread):
             else:
                 self._end_held_lock(scope, age)
                 return
-        waiters = waiting_statements(self.conn, self.ours)
+        everywhere = scope.startswith("all tables")  # a global read lock blocks every database's writes
+        waiters = waiting_statements(self.conn, self.ours, None if everywhere else self.database)
         self._outbox.post(LockStatus(
             scope=scope,
             read_only_tables=tables,
@@ -275,4 +284,4 @@ class LockMonitor(threading.Thread):
             kill_session(self.conn, thread_id)
         with self._state_lock:
             self._scope = ""
-        self._outbox.post(LockReleased(scope, age))
+        self._outbox.post(LockReleased(scope, age, time.monotonic() - self._asked))

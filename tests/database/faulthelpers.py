@@ -366,6 +366,11 @@ class OfficeWriter(threading.Thread):
     def attempts(self) -> int:
         return len(self.ok) + len(self.failed)
 
+    def waited(self, more_than: float, since: float = 0.0) -> float:
+        """Seconds the inserts begun after ``since`` that took longer than ``more_than`` took, in
+        all (one insert at a time: a blocked one waits out the rest of what blocks it)."""
+        return sum(took for finished, took in self.ok if took > more_than and finished - took >= since)
+
 
 # --- the repository --------------------------------------------------------------------------------------
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from faulthelpers import OfficeWriter, create_big_table, wait_until
+from faulthelpers import OfficeWriter, Writer, create_big_table, kill, processlist, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "cli database test passphrase"
@@ -97,7 +99,8 @@ def test_backup_restore_and_verify_from_the_command_line(admin, fresh_db, tmp_pa
     first = cp.stderr  # progress goes to stderr, the result to stdout
     assert " saved: 1 database (" in cp.stdout, cp.stdout  # not "0 files, 0 Bytes"
     assert f"Database {db} on 127.0.0.1:3306: 2 tables (1 MyISAM" in first
-    assert "the office's changes wait: under a second (a first-run guess" in first
+    assert ("the office's changes to every table on this server wait (a global read lock): under a second "
+            "(a first-run guess") in first  # every database's, not only this one's
     assert "READ-ONLY for the office now" in first
     assert "Lock released after" in first and "the office can write again" in first
 
@@ -109,7 +112,10 @@ def test_backup_restore_and_verify_from_the_command_line(admin, fresh_db, tmp_pa
     assert preflight["non_transactional"] == ["patient"]
     assert kinds.index("lock_taken") < kinds.index("lock_released") < kinds.index("summary")
     released = next(e for e in second if e["event"] == "lock_released")
-    assert 0 < released["held"] < 30
+    assert 0 < released["held"] <= released["office_wait"] < 30
+    dumped = next(e for e in second if e["event"] == "database_dumped")
+    summary = second[-1]
+    assert summary["event"] == "summary" and summary["lock_window"] == round(dumped["lock_window"], 3)
     again = odbackup(["backup", "--repo", repo, "--db", url(db)]).stderr
     assert "(measured by the last run)" in again
 
@@ -180,20 +186,29 @@ def test_ctrl_c_or_a_crash_under_the_global_read_lock_releases_it_at_once(sig, c
     backup = subprocess.Popen(_command(["backup", "--repo", repo, "--db", url(db), "--json"]), cwd=ROOT,
                               env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    lines: list[str] = []  # its JSON events, as they come
+    reading = threading.Thread(target=lambda: lines.extend(iter(backup.stdout.readline, "")), daemon=True)
+    reading.start()
     try:
         def office_waits() -> bool:
+            if backup.poll() is not None:
+                return True
+            if not any('"lock_requested"' in line for line in list(lines)):
+                return False  # the office waits for another job's lock on the shared server: not ours
             with admin.cursor() as cur:
                 cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s"
                             " AND STATE IN ('Waiting for backup lock', 'Waiting for global read lock')",
                             (office.thread_id,))
-                return cur.fetchone()[0] > 0 or backup.poll() is not None
+                return cur.fetchone()[0] > 0
 
         wait_until(office_waits, what="the office's insert to wait for the global read lock (MariaDB: the backup lock)", interval=0.01)
         assert backup.poll() is None, "the backup ended before the test could interrupt it"
         done_before = len(office.ok)
         interrupted = time.monotonic()
         backup.send_signal(sig)
-        out, err = backup.communicate(timeout=30)
+        backup.wait(timeout=30)
+        reading.join(10)
+        out, err = "".join(lines), backup.stderr.read()
         wait_until(lambda: len(office.ok) > done_before + 2 or office.failed,
                    what="the office to go on writing after Ctrl+C")
     finally:
@@ -215,3 +230,57 @@ def test_ctrl_c_or_a_crash_under_the_global_read_lock_releases_it_at_once(sig, c
     if sig == signal.SIGKILL:
         again = odbackup(["backup", "--repo", repo, "--db", url(db)])
         assert "stale lock of a dead run" in again.stderr and " saved: 1 database" in again.stdout
+
+
+def test_ctrl_c_while_the_lock_request_waits_withdraws_it_within_a_second(admin, fresh_db, tmp_path):
+    """The backup's FLUSH TABLES WITH READ LOCK waits behind a long UPDATE (and the office's
+    writes wait behind it): a real SIGINT withdraws the request within a second (not at the
+    30 s lock timeout), and the output says what happened: never granted, and for how long the
+    office's changes could wait."""
+    db = fresh_db("cli ctrl c asking")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.report (id INT PRIMARY KEY, v INT) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.report VALUES (1, 0)")
+    repo = tmp_path / "repo"
+    odbackup(["init", repo])
+    blocker = Writer().start(f"UPDATE `{db}`.report SET v = SLEEP(60) WHERE id = 1")
+    backup = None
+    try:
+        wait_until(lambda: processlist(admin, "ID = %s AND STATE = 'User sleep'", (blocker.thread_id,)),
+                   what="the report to run")
+        with admin.cursor() as cur:
+            cur.execute("SELECT ID FROM information_schema.PROCESSLIST")
+            before = {r[0] for r in cur.fetchall()}
+
+        def our_requests() -> list[tuple]:
+            return [r for r in processlist(admin, "INFO LIKE 'FLUSH TABLES WITH READ LOCK%%'") if r[0] not in before]
+
+        backup = subprocess.Popen(_command(["backup", "--repo", repo, "--db", url(db), "--lock-timeout", 30]),
+                                  cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, encoding="utf-8")
+        wait_until(lambda: any((r[3] or "").lower().startswith("waiting") for r in our_requests())
+                   or backup.poll() is not None, what="the backup's lock request to wait")
+        wait_until(lambda: any(r[5] > 1500 for r in our_requests()) or backup.poll() is not None,
+                   what="the request to wait a second and a half")  # the log says so after a second
+        assert backup.poll() is None, "the backup ended before the test could interrupt it"
+        backup.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        wait_until(lambda: not our_requests(), timeout=10.0, interval=0.02,
+                   what="the lock request to leave the process list")
+        gone_after = time.monotonic() - interrupted
+        out, err = backup.communicate(timeout=30)
+    finally:
+        if backup is not None and backup.poll() is None:
+            backup.kill()
+        kill(blocker.thread_id, query_only=True)
+        blocker.close()
+
+    print(f"Ctrl+C -> the lock request gone after {gone_after:.2f} s\n{err}")
+    assert gone_after < 1.0, f"the lock request stayed {gone_after:.1f} s after Ctrl+C"
+    assert backup.returncode == 130, f"exit {backup.returncode}\n{out}\n{err}"
+    said = re.search(r"Lock request withdrawn \(the backup was stopped\); it was never granted: the office's "
+                     r"changes could wait ([0-9.]+) s\.", err)
+    assert said and 1.5 <= float(said[1]) < 30, err
+    assert re.search(r"Asking for the lock, \d+ s: the office's changes wait now", err), err
+    assert "released at once" not in err

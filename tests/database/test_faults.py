@@ -51,6 +51,7 @@ from engine.events import (
     LockRequested,
     LockStatus,
     LockTaken,
+    LockWithdrawn,
     TableDumped,
     TableProgress,
     TableSkipped,
@@ -334,6 +335,66 @@ def test_cancel_under_the_lock_releases_it_at_once(moment, shape, admin, fresh_d
     sessions.assert_all_gone(admin)
     assert writer.finished - cancelled_at < 4.0, (
         f"the office's INSERT waited {writer.finished - cancelled_at:.1f} s after the cancel")
+    assert_failed_cleanly(repo, before)
+    del error
+    assert run.forget() == [], "errors escaped while the cancelled dump was cleaned up"
+
+
+# --- 4a. cancel while the lock is asked for ------------------------------------------------------------------
+
+
+def _our_lock_requests(admin, sessions) -> list[tuple]:
+    rows = processlist(admin, "INFO LIKE 'FLUSH TABLES WITH READ LOCK%%'")
+    return [r for r in rows if r[0] in sessions.ids]
+
+
+def test_cancel_while_the_lock_is_asked_for_withdraws_the_request_at_once(admin, fresh_db, repo, sessions):
+    """The request waits behind a long UPDATE (and the office's writes wait behind the request):
+    a cancel withdraws it within a second, not when the watchdog would have given it up, and
+    the backup says what happened: never granted, and how long the office could wait."""
+    db = fresh_db("cancelask")
+    _make_office(admin, db, big=False)
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{db}`.report (id INT PRIMARY KEY, v INT) ENGINE=MyISAM")
+        cur.execute(f"INSERT INTO `{db}`.report VALUES (1, 0)")
+    before = repo_state(repo)
+    blocker = Writer().start(f"UPDATE `{db}`.report SET v = SLEEP(60) WHERE id = 1")
+    office = None
+    try:
+        wait_until(lambda: processlist(admin, "ID = %s AND STATE = 'User sleep'", (blocker.thread_id,)),
+                   what="the blocking statement to run")
+        log, cancel = EventLog(), threading.Event()
+        run = BackgroundBackup(repo, _plan(target(db), lock_timeout=30.0), log, cancel)
+        run.start()
+        requested_at, _ = log.wait_for(LockRequested)
+        wait_until(lambda: any((r[3] or "").lower().startswith("waiting") for r in _our_lock_requests(admin, sessions)),
+                   what="our lock request to wait")
+        office = Writer().start(f"INSERT INTO `{db}`.appointment VALUES (70, 1, 'walk-in')")
+        wait_until(lambda: is_waiting(admin, office.thread_id), what="the office's INSERT to wait")
+        cancel.set()
+        cancelled_at = time.monotonic()
+        wait_until(lambda: not _our_lock_requests(admin, sessions), timeout=10.0, interval=0.02,
+                   what="our lock request to leave the process list")
+        gone_after = time.monotonic() - cancelled_at
+        office.wait(DEADLINE)
+        error = run.failure()
+    finally:
+        kill(blocker.thread_id, query_only=True)
+        blocker.close()
+        if office is not None:
+            office.close()
+
+    print(f"cancel -> the request gone after {gone_after:.2f} s, the office's INSERT done after "
+          f"{office.finished - cancelled_at:.2f} s")
+    assert gone_after < 1.0, f"the lock request stayed {gone_after:.1f} s after the cancel"
+    assert office.finished - cancelled_at < 1.0, "the office's INSERT stayed blocked after the cancel"
+    assert isinstance(error, Cancelled) and "asked for the lock" in str(error), repr(error)
+    assert_plain(error)
+    assert not log.of(LockTaken) and not log.of(LockReleased)
+    withdrawn = log.of(LockWithdrawn)
+    assert len(withdrawn) == 1 and not withdrawn[0].granted, withdrawn
+    assert cancelled_at - requested_at <= withdrawn[0].office_wait <= office.finished - requested_at + 0.05
+    sessions.assert_all_gone(admin)
     assert_failed_cleanly(repo, before)
     del error
     assert run.forget() == [], "errors escaped while the cancelled dump was cleaned up"

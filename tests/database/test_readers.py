@@ -265,7 +265,7 @@ def test_sessions_end_through_a_new_connection_when_the_monitor_cannot(admin, fr
     with holder.cursor() as cur:
         cur.execute("LOCK TABLES t READ")
     dump = DatabaseDump.__new__(DatabaseDump)  # only what _end_sessions uses
-    dump.plan, dump._watcher = DatabasePlan(target(db)), None
+    dump.plan, dump._watcher, dump._ended_at = DatabasePlan(target(db)), None, None
     dump._monitor = connect(target(db))
     dump._monitor.close()
     try:

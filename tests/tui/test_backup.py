@@ -89,7 +89,8 @@ async def test_preflight_says_what_will_be_locked_and_switches_mode(db_settings)
         assert f"Database {db_settings.database.name} on 127.0.0.1:3306: 3 tables" in text
         assert "2 MyISAM tables: locked while they are read" in text
         assert "1 InnoDB table: never block anyone" in text
-        assert "Consistent locking (chosen): every table is read-only for the office for about" in text
+        assert ("Consistent locking (chosen): every table on this server (this database's and every other "
+                "database's) is read-only for the office for about") in text
         assert "first-run guess" in text
         await pilot.press("p")
         assert screen.lock_mode == "per-table"
@@ -196,7 +197,7 @@ async def test_cancel_asks_once_then_stops_and_releases_the_lock(db_settings, ga
         assert not banner.shown
         result = lines_of(screen, "#result")
         assert result[0] == "Backup cancelled."
-        assert "locks were released at once" in result[1]
+        assert result[1].startswith("The database lock was released ") and " after you asked to stop" in result[1]
         assert app.busy is None
         conn = admin_conn()  # the office can write at once
         with conn.cursor() as cur:
@@ -270,3 +271,124 @@ async def test_no_time_left_until_it_is_known_and_then_the_folders_own_rate(fold
         await settle(pilot)
     assert not any("left" in line for line in shown[:4]), shown
     assert shown[4].endswith("about 5 seconds left"), shown  # 20 MB at 3.5 MB/s
+
+
+def _requests_of_others(conn, sql_start: str) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT ID, STATE FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()"
+                    " AND INFO LIKE %s", (sql_start + "%",))
+        return list(cur.fetchall())
+
+
+async def test_cancel_while_the_lock_is_asked_for_withdraws_it_within_a_second(db_settings):
+    """A long UPDATE holds the patient table: the backup's lock request waits behind it (and the
+    office's changes with it). The banner says so live; a cancel withdraws the request within a
+    second (not at the 5 s lock timeout), and the result says what happened, as measured."""
+    db = db_settings.database.name
+    blocker = admin_conn()
+    blocker_id = blocker.thread_id()
+    blocking = threading.Thread(target=lambda: _run_quietly(
+        blocker, f"UPDATE `{db}`.patient SET LName = CONCAT(LName, SLEEP(30)) WHERE PatNum = 1"), daemon=True)
+    blocking.start()
+    watcher = admin_conn()
+    app = OdbackupApp(db_settings)
+    try:
+        async with app.run_test(size=SIZE_SMALL) as pilot:
+            await settle(pilot)
+            await pilot.press("b")
+            await settle(pilot)
+            await pilot.press("p", "enter")  # per-table locking: LOCK TABLES `patient` READ LOCAL waits
+            screen = app.screen
+            banner = screen.query_one(LockBanner)
+            await wait_for(pilot, lambda: banner.shown and banner.acquiring and banner.scope == "patient",
+                           what="the lock request")
+            await wait_for(pilot, lambda: _requests_of_others(watcher, "LOCK TABLES `patient`"),
+                           what="the request on the server")
+            await wait_for(pilot, lambda: max(banner.reported_age, 0) >= 1.0, what="a tick of the wait")
+            said = banner.text().plain
+            assert "ASKING FOR THE LOCK: the office's changes to table patient wait now, 1." in said, said
+            await pilot.press("c")
+            await pilot.pause()
+            await pilot.click("#yes")
+            confirmed = time.monotonic()
+            while _requests_of_others(watcher, "LOCK TABLES `patient`") and time.monotonic() - confirmed < 10:
+                await pilot.pause(0.02)
+            gone_after = time.monotonic() - confirmed
+            await wait_for(pilot, lambda: screen.state == "cancelled", what="the backup to stop")
+            result = lines_of(screen, "#result")
+            assert text_of(screen.query_one("#phase")) == "Backup stopped."
+    finally:
+        _run_quietly(watcher, f"KILL QUERY {blocker_id}")
+        blocking.join(10)
+        blocker.close()
+        watcher.close()
+
+    assert gone_after < 1.0, f"the lock request stayed {gone_after:.1f} s after the stop was confirmed"
+    assert result[0] == "Backup cancelled."
+    assert result[1].startswith("The lock request was withdrawn ") and "after you asked to stop; it was never " \
+        "granted. The office's changes could wait " in result[1], result
+    assert not any("released at once" in line for line in result), result
+    assert snapshot_count(db_settings.repository) == 0
+
+
+def _run_quietly(conn, sql: str) -> None:
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    except Exception:  # noqa: BLE001 - the blocker is killed at the end
+        pass
+
+
+async def test_ctrl_c_during_a_backup_offers_to_stop_it(db_settings, gate):
+    entered, release = gate
+    app = OdbackupApp(db_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("p", "enter")
+        screen = app.screen
+        await wait_for(pilot, entered.is_set, what="the backup to read the patient table")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen), app.screen
+        assert app.screen.title_text == "Stop the backup?"
+        assert not [n for n in app._notifications if "quit" in n.title.lower()], "Textual's quit hint was shown"
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert screen.state == "stopping"
+        release.set()
+        await wait_for(pilot, lambda: screen.state == "cancelled", what="the backup to stop")
+        result = lines_of(screen, "#result")
+        assert result[1].startswith("The database lock was released "), result
+    assert snapshot_count(db_settings.repository) == 0
+
+
+async def test_consistent_mode_says_every_table_on_this_server():
+    """The global read lock blocks every database's writes (another database's CREATE DATABASE
+    waited): the banner, asking and holding, and the preflight say so."""
+    from textual.app import App
+
+    from engine import events as ev
+    from tui.screens.preflight import PreflightInfo, describe
+
+    scope = "all tables (global read lock)"
+    tables = ("appointment", "commlog", "patient")
+
+    class One(App):
+        def compose(self):
+            yield LockBanner(id="banner")
+
+    app = One()
+    async with app.run_test() as pilot:
+        banner = app.query_one(LockBanner)
+        banner.requested(ev.LockRequested(scope, tables), 10.0)
+        await pilot.pause()
+        assert "the office's changes to every table on this server wait now" in banner.text().plain
+        banner.taken(ev.LockTaken(scope, tables, 0.1))
+        assert ("READ-ONLY FOR THE OFFICE NOW: EVERY table on this server (the 3 of this database and every other "
+                "database's)") in banner.text().plain
+    found = ev.DatabasePreflight("opendental", "127.0.0.1:3306", 3, tables, 0, 1000, "consistent", (), (), 0.4, True)
+    said = describe(PreflightInfo(found, 10.0), "consistent").plain
+    assert "every table on this server (this database's and every other database's) is read-only" in said, said
+    assert "every table on this server" not in describe(PreflightInfo(found, 10.0), "per-table").plain

@@ -1,10 +1,12 @@
 """Back up now: live progress, the lock banner, cancel, and the result.
 
 The backup runs ``engine.backup.run_backup`` in a thread worker; its events
-arrive as messages. Cancel asks once, then sets the worker's cancel event:
-the engine stops at its next check, the database session holding the lock is
-ended at once (the server drops its locks), and no snapshot is saved. The
-screen says "stopped" only when the engine has really stopped.
+arrive as messages. Cancel (``c``, Escape or Ctrl+C) asks once, then sets the
+worker's cancel event: the engine stops at its next check, the database
+session holding the lock, or asking for it, is ended at once (the server drops
+its locks and the request), and no snapshot is saved. The screen says
+"stopped" only when the engine has really stopped, and what happened to the
+lock only as the engine measured it.
 """
 from __future__ import annotations
 
@@ -33,6 +35,11 @@ from ..widgets.panels import InfoPanel
 from .common import JobScreen, open_repo, post_events
 
 
+def _seconds(seconds: float) -> str:
+    """A short measured time as it was: ``0.04 s`` (``short_duration`` would say ``0.0 s``)."""
+    return f"{seconds:.2f} s" if seconds < 1 else fmt.short_duration(seconds)
+
+
 def backup_job(screen: BackupScreen, settings: Settings, lock_mode: str | None, secret: str | None
                ) -> tuple[BackupResult, str]:
     """The worker: open the repository (machine credentials suffice) and run the backup."""
@@ -56,6 +63,7 @@ class BackupScreen(JobScreen):
 
     BINDINGS = [
         Binding("c", "cancel", "Cancel backup"),
+        Binding("ctrl+c", "cancel", "Cancel backup", show=False),  # not Textual's "press ctrl+q to quit"
         Binding("escape", "back", "Back"),
     ]
 
@@ -74,6 +82,12 @@ class BackupScreen(JobScreen):
         self.lock_timeout = 0.0
         self.has_folders = True  # set from the settings on mount
         self.eta = Eta()
+        self.stop_asked: float | None = None
+        """When the user confirmed the stop (monotonic)."""
+        self.lock_asked = False
+        """A database lock was asked for during this backup."""
+        self.lock_ending = ""
+        """What happened to the lock when the backup stopped, as the engine measured it."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -123,8 +137,9 @@ class BackupScreen(JobScreen):
         self.query_one(ProgressBar).update(total=max(e.tables, 1), progress=0)
 
     def show_lock_requested(self, e: ev.LockRequested) -> None:
+        self.lock_asked = True
         self.query_one(LockBanner).requested(e, self.lock_timeout)
-        self._set("current", "Asking for the read lock...")
+        self._set("current", "Asking for the read lock (while it is not granted, the office's changes wait)...")
 
     def show_lock_taken(self, e: ev.LockTaken) -> None:
         self.query_one(LockBanner).taken(e)
@@ -136,12 +151,25 @@ class BackupScreen(JobScreen):
     def show_lock_gave_up(self, e: ev.LockGaveUp) -> None:
         self.query_one(LockBanner).released()
         blockers = f" In the way: {e.blocking_queries[0]}" if e.blocking_queries else ""
-        self.notify(f"{e.scope}: {e.reason} (try {e.attempt}).{blockers}", title="Lock not granted",
+        waited = f" The office's changes waited {fmt.short_duration(e.waited)} for it." if e.waited else ""
+        self.notify(f"{e.scope}: {e.reason} (try {e.attempt}).{waited}{blockers}", title="Lock not granted",
                     severity="warning", timeout=10)
 
     def show_lock_released(self, e: ev.LockReleased) -> None:
         self.query_one(LockBanner).released()
         self._set("current", f"Lock released after {fmt.short_duration(e.held)}: the office can work again.")
+
+    def show_lock_withdrawn(self, e: ev.LockWithdrawn) -> None:
+        self.query_one(LockBanner).released()
+        when = (f" {_seconds(time.monotonic() - self.stop_asked)} after you asked to stop"
+                if self.stop_asked is not None else " as the backup stopped")
+        if e.granted:
+            self.lock_ending = (f"The database lock was released{when}; the office's changes could wait "
+                                f"{fmt.short_duration(e.office_wait)} in all.")
+        else:
+            self.lock_ending = (f"The lock request was withdrawn{when}; it was never granted. The office's "
+                                f"changes could wait {fmt.short_duration(e.office_wait)} while it was asked for.")
+        self._set("current", self.lock_ending)
 
     def show_table_progress(self, e: ev.TableProgress) -> None:
         of = f" of about {e.rows_estimate:,}" if e.rows_estimate > e.rows else ""
@@ -227,16 +255,26 @@ class BackupScreen(JobScreen):
         cancelled = isinstance(error, Cancelled)
         self._finish("cancelled" if cancelled else "failed")
         if cancelled:
-            lines: list[str | Text] = [Text("Backup cancelled.", style="bold yellow"),
-                                       "Database locks were released at once; the repository is valid and "
-                                       "nothing partial was saved as a snapshot. What was already stored is "
-                                       "reused by the next backup."]
+            lines: list[str | Text] = [Text("Backup cancelled.", style="bold yellow"), *self._lock_lines(),
+                                       "The repository is valid and nothing partial was saved as a snapshot. "
+                                       "What was already stored is reused by the next backup."]
         else:
-            lines = [Text(f"Backup failed: {error.title}", style="bold red"), error.message]
+            lines = [Text(f"Backup failed: {error.title}", style="bold red"), error.message, *self._lock_lines()]
             if error.hint:
                 lines.append(f"What to do: {error.hint}")
         self.query_one("#result", InfoPanel).show(lines)
-        self.report(error, name)
+        if cancelled:  # said in the result alone: a note over it would hide it at 80x24
+            self._set("phase", "Backup stopped.")
+        else:
+            self.report(error, name)
+
+    def _lock_lines(self) -> list[str | Text]:
+        """What happened to the database lock when the backup stopped (nothing said when none was used)."""
+        if self.lock_ending:
+            return [self.lock_ending]
+        if self.lock_asked:
+            return ["No database lock was held or asked for when the backup stopped."]
+        return []
 
     def _finish(self, state: str) -> None:
         self.state = state
@@ -270,14 +308,19 @@ class BackupScreen(JobScreen):
         from .modals import ConfirmScreen
 
         self.app.push_screen(ConfirmScreen(
-            "Stop the backup?", "Database locks are released at once and the repository stays valid; nothing "
-            "partial is saved as a snapshot.", yes="Stop the backup", no="Keep going"), self._confirmed)
+            "Stop the backup?", "A database lock, or a request for one, is ended at once and the repository "
+            "stays valid; nothing partial is saved as a snapshot.", yes="Stop the backup", no="Keep going"),
+            self._confirmed)
 
     def _confirmed(self, yes: bool | None) -> None:
         if not yes or self.state != "running":
             return
         self.state = "stopping"
-        self._set("phase", "Stopping: releasing the locks...")
+        self.stop_asked = time.monotonic()
+        banner = self.query_one(LockBanner)
+        doing = ("withdrawing the lock request" if banner.acquiring else "releasing the lock") if banner.shown else (
+            "finishing what is under way")
+        self._set("phase", f"Stopping: {doing}...")
         for worker in self.workers:
             if worker.node is self and worker.name == "backup":
                 worker.cancelled_event.set()  # the engine stops; the worker ends with Cancelled

@@ -109,16 +109,16 @@ def _what_happens(info: PreflightInfo, lock_mode: str) -> Text:
         else:
             how_long = "while the changed MyISAM tables are read"
         text.append("Consistent locking (chosen): ", style="bold")
-        text.append(f"every table is read-only for the office for {how_long}; all tables are "
-                    "copied as of one instant.\n")
+        text.append(f"every table on this server (this database's and every other database's) is read-only "
+                    f"for the office for {how_long}; all tables are copied as of one instant.\n")
         text.append("Per-table locking instead pauses each table only while it is read (usually well "
                     "under a second), but the tables are not all from one instant.\n", style="dim")
     else:
         text.append("Per-table locking (chosen): ", style="bold")
         text.append("each MyISAM table is read-only only while it is read (usually well under a second); "
                     "the tables are not all from one instant.\n")
-    text.append(f"A lock that is not granted within {info.lock_timeout:g} s is withdrawn so the office "
-                "can work, then tried again.\n", style="dim")
+    text.append(f"While a lock is asked for, the office's changes wait too; a lock that is not granted within "
+                f"{info.lock_timeout:g} s is withdrawn so the office can work, then tried again.\n", style="dim")
     return text
 
 

@@ -11,14 +11,16 @@ from engine import events as ev
 from . import fmt
 
 GLOBAL_PREFIX = "all tables"
+EVERY_TABLE = "every table on this server"
+"""What a global read lock (consistent mode) blocks: every database's tables, not only ours."""
 clock = time.monotonic
 """The banner's timer (tests freeze it)."""
 
 
 class LockBanner(Static):
-    """A banner that cannot be missed while the office's changes wait on our read lock:
-    which tables are read-only, how many statements wait and for how long, and the lock timer.
-    Hidden when no lock is held or requested."""
+    """A banner that cannot be missed while the office's changes wait on our read lock, or on
+    our request for it (a request that waits blocks them too): which tables, how many statements
+    wait and for how long, and the timer. Hidden when no lock is held or requested."""
 
     DEFAULT_CSS = """
     LockBanner { display: none; height: auto; background: $error; color: $text; text-style: bold;
@@ -75,19 +77,23 @@ class LockBanner(Static):
         self.set_class(self.acquiring, "-acquiring")
         self._redraw()
 
+    @property
+    def is_global(self) -> bool:
+        return self.scope.startswith(GLOBAL_PREFIX)
+
     def what_is_read_only(self) -> str:
-        if self.scope.startswith(GLOBAL_PREFIX):
-            names = ", ".join(self.tables[:6]) + (", ..." if len(self.tables) > 6 else "")
-            return f"EVERY table ({len(self.tables)} in this database: {names})"
+        if self.is_global:
+            return f"EVERY table on this server (the {len(self.tables)} of this database and every other database's)"
         return f"table {self.scope}"
 
     def text(self) -> Text:
         """What the banner says now (tests read it)."""
         age = fmt.short_duration(max(clock() - self.since, self.reported_age))
         if self.acquiring:
-            head = f"WAITING FOR THE READ LOCK ({age}): the office's changes wait until it is granted"
+            which = f"to {EVERY_TABLE}" if self.is_global else f"to table {self.scope}"
+            head = f"ASKING FOR THE LOCK: the office's changes {which} wait now, {age}"
             if self.lock_timeout:
-                head += f" or given up after {self.lock_timeout:g} s"
+                head += f" (given up at {self.lock_timeout:g} s if not granted)"
         else:
             head = f"READ-ONLY FOR THE OFFICE NOW: {self.what_is_read_only()}. Lock held {age}"
         if self.waiting:
