@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+import re
 import textwrap
 from dataclasses import dataclass, fields, replace
 from functools import cache
@@ -36,7 +37,7 @@ SECRETS = (
     "REPO --db mysql://USER@HOST:PORT/DBNAME' (it asks for the password, or reads ODBACKUP_DB_PASSWORD). "
     "The repository passphrase is never stored: set ODBACKUP_PASSPHRASE, or run 'odbackup enroll' so "
     "this machine backs up with write-only credentials.")
-_SECRET_WORDS = ("password", "passphrase", "passwd", "secret", "recovery", "credential", "key")
+_SECRET_WORDS = {"password", "passphrase", "passwd", "pwd", "secret", "recovery", "credential", "credentials"}
 SWITCH = "database"
 """The key that turns the database on or off (off: a folders-only setup)."""
 
@@ -117,7 +118,7 @@ def key(name: str) -> Key:
     found = all_keys().get(name.strip().lower())
     if found is not None:
         return found
-    if any(word in name.lower() for word in _SECRET_WORDS):
+    if _SECRET_WORDS & set(re.split(r"[._\-\s]+", name.lower())):
         raise SettingRefused(f"'{name}' is a secret, not a setting. {SECRETS}")
     raise SettingRefused(f"'{name}' is not a setting. The settings are {SWITCH} (on or off) and "
                          f"{', '.join(all_keys())}; 'odbackup config show' lists them with their meaning. {SECRETS}")

@@ -126,3 +126,29 @@ def test_engine_parts_stay_free_of_the_ui():
             "print(','.join(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tui')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_backups_inside_a_folder_being_backed_up_are_a_problem_of_the_settings(tmp_path):
+    """The setup's destination step refused it; now the settings themselves do (config set, a hand edit)."""
+    images = str(tmp_path / "OpenDentImages")
+    inside = Settings(repository=os.path.join(images, "backups"), images_folder=images)
+    assert inside.problems() == [f"The backups cannot go inside a folder being backed up ({images})."]
+    with pytest.raises(SettingsError, match="cannot go inside a folder being backed up"):
+        save_settings(inside)
+    assert Settings(repository=str(tmp_path / "usb"), images_folder=images).problems() == []
+
+
+def test_update_settings_reads_changes_and_writes_under_the_lock(tmp_path):
+    from dataclasses import replace
+
+    from engine.settings import settings_lock, update_settings
+
+    path = str(tmp_path / "settings.toml")
+    first = update_settings(lambda old: replace(old or Settings(), repository="/r"), path)
+    assert load_settings(path) == first and first.repository == "/r"
+    with settings_lock(path), pytest.raises(SettingsError, match="being changed by another odbackup"):
+        with settings_lock(path, wait=0.2):  # a second writer (another open file) waits, then gives up
+            pass
+    with pytest.raises(ZeroDivisionError):  # a change that fails leaves the file as it was
+        update_settings(lambda old: 1 / 0, path)
+    assert load_settings(path) == first
