@@ -83,11 +83,11 @@ class DatabaseSettings:
         """What is wrong with these values, in plain words (empty when they are fine)."""
         found = []
         if not self.host.strip():
-            found.append("The database server's host name is empty.")
+            found.append("Type the database server's name or address (127.0.0.1 when it is this computer).")
         if not 0 < self.port < 65536:
-            found.append(f"The database port {self.port} is not between 1 and 65535.")
+            found.append("The port is a number between 1 and 65535 (usually 3306).")
         if not self.user.strip():
-            found.append("The database user name is empty.")
+            found.append("Type the database user name (Open Dental's is often root).")
         if not self.name.strip():
             found.append("No database was chosen.")
         if self.lock_mode not in LOCK_MODES:

@@ -152,3 +152,12 @@ def test_update_settings_reads_changes_and_writes_under_the_lock(tmp_path):
     with pytest.raises(ZeroDivisionError):  # a change that fails leaves the file as it was
         update_settings(lambda old: 1 / 0, path)
     assert load_settings(path) == first
+
+
+def test_the_database_checks_say_what_the_setup_says():
+    """One check for the setup's server step, the saved settings and 'odbackup config set': the words a
+    person sees in the setup (tests/tui/test_setup.py) are the engine's."""
+    assert DatabaseSettings(port=70000).problems() == ["The port is a number between 1 and 65535 (usually 3306)."]
+    assert DatabaseSettings(host=" ").problems() == [
+        "Type the database server's name or address (127.0.0.1 when it is this computer)."]
+    assert DatabaseSettings(user="").problems() == ["Type the database user name (Open Dental's is often root)."]
