@@ -161,3 +161,17 @@ def test_the_database_checks_say_what_the_setup_says():
     assert DatabaseSettings(host=" ").problems() == [
         "Type the database server's name or address (127.0.0.1 when it is this computer)."]
     assert DatabaseSettings(user="").problems() == ["Type the database user name (Open Dental's is often root)."]
+
+
+def test_the_setup_keeps_what_it_does_not_ask_about():
+    """Changing the setup in the app keeps the schedule, retention and unknown keys a script set
+    ('odbackup config set schedule.nightly 22:00'), instead of putting back the defaults."""
+    from engine.jobsettings import RetentionSettings, ScheduleSettings
+    from tui.screens.setup.draft import SetupDraft
+
+    saved = from_dict({"repository": "/r", "folders": {"images": "/i"}, "version": 2,
+                       "schedule": {"nightly": "22:00", "nightly_days": ["Mon"]}, "retention": {"daily": 14}})
+    again = SetupDraft.from_settings(saved).to_settings()
+    assert again == saved and again.extra == {"version": 2}
+    assert again.schedule == ScheduleSettings(nightly="22:00", nightly_days=("Mon",))
+    assert again.retention == RetentionSettings(daily=14)

@@ -1,7 +1,7 @@
 """What the setup has gathered so far: one mutable draft shared by every step."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.database.connection import DbTarget, resolve_password
 from engine.places import (  # noqa: F401  (the setup's checks live in the engine, shared with 'config set')
@@ -43,6 +43,9 @@ class SetupDraft:
     demo: bool = False
     editing: bool = False
     """True when changing an existing setup (the dashboard's Setup)."""
+    saved: Settings | None = None
+    """The settings this setup changes: what it does not ask about (the schedule, retention, keys a
+    newer version or 'odbackup config' wrote) is kept from them."""
 
     @classmethod
     def from_settings(cls, settings: Settings | None) -> SetupDraft:
@@ -51,7 +54,7 @@ class SetupDraft:
         db = settings.database
         draft = cls(repository=settings.repository, repository_ready=settings.repository,
                     images_folder=settings.images_folder, extra_folders=list(settings.extra_folders),
-                    use_database=db is not None, editing=True, enrolled=True)
+                    use_database=db is not None, editing=True, enrolled=True, saved=settings)
         if db is not None:
             draft.host, draft.port, draft.user, draft.database = db.host, db.port, db.user, db.name
             draft.lock_mode, draft.lock_timeout = db.lock_mode, db.lock_timeout
@@ -67,8 +70,8 @@ class SetupDraft:
         if self.use_database:
             db = DatabaseSettings(host=self.host, port=self.port, user=self.user, name=self.database,
                                   lock_mode=self.lock_mode, lock_timeout=self.lock_timeout)
-        return Settings(repository=self.repository, images_folder=self.images_folder,
-                        extra_folders=tuple(self.extra_folders), database=db)
+        return replace(self.saved or Settings(), repository=self.repository, images_folder=self.images_folder,
+                       extra_folders=tuple(self.extra_folders), database=db)
 
     def folders_chosen(self) -> bool:
         return bool(self.images_folder or self.extra_folders)
