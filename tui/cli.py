@@ -110,10 +110,42 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--read-data", action="store_true", help="read and authenticate every stored byte")
     _json_arg(p)
+    _config_parser(add("config", _config_usage, "read and set the saved settings without the app"))
     p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
     _repo_arg(p)
     p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")
     return parser
+
+
+def _config_parser(config: argparse.ArgumentParser) -> None:
+    """``odbackup config show|get|set|unset|check|path``."""
+    from . import config_commands as cc
+
+    config.formatter_class = argparse.RawDescriptionHelpFormatter
+    config.epilog = cli_help.CONFIG_EPILOG
+    sub = config.add_subparsers(dest="config_command", metavar="ACTION")
+
+    def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=cli_help.CONFIG_DESCRIPTIONS[name])
+        p.set_defaults(func=func)
+        _json_arg(p)
+        return p
+
+    add("show", cc.show, "every setting with its meaning (--json: one object)")
+    add("get", cc.get, "one setting's value").add_argument("key", metavar="KEY")
+    p = add("set", cc.set_, "set one setting (checked as the setup checks it) and save")
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("values", nargs="*", metavar="VALUE", help="the value; a list takes several")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--add", nargs="+", metavar="VALUE", help="add these to a list (folders.extra, *_days)")
+    how.add_argument("--remove", nargs="+", metavar="VALUE", help="remove these from a list")
+    add("unset", cc.unset, "put one setting back to its default").add_argument("key", metavar="KEY")
+    add("check", cc.check, "say what is still missing before a backup can run (exit 1 if anything)")
+    add("path", cc.path, "print where the settings file is")
+
+
+def _config_usage(args: argparse.Namespace, printer: commands.Printer) -> int:
+    raise UsageError("Say what to do: odbackup config show|get|set|unset|check|path (odbackup config --help).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,3 +81,50 @@ DESCRIPTIONS = {
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",
 }
+
+DESCRIPTIONS["config"] = (
+    "Read and set the settings the setup saves (settings.toml in this machine's config folder), for "
+    "scripts that set up many offices: 'config show' lists every setting with its meaning, 'config set "
+    "KEY VALUE' checks a value exactly as the setup does and saves it, 'config check' says what is still "
+    "missing. No secret is ever a setting.")
+
+CONFIG_EPILOG = """\
+Keys are named after settings.toml's tables and fields: repository, folders.images,
+folders.extra, database.host, database.port, database.user, database.name,
+database.lock_mode, database.lock_timeout, schedule.nightly, schedule.nightly_days,
+schedule.intraday, schedule.intraday_days, schedule.intraday_lock_mode,
+schedule.maintenance, schedule.maintenance_days, retention.within, retention.last,
+retention.hourly, retention.daily, retention.weekly, retention.monthly,
+retention.yearly, retention.reports_years; and 'database' itself: on, or off for a
+folders-only setup (any database.* key turns it on).
+
+Lists take several values: 'config set folders.extra /srv/Docs /srv/Exports'
+replaces the list, '--add' and '--remove' change it; days may also be written
+Mon,Wed,Fri. 'config unset KEY' puts a key back to its default (folders.extra: none).
+
+The first 'config set' creates the settings. A value is refused (exit 2, nothing
+written) when it brings a new problem; what is still missing while a setup is
+built one key at a time (no repository yet) is said as a warning on stderr, and
+'config check' lists it (exit 1 until nothing is missing). Secrets are never
+settings: the database password goes in ODBACKUP_DB_PASSWORD, the setup, or
+'odbackup enroll --repo REPO --db URL'; the passphrase in ODBACKUP_PASSPHRASE, or
+'odbackup enroll' for write-only credentials.
+"""
+
+CONFIG_DESCRIPTIONS = {
+    "show": "Print the settings as settings.toml holds them, each key under its meaning, then what is still "
+            "missing. Without saved settings, the defaults a first 'config set' starts from. With --json: "
+            "one JSON object with path, saved, settings (the tables of settings.toml; database null when "
+            "off) and problems.",
+    "get": "Print one setting's value: text as it is, a list one item per line, database as on or off. "
+           "With --json: one object with key and value.",
+    "set": "Set one setting and save it. The value is checked exactly as the setup checks it (a folder must "
+           "exist and be readable, the destination usable, times like 21:00, days like Mon,Fri, ...): a "
+           "refused value writes nothing and exits 2. Lists take several VALUEs; --add and --remove change "
+           "a list instead of replacing it.",
+    "unset": "Put one setting back to its default (folders.images and folders.extra: none; database: off). "
+             "Refused, like set, when that leaves nothing to back up.",
+    "check": "Say whether a backup can run from the saved settings: every problem of the settings, and "
+             "whether each folder and the destination can be used now. Exit 0 when ready, 1 otherwise.",
+    "path": "Print the settings file's path (ODBACKUP_CONFIG_DIR moves it). With --json: path and saved.",
+}
