@@ -68,7 +68,7 @@ class PrunePlan:
     def bytes_to_free(self) -> int:
         """Bytes of whole unused packs and unused parts of repacked ones (and leftovers)."""
         whole = sum(self.packs[p].size for p in self.unused_packs) + sum(s for _, s in self.unindexed)
-        return whole + sum(self.packs[p].size - _used_bytes(self.packs[p], self.used) for p in self.repack)
+        return whole + sum(_unused_bytes(self.packs[p], self.used) for p in self.repack)
 
     @property
     def bytes_repack(self) -> int:
@@ -191,24 +191,32 @@ def _used_bytes(pack: PackContents, used: set[bytes]) -> int:
     return sum(b.length for b in pack.blobs if b.blob_id in used)
 
 
+def _unused_bytes(pack: PackContents, used: set[bytes]) -> int:
+    """The bytes of the pack's blobs no snapshot uses (its header is not counted: a small pack's
+    header is no reason to rewrite it, and the rewritten pack would have one too)."""
+    return sum(b.length for b in pack.blobs if b.blob_id not in used)
+
+
 def _choose(plan: PrunePlan) -> None:
     """Whole unused packs go; mostly-unused ones are repacked (then the most unused first,
     until at most MAX_UNUSED_SHARE of the stored bytes is unused)."""
     partial = []
     for pack_id, pack in plan.packs.items():
-        used = _used_bytes(pack, plan.used)
+        used, unused = _used_bytes(pack, plan.used), _unused_bytes(pack, plan.used)
         plan.bytes_total += pack.size
-        plan.bytes_unused += pack.size - used
         if used == 0:
             plan.unused_packs.append(pack_id)
-        elif used < pack.size * 0.999:
-            partial.append((1 - used / pack.size, pack_id, pack.size - used))
-    left = plan.bytes_unused - sum(plan.packs[p].size for p in plan.unused_packs)
+            plan.bytes_unused += pack.size
+        elif unused:
+            plan.bytes_unused += unused
+            partial.append((unused / (used + unused), pack_id, unused))
+    whole = sum(plan.packs[p].size for p in plan.unused_packs)
+    left, after = plan.bytes_unused - whole, plan.bytes_total - whole  # unused bytes, stored bytes afterwards
     for share, pack_id, unused in sorted(partial, reverse=True):
-        if share < REPACK_UNUSED_SHARE and left <= MAX_UNUSED_SHARE * plan.bytes_total:
+        if share < REPACK_UNUSED_SHARE and left <= MAX_UNUSED_SHARE * after:
             break
         plan.repack.append(pack_id)
-        left -= unused
+        left, after = left - unused, after - unused
 
 
 # --- deleting and repacking --------------------------------------------------------------
