@@ -11,7 +11,8 @@ rotating order) copies it afresh (untimed), then times ``forget --keep-last 5
 RSS of the process tree).
 
 odbackup runs as the scheduled maintenance does: with the machine's
-write-only credentials (``odbackup enroll``), no passphrase. restic has no
+write-only credentials (``odbackup enroll``), no passphrase, applying the
+policy stored in the repository (``--keep-last 5``, set with the passphrase). restic has no
 such mode and opens its repository with its password (scrypt, ~0.1 s here).
 
 The medians are printed as Markdown; ``--write-doc`` puts them into
@@ -66,7 +67,10 @@ def build(tool, scratch: Path, base: Path, step_bytes: int) -> Path:
     env = tool.env(work)
     tool.init(repo, env, work / "init.log")
     if tool.name == "odbackup":
+        # As a practice sets it up: the machine enrolled, the policy stored with the passphrase.
         subprocess.run([tool.binary, "enroll", "--repo", str(repo)], env=env, check=True, capture_output=True)
+        subprocess.run([tool.binary, "forget", "--repo", str(repo), "--keep-last", str(KEEP), "--save-policy"],
+                       env=env, check=True, capture_output=True)
     rng, added = random.Random(2026), []
     for step in range(SNAPSHOTS):
         added = change(live, rng, added, step_bytes, 900_000 + step * 10_000)
@@ -77,7 +81,7 @@ def build(tool, scratch: Path, base: Path, step_bytes: int) -> Path:
 
 def forget_cmd(tool, repo: Path) -> list[str]:
     if tool.name == "odbackup":
-        return [tool.binary, "forget", "--repo", str(repo), "--keep-last", str(KEEP), "--prune"]
+        return [tool.binary, "forget", "--repo", str(repo), "--prune"]  # the stored policy: keep the last 5
     return [tool.binary, "--repo", str(repo), "--cache-dir", str(repo.parent / "cache"), "forget",
             "--keep-last", str(KEEP), "--prune"]
 
