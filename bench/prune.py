@@ -32,7 +32,7 @@ from pathlib import Path
 from folders import machine_facts
 from make_atoz_tree import GB, TreeParams, TreeStats, ensure_tree, make_patient
 from measure import measure
-from tools import PASSPHRASE, REPO_ROOT, git_revision, locate, make_tools
+from tools import REPO_ROOT, git_revision, locate, make_tools
 
 DEFAULT_SCRATCH = Path("/tmp/odbackup-bench-prune")
 DOC = REPO_ROOT / "docs" / "BENCHMARKS.md"
@@ -110,19 +110,24 @@ def render(runs: list[dict], facts: dict, tree: TreeStats, versions: dict) -> st
     med = {}
     for name in ("odbackup", "restic"):
         mine = [r for r in runs if r["tool"] == name]
-        med[name] = {k: statistics.median(r[k] for r in mine) for k in ("wall_s", "peak_rss_mib", "before", "after")}
+        med[name] = {k: statistics.median(r[k] for r in mine)
+                     for k in ("wall_s", "peak_rss_mib", "before", "after", "others_cpu_s")}
+        med[name]["cpu_s"] = statistics.median(r["user_s"] + r["sys_s"] for r in mine)
     o, r = med["odbackup"], med["restic"]
     mib = 1024 * 1024
     lines = [
         f"Run {facts['date']} on {facts['cpu']} ({facts['nproc']} cores, {facts['ram']}), git {git_revision()}; "
         f"{versions['odbackup']}, {versions['restic']}. Tree: {tree.files:,} files, {tree.bytes / mib:,.0f} MiB; "
         f"{SNAPSHOTS} snapshots, each step replacing the previous step's new patients (~7% of the tree); "
-        f"`forget --keep-last {KEEP} --prune`; medians of {len(runs) // 2} runs per tool.",
+        f"`forget --keep-last {KEEP} --prune`; medians of {len(runs) // 2} runs per tool. Load average when "
+        f"the runs began: {facts.get('load', '?')} (other work shared the machine).",
         "",
         "| | odbackup | restic | odbackup / restic |",
         "| --- | ---: | ---: | ---: |",
         f"| forget + prune, wall (s) | {o['wall_s']:.2f} | {r['wall_s']:.2f} | {o['wall_s'] / r['wall_s']:.2f}x "
         "(target at most 1.0x) |",
+        f"| CPU, user + sys (s) | {o['cpu_s']:.2f} | {r['cpu_s']:.2f} | {o['cpu_s'] / r['cpu_s']:.2f}x |",
+        f"| other processes' CPU meanwhile (s) | {o['others_cpu_s']:.2f} | {r['others_cpu_s']:.2f} | |",
         f"| peak memory (MiB) | {o['peak_rss_mib']:.0f} | {r['peak_rss_mib']:.0f} | (target at most 256 MiB) |",
         f"| repository before (MiB) | {o['before'] / mib:,.0f} | {r['before'] / mib:,.0f} | |",
         f"| repository after (MiB) | {o['after'] / mib:,.0f} | {r['after'] / mib:,.0f} | |",
@@ -156,14 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     step_bytes = int(args.size_gb * GB * 0.07)
     for tool in tools:
         build(tool, args.scratch, args.scratch / "tree", step_bytes)
-    runs = []
+    runs, load = [], Path("/proc/loadavg").read_text().split()[0]
     for rep in range(args.reps):
         for tool in tools[rep % 2:] + tools[: rep % 2]:
             runs.append(run_once(tool, args.scratch, rep))
             print(json.dumps(runs[-1]), file=sys.stderr)
     versions = {t.name: t.version() for t in tools}
     (args.scratch / "results-prune.json").write_text(json.dumps({"runs": runs, "versions": versions}, indent=1))
-    section = render(runs, machine_facts(), tree, versions)
+    section = render(runs, {**machine_facts(), "load": load}, tree, versions)
     print(section)
     if args.write_doc:
         write_doc(section)

@@ -93,7 +93,8 @@ def forget(repo: Repository, given: Policy | None = None, *, save: bool = False,
         if not repo.can_read and given is not None and stored is not None:
             _refuse_loosening(decision, decide(repo, stored.policy, now))
         removed = _apply(repo, decision, dry_run, on_event)
-        pruned = prune(repo, lock, dry_run=dry_run, on_event=on_event, cancel=cancel) if with_prune else None
+        pruned = prune(repo, lock, dry_run=dry_run, on_event=on_event, cancel=cancel,
+                       leaving_out=frozenset(removed)) if with_prune else None
     finally:
         lock.release()
     return ForgetResult(policy, source, decision, removed, dry_run, pruned)

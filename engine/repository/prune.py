@@ -41,6 +41,7 @@ from .lock import RepoLock
 from .pack import PackContents, PackWriter, pack_name
 from .repo import Repository, pack_size_target
 from .snapshot import read_snapshot, snapshot_ids
+from .storage import RangeReader
 
 REPACK_UNUSED_SHARE = 0.5
 """A pack at least this unused is always repacked ("mostly unused")."""
@@ -93,15 +94,16 @@ class PruneResult:
 
 
 def prune(repo: Repository, lock: RepoLock, *, dry_run: bool = False, on_event: EventSink = ignore_events,
-          cancel: threading.Event | None = None) -> PruneResult:
+          cancel: threading.Event | None = None, leaving_out: frozenset[str] = frozenset()) -> PruneResult:
     """Delete the packs no snapshot uses and repack mostly-unused ones (module docstring).
 
     ``repo`` may be unlocked with machine credentials; ``lock`` is a held delete lock
-    (a dry run may hold a read lock: it deletes nothing).
+    (a dry run may hold a read lock: it deletes nothing). Snapshots in ``leaving_out`` count as
+    gone (``forget --dry-run --prune``: what the prune would free after that forget).
     """
     cancel = cancel or threading.Event()
     started = time.monotonic()
-    plan = plan_prune(repo, on_event=on_event, cancel=cancel)
+    plan = plan_prune(repo, on_event=on_event, cancel=cancel, leaving_out=leaving_out)
     on_event(PrunePlanned(plan.snapshots, len(plan.packs), plan.bytes_total, plan.bytes_unused,
                           len(plan.unused_packs), len(plan.repack), plan.bytes_repack, plan.bytes_to_free))
     deleted = written = freed = 0
@@ -119,11 +121,11 @@ def prune(repo: Repository, lock: RepoLock, *, dry_run: bool = False, on_event: 
 # --- finding what is used ---------------------------------------------------------------
 
 
-def plan_prune(repo: Repository, *, on_event: EventSink = ignore_events,
-               cancel: threading.Event | None = None) -> PrunePlan:
+def plan_prune(repo: Repository, *, on_event: EventSink = ignore_events, cancel: threading.Event | None = None,
+               leaving_out: frozenset[str] = frozenset()) -> PrunePlan:
     """Read the snapshots (listed first: FORMAT.md section 9), the index and the refs; decide."""
     cancel = cancel or threading.Event()
-    snaps = snapshot_ids(repo.backend)
+    snaps = [s for s in snapshot_ids(repo.backend) if s not in leaving_out]
     index_files = tuple(sorted(name for name, _ in repo.backend.list("index")))
     packs = _load_packs(repo, index_files)
     index = Index()
@@ -294,18 +296,22 @@ def _repack(repo: Repository, plan: PrunePlan, lock: RepoLock, on_event: EventSi
 
 def _copy_used(repo: Repository, pack: PackContents, used: set[bytes], have: set[bytes], writer: PackWriter,
                written: list[PackContents]) -> None:
-    """Copy one pack's used blobs (not stored elsewhere) into ``writer``, after checking the pack
-    is intact (its name is the hash of its bytes): damage is never copied into a new pack."""
-    data = repo.backend.read(pack_name(pack.pack_id))
-    if crypto.content_hash(data).hex() != pack.pack_id:
-        raise RepositoryDamaged(f"Pack {pack.pack_id[:12]} is damaged, so its blobs were not repacked; "
-                                "nothing of it was deleted.", hint="Run 'odbackup check --read-data'.")
-    for blob in pack.blobs:
-        if blob.blob_id not in used or blob.blob_id in have:
-            continue
-        session = pack.sessions[blob.session] if blob.session is not None else None
-        writer.add(blob.blob_type, blob.blob_id, data[blob.offset : blob.offset + blob.length],
-                   blob.raw_length, session)
-        have.add(blob.blob_id)
-        if writer.full:
-            written.append(writer.finish())
+    """Copy one pack's used blobs (not stored elsewhere) into ``writer``: only their byte ranges
+    are read (a mostly-unused pack is mostly not read at all), as the sealed bytes they are."""
+    reader = RangeReader(repo.backend, keep=1)
+    try:
+        for blob in sorted(pack.blobs, key=lambda b: b.offset):
+            if blob.blob_id not in used or blob.blob_id in have:
+                continue
+            sealed = reader.read_range(pack_name(pack.pack_id), blob.offset, blob.length)
+            if len(sealed) != blob.length:
+                raise RepositoryDamaged(f"Pack {pack.pack_id[:12]} is shorter than the index says, so it was "
+                                        "not repacked and nothing of it was deleted.",
+                                        hint="Run 'odbackup check --read-data'.")
+            session = pack.sessions[blob.session] if blob.session is not None else None
+            writer.add(blob.blob_type, blob.blob_id, sealed, blob.raw_length, session)
+            have.add(blob.blob_id)
+            if writer.full:
+                written.append(writer.finish())
+    finally:
+        reader.close()

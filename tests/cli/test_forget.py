@@ -170,3 +170,16 @@ def test_forget_prune_frees_the_space_and_what_stays_restores(tmp_path, four):
     after = describe_tree(tmp_path / "out" / "Images")
     assert after == {k: v for k, v in describe_tree(source).items()}
     assert set(after) < set(before)
+
+
+def test_forget_dry_run_with_prune_says_what_would_be_freed_and_deletes_nothing(four):
+    repo, source, ids = four
+    for f in sorted(source.iterdir())[:3]:
+        f.unlink()
+    repo.backup(source)
+    files = repo.files()
+    cp = _forget(repo, "--keep-last", "1", "--prune", "--dry-run", "--json")
+    planned = events(cp, "prune_planned")[0]
+    assert planned["snapshots"] == 1 and planned["bytes_to_free"] > 3 * 40_000
+    assert summary(cp)["prune"]["packs_deleted"] == 0
+    assert repo.files() == files
