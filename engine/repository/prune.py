@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .. import crypto
@@ -103,7 +103,7 @@ def prune(repo: Repository, lock: RepoLock, *, dry_run: bool = False, on_event: 
     """
     cancel = cancel or threading.Event()
     started = time.monotonic()
-    plan = plan_prune(repo, on_event=on_event, cancel=cancel, leaving_out=leaving_out)
+    plan = plan_prune(repo, on_event=on_event, cancel=cancel, leaving_out=leaving_out, refresh=lock.refresh)
     on_event(PrunePlanned(plan.snapshots, len(plan.packs), plan.bytes_total, plan.bytes_unused,
                           len(plan.unused_packs), len(plan.repack), plan.bytes_repack, plan.bytes_to_free))
     deleted = written = freed = 0
@@ -122,8 +122,9 @@ def prune(repo: Repository, lock: RepoLock, *, dry_run: bool = False, on_event: 
 
 
 def plan_prune(repo: Repository, *, on_event: EventSink = ignore_events, cancel: threading.Event | None = None,
-               leaving_out: frozenset[str] = frozenset()) -> PrunePlan:
-    """Read the snapshots (listed first: FORMAT.md section 9), the index and the refs; decide."""
+               leaving_out: frozenset[str] = frozenset(), refresh: Callable[[], None] = lambda: None) -> PrunePlan:
+    """Read the snapshots (listed first: FORMAT.md section 9), the index and the refs; decide.
+    ``refresh`` keeps the caller's lock fresh during a long walk."""
     cancel = cancel or threading.Event()
     snaps = [s for s in snapshot_ids(repo.backend) if s not in leaving_out]
     index_files = tuple(sorted(name for name, _ in repo.backend.list("index")))
@@ -132,7 +133,7 @@ def plan_prune(repo: Repository, *, on_event: EventSink = ignore_events, cancel:
     for pack in packs.values():
         index.add_pack(pack)
     repo._index = index
-    used = _used_blobs(repo, snaps, on_event, cancel)
+    used = _used_blobs(repo, snaps, on_event, cancel, refresh)
     plan = PrunePlan(len(snaps), packs, index_files, used)
     on_disk = dict(repo.backend.list("data"))
     plan.unindexed = sorted((name, size) for name, size in on_disk.items() if name.rsplit("/", 1)[-1] not in packs)
@@ -153,7 +154,8 @@ def _load_packs(repo: Repository, index_files: Iterable[str]) -> dict[str, PackC
     return packs
 
 
-def _used_blobs(repo: Repository, snaps: list[str], on_event: EventSink, cancel: threading.Event) -> set[bytes]:
+def _used_blobs(repo: Repository, snaps: list[str], on_event: EventSink, cancel: threading.Event,
+                refresh: Callable[[], None]) -> set[bytes]:
     """Every blob the snapshots use: their refs blobs, walked (each refs blob once)."""
     used: set[bytes] = set()
     todo: list[bytes] = []
@@ -185,6 +187,7 @@ def _used_blobs(repo: Repository, snaps: list[str], on_event: EventSink, cancel:
             raise Cancelled("Prune was cancelled before deleting anything.")
         if time.monotonic() - tick > PROGRESS_EVERY:
             on_event(PruneProgress("used", len(used), 0))
+            refresh()
             tick = time.monotonic()
     return used
 
