@@ -137,8 +137,16 @@ def plan_prune(repo: Repository, *, on_event: EventSink = ignore_events, cancel:
     plan = PrunePlan(len(snaps), packs, index_files, used)
     on_disk = dict(repo.backend.list("data"))
     plan.unindexed = sorted((name, size) for name, size in on_disk.items() if name.rsplit("/", 1)[-1] not in packs)
+    for pack_id, pack in packs.items():
+        if pack_name(pack_id) not in on_disk and any(b.blob_id in used for b in pack.blobs):
+            raise _damaged(f"Pack {pack_id[:12]}, which holds data the snapshots use, is missing.")
     _choose(plan)
     return plan
+
+
+def _damaged(what: str) -> RepositoryDamaged:
+    return RepositoryDamaged(f"{what} Prune deletes nothing in a damaged repository: nothing was deleted.",
+                             hint="Run 'odbackup check --read-data' to see which snapshots and files are affected.")
 
 
 def _load_packs(repo: Repository, index_files: Iterable[str]) -> dict[str, PackContents]:
@@ -171,14 +179,15 @@ def _used_blobs(repo: Repository, snaps: list[str], on_event: EventSink, cancel:
         if refs_id in used:
             continue
         used.add(refs_id)
-        listed = repo.read_blob(refs_id)  # RepositoryDamaged when missing: then nothing is deleted
+        try:
+            listed = repo.read_blob(refs_id)
+        except RepositoryDamaged as exc:
+            raise _damaged(str(exc)) from exc
         for i in range(0, len(listed), crypto.ID_SIZE):
             blob_id = listed[i : i + crypto.ID_SIZE]
             loc = repo.index.get(blob_id)
             if loc is None:
-                raise RepositoryDamaged(f"Blob {blob_id.hex()[:12]} that a snapshot uses is missing; "
-                                        "prune deletes nothing in a damaged repository.",
-                                        hint="Run 'odbackup check --read-data'.")
+                raise _damaged(f"Blob {blob_id.hex()[:12]} that a snapshot uses is missing.")
             if loc.blob_type == "refs":
                 todo.append(blob_id)
             else:

@@ -255,3 +255,17 @@ def test_prune_on_a_full_disk_frees_whole_unused_packs_first(tmp_path, forgotten
     ok(repo.run(["prune", "--repo", repo.path], passphrase=None))  # with room again, it finishes
     ok(repo.run(["check", "--repo", repo.path], passphrase=None))
     assert run_cli(["--version"]).returncode == 0
+
+
+def test_prune_deletes_nothing_in_a_repository_missing_data_a_snapshot_uses(tmp_path, forgotten):
+    """Prune decides what is unused from what the snapshots name: when a blob they name is missing,
+    that decision cannot be trusted, so it stops (exit 6) before deleting anything."""
+    original, _expected, _database = forgotten
+    repo = _copy(original, tmp_path / "repo")
+    ok(repo.run(["prune", "--repo", repo.path], passphrase=None))
+    biggest = max((repo.path / "data").rglob("*"), key=lambda p: p.stat().st_size if p.is_file() else 0)
+    biggest.unlink()  # a pack the remaining snapshots use (everything unused is gone now)
+    files = repo.files()
+    cp = _prune(repo, code=6)
+    assert "nothing was deleted" in cp.stderr or "deletes nothing" in cp.stderr, explain(cp)
+    assert repo.files() == files
