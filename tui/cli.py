@@ -28,6 +28,11 @@ def _json_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON lines (one engine event per line)")
 
 
+def _wait_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", type=float, default=0.0, metavar="MINUTES",
+                   help="while a backup or a reader holds the repository, try again for up to this long")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="odbackup",
@@ -111,6 +116,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--read-data", action="store_true", help="read and authenticate every stored byte")
     _json_arg(p)
     _config_parser(add("config", _config_usage, "read and set the saved settings without the app"))
+    p = add("forget", commands.forget, "remove the snapshots the retention policy does not keep")
+    _repo_arg(p)
+    for rule, what in (("last", "the newest N snapshots"), ("hourly", "the newest of each of the last N hours"),
+                       ("daily", "the newest of each of the last N days"),
+                       ("weekly", "the newest of each of the last N weeks"),
+                       ("monthly", "the newest of each of the last N months"),
+                       ("yearly", "the newest of each of the last N years")):
+        p.add_argument(f"--keep-{rule}", type=int, default=0, metavar="N", help=f"keep {what} (-1: all)")
+    p.add_argument("--keep-within", default="", metavar="DURATION",
+                   help="keep every snapshot within this span before the newest one (48h, 30d, 6m, 1y6m)")
+    p.add_argument("--save-policy", action="store_true",
+                   help="store these rules (or, without any, the settings' [retention]) in the repository as "
+                        "its policy (needs the passphrase)")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be kept and removed")
+    p.add_argument("--prune", action="store_true", help="then reclaim the space (as 'odbackup prune')")
+    _wait_arg(p)
+    _json_arg(p)
+    p = add("prune", commands.prune, "delete what no snapshot uses any more and reclaim the space")
+    _repo_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="only say what would be deleted and repacked")
+    _wait_arg(p)
+    _json_arg(p)
     p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
     _repo_arg(p)
     p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")

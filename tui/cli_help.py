@@ -77,6 +77,17 @@ DESCRIPTIONS = {
     "check": "Check the repository's structure and references (the write-only credentials suffice). With "
              "--read-data (needs the passphrase) every stored byte is read and authenticated, and the "
              "snapshots and files any damage affects are named. Exit 6 when errors are found.",
+    "forget": "Remove the snapshots a retention policy does not keep, saying for each kept one why (restic's "
+              "rules: each --keep-* rule counted on its own, periods in local time, --keep-within measured "
+              "from the newest snapshot; the newest complete and the newest verified snapshot are always "
+              "kept). Without --keep-* rules, the policy stored in the repository applies. With the "
+              "passphrase, --save-policy stores the rules given (or the settings' [retention]) as that "
+              "policy. This machine's write-only credentials apply the stored policy and may not loosen it "
+              "(exit 4). Verification reports are never deleted. --prune then reclaims the space.",
+    "prune": "Delete the data no snapshot uses any more: whole unused packs first, then mostly-unused packs "
+             "are rewritten (their still-used parts copied as they are, never decrypted). This machine's "
+             "write-only credentials suffice. Safe to stop at any moment; refuses (exit 5) while a backup or "
+             "a reader holds the repository, unless --wait.",
     "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",

@@ -387,3 +387,61 @@ def unlock(args: argparse.Namespace, out: Printer) -> int:
     else:
         out.result(f"Removed the lock of {holder.describe()}.")
     return EXIT_OK
+
+
+def _given_policy(args: argparse.Namespace):
+    """The --keep-* rules as a Policy (None when no rule was given); with --save-policy and no
+    rule, the settings' [retention] (what the setup proposed)."""
+    from engine.retention import Duration, Policy
+
+    counts = {k: getattr(args, f"keep_{k}") for k in ("last", "hourly", "daily", "weekly", "monthly", "yearly")}
+    try:
+        within = Duration.parse(args.keep_within) if args.keep_within else Duration()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    policy = Policy(**counts, within=within)
+    if policy.empty and args.save_policy:
+        from engine.settings import load_settings
+
+        settings = load_settings()
+        return settings.retention.policy() if settings is not None else None
+    return None if policy.empty else policy
+
+
+def forget(args: argparse.Namespace, out: Printer) -> int:
+    from engine.forget import forget as run_forget
+
+    given = _given_policy(args)
+    repo = _open(args, out, full=False)
+    result = run_forget(repo, given, save=args.save_policy, dry_run=args.dry_run, with_prune=args.prune,
+                        wait=args.wait * 60, on_event=out)
+    verb = "Would remove" if args.dry_run else "Removed"
+    out.result(f"Policy ({result.policy_source}): {result.policy.describe()}.")
+    if result.policy_source == "saved" and not args.dry_run:
+        out.result("It is now stored in the repository; this machine's scheduled maintenance applies it.")
+    out.result(f"{verb} {len(result.removed)} snapshot(s), kept {len(result.decision.keep)}. "
+               "Verification reports are kept.")
+    doc = {"policy": result.policy.describe(), "policy_source": result.policy_source, "dry_run": args.dry_run,
+           "kept": [s.snapshot_id for s in result.decision.keep], "removed": list(result.removed)}
+    if result.pruned is not None:
+        doc["prune"] = _prune_summary(result.pruned)
+    out.summary(doc)
+    return EXIT_OK
+
+
+def prune(args: argparse.Namespace, out: Printer) -> int:
+    from engine.forget import take_lock
+    from engine.repository.prune import prune as run_prune
+
+    repo = _open(args, out, full=False)
+    lock = take_lock(repo, "prune", mode="read" if args.dry_run else "delete", wait=args.wait * 60)
+    with lock:
+        result = run_prune(repo, lock, dry_run=args.dry_run, on_event=out)
+    out.summary(_prune_summary(result))
+    return EXIT_OK
+
+
+def _prune_summary(result) -> dict:
+    return {"snapshots": result.snapshots, "packs_deleted": result.packs_deleted,
+            "packs_written": result.packs_written, "bytes_freed": result.bytes_freed,
+            "bytes_to_free": result.bytes_to_free, "seconds": round(result.seconds, 3), "dry_run": result.dry_run}

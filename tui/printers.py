@@ -26,6 +26,13 @@ def size(n: int) -> str:
     return humanize.naturalsize(n, binary=True)
 
 
+def _when(iso: str) -> str:
+    """A snapshot's time in this machine's local time, to the second."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
 def tables(n: int) -> str:
     return f"{n:,} table" if n == 1 else f"{n:,} tables"
 
@@ -247,6 +254,31 @@ class TextPrinter(_ClosedOutput):
         verdict = "no errors found" if not e.errors else f"{e.errors} ERROR(S)"
         self._line(f"Checked {what}: {e.packs} packs, {e.blobs} blobs, {e.snapshots} snapshots: "
                    f"{verdict}, {e.warnings} warning(s).", stream=self.out)
+
+    # --- forget and prune -------------------------------------------------------------------
+
+    def on_snapshot_kept(self, e: ev.SnapshotKept) -> None:
+        self._line(f"keep    {e.snapshot_id[:8]}  {_when(e.time)}  {'; '.join(e.reasons)}", stream=self.out)
+
+    def on_snapshot_forgotten(self, e: ev.SnapshotForgotten) -> None:
+        verb = "would remove" if e.dry_run else "removed"
+        self._line(f"{verb:<7} {e.snapshot_id[:8]}  {_when(e.time)}  (no rule keeps it)", stream=self.out)
+
+    def on_prune_planned(self, e: ev.PrunePlanned) -> None:
+        self._line(f"{e.snapshots} snapshot(s) remain. Stored: {e.packs} packs, {size(e.bytes_total)}, of which "
+                   f"{size(e.bytes_unused)} no snapshot uses. Deleting {e.packs_unused} unused pack(s) whole and "
+                   f"rewriting {e.packs_repack} mostly-unused one(s) ({size(e.bytes_repack)} still used is "
+                   f"copied) frees {size(e.bytes_to_free)}.", stream=self.out)
+
+    def on_prune_progress(self, e: ev.PruneProgress) -> None:
+        self._status(f"prune: {e.step} {e.done:,}" + (f"/{e.total:,}" if e.total else ""))
+
+    def on_prune_finished(self, e: ev.PruneFinished) -> None:
+        if e.dry_run:
+            self._line("Dry run: nothing was deleted.", stream=self.out)
+            return
+        self._line(f"Freed {size(e.bytes_freed)}: {e.packs_deleted} pack(s) deleted, {e.packs_written} written, "
+                   f"in {e.seconds:.1f} s.", stream=self.out)
 
     # --- databases -------------------------------------------------------------------------
 
