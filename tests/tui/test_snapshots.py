@@ -99,8 +99,10 @@ def test_error_dialog(snap_compare, size):
 
 @SIZES
 def test_snapshots(snap_compare, size, monkeypatch):
-    rows = [snapshots.SnapshotRow(f"{n:x}" * 8, at(16 - n), n != 2, 18_000 + n, 41_900_000_000, 10_000_000,
-                                  at(17 - n) if n % 3 == 0 else None, True if n % 3 == 0 else None)
+    rows = [snapshots.SnapshotRow(f"{n:x}" * 8, at(16 - n), complete=n != 2, files=18_000 + n,
+                                  bytes=41_900_000_000, bytes_added=10_000_000,
+                                  verified_at=at(17 - n) if n % 3 == 0 else None,
+                                  verified_ok=True if n % 3 == 0 else None)
             for n in range(1, 9)]
     monkeypatch.setattr(snapshots, "load_snapshots", lambda settings, secret: rows)
 
