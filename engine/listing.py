@@ -67,9 +67,10 @@ def backed_up_bytes(stats: Mapping[str, Any]) -> int:
     return int(stats.get("bytes", 0)) + int(stats.get("db_bytes", 0))
 
 
-def list_snapshots(repo: Repository) -> list[SnapshotRow]:
-    """Every snapshot, oldest first, then the damaged ones (the repository must be unlocked)."""
-    checked = verifications(repo)
+def list_snapshots(repo: Repository, checked: Mapping[str, tuple[str, bool]] | None = None) -> list[SnapshotRow]:
+    """Every snapshot, oldest first, then the damaged ones (the repository must be unlocked).
+    ``checked``: the verifications (``engine.reports.verifications``), when already read."""
+    checked = verifications(repo) if checked is None else checked
     rows = [snapshot_row(s, *checked.get(s.snapshot_id, (None, None))) for s in repo.snapshots()]
     return rows + [SnapshotRow(snap_id, damaged=True, problem=repo.snapshot_problems[snap_id])
                    for snap_id in repo.damaged_snapshots]
