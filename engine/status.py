@@ -125,17 +125,18 @@ def _sentence(text: str) -> str:
 
 
 def alerts(settings: Settings, state: State, now: datetime) -> list[Alert]:
-    """What needs attention, most urgent first; ``[ALL_GOOD]`` when nothing does."""
-    found = _place_alerts(settings, state) + _backup_alerts(state, now) + _database_alerts(state)
+    """What needs attention, roughly most urgent first; ``[ALL_GOOD]`` when nothing does.
+    ``settings`` say what is expected (today: whether the office's lock matters)."""
+    found = _place_alerts(state) + _backup_alerts(state, now) + _database_alerts(settings, state)
     return found or [ALL_GOOD]
 
 
-def _place_alerts(settings: Settings, state: State) -> list[Alert]:
+def _place_alerts(state: State) -> list[Alert]:
     found: list[Alert] = []
     dest = state.destination
     if dest is not None and not dest.exists:
         found.append(Alert("critical", "destination_missing", "Destination missing",
-                           f"The backup destination {settings.repository} is not there",
+                           f"The backup destination {state.location} is not there",
                            "connect the USB drive or network share"))
     elif state.problem:
         found.append(Alert("critical", "repository_unreadable", "Repository cannot be read",
@@ -182,7 +183,7 @@ def _verification_alerts(state: State, now: datetime) -> list[Alert]:
     return []
 
 
-def _database_alerts(state: State) -> list[Alert]:
+def _database_alerts(settings: Settings, state: State) -> list[Alert]:
     found: list[Alert] = []
     dest = state.destination
     if dest is not None and dest.exists and dest.nearly_full:
@@ -192,7 +193,8 @@ def _database_alerts(state: State) -> list[Alert]:
     if state.database_problem:
         found.append(Alert("critical", "database_unreachable", "Database unreachable",
                            f"The database cannot be reached: {state.database_problem}"))
-    if state.expected_lock is not None and state.expected_lock >= LARGE_LOCK_SECONDS:
+    consistent = settings.database is not None and settings.database.lock_mode == "consistent"
+    if consistent and state.expected_lock is not None and state.expected_lock >= LARGE_LOCK_SECONDS:
         how = "last backup" if state.expected_lock_measured else "estimate"
         found.append(Alert("warning", "long_lock", "Long lock",
                            f"A backup now makes the office's changes wait about "

@@ -8,7 +8,13 @@ import socket
 import pytest
 
 from engine.backup import BackupPlan, run_backup
-from engine.listing import SOURCES_HIDDEN, ListedSource, SnapshotRow, backed_up_bytes, list_snapshots
+from engine.listing import (
+    SOURCES_HIDDEN,
+    ListedSource,
+    SnapshotRow,
+    backed_up_bytes,
+    list_snapshots,
+)
 from engine.reports import store_report
 from engine.repository import keys as keymod
 from engine.repository.repo import Repository

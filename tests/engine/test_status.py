@@ -12,12 +12,12 @@ from engine.credentials import Sources
 from engine.reports import store_report
 from engine.repository import keys as keymod
 from engine.repository.repo import Repository
-from engine.settings import DestinationCheck, Settings
+from engine.settings import DatabaseSettings, DestinationCheck, Settings
 from engine.status import ALL_GOOD, Alert, LastBackup, State, Verification, alerts, gather_state
 
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
 WHERE = "/media/usb/odbackup"
-SETTINGS = Settings(repository=WHERE, images_folder="/srv/OpenDentImages")
+SETTINGS = Settings(repository=WHERE, images_folder="/srv/OpenDentImages", database=DatabaseSettings())
 GIB = 1024**3
 THERE = DestinationCheck(WHERE, True, True, True, 500 * GIB, 1000 * GIB, 0)
 GONE = DestinationCheck(WHERE, False, False, False, 0, 0, 0, "the drive or share is not there")
@@ -126,10 +126,12 @@ def test_every_alert_is_in_the_table():
                      "destination_full", "database_unreachable", "long_lock"}
 
 
-def test_the_destination_is_named_as_the_settings_give_it():
-    other = Settings(repository="E:\\odbackup")
-    [alert] = alerts(other, dataclasses.replace(GOOD, destination=GONE, problem="gone"), NOW)
-    assert alert.message == "The backup destination E:\\odbackup is not there"
+@pytest.mark.parametrize("settings", [
+    Settings(repository=WHERE),
+    Settings(repository=WHERE, database=DatabaseSettings(lock_mode="per-table")),
+], ids=["no database", "per-table locking"])
+def test_a_long_lock_matters_only_with_consistent_locking(settings):
+    assert alerts(settings, dataclasses.replace(GOOD, expected_lock=95.0), NOW) == [ALL_GOOD]
 
 
 @pytest.mark.parametrize(("message", "hint", "text"), [

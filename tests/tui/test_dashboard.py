@@ -11,7 +11,7 @@ from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
 
 from engine.backup import BackupPlan, run_backup
 from engine.repository.repo import Repository
-from engine.settings import Settings
+from engine.settings import DatabaseSettings, Settings
 from engine.status import LastBackup, State, Verification, alerts
 from tui.app import OdbackupApp
 from tui.screens.dashboard import DashboardScreen, alert_line
@@ -85,7 +85,7 @@ async def test_missing_destination_is_an_alert(tmp_path, images):
 def test_alerts_follow_the_clock_and_name_the_keys():
     """The engine decides the alerts (tests/engine/test_status.py); the dashboard names its keys."""
     now = datetime(2025, 6, 30, 12, tzinfo=UTC)
-    settings = Settings(repository="/media/usb/odbackup")
+    settings = Settings(repository="/media/usb/odbackup", database=DatabaseSettings())
     old = (now - timedelta(hours=30)).isoformat()
     status = State("/media/usb/odbackup", snapshots=3,
                    last=LastBackup("a" * 64, old, False, 10, 100, 2.0), last_success=old,
