@@ -30,7 +30,9 @@ session
 
 The modules: ``repository/`` (storage, keys, packs, index, snapshots, locks),
 ``folders/`` (folder backup, files cache, restore), ``check.py``,
-``events.py`` (what long operations report), ``errors.py``.
+``credentials.py`` (the order credentials are tried in), ``listing.py`` (the
+snapshot list), ``status.py`` (the alert policy), ``words.py`` (plain-words
+sizes and times), ``events.py`` (what long operations report), ``errors.py``.
 """
 
 __version__ = "0.1.0"

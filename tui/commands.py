@@ -30,6 +30,7 @@ Printer = JsonPrinter | TextPrinter
 
 if TYPE_CHECKING:
     from engine.database.connection import DbTarget
+    from engine.listing import SnapshotRow
 
 
 def make_printer(as_json: bool) -> Printer:
@@ -190,47 +191,48 @@ def _database_figures(dumped: list) -> dict:
             "per_database": [{k: v for k, v in to_dict(d).items() if k != "event"} for d in dumped]}
 
 
-SOURCES_HIDDEN = ("opened with this machine's write-only credentials, which cannot read what a snapshot "
-                  "holds (its folder and database names are encrypted): give the passphrase to see them")
-"""Why ``snapshots --json`` gives ``"sources": null`` on an enrolled machine."""
-
-
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
-    from engine.reports import verifications
+    from engine.listing import list_snapshots
 
     repo = _open(args, out, full=False)
-    snaps = repo.snapshots()
-    checked = verifications(repo)
+    rows = list_snapshots(repo)
     if isinstance(out, JsonPrinter):
-        for s in snaps:
-            when, ok = checked.get(s.snapshot_id, (None, None))
-            out.emit({"event": "snapshot", "id": s.snapshot_id, "time": s.time, "hostname": s.hostname,
-                      "complete": s.complete, "stats": s.stats, "verified_at": when, "verified_ok": ok,
-                      "sources": [src.get("path") or f"{src['server']}/{src['name']}" for src in s.body["sources"]]
-                      if s.body else None,
-                      "sources_hidden": None if s.body else SOURCES_HIDDEN, "damaged": False})
-        for snap_id in repo.damaged_snapshots:
-            out.emit({"event": "snapshot", "id": snap_id, "damaged": True, "problem": repo.snapshot_problems[snap_id]})
-        out.summary({"snapshots": len(snaps), "damaged": len(repo.damaged_snapshots)})
+        for row in rows:
+            out.emit(_snapshot_json(row))
+        damaged = sum(row.damaged for row in rows)
+        out.summary({"snapshots": len(rows) - damaged, "damaged": damaged})
         return EXIT_OK
-    if not snaps and not repo.damaged_snapshots:
+    if not rows:
         out.result("No snapshots yet.")
         return EXIT_OK
     out.result(f"{'ID':<10}{'Time':<21}{'Host':<14}{'Files':>8}{'Size':>11}  {'Status':<11}{'Verified':<17} Sources")
-    for s in snaps:
-        status = "complete" if s.complete else "INCOMPLETE"
-        when, ok = checked.get(s.snapshot_id, (None, None))
-        verified = "never" if when is None else f"{'PASSED' if ok else 'FAILED'} {_local_time(when)[:10]}"
-        sources = " " + ", ".join(src["name"] for src in s.body["sources"]) if s.body else ""
-        out.result(f"{s.short_id:<10}{_local_time(s.time):<21}{s.hostname[:13]:<14}"
-                   f"{s.stats.get('files', 0):>8,}{size(s.stats.get('bytes', 0) + s.stats.get('db_bytes', 0)):>11}"
-                   f"  {status:<11}{verified:<17}{sources}".rstrip())
-    for snap_id in repo.damaged_snapshots:
-        out.result(f"{snap_id[:8]:<10}{'?':<21}{'?':<14}{'?':>8}{'?':>11}  {'DAMAGED':<11}"
-                   "(cannot be used; run 'odbackup check')")
+    for row in rows:
+        out.result(_snapshot_line(row))
     if not repo.can_read:
         out.result("(folder names are shown only with the passphrase)")
     return EXIT_OK
+
+
+def _snapshot_json(row: SnapshotRow) -> dict:
+    if row.damaged:
+        return {"event": "snapshot", "id": row.snapshot_id, "damaged": True, "problem": row.problem}
+    return {"event": "snapshot", "id": row.snapshot_id, "time": row.time, "hostname": row.hostname,
+            "complete": row.complete, "stats": row.stats, "verified_at": row.verified_at,
+            "verified_ok": row.verified_ok,
+            "sources": None if row.sources is None else [src.where for src in row.sources],
+            "sources_hidden": row.sources_hidden, "damaged": False}
+
+
+def _snapshot_line(row: SnapshotRow) -> str:
+    if row.damaged:
+        return (f"{row.short_id:<10}{'?':<21}{'?':<14}{'?':>8}{'?':>11}  {'DAMAGED':<11}"
+                "(cannot be used; run 'odbackup check')")
+    status = "complete" if row.complete else "INCOMPLETE"
+    verified = ("never" if row.verified_at is None
+                else f"{'PASSED' if row.verified_ok else 'FAILED'} {_local_time(row.verified_at)[:10]}")
+    sources = " " + ", ".join(src.name for src in row.sources) if row.sources else ""
+    return (f"{row.short_id:<10}{_local_time(row.time):<21}{row.hostname[:13]:<14}{row.files:>8,}"
+            f"{size(row.bytes):>11}  {status:<11}{verified:<17}{sources}").rstrip()
 
 
 def ls(args: argparse.Namespace, out: Printer) -> int:
