@@ -304,6 +304,40 @@ def test_a_blind_watchdog_ends_the_lock_it_cannot_watch_and_no_lock_is_taken_aga
     assert len(r.log.of(LockRequested)) == requests, "a lock was asked for with the watchdog blind"
 
 
+def test_a_request_the_watchdog_cannot_watch_is_withdrawn(admin, office, rig):
+    """The watchdog goes blind while a request waits (behind a long write): it ends the
+    request's session, and the backup's thread stops asking and says why."""
+    r = rig(timeout=30.0)
+    blocker = _blocked_report(admin, office)
+    killer = MonitorKiller(lambda conn: [r.watcher.conn.thread_id()], locking.BLIND_AFTER)
+    failed: list[BaseException] = []
+
+    def take() -> None:
+        try:
+            r.lock.acquire(("report",), table="report")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            failed.append(exc)
+
+    taking = threading.Thread(target=take, daemon=True)
+    try:
+        taking.start()
+        wait_until(lambda: is_waiting(admin, r.data.thread_id()), what="our request to wait")
+        killer.start()
+        taking.join(DEADLINE)
+    finally:
+        killer.stop()
+        kill(blocker.thread_id, query_only=True)
+        blocker.close()
+    assert not taking.is_alive()
+    assert len(failed) == 1 and type(failed[0]) is DatabaseError and "watchdog could not read" in str(failed[0])
+    lost = r.log.wait_for(LockWatchLost)[1]
+    assert (lost.scope, lost.acquiring, lost.failures) == ("report", True, locking.BLIND_AFTER)
+    withdrawn = r.log.of(LockWithdrawn)
+    assert len(withdrawn) == 1 and not withdrawn[0].granted and not r.log.of(LockTaken)
+    assert not _session_alive(admin, r.data.thread_id())
+    assert len(r.log.of(LockRequested)) == 1, "the request was made again unwatched"
+
+
 def test_a_single_lost_watchdog_connection_is_made_again(admin, office, rig):
     """One KILL of the watchdog's connection (a tool ending idle connections): it connects
     again and goes on watching; nothing is ended."""
