@@ -147,7 +147,7 @@ class DatabaseDump:
         except pymysql.err.MySQLError as exc:
             raise translate(exc, target, self.db) from None
         finally:
-            for conn in (data, *self._helpers, meta, monitor, self._watcher and self._watcher.conn):
+            for conn in (data, *self._helpers, meta, monitor, self._watcher.conn if self._watcher else None):
                 _close(conn)
 
     def _open_helpers(self, schema: Schema) -> None:

@@ -213,6 +213,8 @@ class LockMonitor(threading.Thread):
         self.stalled = False
         self.blind = False
         """The process list could not be read ``BLIND_AFTER`` times in a row: the lock was ended."""
+        self.lost: LockWatchLost | None = None
+        """What the monitor said when it went blind."""
         self.ended_at: float | None = None
         """When this monitor ended the lock's sessions itself (stalled or blind)."""
         self.error: Exception | None = None
@@ -291,8 +293,9 @@ class LockMonitor(threading.Thread):
             current = self._scope == scope
             if current:
                 self._scope = ""
-        reason = str(exc.args[1]) if len(exc.args) > 1 else (str(exc) or type(exc).__name__)
-        self._outbox.post(LockWatchLost(scope, acquiring, self._failures, reason))
+        reason = str(exc.args[1]) if len(exc.args) > 1 and exc.args[1] else (str(exc) or type(exc).__name__)
+        self.lost = LockWatchLost(scope, acquiring, self._failures, reason)
+        self._outbox.post(self.lost)
         if current:
             self._end_holders()
 

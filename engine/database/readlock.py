@@ -165,7 +165,7 @@ class ReadLock:
                 self._check_watched()
                 asking.join(ANSWER_POLL)
         except BaseException:
-            self._end()  # the request goes with its session
+            self._end_sessions()  # the request goes with its session
             asking.join(5.0)  # the session is gone: its answer (an error) comes at once
             self._stopped()
             raise
@@ -205,7 +205,8 @@ class ReadLock:
     def _check_watched(self) -> None:
         """No lock is asked for (or waited for) while the watchdog cannot watch."""
         if self.watcher.blind:
-            raise self._unwatched_error()
+            raise self._unwatched_error("the lock request was withdrawn at once" if self._asked is not None
+                                        else "no lock was asked for")
 
     # --- releasing ------------------------------------------------------------------------------------
 
@@ -230,7 +231,7 @@ class ReadLock:
         the watchdog ended a stalled lock and said so itself)."""
         if self._asked is None:
             return
-        ended = self._end() or time.monotonic()
+        ended = self._end_sessions() or time.monotonic()
         if not self.watcher.stalled:
             ended = min(ended, self.watcher.ended_at or ended)
             office_wait = max(0.0, ended - self._asked)
@@ -238,12 +239,10 @@ class ReadLock:
             self.emit(LockWithdrawn(self.scope, self.held, office_wait))
         self._asked = self._granted = None
 
-    def _end(self) -> float | None:
-        return self._end_sessions()
-
     def _stopped(self) -> None:
         """The backup stops under this lock (or its request): withdraw it; if the watchdog had
         ended it (a stalled backup, a watchdog that cannot watch), fail saying so."""
+        ended = "the lock was released at once" if self.held else "the lock request was withdrawn at once"
         self.withdraw()
         if self.watcher.stalled:
             raise DatabaseError(
@@ -252,14 +251,15 @@ class ReadLock:
                 hint="Check that the backup drive or network share answers, then run the backup again.",
             ) from None
         if self.watcher.blind:
-            raise self._unwatched_error() from None
+            raise self._unwatched_error(ended) from None
 
-    def _unwatched_error(self) -> DatabaseError:
-        why = f" ({self.watcher.error.args[-1]})" if self.watcher.error and self.watcher.error.args else ""
+    def _unwatched_error(self, what_happened: str) -> DatabaseError:
+        lost = self.watcher.lost
+        why = f" ({lost.reason})" if lost is not None and lost.reason else ""
         return DatabaseError(
             f"The lock watchdog could not read the database server's list of connections "
             f"{locking.BLIND_AFTER} times in a row{why}: it could not see the office waiting, nor end a lock "
-            "that hangs. Rather than keep the office's tables read-only unwatched, the lock was released at once; "
+            f"that hangs. Rather than keep the office's tables read-only unwatched, {what_happened}; "
             "no snapshot was saved.",
             hint="Check the network to the database server, and that no tool ends odbackup's connections "
                  "to it; then run the backup again.",

@@ -297,9 +297,10 @@ def test_a_blind_watchdog_ends_the_lock_it_cannot_watch_and_no_lock_is_taken_aga
     with pytest.raises(DatabaseError, match="watchdog could not read") as info:
         r.lock.release()  # the backup's thread finds its session gone
     assert_plain(info.value)
+    assert f"({lost.reason})" in str(info.value) and "the lock was released at once" in str(info.value)
     assert [w.granted for w in r.log.of(LockWithdrawn)] == [True]
     requests = len(r.log.of(LockRequested))
-    with pytest.raises(DatabaseError, match="watchdog could not read"):
+    with pytest.raises(DatabaseError, match="watchdog could not read.* no lock was asked for"):
         r.lock.acquire(("report",), table="report")
     assert len(r.log.of(LockRequested)) == requests, "a lock was asked for with the watchdog blind"
 
@@ -329,7 +330,8 @@ def test_a_request_the_watchdog_cannot_watch_is_withdrawn(admin, office, rig):
         kill(blocker.thread_id, query_only=True)
         blocker.close()
     assert not taking.is_alive()
-    assert len(failed) == 1 and type(failed[0]) is DatabaseError and "watchdog could not read" in str(failed[0])
+    assert len(failed) == 1 and type(failed[0]) is DatabaseError, failed
+    assert "watchdog could not read" in str(failed[0]) and "the lock request was withdrawn at once" in str(failed[0])
     lost = r.log.wait_for(LockWatchLost)[1]
     assert (lost.scope, lost.acquiring, lost.failures) == ("report", True, locking.BLIND_AFTER)
     withdrawn = r.log.of(LockWithdrawn)
@@ -412,7 +414,8 @@ def test_a_backup_whose_watchdog_goes_blind_under_the_global_lock_ends_it_and_fa
     assert (lost.scope, lost.acquiring, lost.failures) == (GLOBAL_SCOPE, False, locking.BLIND_AFTER)
     assert office_went_on - lost_at < 5.0
     assert type(error) is DatabaseError and "watchdog could not read" in str(error), repr(error)
-    assert "no snapshot was saved" in str(error)
+    assert f"({lost.reason})" in str(error) and "the lock was released at once; no snapshot was saved" in str(error)
+    print(f"the error: {error}")
     assert_plain(error, backup_user.password)
     withdrawn = log.of(LockWithdrawn)
     assert [w.granted for w in withdrawn] == [True] and not log.of(LockReleased), withdrawn
