@@ -246,17 +246,21 @@ class LockMonitor(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.wait(POLL_SECONDS):
-            with self._state_lock:
-                scope, tables, since, acquiring = self._scope, self._tables, self._since, self._acquiring
-            if not scope:
-                continue
-            try:
-                self._poll(scope, tables, since, acquiring)
-            except Exception as exc:  # noqa: BLE001 - counted; the backup hears of it when it cannot watch
-                self._poll_failed(scope, acquiring, exc)
-            else:
-                self._failures = 0
+            self._look()
         self._outbox.close()
+
+    def _look(self) -> None:
+        """One look at the office, while a lock is requested or held."""
+        with self._state_lock:
+            scope, tables, since, acquiring = self._scope, self._tables, self._since, self._acquiring
+        if not scope:
+            return
+        try:
+            self._poll(scope, tables, since, acquiring)
+        except Exception as exc:  # noqa: BLE001 - counted; the backup hears of it when it cannot watch
+            self._poll_failed(scope, acquiring, exc)
+        else:
+            self._failures = 0
 
     def _poll_failed(self, scope: str, acquiring: bool, exc: Exception) -> None:
         """A process-list read failed: connect again for the next one; after ``BLIND_AFTER``
