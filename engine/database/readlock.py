@@ -224,6 +224,8 @@ class ReadLock:
         self.office_wait += office_wait
         self._asked = self._granted = None
         self.emit(LockReleased(self.scope, held, office_wait))
+        if self.watcher.blind:  # it went blind too late to end this lock (or could not): the backup stops all the same
+            raise self._unwatched_error("the lock was released")
 
     def withdraw(self) -> None:
         """The backup stops with the lock requested or held: end the sessions asking for or

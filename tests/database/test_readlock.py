@@ -78,7 +78,7 @@ def office(admin, fresh_db) -> str:
 def rig(admin, office):
     made: list[tuple] = []
 
-    def make(**rules) -> Rig:
+    def make(*, reconnect: bool = True, **rules) -> Rig:
         where = target(office)
         data, meta, mon = connect(where, database=office), connect(where, database=office), connect(where)
         log, cancel, ended = EventLog(), threading.Event(), []
@@ -86,7 +86,7 @@ def rig(admin, office):
         rules = LockRules(**{"timeout": PATIENT["lock_timeout"], "retries": PATIENT["lock_retries"],
                              "retry_pause": PATIENT["retry_pause"], **rules})
         watcher = LockMonitor(mon, log, ours, lock_conn_id=data.thread_id(), lock_timeout=rules.timeout,
-                              database=office, connect=lambda: connect(where))
+                              database=office, connect=(lambda: connect(where)) if reconnect else None)
         watcher.start()
 
         def end_sessions() -> float:  # as the dump does: the session ends on the server at once
@@ -338,6 +338,25 @@ def test_a_request_the_watchdog_cannot_watch_is_withdrawn(admin, office, rig):
     assert len(withdrawn) == 1 and not withdrawn[0].granted and not r.log.of(LockTaken)
     assert not _session_alive(admin, r.data.thread_id())
     assert len(r.log.of(LockRequested)) == 1, "the request was made again unwatched"
+
+
+def test_a_watchdog_blind_too_late_to_end_the_lock_stops_the_backup_at_its_release(admin, office, rig):
+    """Its connection lost for good (it cannot connect again) while a lock is held: it cannot end
+    the lock itself; the backup releases it when its work is done and stops there."""
+    r = rig(reconnect=False)
+    r.lock.acquire(("appointment",), table="appointment")
+    kill(r.watcher.conn.thread_id())
+    wait_until(lambda: r.watcher.blind, what="the watchdog to give up")
+    assert _session_alive(admin, r.data.thread_id()) and r.watcher.ended_at is None
+    with pytest.raises(DatabaseError, match="watchdog could not read.*unwatched, the lock was released; no snapshot"):
+        r.lock.release()
+    assert len(r.log.of(LockReleased)) == 1 and not r.lock.held
+    assert r.log.wait_for(LockWatchLost)[1].failures == locking.BLIND_AFTER
+    write = Writer().start(f"UPDATE `{office}`.appointment SET Note = 'moved' WHERE AptNum = 1")
+    try:
+        write.wait(10)  # released: the office writes
+    finally:
+        write.close()
 
 
 def test_a_single_lost_watchdog_connection_is_made_again(admin, office, rig):
