@@ -420,8 +420,10 @@ def test_a_backup_whose_watchdog_goes_blind_under_the_global_lock_ends_it_and_fa
         writer = Writer().start(f"INSERT INTO `{office}`.appointment VALUES (70, 'walk-in')")
         wait_until(lambda: is_waiting(admin, writer.thread_id), what="the office's insert to wait")
         killer.start()
+        killing_from = time.monotonic()
         writer.wait(30)  # the lock is ended while the backup is still stuck on its drive
         office_went_on = time.monotonic()
+        print(f"the watchdog's connection killed: the office went on {office_went_on - killing_from:.2f} s later")
         lost_at, lost = log.wait_for(LockWatchLost)
     finally:
         killer.stop()
