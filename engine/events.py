@@ -332,6 +332,20 @@ class LockWithdrawn(Event):
 
 
 @dataclass(frozen=True)
+class LockWatchLost(Event):
+    """Warning: the lock watchdog cannot watch the office any more: its reads of the server's
+    process list failed ``failures`` times in a row (``reason``, the server's or network's
+    words). Nobody would end a lock request that hangs, or a held lock whose backup stopped,
+    so the lock (``scope``; ``acquiring``: still being asked for) is ended at once and the
+    backup fails (engine/database/readlock.py)."""
+
+    scope: str
+    acquiring: bool
+    failures: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class DatabaseRestoreStarted(Event):
     """Restoring a database of a snapshot under a (new) name."""
 

@@ -52,6 +52,14 @@ def _waiting(e: ev.LockStatus) -> str:
     return f"{e.waiting} statement(s) waiting, longest {e.longest_wait:.1f} s{on}"
 
 
+def watch_lost_words(e: ev.LockWatchLost) -> str:
+    """The warning that the lock watchdog went blind, in plain words (the CLI and the app)."""
+    lock = "the lock request" if e.acquiring else "the lock"
+    return (f"warning: the lock watchdog cannot watch the office any more: {e.failures} looks at the database "
+            f"server's connections failed in a row ({e.reason}). Rather than leave the office read-only unwatched, "
+            f"{lock} is ended now and this backup stops.")
+
+
 def _eta(eta: Eta, done: int, total: int | None, elapsed: float) -> str:
     seconds = eta.seconds_left(done, total, elapsed)
     if seconds is None:
@@ -350,6 +358,9 @@ class TextPrinter(_ClosedOutput):
         else:
             self._line(f"Lock request withdrawn (the backup was stopped); it was never granted: the office's "
                        f"changes could wait {e.office_wait:.2f} s.")
+
+    def on_lock_watch_lost(self, e: ev.LockWatchLost) -> None:
+        self._line(watch_lost_words(e))
 
     def on_table_progress(self, e: ev.TableProgress) -> None:
         self._status(f"{e.database}.{e.table}: {e.rows:,} rows, {size(e.bytes)}")

@@ -29,6 +29,7 @@ from engine.settings import Settings
 
 from ..joblog import JobLog
 from ..messages import EngineEvent
+from ..printers import watch_lost_words
 from ..widgets import fmt
 from ..widgets.live import LockBanner, TableList
 from ..widgets.panels import InfoPanel
@@ -170,6 +171,10 @@ class BackupScreen(JobScreen):
             self.lock_ending = (f"The lock request was withdrawn{when}; it was never granted. The office's "
                                 f"changes could wait {fmt.short_duration(e.office_wait)} while it was asked for.")
         self._set("current", self.lock_ending)
+
+    def show_lock_watch_lost(self, e: ev.LockWatchLost) -> None:
+        text = watch_lost_words(e).removeprefix("warning: ")
+        self.notify(text[0].upper() + text[1:], title="Lock watchdog lost", severity="warning", timeout=15)
 
     def show_table_progress(self, e: ev.TableProgress) -> None:
         of = f" of about {e.rows_estimate:,}" if e.rows_estimate > e.rows else ""
