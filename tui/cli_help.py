@@ -28,6 +28,7 @@ Exit codes:
   5    the repository is locked by another run (which one is named)
   6    the repository is damaged (check found errors, or a restore met damaged
        data), or verify FAILED
+  7    run: skipped, the previous run of the same job is still going
   130  cancelled (Ctrl+C)
   141  the output was closed by its reader (| head): stopped there, quietly
 """
@@ -77,6 +78,13 @@ DESCRIPTIONS = {
     "check": "Check the repository's structure and references (the write-only credentials suffice). With "
              "--read-data (needs the passphrase) every stored byte is read and authenticated, and the "
              "snapshots and files any damage affects are named. Exit 6 when errors are found.",
+    "run": "Run one job from the saved settings with this machine's write-only credentials (after 'odbackup "
+           "enroll'): no passphrase and no prompt, as the schedule starts it. backup: the database and every "
+           "folder, in the saved lock mode. intraday: the database only, in the office-hours lock mode. "
+           "maintenance: the repository's upkeep (this version: check its structure). Every run leaves a "
+           "record in the log folder (runs/runs.jsonl and runs/last-JOB.json) and a job log. A run whose "
+           "previous run of the same job is still going is recorded as skipped and exits 7. The database "
+           "password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered or the option files.",
     "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",

@@ -386,3 +386,44 @@ def unlock(args: argparse.Namespace, out: Printer) -> int:
     else:
         out.result(f"Removed the lock of {holder.describe()}.")
     return EXIT_OK
+
+
+# --- jobs and the schedule ---------------------------------------------------------------------------
+
+
+def _use_folders(args: argparse.Namespace) -> None:
+    """``--config-dir`` / ``--cache-dir`` / ``--log-dir``: this run's folders (a scheduled run as
+    root or SYSTEM uses the settings of the user who installed the schedule)."""
+    for option, variable in (("config_dir", "ODBACKUP_CONFIG_DIR"), ("cache_dir", "ODBACKUP_CACHE_DIR"),
+                             ("log_dir", "ODBACKUP_LOG_DIR")):
+        value = getattr(args, option, None)
+        if value:
+            os.environ[variable] = os.path.abspath(value)
+
+
+def run_job(args: argparse.Namespace, out: Printer) -> int:
+    from dataclasses import asdict
+
+    from engine import jobs
+
+    from .joblog import JobLog
+
+    _use_folders(args)
+    job = jobs.get_job(args.job)
+    log = JobLog(job.name)
+    log.write(f"Run of {job.name} ({'scheduled' if args.scheduled else 'started by hand'}): {job.description}.")
+
+    def on_event(event) -> None:
+        log(event)
+        out(event)
+
+    record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual")
+    log.write(f"{record.result}: {record.message}", "INFO" if record.result == "ok" else
+              "WARN" if record.result in ("skipped", "incomplete") else "ERROR")
+    if isinstance(out, JsonPrinter):
+        out.summary(asdict(record))
+    elif record.result == "ok":
+        out.result(record.message)
+    else:
+        out.info(f"{job.name} {record.result.upper()}: {record.message}")
+    return record.exit_code
