@@ -132,6 +132,15 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
     _folder_args(p)
     _json_arg(p)
+    p = add("schedule", commands.schedule, "install, remove or show the schedule in the operating system")
+    p.add_argument("action", choices=("install", "remove", "show"), metavar="ACTION",
+                   help="install, remove or show")
+    p.add_argument("--print", action="store_true",
+                   help="write the units, cron lines or task XML to stdout instead of installing them")
+    p.add_argument("--for", dest="kind", choices=("systemd", "cron", "windows"),
+                   help="which scheduler (default: the one running on this machine)")
+    _folder_args(p)
+    _json_arg(p)
 
 
 def main(argv: list[str] | None = None) -> int:

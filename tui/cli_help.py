@@ -85,6 +85,13 @@ DESCRIPTIONS = {
            "record in the log folder (runs/runs.jsonl and runs/last-JOB.json) and a job log. A run whose "
            "previous run of the same job is still going is recorded as skipped and exits 7. The database "
            "password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered or the option files.",
+    "schedule": "Put the saved schedule into the operating system, which starts 'odbackup run JOB' at the set "
+                "times (no odbackup process waits in between): on Linux a systemd timer and service per job "
+                "(system-wide as root, else your user's units), or cron lines where systemd does not run; on "
+                "Windows a Task Scheduler task per job (needs an administrator). 'remove' takes out exactly what "
+                "install put in; 'show' reads back what the operating system really has: installed, enabled, "
+                "next run. --print writes the units, cron lines or task XML (--for systemd, cron or windows, "
+                "on any system) instead of installing them.",
     "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",

@@ -427,3 +427,106 @@ def run_job(args: argparse.Namespace, out: Printer) -> int:
     else:
         out.info(f"{job.name} {record.result.upper()}: {record.message}")
     return record.exit_code
+
+
+def _schedule_settings(required: bool = True):  # noqa: ANN202 - engine.settings.Settings | None
+    from engine.settings import SettingsError, load_settings, settings_path
+
+    settings = load_settings()
+    if settings is None and not required:
+        return None  # remove and show work without settings
+    if settings is None:
+        raise SettingsError(f"There are no saved settings ({settings_path()}): run the setup first "
+                            "('odbackup' alone opens it).")
+    found = settings.schedule.problems()
+    if found:
+        raise SettingsError(" ".join(found))
+    return settings
+
+
+def schedule(args: argparse.Namespace, out: Printer) -> int:
+    from engine.schedule import install as inst
+
+    _use_folders(args)
+    settings = _schedule_settings(required=args.action == "install" or args.print)
+    calendars = settings.schedule.calendars() if settings is not None else {}
+    jobs = inst.scheduled_jobs(calendars)
+    if args.print:
+        if args.action == "remove":
+            raise UsageError("--print goes with install or show: it writes what install would.")
+        out.result(_rendered(args.kind or _default_kind(), jobs).rstrip("\n"))
+        return EXIT_OK
+    kind = args.kind or _kind_for(args.action, out)
+    module = inst.installer(kind)
+    if args.action == "install":
+        for line in module.install(jobs):
+            out.info(line)
+        if kind == "cron" and not inst.cron_running():
+            out.info("warning: cron is not running on this machine: nothing will start these lines until it does.")
+    elif args.action == "remove":
+        for line in module.remove():
+            out.info(line)
+    return _show_schedule(kind, module, calendars, out)
+
+
+def _kind_for(action: str, out: Printer) -> str:
+    """The scheduler to use. Installing needs one that runs; showing and removing read cron's
+    file (or crontab) when none runs, so a schedule left from before is still seen and removed."""
+    from engine.schedule import install as inst
+
+    try:
+        return inst.available_kind()
+    except inst.NoScheduler as exc:
+        if action == "install":
+            raise
+        out.info(f"warning: {exc.message}")
+        return "cron"
+
+
+def _default_kind() -> str:
+    from engine.schedule import install as inst
+
+    try:
+        return inst.available_kind()
+    except inst.NoScheduler:
+        return "systemd"
+
+
+def _rendered(kind: str, jobs: list) -> str:
+    """What install would write, as text: each file after a ``### NAME`` line (cron: one file)."""
+    from engine.schedule import install_cron, install_systemd, install_windows
+
+    if kind == "cron":
+        return install_cron.render(jobs, system=install_cron.system_wide())
+    parts = []
+    for job in jobs:
+        if kind == "systemd":
+            for name, text in install_systemd.render(job).items():
+                parts.append(f"### {name} (in {install_systemd.unit_dir()})\n{text}")
+        else:
+            parts.append(f"### {install_windows.task_path(job.name)}\n"
+                         f"{install_windows.task_xml(job, datetime.now().date())}")
+    return "\n".join(parts) if parts else "# Every scheduled job is off in the settings: nothing to install."
+
+
+def _show_schedule(kind: str, module, calendars: dict, out: Printer) -> int:  # noqa: ANN001
+    from engine.jobs import JOBS
+
+    states = module.show(tuple(JOBS))
+    if isinstance(out, JsonPrinter):
+        out.summary({"scheduler": kind, "where": module.where(),
+                     "jobs": [{"job": s.job, "on_in_settings": s.job in calendars,
+                               "when": calendars[s.job].describe() if s.job in calendars else None,
+                               "registered": s.registered, "enabled": s.enabled, "next_run": s.next_run,
+                               "detail": s.detail} for s in states]})
+        return EXIT_OK
+    out.result(f"Schedule ({kind}, {module.where()}):")
+    for s in states:
+        wanted = calendars[s.job].describe() if s.job in calendars else "off in the settings"
+        if not s.registered:
+            have = "NOT installed"
+        else:
+            have = ("installed and enabled" if s.enabled else "installed but NOT enabled") + \
+                   (f", next run {s.next_run}" if s.next_run else "")
+        out.result(f"  {s.job:<12} {have} ({wanted}; {s.detail})")
+    return EXIT_OK
