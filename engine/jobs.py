@@ -34,7 +34,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from . import runlog
-from .errors import Cancelled, OdbackupError, UsageError
+from .errors import Cancelled, NoCredentials, OdbackupError, UsageError
 from .events import DatabaseDumped, Event, EventSink, ignore_events
 from .joblock import JobBusy, JobLock
 from .runlog import RunRecord
@@ -79,7 +79,13 @@ class RunContext:
             from .repository.repo import Repository
 
             repo = Repository.open(self.settings.repository)
-            repo.use_machine_credentials()
+            try:
+                repo.use_machine_credentials()
+            except NoCredentials as exc:
+                raise NoCredentials("This machine is not enrolled for this repository, and a job runs only "
+                                    "with the machine's write-only credentials (never the passphrase).",
+                                    hint=f"Run 'odbackup enroll --repo {self.settings.repository}' once "
+                                         "(it asks for the passphrase).") from exc
             self._repo = repo
         return self._repo
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-from .install import MARKER, JobState, checked, is_admin, os_path, run_tool
+from .install import MARKER, JobState, ScheduleInstallError, checked, is_admin, os_path, run_tool
 from .model import ScheduledJob
 from .systemd import units
 
@@ -68,6 +68,7 @@ def install(jobs: list[ScheduledJob]) -> list[str]:
     done = remove(keep={f"odbackup-{job.name}" for job in jobs}) if _ours(unit_dir()) else []
     folder = unit_dir()
     os.makedirs(folder, exist_ok=True)
+    written = []
     for job in jobs:
         for name, text in render(job).items():
             tmp = os.path.join(folder, f".{name}.tmp")
@@ -75,10 +76,16 @@ def install(jobs: list[ScheduledJob]) -> list[str]:
                 f.write(text)
             os.chmod(tmp, 0o644)
             os.replace(tmp, os.path.join(folder, name))
-    checked(run_tool(_systemctl("daemon-reload")), "reload systemd")
+            written.append(os.path.join(folder, name))
     timers = [f"odbackup-{job.name}.timer" for job in jobs]
-    if timers:
-        checked(run_tool(_systemctl("enable", "--now", *timers)), "enable the timers")
+    try:
+        checked(run_tool(_systemctl("daemon-reload")), "reload systemd")
+        if timers:
+            checked(run_tool(_systemctl("enable", "--now", *timers)), "enable the timers")
+    except ScheduleInstallError:
+        for path in written:  # nothing half installed: the files systemd did not take are taken back
+            os.remove(path)
+        raise
     return done + [f"Wrote and enabled {', '.join(timers) or 'no timers'} in {folder}."]
 
 

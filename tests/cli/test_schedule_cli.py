@@ -164,3 +164,13 @@ def test_maintenance_checks_the_repository_with_machine_credentials(saved, repo)
     assert "found no errors" in text
     logs = sorted(Path(os.environ["ODBACKUP_LOG_DIR"]).glob("*-maintenance*.log"))
     assert len(logs) == 2 and "ok: The repository check found no errors" in logs[-1].read_text()
+
+
+@pytest.mark.skipif(os.path.isdir("/run/systemd/system") or os.geteuid() != 0,
+                    reason="only where no real systemd could be reached (systemctl fails), as root")
+def test_systemd_install_that_systemd_refuses_leaves_no_unit_behind(saved, system):
+    (system / "run" / "systemd" / "system").mkdir(parents=True)  # systemd "present", but systemctl fails
+    units = system / "etc" / "systemd" / "system"
+    cp = odbackup(["schedule", "install"], system, code=1)
+    assert "Could not reload systemd" in cp.stderr, explain(cp)
+    assert not units.exists() or list(units.iterdir()) == []
