@@ -459,6 +459,7 @@ def schedule(args: argparse.Namespace, out: Printer) -> int:
     kind = args.kind or _kind_for(args.action, out)
     module = inst.installer(kind)
     if args.action == "install":
+        _ready_to_run(settings, out)
         for line in module.install(jobs):
             out.info(line)
         if kind == "cron" and not inst.cron_running():
@@ -467,6 +468,25 @@ def schedule(args: argparse.Namespace, out: Printer) -> int:
         for line in module.remove():
             out.info(line)
     return _show_schedule(kind, module, calendars, out)
+
+
+def _ready_to_run(settings, out: Printer) -> None:  # noqa: ANN001 - engine.settings.Settings
+    """Before installing: settings a run can use (else refused), and this machine enrolled (else a
+    warning: the runs would fail until it is, and the drive may simply be unplugged right now)."""
+    from engine.errors import NoCredentials
+    from engine.errors import OdbackupError as EngineError
+    from engine.settings import SettingsError
+
+    found = settings.problems()
+    if found:
+        raise SettingsError("The saved settings cannot run a backup yet: " + " ".join(found))
+    try:
+        Repository.open(settings.repository).use_machine_credentials()
+    except NoCredentials:
+        out.info(f"warning: this machine is not enrolled for {settings.repository}: every scheduled run will "
+                 f"fail until 'odbackup enroll --repo {settings.repository}' is run once.")
+    except EngineError as exc:
+        out.info(f"warning: the repository cannot be opened now ({exc.message}); the runs will need it.")
 
 
 def _kind_for(action: str, out: Printer) -> str:

@@ -126,7 +126,8 @@ def test_cron_install_show_and_remove_as_root(saved, system, tmp_path):
     foreign = system / "etc" / "cron.d" / "e2scrub_all"
     foreign.write_text("30 3 * * 0 root test -e /run/systemd/system || /sbin/e2scrub_all\n")
 
-    odbackup(["schedule", "install"], system)
+    cp = odbackup(["schedule", "install"], system)
+    assert "the repository cannot be opened now" in cp.stderr  # the settings' repository is not made here
     path = system / "etc" / "cron.d" / "odbackup"
     assert oct(path.stat().st_mode & 0o777) == "0o644"
     shown = summary(odbackup(["schedule", "show", "--json"], system))
@@ -149,6 +150,17 @@ def test_cron_install_show_and_remove_as_root(saved, system, tmp_path):
     cp = odbackup(["schedule", "remove"], system)
     assert not path.exists() and foreign.exists(), explain(cp)
     assert "NOT installed" in odbackup(["schedule", "show", "--for", "cron"], system).stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the /etc/cron.d path is root's; a user's goes through crontab")
+def test_install_warns_when_this_machine_is_not_enrolled(saved, repo, system):
+    save_settings(Settings(repository=str(repo.path), extra_folders=saved.extra_folders))
+    (system / "proc" / "7").mkdir()
+    (system / "proc" / "7" / "comm").write_text("crond\n")
+    cp = odbackup(["schedule", "install"], system)
+    assert "not enrolled" in cp.stderr and f"odbackup enroll --repo {repo.path}" in cp.stderr
+    ok(repo.run(["enroll", "--repo", repo.path]))
+    assert "warning" not in odbackup(["schedule", "install"], system).stderr
 
 
 def test_maintenance_checks_the_repository_with_machine_credentials(saved, repo):
