@@ -267,6 +267,10 @@ def _run_steps(job: Job, settings: Settings | None, on_event: EventSink, cancel:
     except OdbackupError as exc:
         words = f"{exc.title}: {exc.message}" + (f" What to do: {exc.hint}" if exc.hint else "")
         return _record(job, trigger, started, "failed", words, exc.exit_code, ctx)
+    except OSError as exc:  # the drive or share went away, a disk is full, a folder cannot be read
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _record(job, trigger, started, "failed", f"{exc.strerror or exc}{where}. What to do: check that "
+                       "the drive or network share is connected and writable.", EXIT_FAILED, ctx)
     if ctx.incomplete:
         return _record(job, trigger, started, "incomplete", " ".join(ctx.said) + f" Incomplete: {ctx.incomplete}.",
                        EXIT_INCOMPLETE, ctx)

@@ -95,3 +95,24 @@ def test_every_job_is_declared_with_words_a_limit_and_steps():
     for job in jobs.JOBS.values():
         assert job.description and job.steps and job.time_limit.total_seconds() > 0
     assert jobs.JOBS["intraday"].time_limit.total_seconds() < 3600  # over before the next hour's run
+
+
+def test_a_filesystem_error_is_a_recorded_failure_in_plain_words(tmp_path):
+    """An OSError of the run (a share gone, a folder replaced) is the run's failure, not a bug."""
+    import shutil
+
+    from engine.repository import keys
+    from engine.repository.repo import Repository
+    from engine.settings import Settings
+
+    repo, _recovery = Repository.init(str(tmp_path / "repo"), "a passphrase for this test")
+    keys.enroll_machine(repo.keys, repo.location)
+    shutil.rmtree(tmp_path / "repo" / "locks")
+    (tmp_path / "repo" / "locks").write_text("not a folder any more")
+    folder = tmp_path / "Docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    settings = Settings(repository=str(tmp_path / "repo"), extra_folders=(str(folder),))
+    r = jobs.run(jobs.JOBS["backup"], settings, folder=str(tmp_path / "logs"))
+    assert (r.result, r.exit_code) == ("failed", 1), r
+    assert "Unexpected" not in r.message and "drive or network share" in r.message
