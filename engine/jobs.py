@@ -262,8 +262,8 @@ def _run_steps(job: Job, settings: Settings | None, on_event: EventSink, cancel:
                 raise Cancelled(f"The {job.name} run was cancelled before it could {step.what}.")
             step.run(ctx)
     except KeyboardInterrupt:
-        return _record(job, trigger, started, "failed", "Cancelled (Ctrl+C); nothing partial was saved as a "
-                       "snapshot.", EXIT_CANCELLED, ctx)
+        return _record(job, trigger, started, "failed", "Stopped before the end (Ctrl+C, the scheduler's time "
+                       "limit, or a shutdown); nothing partial was saved as a snapshot.", EXIT_CANCELLED, ctx)
     except OdbackupError as exc:
         words = f"{exc.title}: {exc.message}" + (f" What to do: {exc.hint}" if exc.hint else "")
         return _record(job, trigger, started, "failed", words, exc.exit_code, ctx)

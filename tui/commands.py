@@ -401,6 +401,18 @@ def _use_folders(args: argparse.Namespace) -> None:
             os.environ[variable] = os.path.abspath(value)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd's time limit, a shutdown) stops a run as Ctrl+C does: locks released, the
+    run recorded. (Windows ends a task without a signal; the next run clears what it left.)"""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if hasattr(signal, "SIGTERM") and os.name != "nt":
+        signal.signal(signal.SIGTERM, stop)
+
+
 def run_job(args: argparse.Namespace, out: Printer) -> int:
     from dataclasses import asdict
 
@@ -417,6 +429,7 @@ def run_job(args: argparse.Namespace, out: Printer) -> int:
         log(event)
         out(event)
 
+    _stop_on_sigterm()
     record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual")
     log.write(f"{record.result}: {record.message}", "INFO" if record.result == "ok" else
               "WARN" if record.result in ("skipped", "incomplete") else "ERROR")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,31 @@ def test_two_runs_of_a_job_never_overlap_and_a_killed_run_does_not_block_the_nex
     after = summary(odbackup(["run", "intraday", "--json"]))
     assert after["result"] == "ok", after
     assert [r.result for r in runlog.history("intraday", 5)] == ["ok", "skipped"]  # the killed run left none
+
+
+def test_a_run_stopped_by_sigterm_releases_its_locks_and_is_recorded(practice, admin):
+    """systemd's time limit or a shutdown sends SIGTERM: the run stops as on Ctrl+C and says so."""
+    db = practice[0]
+    env = {k: v for k, v in os.environ.items() if k not in ("ODBACKUP_PASSPHRASE", "ODBACKUP_DB_PASSWORD")}
+    with admin.cursor() as cur:
+        cur.execute(f"LOCK TABLES `{db}`.patient WRITE")
+    run = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", "intraday", "--json", "--scheduled"],
+                           cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in run.stdout:
+            if json.loads(line)["event"] == "lock_requested":
+                break
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 130
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        run.stdout.close()
+        with admin.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+    record = runlog.last_run("intraday")
+    assert record is not None and (record.result, record.exit_code) == ("failed", 130)
+    assert "Stopped before the end" in record.message
+    assert summary(odbackup(["run", "intraday", "--json"]))["result"] == "ok"  # nothing left locked
