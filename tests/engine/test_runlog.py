@@ -116,3 +116,13 @@ def test_a_filesystem_error_is_a_recorded_failure_in_plain_words(tmp_path):
     r = jobs.run(jobs.JOBS["backup"], settings, folder=str(tmp_path / "logs"))
     assert (r.result, r.exit_code) == ("failed", 1), r
     assert "Unexpected" not in r.message and "drive or network share" in r.message
+
+
+def test_office_hours_backups_without_a_database_fail_in_plain_words(tmp_path):
+    from engine.settings import Settings
+
+    folder = tmp_path / "Docs"
+    folder.mkdir()
+    r = jobs.run(jobs.JOBS["intraday"], Settings(repository=str(tmp_path / "repo"), extra_folders=(str(folder),)),
+                 folder=str(tmp_path / "logs"))
+    assert (r.result, r.exit_code) == ("failed", 1) and "no database is set up" in r.message
