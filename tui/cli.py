@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
     _repo_arg(p)
     p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")
+    _add_job_commands(add)
     return parser
 
 
@@ -173,6 +174,32 @@ def _config_parser(config: argparse.ArgumentParser) -> None:
 
 def _config_usage(args: argparse.Namespace, printer: commands.Printer) -> int:
     raise UsageError("Say what to do: odbackup config show|get|set|unset|check|path (odbackup config --help).")
+
+
+def _folder_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config-dir", metavar="DIR", help="the settings and machine credentials folder to use")
+    p.add_argument("--cache-dir", metavar="DIR", help="the files cache folder to use")
+    p.add_argument("--log-dir", metavar="DIR", help="the folder for job logs and run records")
+
+
+def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``run`` and ``schedule``: the jobs from the saved settings, and when the system starts them."""
+    from engine.jobs import JOBS
+
+    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance) from the saved settings")
+    p.add_argument("job", choices=tuple(JOBS), metavar="JOB", help="one of: " + ", ".join(JOBS))
+    p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
+    _folder_args(p)
+    _json_arg(p)
+    p = add("schedule", commands.schedule, "install, remove or show the schedule in the operating system")
+    p.add_argument("action", choices=("install", "remove", "show"), metavar="ACTION",
+                   help="install, remove or show")
+    p.add_argument("--print", action="store_true",
+                   help="write the units, cron lines or task XML to stdout instead of installing them")
+    p.add_argument("--for", dest="kind", choices=("systemd", "cron", "windows"),
+                   help="which scheduler (default: the one running on this machine)")
+    _folder_args(p)
+    _json_arg(p)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ Exit codes:
   5    the repository is locked by another run (which one is named)
   6    the repository is damaged (check found errors, or a restore met damaged
        data), or verify FAILED
+  7    run: skipped, the previous run of the same job is still going
   130  cancelled (Ctrl+C)
   141  the output was closed by its reader (| head): stopped there, quietly
 """
@@ -88,6 +89,20 @@ DESCRIPTIONS = {
              "are rewritten (their still-used parts copied as they are, never decrypted). This machine's "
              "write-only credentials suffice. Safe to stop at any moment; refuses (exit 5) while a backup or "
              "a reader holds the repository, unless --wait.",
+    "run": "Run one job from the saved settings with this machine's write-only credentials (after 'odbackup "
+           "enroll'): no passphrase and no prompt, as the schedule starts it. backup: the database and every "
+           "folder, in the saved lock mode. intraday: the database only, in the office-hours lock mode. "
+           "maintenance: the repository's upkeep (this version: check its structure). Every run leaves a "
+           "record in the log folder (runs/runs.jsonl and runs/last-JOB.json) and a job log. A run whose "
+           "previous run of the same job is still going is recorded as skipped and exits 7. The database "
+           "password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered or the option files.",
+    "schedule": "Put the saved schedule into the operating system, which starts 'odbackup run JOB' at the set "
+                "times (no odbackup process waits in between): on Linux a systemd timer and service per job "
+                "(system-wide as root, else your user's units), or cron lines where systemd does not run; on "
+                "Windows a Task Scheduler task per job (needs an administrator). 'remove' takes out exactly what "
+                "install put in; 'show' reads back what the operating system really has: installed, enabled, "
+                "next run. --print writes the units, cron lines or task XML (--for systemd, cron or windows, "
+                "on any system) instead of installing them.",
     "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",

@@ -447,3 +447,180 @@ def _prune_summary(result) -> dict:
     return {"snapshots": result.snapshots, "packs_deleted": result.packs_deleted,
             "packs_written": result.packs_written, "bytes_freed": result.bytes_freed,
             "bytes_to_free": result.bytes_to_free, "seconds": round(result.seconds, 3), "dry_run": result.dry_run}
+
+
+# --- jobs and the schedule ---------------------------------------------------------------------------
+
+
+def _use_folders(args: argparse.Namespace) -> None:
+    """``--config-dir`` / ``--cache-dir`` / ``--log-dir``: this run's folders (a scheduled run as
+    root or SYSTEM uses the settings of the user who installed the schedule)."""
+    for option, variable in (("config_dir", "ODBACKUP_CONFIG_DIR"), ("cache_dir", "ODBACKUP_CACHE_DIR"),
+                             ("log_dir", "ODBACKUP_LOG_DIR")):
+        value = getattr(args, option, None)
+        if value:
+            os.environ[variable] = os.path.abspath(value)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd's time limit, a shutdown) stops a run as Ctrl+C does: locks released, the
+    run recorded. (Windows ends a task without a signal; the next run clears what it left.)"""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if hasattr(signal, "SIGTERM") and os.name != "nt":
+        signal.signal(signal.SIGTERM, stop)
+
+
+def run_job(args: argparse.Namespace, out: Printer) -> int:
+    from dataclasses import asdict
+
+    from engine import jobs
+
+    from .joblog import JobLog
+
+    _use_folders(args)
+    job = jobs.get_job(args.job)
+    log = JobLog(job.name)
+    log.write(f"Run of {job.name} ({'scheduled' if args.scheduled else 'started by hand'}): {job.description}.")
+
+    def on_event(event) -> None:
+        log(event)
+        out(event)
+
+    _stop_on_sigterm()
+    record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual")
+    log.write(f"{record.result}: {record.message}", "INFO" if record.result == "ok" else
+              "WARN" if record.result in ("skipped", "incomplete") else "ERROR")
+    if isinstance(out, JsonPrinter):
+        out.summary(asdict(record))
+    elif record.result == "ok":
+        out.result(record.message)
+    else:
+        out.info(f"{job.name} {record.result.upper()}: {record.message}")
+    return record.exit_code
+
+
+def _schedule_settings(required: bool = True):  # noqa: ANN202 - engine.settings.Settings | None
+    from engine.settings import SettingsError, load_settings, settings_path
+
+    settings = load_settings()
+    if settings is None and not required:
+        return None  # remove and show work without settings
+    if settings is None:
+        raise SettingsError(f"There are no saved settings ({settings_path()}): run the setup first "
+                            "('odbackup' alone opens it).")
+    found = settings.schedule.problems()
+    if found:
+        raise SettingsError(" ".join(found))
+    return settings
+
+
+def schedule(args: argparse.Namespace, out: Printer) -> int:
+    from engine.schedule import install as inst
+
+    _use_folders(args)
+    settings = _schedule_settings(required=args.action == "install" or args.print)
+    calendars = settings.schedule.calendars() if settings is not None else {}
+    jobs = inst.scheduled_jobs(calendars)
+    if args.print:
+        if args.action == "remove":
+            raise UsageError("--print goes with install or show: it writes what install would.")
+        out.result(_rendered(args.kind or _default_kind(), jobs).rstrip("\n"))
+        return EXIT_OK
+    kind = args.kind or _kind_for(args.action, out)
+    module = inst.installer(kind)
+    if args.action == "install":
+        _ready_to_run(settings, out)
+        for line in module.install(jobs):
+            out.info(line)
+        if kind == "cron" and not inst.cron_running():
+            out.info("warning: cron is not running on this machine: nothing will start these lines until it does.")
+    elif args.action == "remove":
+        for line in module.remove():
+            out.info(line)
+    return _show_schedule(kind, module, calendars, out)
+
+
+def _ready_to_run(settings, out: Printer) -> None:  # noqa: ANN001 - engine.settings.Settings
+    """Before installing: settings a run can use (else refused), and this machine enrolled (else a
+    warning: the runs would fail until it is, and the drive may simply be unplugged right now)."""
+    from engine.errors import NoCredentials
+    from engine.errors import OdbackupError as EngineError
+    from engine.settings import SettingsError
+
+    found = settings.problems()
+    if found:
+        raise SettingsError("The saved settings cannot run a backup yet: " + " ".join(found))
+    try:
+        Repository.open(settings.repository).use_machine_credentials()
+    except NoCredentials:
+        out.info(f"warning: this machine is not enrolled for {settings.repository}: every scheduled run will "
+                 f"fail until 'odbackup enroll --repo {settings.repository}' is run once.")
+    except EngineError as exc:
+        out.info(f"warning: the repository cannot be opened now ({exc.message}); the runs will need it.")
+
+
+def _kind_for(action: str, out: Printer) -> str:
+    """The scheduler to use. Installing needs one that runs; showing and removing read cron's
+    file (or crontab) when none runs, so a schedule left from before is still seen and removed."""
+    from engine.schedule import install as inst
+
+    try:
+        return inst.available_kind()
+    except inst.NoScheduler as exc:
+        if action == "install":
+            raise
+        out.info(f"warning: {exc.message}")
+        return "cron"
+
+
+def _default_kind() -> str:
+    from engine.schedule import install as inst
+
+    try:
+        return inst.available_kind()
+    except inst.NoScheduler:
+        return "systemd"
+
+
+def _rendered(kind: str, jobs: list) -> str:
+    """What install would write, as text: each file after a ``### NAME`` line (cron: one file)."""
+    from engine.schedule import install_cron, install_systemd, install_windows
+
+    if kind == "cron":
+        return install_cron.render(jobs, system=install_cron.system_wide())
+    parts = []
+    for job in jobs:
+        if kind == "systemd":
+            for name, text in install_systemd.render(job).items():
+                parts.append(f"### {name} (in {install_systemd.unit_dir()})\n{text}")
+        else:
+            parts.append(f"### {install_windows.task_path(job.name)}\n"
+                         f"{install_windows.task_xml(job, datetime.now().date())}")
+    return "\n".join(parts) if parts else "# Every scheduled job is off in the settings: nothing to install."
+
+
+def _show_schedule(kind: str, module, calendars: dict, out: Printer) -> int:  # noqa: ANN001
+    from engine.jobs import JOBS
+
+    states = module.show(tuple(JOBS))
+    if isinstance(out, JsonPrinter):
+        out.summary({"scheduler": kind, "where": module.where(),
+                     "jobs": [{"job": s.job, "on_in_settings": s.job in calendars,
+                               "when": calendars[s.job].describe() if s.job in calendars else None,
+                               "registered": s.registered, "enabled": s.enabled, "next_run": s.next_run,
+                               "detail": s.detail} for s in states]})
+        return EXIT_OK
+    out.result(f"Schedule ({kind}, {module.where()}):")
+    for s in states:
+        wanted = calendars[s.job].describe() if s.job in calendars else "off in the settings"
+        if not s.registered:
+            have = "NOT installed"
+        else:
+            have = ("installed and enabled" if s.enabled else "installed but NOT enabled") + \
+                   (f", next run {s.next_run}" if s.next_run else "")
+        out.result(f"  {s.job:<12} {have} ({wanted}; {s.detail})")
+    return EXIT_OK
