@@ -418,3 +418,19 @@ class VerifyFinished(Event):
     problems: tuple[str, ...]
     report_text: str
     report_json: str
+
+
+# --- the sample practice (odbackup demo) --------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoProgress(Event):
+    """Throttled progress of ``odbackup demo``.
+
+    ``phase`` is ``database`` (``done``/``total`` patients written),
+    ``indexes`` (tables whose keys are built) or ``images`` (bytes written).
+    """
+
+    phase: str
+    done: int
+    total: int
