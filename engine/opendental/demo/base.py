@@ -39,10 +39,12 @@ class Patient:
     restorative: list = field(default_factory=list)  # days of completed treatment visits
 
     def age(self, day: dt.date) -> int:
+        """Age in whole years on ``day``."""
         return (day - self.birth).days // 365
 
     @property
     def name(self) -> str:
+        """First and last name, as the audit log writes them."""
         return f"{self.fname} {self.lname}"
 
     @property
@@ -52,6 +54,7 @@ class Patient:
 
 
 def days(n: int) -> dt.timedelta:
+    """``n`` days, as a timedelta."""
     return dt.timedelta(days=n)
 
 
@@ -111,22 +114,27 @@ class PracticeBase:
     # -- plumbing
 
     def add(self, table: str, **row) -> None:
+        """Queue one row of ``table`` (column name -> value)."""
         self.writers[table].add(row)
 
     def new_id(self, table: str) -> int:
+        """The next primary key of ``table`` (1, 2, ...)."""
         self.ids[table] += 1
         return self.ids[table]
 
     def flush(self) -> None:
+        """Send every table's queued rows."""
         for writer in self.writers.values():
             writer.flush()
 
     @property
     def rows(self) -> int:
+        """Rows generated so far, all tables together."""
         return sum(w.rows for w in self.writers.values())
 
     @property
     def patients_done(self) -> int:
+        """Patients generated so far."""
         return self.ids["patient"]
 
     def moment(self, day: dt.date, start: int = 8, stop: int = 17) -> dt.datetime:
@@ -135,12 +143,15 @@ class PracticeBase:
         return dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60))
 
     def user(self) -> int:
+        """A random staff user (``UserNum``)."""
         return self.rng.randrange(1, len(USERS) + 1)
 
     def signature(self) -> str:
+        """A random signature blob, as Open Dental stores one (hex text)."""
         return self.rng.randbytes(self.rng.randrange(90, 300)).hex().upper()
 
     def sentence(self, words: int) -> str:
+        """A sentence of ``words`` random dental words."""
         return " ".join(self.rng.choices(WORDS, k=words)).capitalize() + "."
 
     def log(self, perm: str, pat: int, when: dt.datetime, text: str, fkey: int = 0,

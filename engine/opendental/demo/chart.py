@@ -46,6 +46,7 @@ class Chart(PracticeBase):
                 self.treatment_plan(pat, day - days(rng.randrange(7, 40)), 0)
 
     def perio_exam(self, pat: Patient, day: dt.date) -> None:
+        """A perio chart: probing depths, bleeding and gingival margin at six sites a tooth, mobility."""
         rng = self.rng
         exam, when = self.new_id("perioexam"), self.moment(day)
         self.add("perioexam", PerioExamNum=exam, PatNum=pat.num, ExamDate=day, ProvNum=pat.hygienist,
@@ -65,6 +66,7 @@ class Chart(PracticeBase):
         self.log("PerioEdit", pat.num, when, f"{pat.name}, perio chart {day:%m/%d/%Y}", exam)
 
     def medical_history(self, pat: Patient, day: dt.date) -> None:
+        """The signed medical history form and its fields."""
         rng = self.rng
         sheet, when = self.new_id("sheet"), self.moment(day, 7, 10)
         self.add("sheet", SheetNum=sheet, SheetType=11, PatNum=pat.num, DateTimeSheet=when, FontSize=11.0,

@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pymysql
+from pymysql.cursors import Cursor
 
 from engine.errors import Cancelled, OdbackupError, UsageError
 from engine.events import DemoProgress, EventSink, ignore_events
@@ -64,21 +66,29 @@ def _progress(sink: EventSink, phase: str, cancel: threading.Event | None) -> Ca
     return report
 
 
-def _refuse_if_used(cursor, database: str, images_dir: str | None) -> bool:
+def _scalar(cursor: Cursor, sql: str, *args: object) -> Any:
+    """The one value a query answers (a count, a sum, a session variable)."""
+    cursor.execute(sql, args or None)
+    row = cursor.fetchone()
+    if row is None:
+        raise OdbackupError(f"The server answered nothing to: {sql}")
+    return row[0]
+
+
+def _refuse_if_used(cursor: Cursor, database: str, images_dir: str | None) -> bool:
     """Raise ``DemoRefused`` unless both places are new or empty; True if the database exists."""
-    cursor.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s", (database,))
-    if cursor.fetchone()[0]:
+    if _scalar(cursor, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s", database):
         raise DemoRefused(f"The database '{database}' already exists and holds tables. "
                           "The sample practice never writes over an existing database.")
     if images_dir and os.path.lexists(images_dir):
         if not os.path.isdir(images_dir) or any(os.scandir(images_dir)):
             raise DemoRefused(f"The folder {images_dir} is not empty. "
                               "The sample practice never writes into a folder that holds files.")
-    cursor.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s", (database,))
-    return bool(cursor.fetchone()[0])
+    return bool(_scalar(cursor, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s",
+                        database))
 
 
-def _undo(cursor, database: str, created_db: bool, tables: list[str], removals: list[str]) -> None:
+def _undo(cursor: Cursor, database: str, created_db: bool, tables: list[str], removals: list[str]) -> None:
     """Remove what this run created (best effort; the original error is what matters)."""
     try:
         if created_db:
@@ -107,8 +117,7 @@ def create_demo(conn: pymysql.connections.Connection, database: str, images_dir:
         raise UsageError("The scale must be more than 0.")
     cursor = conn.cursor()
     db_existed = _refuse_if_used(cursor, database, images_dir)
-    cursor.execute("SELECT @@SESSION.sql_mode")
-    old_mode = cursor.fetchone()[0]
+    old_mode = _scalar(cursor, "SELECT @@SESSION.sql_mode")
     created_db, tables, removals = False, [], []
     try:
         cursor.execute("SET SESSION sql_mode=''")
@@ -142,10 +151,9 @@ def create_demo(conn: pymysql.connections.Connection, database: str, images_dir:
         image_bytes = 0
         if images_dir:
             image_bytes = write_images(images_dir, practice.documents, seed,
-                                        _progress(on_event, "images", cancel))
-        cursor.execute("SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES"
-                       " WHERE TABLE_SCHEMA=%s", (database,))
-        size = int(cursor.fetchone()[0])
+                                       _progress(on_event, "images", cancel))
+        size = int(_scalar(cursor, "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0)"
+                           " FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s", database))
     except BaseException:
         _undo(cursor, database, created_db, tables, removals)
         raise

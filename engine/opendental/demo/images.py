@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .reference import WORDS
@@ -57,7 +58,8 @@ def make_images_dir(images_dir: str) -> list[str]:
     return [top] if created else letters
 
 
-def write_images(images_dir: str, documents: list[Document], seed: int, progress) -> int:
+def write_images(images_dir: str, documents: list[Document], seed: int,
+                 progress: Callable[[int, int], None]) -> int:
     """Write every document file (never over an existing one); returns the bytes written."""
     rng = random.Random(f"{seed}/pages")
     pages = [(" ".join(rng.choices(WORDS, k=600)) + "\n").encode() for _ in range(6)]

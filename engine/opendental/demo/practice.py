@@ -65,11 +65,12 @@ class Practice(Visits, Chart):
                      Password="SHA3-512$" + base64.b64encode(salt).decode() + "$"
                      + base64.b64encode(digest).decode(), ProvNum=num - 1 if 1 < num <= 6 else 0,
                      DateTLastLogin=self.moment(TODAY))
-        for proc_code, abbr, descript, category, pattern, area, _fee, hygiene in CODES:
+        for code in CODES:
+            proc_code, abbr, descript, code_category, pattern, area, _fee, hygiene = code
             num = self.new_id("procedurecode")
-            self.codes[proc_code] = (num, (proc_code, abbr, descript, category, pattern, area, _fee, hygiene))
+            self.codes[proc_code] = (num, code)
             self.add("procedurecode", CodeNum=num, ProcCode=proc_code, Descript=descript,
-                     AbbrDesc=abbr, ProcTime=pattern, ProcCat=self.defs["ProcCodeCats", category],
+                     AbbrDesc=abbr, ProcTime=pattern, ProcCat=self.defs["ProcCodeCats", code_category],
                      TreatArea=area, IsHygiene=hygiene, DefaultNote="", LaymanTerm="",
                      DateTStamp=dt.datetime(2023, 1, 9, 7, 45))
         self.insurance()
@@ -80,6 +81,7 @@ class Practice(Visits, Chart):
                      Thumbnail=rng.randbytes(rng.randrange(500, 3_000)) if num % 3 else None)
 
     def insurance(self) -> None:
+        """Carriers and the practice's insurance plans."""
         rng = self.rng
         for num, name in enumerate(CARRIERS, 1):
             city, state, zip_ = rng.choice((("Portland", "OR", "97208"), ("Seattle", "WA", "98101"),
@@ -97,6 +99,7 @@ class Practice(Visits, Chart):
                      SecDateEntry=dt.date(2020, 1, 2), SecDateTEdit=dt.datetime(2023, 1, 3, 9, 30))
 
     def preferences(self, doc_path: str) -> None:
+        """Open Dental's preferences: version, images folder (``DocPath``), the practice."""
         prefs = (
             ("DataBaseVersion", DATABASE_VERSION), ("ProgramVersion", DATABASE_VERSION),
             ("DocPath", doc_path), ("AtoZfolderUsed", "1"),
@@ -136,6 +139,7 @@ class Practice(Visits, Chart):
             day += days(1)
 
     def add_logon(self, user: int, when: dt.datetime, how: str) -> None:
+        """A staff log-on or log-off in the audit log."""
         num = self.new_id("securitylog")
         text = f"User: {USERS[user - 1]} has logged {how}."
         self.add("securitylog", SecurityLogNum=num, PermType=PERM["LogOnOff"], UserNum=user,
@@ -186,9 +190,11 @@ class Practice(Visits, Chart):
             self.write_patient(pat, home, family_balance if pat is members[0] else 0.0)
 
     def phone(self) -> str:
+        """A Salem phone number of the fictional 555 range."""
         return f"(503)555-{self.rng.randrange(10000):04d}"
 
     def person(self, lname: str, status: int, position: int, guarantor: int) -> Patient:
+        """A new family member (not written yet: their history comes first)."""
         rng = self.rng
         gender = rng.randrange(2)
         age = rng.randrange(2, 18) if position == 2 else min(95, int(rng.triangular(19, 90, 42)))
@@ -199,6 +205,7 @@ class Practice(Visits, Chart):
                         perio=age > 35 and rng.random() < 0.12)
 
     def write_patient(self, pat: Patient, home: dict, balance: float) -> None:
+        """The ``patient`` row, once the history has set balance and dates."""
         rng = self.rng
         adult = pat.age(TODAY) >= 18
         done = pat.done

@@ -21,11 +21,11 @@ def _sql(value: object) -> str:
     kind = type(value)
     if kind is int or kind is float:
         return repr(value)
-    if kind is str:
+    if isinstance(value, str):
         return "'" + value.translate(_ESCAPES) + "'"
     if value is None:
         return "NULL"
-    if kind is bytes:
+    if isinstance(value, bytes):
         return "X'" + value.hex() + "'" if value else "''"
     if kind is dt.date or kind is dt.datetime:
         return f"'{value}'"
@@ -69,6 +69,7 @@ class Sender:
                     self.error = exc
 
     def send(self, statement: str) -> None:
+        """Queue one statement (raises what went wrong with an earlier one)."""
         if self.error is not None:
             raise self.error
         self.queue.put(statement)

@@ -22,6 +22,7 @@ class Visits(PracticeBase):
     """Appointments, procedures, claims and payments."""
 
     def hygiene_visit(self, pat: Patient, day: dt.date, new: bool) -> None:
+        """A recall visit: exam, cleaning, x-rays, and the treatment it finds."""
         rng = self.rng
         child = pat.age(day) < 14
         codes = ["D0150" if new else ("D0180" if pat.perio and rng.random() < 0.5 else "D0120"),
@@ -99,6 +100,7 @@ class Visits(PracticeBase):
 
     def procedure(self, pat: Patient, apt: int, day: dt.date, apt_status: int, made: dt.datetime,
                   code: str, tooth: str, surf: str, provider: int) -> tuple[int, str, float, int]:
+        """One procedure of an appointment and its note; returns (ProcNum, code, fee, provider)."""
         rng = self.rng
         code_num, info = self.codes[code]
         num = self.new_id("procedurelog")
@@ -124,6 +126,7 @@ class Visits(PracticeBase):
     def claim(self, pat: Patient, day: dt.date, lines: list) -> list:
         """The insurance claim for a completed visit; returns what the patient still owes per procedure."""
         rng = self.rng
+        assert pat.plan is not None  # claims are made only for insured patients
         plan_num, sub, relation, ppo, carrier = pat.plan
         num = self.new_id("claim")
         sent = day + days(rng.randrange(0, 3))
@@ -166,6 +169,7 @@ class Visits(PracticeBase):
         return owed
 
     def payment(self, pat: Patient, day: dt.date, owed: list) -> None:
+        """What the patient pays for a visit (or leaves as balance), split by procedure."""
         rng = self.rng
         owed = [(proc, amount, prov) for proc, amount, prov in owed if amount > 0]
         total = round(sum(amount for _, amount, _ in owed), 2)
@@ -233,6 +237,7 @@ class Visits(PracticeBase):
                      DiagnosticCode4="", CanadianTypeCodes="", IcdVersion=0, Priority=0)
 
     def recall(self, pat: Patient) -> None:
+        """The patient's six-month recall: when it is due and whether it is booked."""
         hygiene = [v for v in pat.visits if v[3]]
         done = [v[0] for v in hygiene if v[2] == 2]
         booked = [v[0] for v in hygiene if v[2] == 1]
