@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .images import Document
@@ -95,12 +96,11 @@ def coverage(code: str) -> float:
     return 0.8
 
 
-
 class PracticeBase:
     """The generator's state (ids, writers, what later rows refer to) and the helpers
     every part of it writes rows through."""
 
-    def __init__(self, send, database: str, scale: float, seed: int) -> None:
+    def __init__(self, send: Callable[[str], None], database: str, scale: float, seed: int) -> None:
         self.rng = random.Random(seed)
         self.writers = {name: Writer(send, database, t) for name, t in TABLES.items()}
         self.ids = dict.fromkeys(TABLES, 0)

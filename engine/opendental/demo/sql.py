@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
+from collections.abc import Callable
 
 from .reference import STAMP
 from .schema import Column, Table
@@ -93,7 +94,7 @@ class Writer:
     path through :func:`_sql`.
     """
 
-    def __init__(self, send, database: str, table: Table) -> None:
+    def __init__(self, send: Callable[[str], None], database: str, table: Table) -> None:
         self.send = send
         self.table = table
         self.head = f"INSERT INTO `{database}`.`{table.name}` VALUES "
