@@ -487,3 +487,19 @@ class PruneFinished(Event):
     bytes_freed: int
     seconds: float
     dry_run: bool
+
+
+# --- the sample practice (odbackup demo) --------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoProgress(Event):
+    """Throttled progress of ``odbackup demo``.
+
+    ``phase`` is ``database`` (``done``/``total`` patients written),
+    ``indexes`` (tables whose keys are built) or ``images`` (bytes written).
+    """
+
+    phase: str
+    done: int
+    total: int

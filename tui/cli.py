@@ -253,12 +253,20 @@ def _run_command(args: argparse.Namespace, printer: commands.Printer) -> int:
 
 
 def run_app() -> int:
-    """``odbackup`` with no command opens the Textual app (imported only then)."""
+    """``odbackup`` with no command opens the Textual app (imported only then).
+
+    A broken install (Textual missing or unimportable) is an error that names its cause,
+    never help text and success: a scheduled or scripted start must see it failed."""
     try:
         from .app import main as app_main
-    except ImportError:  # the app is not built yet in this checkout
-        build_parser().print_help()
-        return 0
+    except ImportError as exc:
+        if os.environ.get("ODBACKUP_DEBUG"):
+            raise
+        commands.make_printer(False).error(OdbackupError(
+            f"The terminal app could not start: part of its installation is missing or broken ({exc}).",
+            hint="Reinstall odbackup (in its folder: pip install -e .). The commands (odbackup --help) "
+                 "work without the app."))
+        return 1
     return int(app_main() or 0)
 
 

@@ -348,7 +348,7 @@ def demo(args: argparse.Namespace, out: Printer) -> int:
     import platformdirs
 
     from engine.database.connection import connect, parse_url, resolve_password
-    from engine.database.demo import create_demo
+    from engine.opendental.demo import create_demo
 
     target = resolve_password(parse_url(args.server), ask=db_password_prompt())
     images = args.images or os.path.join(platformdirs.user_data_dir("odbackup", False), "demo", "OpenDentImages")

@@ -24,7 +24,6 @@ from engine.runlog import log_dir
 from .printers import TextPrinter
 
 KEEP = 500
-LEVELS = ("INFO", "WARN", "ERROR")
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (INFO|WARN|ERROR) +(.*)$")
 _NAME = re.compile(r"^(\d{8}-\d{6})-([a-z-]+)(?:-\d+)?\.log$")
 

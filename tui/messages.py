@@ -54,7 +54,3 @@ class WorkFailed(Message):
         super().__init__()
         self.error = error
         self.job = job
-
-
-class SettingsChanged(Message):
-    """The setup saved new settings; the App keeps them and goes home."""

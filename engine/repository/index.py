@@ -104,10 +104,6 @@ class Index:
                 blobs[blob_id] = (pack_id, b["type"], int(b["offset"]), int(b["length"]), int(b["raw_length"]),
                                   None if session is None else sessions[session])
 
-    @property
-    def has_unsaved(self) -> bool:
-        return bool(self._unsaved)
-
     def save(self, backend: Backend, maint_key: bytes) -> str | None:
         """Write an index file for the packs added since the last save."""
         if not self._unsaved:

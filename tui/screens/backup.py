@@ -233,7 +233,7 @@ class BackupScreen(JobScreen):
 
     def job_done(self, name: str, result: Any) -> None:
         backup, self.log_path = result
-        self._finish("done" if backup.complete else "done")
+        self._finish("done")
         head = Text("Backup saved" + ("" if backup.complete else " but INCOMPLETE"),
                     style="bold green" if backup.complete else "bold yellow")
         lines: list[str | Text] = [

@@ -104,7 +104,7 @@ class DemoStep(SetupStep):
         self.start_job("demo", self._create, name, images)
 
     def _create(self, name: str, images: str) -> Any:
-        from engine.database.demo import create_demo
+        from engine.opendental.demo import create_demo
 
         log = JobLog("demo")
         conn = connect(self.draft.target())
