@@ -45,8 +45,11 @@ The packages and modules (each says more in its own docstring):
     When each job runs (pure ``next_runs``) and the files each operating
     system's scheduler reads (systemd, cron, Windows Task Scheduler).
 ``jobs.py``
-    What ``odbackup run JOB`` does; ``runlog.py`` the run records,
-    ``joblock.py`` one run of a job at a time.
+    What ``odbackup run JOB`` does.
+``runlog.py``
+    The run records (one line per run, the last result per job) and the log folder.
+``joblock.py``
+    One run of a job at a time (an operating-system lock a crash cannot leave behind).
 ``forget.py``
     Applying a retention policy to a repository (``repository/prune.py``
     reclaims the space).
@@ -80,6 +83,8 @@ The packages and modules (each says more in its own docstring):
     The pure retention policy: which snapshots to keep, which to remove, why.
 ``settings.py``
     What the setup saves (settings.toml): one typed, validated model.
+``config_keys.py``
+    The dotted keys of ``odbackup config`` (``database.host``, ``schedule.nightly`` ...).
 ``jobsettings.py``
     The scheduled jobs' and retention's settings, turned into engine types.
 ``paths.py``
