@@ -10,6 +10,7 @@ import pytest
 from engine.backup import BackupPlan, run_backup
 from engine.errors import Cancelled
 from engine.events import RestoreProgress
+from engine.folders.journal import JOURNAL_SUFFIX
 from engine.folders.restore import PARTIAL, restore
 from engine.repository.repo import Repository
 
@@ -66,7 +67,13 @@ def test_cancel_stops_and_leaves_no_partial_or_wrong_file(backed_up, tmp_path):
 
     with pytest.raises(Cancelled):
         restore(repo, snap, str(tmp_path / "out"), on_event=cancel_on_first_progress, cancel=cancel)
-    restored = on_disk(tmp_path / "out")
+    restored = on_disk(tmp_path / "out" / "Images")
     assert not [p for p in restored if os.path.basename(p).startswith(PARTIAL)]
     for rel, data in restored.items():  # whatever made it is whole
-        assert data == files[rel.removeprefix("Images/")]
+        assert data == files[rel]
+    assert (tmp_path / "out" / f"Images{JOURNAL_SUFFIX}").exists()  # unfinished, and it says so
+
+    again = restore(repo, snap, str(tmp_path / "out"))  # the same restore finishes it
+    assert again.resumed and not again.problems
+    assert (again.already_complete, again.files) == (len(restored), len(files) - len(restored))
+    assert on_disk(tmp_path / "out") == {f"Images/{rel}": data for rel, data in files.items()}
