@@ -1,28 +1,40 @@
 """The journal of a folder restore: what lets a restore cut short (a crash, kill -9, a power
 cut, Ctrl+C) be finished exactly by running the same restore again.
 
-Every file a restore writes goes under a temporary name first (``.odbackup-partial-`` and a
-name derived from the file's own, in the same folder) and takes its real name only once it
-is whole, with its dates and mode: nothing half-written ever stands under a real name. Before
-creating anything, the restore writes its journal beside the folder it restores into,
+Before creating anything, a restore writes its journal beside the folder it restores into,
 ``<folder>.odbackup-restore-unfinished.json``: which snapshot, which paths, and every folder,
 file and link it is about to create. The journal is removed when the restore has gone through
 everything; while it is there, the folder's restore is unfinished.
 
-Run again, the same restore reads the journal: an entry of the journal found on disk is the
-restore's own (not a file someone else put there): kept when whole (same size and modification
-time, and with ``--verify`` the same bytes), written again otherwise; partly written files are
-removed and written again. Anything not in the journal is still never overwritten. A journal
-of a different restore (another snapshot or other paths) is refused with a message naming it.
+How a file is written depends on where. Into a folder nobody works in (a new restore folder),
+a new file is written under its real name, and its name is first appended to the journal
+("started"); its modification time, set last, is the backup's only once it is whole. (A
+temporary name and a rename per file cost a quarter of the restore's time there: see
+docs/BENCHMARKS.md.) Into a live folder (``--original``, or a folder the backup came from),
+every file is written under a temporary name (``.odbackup-partial-`` and a name derived from
+the file's own, in the same folder) and takes its real name only when whole, dated and, with
+``--verify``, checked: nothing half-written ever stands under a real name there.
 
-The journal is replaced whole (written under a temporary name, then ``os.replace``), so it is
-either the old one or the new one, on Windows too.
+Run again, the same restore reads the journal. A file of the journal found on disk with the
+backup's size and modification time is whole and kept (with ``--verify``, read back first and
+written again if its bytes differ); one marked started, or with the backup's time but another
+size (what a power cut can leave), is the restore's own, unfinished, and written again; partly
+written temporary files are removed. Anything else already there (not in the journal, or in it
+but neither started nor dated as in the backup: someone put it there meanwhile) is never
+overwritten. A journal of a different restore (another snapshot, other paths, another mode)
+is refused with a message naming it.
+
+The journal is JSON lines: a header (what the restore is, and what it creates), then one
+started file per line, appended as the restore goes. It is rewritten whole (under a temporary
+name, then ``os.replace``) only before anything is created, so it is the old one or the new
+one, on Windows too; only its last appended line can be cut short, and is then ignored.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,6 +62,7 @@ class Journal:
     overwrite: bool
     stamp: str
     own: set[str] = field(default_factory=set)
+    started: set[str] = field(default_factory=set)
     resumed: bool = False
 
     def same_restore(self, other: Journal) -> bool:
@@ -73,16 +86,27 @@ def read(path: str) -> Journal | None:
     """The journal at ``path``, or None when there is none."""
     try:
         with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+            lines = f.read().splitlines()
+        doc = json.loads(lines[0])
         return Journal(path, doc["snapshot"], tuple(doc["selected"]), bool(doc["overwrite"]), doc["stamp"],
-                       set(doc["own"]), resumed=True)
+                       set(doc["own"]), _started(lines[1:]), resumed=True)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise UnsafePath(
             f"The journal of an unfinished restore, '{path}', cannot be read ({exc}).",
             hint="Delete that file to restore anew: files already in the folder are then never overwritten "
                  "(each is reported as already there).") from exc
+
+
+def _started(lines: list[str]) -> set[str]:
+    found = set()
+    for line in lines:
+        try:
+            found.add(json.loads(line))
+        except ValueError:
+            pass  # the last line, cut short by a crash: that file had not been created yet
+    return found
 
 
 def check_same(found: Journal, wanted: Journal) -> None:
@@ -103,9 +127,28 @@ def write(journal: Journal) -> None:
            "selected": list(journal.selected), "overwrite": journal.overwrite, "stamp": journal.stamp,
            "written": datetime.now(UTC).isoformat(timespec="seconds"), "own": sorted(journal.own)}
     temp = journal.path + ".tmp"
-    with open(temp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=0)  # ASCII: names that are not valid UTF-8 survive as escapes
+    with open(temp, "w", encoding="utf-8") as f:  # ASCII: names that are not valid UTF-8 survive as escapes
+        f.write(json.dumps(doc) + "\n")
+        f.writelines(json.dumps(rel) + "\n" for rel in sorted(journal.started))
     os.replace(temp, journal.path)
+
+
+class StartLog:
+    """Appends to a journal, one line each, the files about to be created under their real names
+    (from several worker threads: one line at a time)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._fd = os.open(journal.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
+        self._lock = threading.Lock()
+
+    def started(self, rel: str) -> None:
+        """Written to the file (not flushed to the disk: a crash of the process keeps it)."""
+        line = (json.dumps(rel) + "\n").encode("ascii")
+        with self._lock:
+            os.write(self._fd, line)
+
+    def close(self) -> None:
+        os.close(self._fd)  # before the journal is removed (Windows removes no open file)
 
 
 def remove(journal: Journal) -> None:

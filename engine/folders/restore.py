@@ -10,13 +10,15 @@ overwrite mode, where a file that differs from the backup's is replaced and
 its current version is first kept in a sibling folder
 (``<folder>.odbackup-replaced-<time>``, a hard link where the disk has them,
 so the live file is replaced in one step): nothing is deleted, and files that
-are not in the backup are left alone. Every file is written under a temporary
-name and renamed, dates and mode set, only when every chunk decrypted and
-matched its ID, so neither a damaged backup nor a crash ever leaves wrong or
-half-written bytes under a real name. A journal beside the folder lists what
-the restore creates, so running the same restore again after a crash finishes
-it (see :mod:`.journal`). Worker threads write several files at once, each
-file whole by one thread.
+are not in the backup are left alone. In a live folder every file is written
+under a temporary name and renamed, dates and mode set, only when every chunk
+decrypted and matched its ID, so neither a damaged backup nor a crash ever
+leaves wrong or half-written bytes under a real name there; in a folder nobody
+works in, a new file is written under its real name and dated last (the
+journal says which are unfinished). A journal beside the folder lists what the
+restore creates, so running the same restore again after a crash finishes it
+(see :mod:`.journal`). Worker threads write several files at once, each file
+whole by one thread (:mod:`.writer`).
 
 :func:`preview` answers, without writing anything, exactly what a restore
 would create and replace.
@@ -113,6 +115,8 @@ class _State:
     unchanged: int = 0
     already_complete: int = 0
     rewritten: int = 0
+    checked: int = 0
+    """Kept files read back whole (--verify): done, though not written."""
 
 
 @dataclass
@@ -207,26 +211,27 @@ class Restorer:
 
     def __init__(self, repo: Repository, snap: Snapshot, bases: dict[str, str], *, verify: bool,
                  on_event: EventSink, cancel: threading.Event, overwrite: bool = False,
-                 dry_run: bool = False, original: bool = False) -> None:
+                 dry_run: bool = False, original: bool = False, direct: bool = False) -> None:
         self.repo, self.snap, self.verify = repo, snap, verify
-        self.original = original
+        self.original, self.direct = original, direct
         self.bases = bases
         self.overwrite, self.dry_run = overwrite, dry_run
         self.on_event, self.cancel = on_event, cancel
         self.state = _State()
         self.journals: dict[str, Journal] = {}
         """base -> the journal of this restore into it."""
+        self._logs: dict[str, journals.StartLog] = {}
         self._planned: set[str] = set()
         self._count_lock = threading.Lock()
         self._started = time.monotonic()
         self._totals = (0, 0)
         self.progress = Throttle(self._progress_event, on_event)
         self.writer = FileWriter(repo, verify=verify, cancel=cancel, keep_root=self._keep_root,
-                                 on_bytes=self._count)
+                                 on_bytes=self._count, on_start=lambda job: self._logs[job.base].started(job.rel))
 
     def _progress_event(self) -> RestoreProgress:
         s = self.state
-        return RestoreProgress(s.files, s.bytes, self._totals[0], self._totals[1], s.current,
+        return RestoreProgress(s.files + s.checked, s.bytes, self._totals[0], self._totals[1], s.current,
                                time.monotonic() - self._started)
 
     def problem(self, rel: str, reason: str, *, damage: bool = False) -> None:
@@ -263,6 +268,12 @@ class Restorer:
             if journal.resumed or created or any(j.base == base for j in plan.jobs):
                 journal.own |= created
                 journals.write(journal)
+                self._logs[base] = journals.StartLog(journal)
+
+    def close_logs(self) -> None:
+        for log in self._logs.values():
+            log.close()
+        self._logs.clear()
 
     def close_journals(self) -> None:
         """Everything was gone through: no folder looks unfinished any more."""
@@ -391,10 +402,10 @@ class Restorer:
         if not os.path.lexists(dest):
             if self._own(entry.path, base) and os.path.lexists(partial_path(dest)):
                 self.state.rewritten += 1  # partly written before a crash
-            jobs.append(FileJob(entry.path, dest, entry.node, base))
+            jobs.append(FileJob(entry.path, dest, entry.node, base, direct=self.direct))
             plan.creates(base, entry.path)
-        elif self._own(entry.path, base) and _dated_as_in_backup(dest, entry.node):
-            self._plan_own_file(entry, dest, base, jobs)
+        elif self._own(entry.path, base) and self._plan_own_file(entry, dest, base, jobs):
+            pass
         elif not self.overwrite:
             self.problem(entry.path, "already exists in the restore folder; not overwritten")
         elif os.path.islink(dest) or not os.path.isfile(dest):
@@ -404,18 +415,26 @@ class Restorer:
         else:
             jobs.append(FileJob(entry.path, dest, entry.node, base, replace=True))
 
-    def _plan_own_file(self, entry: Entry, dest: str, base: str, jobs: list[FileJob]) -> None:
-        """A file an earlier run of this restore created (its journal lists it, and it bears the
-        backup's modification time to the nanosecond, which this restore set before giving it its
-        name; a file someone else put there does not): kept when whole (by size, and read back
-        with ``--verify``), written again otherwise (a power cut can leave it short)."""
-        if os.path.getsize(dest) != int(entry.node["size"]):
+    def _plan_own_file(self, entry: Entry, dest: str, base: str, jobs: list[FileJob]) -> bool:
+        """A file of the journal stands there. Is it this restore's own? Whole (the backup's size
+        and time, which it gets last): kept, read back first with ``--verify``. Marked started, or
+        with the backup's time to the nanosecond but another size (a power cut): unfinished,
+        written again. Otherwise someone else put it there: False (never overwritten as own)."""
+        st = os.lstat(dest)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        dated = st.st_mtime_ns == int(entry.node.get("mtime_ns", 0))
+        if dated and st.st_size == int(entry.node["size"]):
+            if self.verify:
+                jobs.append(FileJob(entry.path, dest, entry.node, base, check=True))
+            else:
+                self.state.already_complete += 1
+        elif dated or entry.path in self.journals[base].started:
             self.state.rewritten += 1
             jobs.append(FileJob(entry.path, dest, entry.node, base, own=True))
-        elif self.verify:
-            jobs.append(FileJob(entry.path, dest, entry.node, base, check=True))
         else:
-            self.state.already_complete += 1
+            return False
+        return True
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -427,15 +446,18 @@ class Restorer:
     def create(self, plan: _Plan) -> None:
         """Journals first, then folders and links, then the files; the folders' dates last."""
         self.write_journals(plan)
-        resumed = [j.path for j in self.journals.values() if j.resumed]
-        if resumed:
-            self.on_event(RestoreResumed(tuple(resumed), self.state.already_complete, self.state.rewritten,
-                                         sum(j.check for j in plan.jobs)))
-        for path, _node in plan.dirs:
-            os.makedirs(path, exist_ok=True)
-        for entry, dest in plan.links:
-            self._symlink(entry, dest)
-        self.write_files(plan.jobs)
+        try:
+            resumed = [j.path for j in self.journals.values() if j.resumed]
+            if resumed:
+                self.on_event(RestoreResumed(tuple(resumed), self.state.already_complete, self.state.rewritten,
+                                             sum(j.check for j in plan.jobs)))
+            for path, _node in plan.dirs:
+                os.makedirs(path, exist_ok=True)
+            for entry, dest in plan.links:
+                self._symlink(entry, dest)
+            self.write_files(plan.jobs)
+        finally:
+            self.close_logs()
         for path, node in reversed(plan.dated):  # children first, so writing does not touch the time again
             apply_metadata(path, node)
         self.close_journals()
@@ -469,7 +491,8 @@ class Restorer:
         s.files += outcome.written
         s.replaced += outcome.replaced
         s.already_complete += outcome.kept
-        s.rewritten += outcome.rewritten and outcome.job.check
+        s.checked += outcome.kept
+        s.rewritten += outcome.rewritten
         if outcome.reason:
             self.problem(outcome.job.rel, outcome.reason, damage=outcome.damage)
 
@@ -477,12 +500,6 @@ class Restorer:
     def kept(self) -> dict[str, str]:
         """base -> the folder where replaced files of that base were kept."""
         return self.writer.kept
-
-
-def _dated_as_in_backup(path: str, node: dict) -> bool:
-    """A regular file (not a link) with the backup's modification time."""
-    st = os.lstat(path)
-    return stat.S_ISREG(st.st_mode) and st.st_mtime_ns == int(node.get("mtime_ns", 0))
 
 
 def _looks_whole(path: str, node: dict) -> bool:
@@ -559,8 +576,9 @@ def restore(
         if os.path.lexists(target) and not os.path.isdir(target):
             raise UsageError(f"'{target}' is a file, not a folder: choose a folder to restore into.")
         os.makedirs(target, exist_ok=True)
+    touched = live_folders_touched(snap, bases, live)
     run = Restorer(repo, snap, bases, verify=verify, on_event=on_event, cancel=cancel or threading.Event(),
-                   overwrite=overwrite, original=original)
+                   overwrite=overwrite, original=original, direct=not touched)
     run.open_journals(selected)
     run.create(run.plan(selected))
     run.progress.tick(force=True)

@@ -8,7 +8,9 @@ counts what came back and reports progress and problems.
 A file is written under its temporary name (:func:`.journal.partial_path`), given its dates
 and mode, checked when ``--verify`` asks, and only then renamed to its real name: whatever
 happens meanwhile (damage, a full disk, Ctrl+C, a crash), no real name ever holds a file that
-is not whole. A file replaced in overwrite mode is first hard-linked into the folder that keeps
+is not whole. A ``direct`` file (a new one, in a folder nobody works in) is written under its
+real name instead, after its name was appended to the journal, and dated last: until then it
+is recognisably unfinished (see :mod:`.journal`); on damage or Ctrl+C it is removed. A file replaced in overwrite mode is first hard-linked into the folder that keeps
 replaced versions and then replaced in one step (``os.replace``), so the live folder always
 holds either its previous version or the backup's; where the disk has no hard links it is
 moved aside first (a crash at that instant leaves it missing from the live folder, never
@@ -45,6 +47,7 @@ class FileJob:
     replace: bool = False
     own: bool = False
     check: bool = False
+    direct: bool = False
     temp: str = ""
     handle: object = None
 
@@ -52,7 +55,8 @@ class FileJob:
 @dataclass(frozen=True)
 class Outcome:
     """How one file ended (made in a worker, counted in the main thread). ``kept``: an own file
-    of an earlier run read back whole; ``rewritten``: one that was not, written again."""
+    of an earlier run read back whole (``check``); ``rewritten``: read back, it was not, and was
+    written again."""
 
     job: FileJob
     written: bool
@@ -65,12 +69,14 @@ class Outcome:
 
 class FileWriter:
     """Writes files with :data:`WORKERS` threads; ``keep_root(base)`` names the folder where
-    replaced files of ``base`` are kept, ``on_bytes(job, n)`` counts bytes as they are written."""
+    replaced files of ``base`` are kept, ``on_bytes(job, n)`` counts bytes as they are written,
+    ``on_start(job)`` records a direct file in the journal before it is created."""
 
     def __init__(self, repo: Repository, *, verify: bool, cancel: threading.Event,
-                 keep_root: Callable[[str], str], on_bytes: Callable[[FileJob, int], None]) -> None:
+                 keep_root: Callable[[str], str], on_bytes: Callable[[FileJob, int], None],
+                 on_start: Callable[[FileJob], None]) -> None:
         self.repo, self.verify, self.cancel = repo, verify, cancel
-        self.keep_root, self.on_bytes = keep_root, on_bytes
+        self.keep_root, self.on_bytes, self.on_start = keep_root, on_bytes, on_start
         self.kept: dict[str, str] = {}
         """base -> the folder where replaced files of that base were kept."""
         self._local = threading.local()
@@ -108,12 +114,12 @@ class FileWriter:
     def _write_file(self, job: FileJob, stop: threading.Event) -> Outcome:
         """In a worker: the whole file under its temporary name, each chunk checked before a byte
         of it is written, then put in place."""
-        rewritten = job.own
+        rewritten = False
         try:
             if job.check:
                 if self._matches(job.dest, job.node):
                     return Outcome(job, written=False, kept=True)
-                job.own = rewritten = True
+                job.own = rewritten = True  # whole by size and time, but other bytes
             self._open(job)
             reader = self._reader()
             for cid, _size in job.node["content"]:
@@ -124,6 +130,8 @@ class FileWriter:
                 job.handle.write(data)  # type: ignore[attr-defined]
                 self.on_bytes(job, len(data))
             return self._finish(job, rewritten)
+        except FileExistsError:  # direct: someone else's file appeared at its name meanwhile
+            return Outcome(job, written=False, reason="appeared in the restore folder meanwhile; not overwritten")
         except OdbackupError as exc:
             self._discard(job)
             return Outcome(job, written=False, reason=f"not restored: {exc}", damage=True)
@@ -140,6 +148,11 @@ class FileWriter:
         return reader
 
     def _open(self, job: FileJob) -> None:
+        if job.direct:
+            self.on_start(job)  # in the journal before it exists: unfinished from then until dated
+            job.handle = open(job.dest, "xb")  # noqa: SIM115 - closed in _finish/_discard
+            job.temp = job.dest
+            return
         job.temp = partial_path(job.dest)
         try:
             job.handle = open(job.temp, "xb")  # noqa: SIM115 - closed in _finish/_discard
@@ -160,6 +173,8 @@ class FileWriter:
         """Whole: dates and mode, the check if asked, then the real name."""
         job.handle.close()  # type: ignore[attr-defined]
         job.handle = None
+        if job.direct:
+            return self._finish_direct(job)
         apply_metadata(job.temp, job.node)
         if self.verify and not self._matches(job.temp, job.node):
             os.remove(job.temp)
@@ -178,6 +193,14 @@ class FileWriter:
             return Outcome(job, written=False, reason=f"not replaced: {exc.strerror or exc} (the file on disk "
                                                       "was kept)")
         return Outcome(job, written=True, replaced=job.replace, rewritten=rewritten)
+
+    def _finish_direct(self, job: FileJob) -> Outcome:
+        if self.verify and not self._matches(job.dest, job.node):
+            os.remove(job.dest)
+            return Outcome(job, written=False, damage=True,
+                           reason="verification failed: the file written differs from the backup; not restored")
+        apply_metadata(job.dest, job.node)  # last: the backup's time says it is whole
+        return Outcome(job, written=True)
 
     def _put_in_place(self, job: FileJob) -> None:
         """Keep the file on disk in the kept folder, then put the restored one in its place."""

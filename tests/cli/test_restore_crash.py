@@ -1,5 +1,7 @@
 """A restore killed (kill -9) at any moment, then run again with the same command, ends exactly
-as an uninterrupted one; until then nothing half-written stands under a real name.
+as an uninterrupted one; until then nothing half-written looks finished: in a new restore folder
+a file not yet whole is marked started in the journal and lacks the backup's modification time,
+and in a live folder nothing half-written ever stands under a real name.
 
 Each seed kills the real CLI restore at its own moment: once a seeded number of entries
 (folders, files, links, the journal and partly written files; or files alone) have appeared
@@ -7,6 +9,7 @@ in the target, plus a seeded few milliseconds.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -108,6 +111,28 @@ def kept_aside(where: Path) -> int:
     return sum(len(real_files(p)) for p in where.iterdir() if REPLACED in p.name)
 
 
+def journal_of(target: Path) -> tuple[dict, set[str]]:
+    """The journal beside ``target/Office`` (docs/CLI.md): its header and its started files."""
+    lines = (target / f"Office{JOURNAL_SUFFIX}").read_text(encoding="utf-8").splitlines()
+    started = set()
+    for line in lines[1:]:
+        try:
+            started.add(json.loads(line))
+        except ValueError:  # the last line may be cut short
+            pass
+    return json.loads(lines[0]), started
+
+
+def split_by_whole(restored: Path, source: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Files under their real names: whole (the backup's bytes and modification time), and not."""
+    whole, unfinished = {}, {}
+    for rel, path in real_files(restored).items():
+        done = path.read_bytes() == (source / rel).read_bytes() and \
+            path.stat().st_mtime_ns == (source / rel).stat().st_mtime_ns
+        (whole if done else unfinished)[rel] = path
+    return whole, unfinished
+
+
 def partial_files(root: Path) -> int:
     return sum(1 for p in root.rglob("*") if p.name.startswith(PARTIAL))
 
@@ -123,20 +148,22 @@ def test_restore_killed_at_a_random_moment_finishes_exactly_when_run_again(tmp_p
 
     assert kill_restore_at(args, repo.env(), target, at, delay, count) == -signal.SIGKILL, "it ended before the kill"
     restored = target / "Office"
-    complete = real_files(restored)
-    for rel, path in complete.items():  # nothing half-written under a real name
-        assert path.read_bytes() == (source / rel).read_bytes(), f"{rel} is under its real name but not whole"
+    complete, unfinished = split_by_whole(restored, source)
     partial = partial_files(restored)
     if len(complete) < len(real_files(source)):  # unfinished: the target says so
-        assert (target / f"Office{JOURNAL_SUFFIX}").exists()
+        header, started = journal_of(target)
+        assert {f"Office/{rel}" for rel in complete} <= set(header["own"])  # the restore's own
+        for rel, path in unfinished.items():  # and no file that is not whole looks finished
+            assert f"Office/{rel}" in started, f"{rel} is not whole and not marked started"
+            assert path.stat().st_mtime_ns != (source / rel).stat().st_mtime_ns, rel
 
     again = ok(repo.run(args))
     doc = summary(again)
     assert doc["problems"] == [], explain(again)
     assert describe_tree(restored, with_dir_times=True) == describe_tree(source, with_dir_times=True)
     assert leftovers(target) == []
-    if complete or partial:
-        assert doc["resumed"] == {"kept": len(complete), "rewritten": partial}, explain(again)
+    if complete or unfinished or partial:
+        assert doc["resumed"] == {"kept": len(complete), "rewritten": len(unfinished) + partial}, explain(again)
     assert doc["files"] == len(real_files(source)) - len(complete)
 
 
@@ -148,7 +175,7 @@ def test_an_unfinished_restore_run_again_with_verify_checks_the_kept_files(tmp_p
     args = ["restore", "--repo", repo.path, "latest", "--to", target, "--json"]
     assert kill_restore_at(args, repo.env(), target, entries(source) // 2, 0) == -signal.SIGKILL
     restored = target / "Office"
-    victim = next(p for rel, p in sorted(real_files(restored).items()) if p.stat().st_size > 100)
+    victim = next(p for rel, p in sorted(split_by_whole(restored, source)[0].items()) if p.stat().st_size > 100)
     st = victim.stat()
     victim.write_bytes(b"\0" * st.st_size)
     os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -167,7 +194,7 @@ def test_a_file_cut_short_under_its_real_name_is_rewritten_not_kept(tmp_path, pr
     args = ["restore", "--repo", repo.path, "latest", "--to", target, "--json"]
     assert kill_restore_at(args, repo.env(), target, entries(source) // 2, 0) == -signal.SIGKILL
     restored = target / "Office"
-    victim = next(p for rel, p in sorted(real_files(restored).items()) if p.stat().st_size > 100)
+    victim = next(p for rel, p in sorted(split_by_whole(restored, source)[0].items()) if p.stat().st_size > 100)
     st = victim.stat()
     with open(victim, "r+b") as f:  # as a power cut can leave it: short, with the time it was given
         f.truncate(10)
@@ -191,7 +218,7 @@ def test_text_output_says_what_a_resumed_restore_did(tmp_path, practice):
     target = tmp_path / "restored"
     args = ["restore", "--repo", repo.path, "latest", "--to", target]
     assert kill_restore_at(args, repo.env(), target, entries(source) // 2, 0) == -signal.SIGKILL
-    kept = len(real_files(target / "Office"))
+    kept = len(split_by_whole(target / "Office", source)[0])
     cp = ok(repo.run(args))
     assert f"resumed: {kept:,} files already complete kept, " in cp.stdout, explain(cp)
 
