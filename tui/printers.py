@@ -154,7 +154,7 @@ class TextPrinter:
                      f"{size(e.bytes_total)}  {size(int(rate))}/s  {eta}  {e.current}")
 
     def on_restore_resumed(self, e: ev.RestoreResumed) -> None:
-        checked = f" ({e.to_check:,} read back first)" if e.to_check else ""
+        checked = " (by size and time; to be read back first)" if e.to_check else ""
         self._line(f"Finishing the unfinished restore recorded in {', '.join(e.journals)}: "
                    f"{e.complete:,} file(s) already complete{checked}, {e.partial:,} partly written.")
 

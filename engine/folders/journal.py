@@ -25,7 +25,8 @@ overwritten. A journal of a different restore (another snapshot, other paths, an
 is refused with a message naming it.
 
 The journal is JSON lines: a header (what the restore is, and what it creates), then one
-started file per line, appended as the restore goes. It is rewritten whole (under a temporary
+started file per line, appended as the restore goes (a few dozen at a time, as they are handed
+to the workers: a file marked started may not exist yet). It is rewritten whole (under a temporary
 name, then ``os.replace``) only before anything is created, so it is the old one or the new
 one, on Windows too; only its last appended line can be cut short, and is then ignored.
 """
@@ -34,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -45,9 +45,10 @@ JOURNAL_SUFFIX = ".odbackup-restore-unfinished.json"
 PARTIAL = ".odbackup-partial-"
 """The start of the temporary name a file is written under until it is whole."""
 FORMAT = 1
-NOTE = ("An odbackup restore into the folder beside this file did not finish. Run the same restore "
-        "again to finish it: what it already restored is kept, the rest is written. Until then files "
-        "may be missing from that folder (none is half-written under its real name).")
+NOTE = ("An odbackup restore into the folder beside this file has not finished. Run the same restore "
+        "again to finish it: what it already restored whole is kept, the rest is written. Until then "
+        "files may be missing from that folder, and the files named on the lines below this one may be "
+        "unfinished (a file is whole once it bears the backup's modification time).")
 
 
 @dataclass
@@ -134,18 +135,14 @@ def write(journal: Journal) -> None:
 
 
 class StartLog:
-    """Appends to a journal, one line each, the files about to be created under their real names
-    (from several worker threads: one line at a time)."""
+    """Appends to a journal, one line each, the files about to be created under their real names."""
 
     def __init__(self, journal: Journal) -> None:
         self._fd = os.open(journal.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
-        self._lock = threading.Lock()
 
-    def started(self, rel: str) -> None:
-        """Written to the file (not flushed to the disk: a crash of the process keeps it)."""
-        line = (json.dumps(rel) + "\n").encode("ascii")
-        with self._lock:
-            os.write(self._fd, line)
+    def started(self, rels: list[str]) -> None:
+        """In one write (not flushed to the disk: a crash of the process keeps it)."""
+        os.write(self._fd, "".join(json.dumps(rel) + "\n" for rel in rels).encode("ascii"))
 
     def close(self) -> None:
         os.close(self._fd)  # before the journal is removed (Windows removes no open file)

@@ -227,7 +227,7 @@ class Restorer:
         self._totals = (0, 0)
         self.progress = Throttle(self._progress_event, on_event)
         self.writer = FileWriter(repo, verify=verify, cancel=cancel, keep_root=self._keep_root,
-                                 on_bytes=self._count, on_start=lambda job: self._logs[job.base].started(job.rel))
+                                 on_bytes=self._count, on_start=self._mark_started)
 
     def _progress_event(self) -> RestoreProgress:
         s = self.state
@@ -269,6 +269,13 @@ class Restorer:
                 journal.own |= created
                 journals.write(journal)
                 self._logs[base] = journals.StartLog(journal)
+
+    def _mark_started(self, jobs: list[FileJob]) -> None:
+        """Direct files about to be written: marked started in their journals first."""
+        for base, log in self._logs.items():
+            rels = [job.rel for job in jobs if job.base == base]
+            if rels:
+                log.started(rels)
 
     def close_logs(self) -> None:
         for log in self._logs.values():
@@ -449,8 +456,9 @@ class Restorer:
         try:
             resumed = [j.path for j in self.journals.values() if j.resumed]
             if resumed:
-                self.on_event(RestoreResumed(tuple(resumed), self.state.already_complete, self.state.rewritten,
-                                             sum(j.check for j in plan.jobs)))
+                checks = sum(j.check for j in plan.jobs)
+                self.on_event(RestoreResumed(tuple(resumed), self.state.already_complete + checks,
+                                             self.state.rewritten, checks))
             for path, _node in plan.dirs:
                 os.makedirs(path, exist_ok=True)
             for entry, dest in plan.links:

@@ -18,6 +18,7 @@ half-written, and kept).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -70,11 +71,11 @@ class Outcome:
 class FileWriter:
     """Writes files with :data:`WORKERS` threads; ``keep_root(base)`` names the folder where
     replaced files of ``base`` are kept, ``on_bytes(job, n)`` counts bytes as they are written,
-    ``on_start(job)`` records a direct file in the journal before it is created."""
+    ``on_start(jobs)`` records direct files in the journal before they are handed to a worker."""
 
     def __init__(self, repo: Repository, *, verify: bool, cancel: threading.Event,
                  keep_root: Callable[[str], str], on_bytes: Callable[[FileJob, int], None],
-                 on_start: Callable[[FileJob], None]) -> None:
+                 on_start: Callable[[list[FileJob]], None]) -> None:
         self.repo, self.verify, self.cancel = repo, verify, cancel
         self.keep_root, self.on_bytes, self.on_start = keep_root, on_bytes, on_start
         self.kept: dict[str, str] = {}
@@ -91,11 +92,9 @@ class FileWriter:
         queue = iter(jobs)
         try:
             while True:
-                while len(pending) < IN_FLIGHT:
-                    job = next(queue, None)
-                    if job is None:
-                        break
-                    pending.add(pool.submit(self._write_file, job, stop))
+                batch = list(itertools.islice(queue, IN_FLIGHT - len(pending)))
+                self.on_start([job for job in batch if job.direct])  # one journal write per batch
+                pending.update(pool.submit(self._write_file, job, stop) for job in batch)
                 if not pending:
                     break
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -148,8 +147,7 @@ class FileWriter:
         return reader
 
     def _open(self, job: FileJob) -> None:
-        if job.direct:
-            self.on_start(job)  # in the journal before it exists: unfinished from then until dated
+        if job.direct:  # marked started in the journal already: unfinished from here until dated
             job.handle = open(job.dest, "xb")  # noqa: SIM115 - closed in _finish/_discard
             job.temp = job.dest
             return
