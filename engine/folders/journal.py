@@ -9,7 +9,7 @@ everything; while it is there, the folder's restore is unfinished.
 How a file is written depends on where. Into a folder nobody works in (a new restore folder),
 a new file is written under its real name, and its name is first appended to the journal
 ("started"); its modification time, set last, is the backup's only once it is whole. (A
-temporary name and a rename per file cost a quarter of the restore's time there: see
+temporary name and a rename per file made the restore about a fifth slower there: see
 docs/BENCHMARKS.md.) Into a live folder (``--original``, or a folder the backup came from),
 every file is written under a temporary name (``.odbackup-partial-`` and a name derived from
 the file's own, in the same folder) and takes its real name only when whole, dated and, with

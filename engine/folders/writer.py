@@ -111,8 +111,8 @@ class FileWriter:
                     settle(future.result())
 
     def _write_file(self, job: FileJob, stop: threading.Event) -> Outcome:
-        """In a worker: the whole file under its temporary name, each chunk checked before a byte
-        of it is written, then put in place."""
+        """In a worker: the whole file under its temporary name (a direct one under its real
+        name), each chunk checked before a byte of it is written, then put in place."""
         rewritten = False
         try:
             if job.check:
