@@ -157,9 +157,10 @@ def test_restore_killed_at_a_random_moment_finishes_exactly_when_run_again(tmp_p
             assert f"Office/{rel}" in started, f"{rel} is not whole and not marked started"
             assert path.stat().st_mtime_ns != (source / rel).stat().st_mtime_ns, rel
 
-    again = ok(repo.run(args))
+    verify = seed % 2 == 1  # run again as is, or with --verify (which reads back the kept files too)
+    again = ok(repo.run([*args, "--verify"] if verify else args))
     doc = summary(again)
-    assert doc["problems"] == [], explain(again)
+    assert doc["problems"] == [] and doc["verified"] is verify, explain(again)
     assert describe_tree(restored, with_dir_times=True) == describe_tree(source, with_dir_times=True)
     assert leftovers(target) == []
     if complete or unfinished or partial:
