@@ -135,6 +135,19 @@ class RestoreProgress(Event):
 
 
 @dataclass(frozen=True)
+class RestoreResumed(Event):
+    """This restore finishes one that was cut short (a crash, Ctrl+C), recorded in ``journals``:
+    ``complete`` files it had written are whole by size and time (and are kept; ``to_check`` of
+    them are first read back, with --verify), ``partial`` ones were partly written and are
+    written again."""
+
+    journals: tuple[str, ...]
+    complete: int
+    partial: int
+    to_check: int
+
+
+@dataclass(frozen=True)
 class RestoreProblem(Event):
     """An entry was not restored (damage, unsafe name, existing file)."""
 
@@ -144,13 +157,17 @@ class RestoreProblem(Event):
 
 @dataclass(frozen=True)
 class RestoreFinished(Event):
-    """The restore ended."""
+    """The restore ended. ``files``: written by this run. A ``resumed`` one finished a restore
+    cut short: ``already_complete`` files of it were kept, ``rewritten`` ones written again."""
 
     files: int
     bytes: int
     problems: int
     verified: bool
     duration: float
+    resumed: bool = False
+    already_complete: int = 0
+    rewritten: int = 0
 
 
 # --- check ------------------------------------------------------------------

@@ -288,7 +288,9 @@ def _restore(args: argparse.Namespace, repo: Repository, snap, out: Printer) -> 
                  "files": result.files, "bytes": result.bytes, "replaced": result.replaced,
                  "unchanged": result.unchanged, "kept_in": list(result.kept_in),
                  "problems": [list(p) for p in result.problems],
-                 "damaged": result.damaged, "verified": args.verify})
+                 "damaged": result.damaged, "verified": args.verify,
+                 "resumed": {"kept": result.already_complete, "rewritten": result.rewritten}
+                 if result.resumed else None})
     if result.damaged:
         raise RepositoryDamaged("Some files could not be restored because the backup data is damaged.")
     return EXIT_INCOMPLETE if result.problems else EXIT_OK
@@ -299,6 +301,9 @@ def _restore_preview(found, snapshot_id: str, out: Printer) -> int:
     out.result(f"Would restore into {', '.join(found.destinations)}: {found.new_files:,} new file(s) "
                f"({size(found.new_bytes)}), {len(found.replaced):,} replaced ({size(found.replaced_bytes)}), "
                f"{found.unchanged:,} already as in the backup.")
+    for path in found.unfinished:
+        out.result(f"Would finish the unfinished restore recorded in {path} "
+                   f"({found.already_complete:,} file(s) of it already complete, kept).")
     for path in found.live:
         out.result(f"LIVE folder: {path} (needs --overwrite --confirm '{path}')")
     for rel in found.replaced:
@@ -308,7 +313,8 @@ def _restore_preview(found, snapshot_id: str, out: Printer) -> int:
     out.summary({"snapshot_id": snapshot_id, "dry_run": True, "destinations": list(found.destinations),
                  "live": list(found.live), "new_files": found.new_files, "new_bytes": found.new_bytes,
                  "replaced": list(found.replaced), "replaced_bytes": found.replaced_bytes,
-                 "unchanged": found.unchanged, "problems": [list(p) for p in found.problems]})
+                 "unchanged": found.unchanged, "problems": [list(p) for p in found.problems],
+                 "unfinished": list(found.unfinished), "already_complete": found.already_complete})
     return EXIT_OK
 
 

@@ -238,6 +238,11 @@ class TextPrinter(_ClosedOutput):
         self._status(f"{e.files_done:,} / {e.files_total:,} files  {size(e.bytes_done)} / "
                      f"{size(e.bytes_total)}  {size(int(rate))}/s  {eta}  {e.current}")
 
+    def on_restore_resumed(self, e: ev.RestoreResumed) -> None:
+        checked = " (by size and time; to be read back first)" if e.to_check else ""
+        self._line(f"Finishing the unfinished restore recorded in {', '.join(e.journals)}: "
+                   f"{e.complete:,} file(s) already complete{checked}, {e.partial:,} partly written.")
+
     def on_restore_problem(self, e: ev.RestoreProblem) -> None:
         self._line(f"problem: {e.path}: {e.reason}")
 
@@ -245,6 +250,9 @@ class TextPrinter(_ClosedOutput):
         checked = ", every file re-read and verified" if e.verified else ""
         self._line(f"Restored {e.files:,} files, {size(e.bytes)} in {e.duration:.1f} s{checked}; "
                    f"{e.problems} problem(s).", stream=self.out)
+        if e.resumed:
+            self._line(f"resumed: {e.already_complete:,} files already complete kept, {e.rewritten:,} rewritten",
+                       stream=self.out)
 
     # --- check -------------------------------------------------------------------------
 

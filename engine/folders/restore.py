@@ -7,25 +7,29 @@ folder's full path to confirm. Every name is checked (no ``..``, separators,
 drive letters or Windows device names) and every path must stay inside the
 folder it is restored into. An existing file is never overwritten, except in
 overwrite mode, where a file that differs from the backup's is replaced and
-its current version is first moved aside into a sibling folder
-(``<folder>.odbackup-replaced-<time>``): nothing is deleted, and files that
-are not in the backup are left alone. A file is written under a temporary
-name and renamed only when every chunk decrypted and matched its ID (a small
-file is read and checked whole before it is created), so a damaged backup
-never leaves wrong bytes under a real name. Worker threads write several
-files at once, each file whole by one thread.
+its current version is first kept in a sibling folder
+(``<folder>.odbackup-replaced-<time>``, a hard link where the disk has them,
+so the live file is replaced in one step): nothing is deleted, and files that
+are not in the backup are left alone. In a live folder every file is written
+under a temporary name and renamed, dates and mode set, only when every chunk
+decrypted and matched its ID, so neither a damaged backup nor a crash ever
+leaves wrong or half-written bytes under a real name there; in a folder nobody
+works in, a new file is written under its real name and dated last (the
+journal says which are unfinished). A journal beside the folder lists what the
+restore creates, so running the same restore again after a crash finishes it
+(see :mod:`.journal`). Worker threads write several files at once, each file
+whole by one thread (:mod:`.writer`).
 
 :func:`preview` answers, without writing anything, exactly what a restore
 would create and replace.
 """
 from __future__ import annotations
 
-import itertools
 import os
 import re
+import stat
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,21 +39,19 @@ from ..events import (
     RestoreFinished,
     RestoreProblem,
     RestoreProgress,
+    RestoreResumed,
     RestoreStarted,
     ignore_events,
 )
 from ..progress import Throttle
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
-from ..repository.storage import RangeReader
+from . import journal as journals
 from .browse import Entry, children, find, roots
+from .journal import PARTIAL as PARTIAL  # re-exported: the name the tests and callers know
+from .journal import Journal, partial_path
+from .writer import FileJob, FileWriter, Outcome, apply_metadata
 
-WORKERS = 4
-"""Files written at once (each by one thread: read, decrypt, check, write)."""
-IN_FLIGHT = 16 * WORKERS
-WHOLE_IN_MEMORY = 8 * 1024 * 1024
-"""Files up to this size are read and checked whole before they are created (no temporary name)."""
-PARTIAL = ".odbackup-partial-"
 REPLACED = ".odbackup-replaced-"
 _WINDOWS_DEVICES = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$", re.IGNORECASE)
 
@@ -61,6 +63,9 @@ class RestoreResult:
     In overwrite mode ``replaced`` files had another version on disk, which was
     moved into one of the ``kept_in`` folders; ``unchanged`` files were already
     as in the backup (same size and modification time) and were not rewritten.
+    A ``resumed`` restore finished one cut short: ``already_complete`` files it
+    had written were whole and kept, ``rewritten`` ones (partly written, or not
+    whole) were written again; ``files`` counts what this run wrote.
     """
 
     files: int
@@ -71,6 +76,9 @@ class RestoreResult:
     replaced: int = 0
     unchanged: int = 0
     kept_in: tuple[str, ...] = ()
+    resumed: bool = False
+    already_complete: int = 0
+    rewritten: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ class RestorePreview:
     ``live`` names the live folders it would write into (those need overwrite
     mode and the folder's path typed to confirm); ``replaced`` lists the
     snapshot paths of files on disk that would be replaced (and kept aside).
+    ``unfinished`` names the journals of an unfinished restore it would finish
+    (``already_complete`` files of it are kept).
     """
 
     destinations: tuple[str, ...]
@@ -90,28 +100,8 @@ class RestorePreview:
     replaced_bytes: int
     unchanged: int
     problems: tuple[tuple[str, str], ...]
-
-
-@dataclass
-class _FileJob:
-    rel: str
-    dest: str
-    node: dict
-    base: str
-    replace: bool = False
-    temp: str = ""
-    handle: object = None
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """How writing one file ended (made in a worker, counted in the main thread)."""
-
-    job: _FileJob
-    written: bool
-    replaced: bool = False
-    reason: str | None = None
-    damage: bool = False
+    unfinished: tuple[str, ...] = ()
+    already_complete: int = 0
 
 
 @dataclass
@@ -123,6 +113,26 @@ class _State:
     current: str = ""
     replaced: int = 0
     unchanged: int = 0
+    already_complete: int = 0
+    rewritten: int = 0
+    checked: int = 0
+    """Kept files read back whole (--verify): done, though not written."""
+
+
+@dataclass
+class _Plan:
+    """What a restore will create, found before anything is written: folders (parents first,
+    each with its snapshot node or None), links, files, and the folders whose dates it sets."""
+
+    dirs: list[tuple[str, dict | None]] = field(default_factory=list)
+    links: list[tuple[Entry, str]] = field(default_factory=list)
+    jobs: list[FileJob] = field(default_factory=list)
+    dated: list[tuple[str, dict]] = field(default_factory=list)
+    created: dict[str, set[str]] = field(default_factory=dict)
+    """base -> the snapshot paths of what will be created there (for its journal)."""
+
+    def creates(self, base: str, rel: str) -> None:
+        self.created.setdefault(base, set()).add(rel)
 
 
 def safe_name(name: str) -> bool:
@@ -201,28 +211,27 @@ class Restorer:
 
     def __init__(self, repo: Repository, snap: Snapshot, bases: dict[str, str], *, verify: bool,
                  on_event: EventSink, cancel: threading.Event, overwrite: bool = False,
-                 dry_run: bool = False, original: bool = False) -> None:
+                 dry_run: bool = False, original: bool = False, direct: bool = False) -> None:
         self.repo, self.snap, self.verify = repo, snap, verify
-        self.original = original
+        self.original, self.direct = original, direct
         self.bases = bases
         self.overwrite, self.dry_run = overwrite, dry_run
         self.on_event, self.cancel = on_event, cancel
         self.state = _State()
-        self.kept: dict[str, str] = {}
-        """base -> the folder where replaced files of that base are kept."""
-        self._stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        self._token = os.urandom(4).hex()
-        self._serial = itertools.count()
+        self.journals: dict[str, Journal] = {}
+        """base -> the journal of this restore into it."""
+        self._logs: dict[str, journals.StartLog] = {}
+        self._planned: set[str] = set()
         self._count_lock = threading.Lock()
-        self._local = threading.local()
-        self._readers: list[RangeReader] = []
         self._started = time.monotonic()
         self._totals = (0, 0)
         self.progress = Throttle(self._progress_event, on_event)
+        self.writer = FileWriter(repo, verify=verify, cancel=cancel, keep_root=self._keep_root,
+                                 on_bytes=self._count, on_start=self._mark_started)
 
     def _progress_event(self) -> RestoreProgress:
         s = self.state
-        return RestoreProgress(s.files, s.bytes, self._totals[0], self._totals[1], s.current,
+        return RestoreProgress(s.files + s.checked, s.bytes, self._totals[0], self._totals[1], s.current,
                                time.monotonic() - self._started)
 
     def problem(self, rel: str, reason: str, *, damage: bool = False) -> None:
@@ -231,27 +240,73 @@ class Restorer:
         if not self.dry_run:
             self.on_event(RestoreProblem(rel, reason))
 
-    # --- planning: folders, links and the list of files ---------------------------------
+    # --- the journals: what this restore creates, and what an earlier run of it did --------------
 
-    def plan(self, selected: list[Entry]) -> tuple[list[_FileJob], list[tuple[str, dict]]]:
-        """Create folders and links; return the files to write and the folders created (to date)."""
-        jobs: list[_FileJob] = []
-        dirs: list[tuple[str, dict]] = []
+    def open_journals(self, selected: list[Entry]) -> None:
+        """This restore's journal for each folder; an unfinished one on disk must be of this same
+        restore (else :class:`UnsafePath`), and what it lists counts as this restore's own."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for root, base in self.bases.items():
+            chosen = tuple(sorted(e.path for e in selected if e.path.split("/")[0] == root))
+            wanted = Journal(journals.journal_path(base), self.snap.snapshot_id, chosen, self.overwrite, stamp)
+            found = journals.read(wanted.path)
+            if found is not None:
+                journals.check_same(found, wanted)
+                wanted = found
+            self.journals[base] = wanted
+
+    def _own(self, rel: str, base: str) -> bool:
+        return rel in self.journals[base].own
+
+    def _keep_root(self, base: str) -> str:
+        return f"{base.rstrip(os.sep + '/')}{REPLACED}{self.journals[base].stamp}"
+
+    def write_journals(self, plan: _Plan) -> None:
+        """Before anything is created: list it in each folder's journal (the resumed ones too)."""
+        for base, journal in self.journals.items():
+            created = plan.created.get(base, set())
+            if journal.resumed or created or any(j.base == base for j in plan.jobs):
+                journal.own |= created
+                journals.write(journal)
+                self._logs[base] = journals.StartLog(journal)
+
+    def _mark_started(self, jobs: list[FileJob]) -> None:
+        """Direct files about to be written: marked started in their journals first."""
+        for base, log in self._logs.items():
+            rels = [job.rel for job in jobs if job.base == base]
+            if rels:
+                log.started(rels)
+
+    def close_logs(self) -> None:
+        for log in self._logs.values():
+            log.close()
+        self._logs.clear()
+
+    def close_journals(self) -> None:
+        """Everything was gone through: no folder looks unfinished any more."""
+        for journal in self.journals.values():
+            journals.remove(journal)
+
+    # --- planning: folders, links and the list of files (nothing is written) ----------------------
+
+    def plan(self, selected: list[Entry]) -> _Plan:
+        """Find every folder, link and file to create; nothing is written."""
+        plan = _Plan()
         for entry in selected:
             parts = entry.path.split("/")
             base = self.bases[parts[0]]
-            parent = self._make_base(base, entry.node if len(parts) == 1 else None, dirs)
+            parent = self._make_base(base, entry.node if len(parts) == 1 else None, plan)
             if len(parts) == 1:
                 if parent is not None:
-                    self._plan_children(entry, parent, base, jobs, dirs)
+                    self._plan_children(entry, parent, base, plan)
                 continue
             for part in parts[1:-1]:
                 if parent is None:
                     break
-                parent = self._mkdir(parent, part, base, None, dirs)
+                parent = self._mkdir(parent, part, base, None, plan)
             if parent is not None:
-                self._plan_entry(entry, parent, base, jobs, dirs)
-        return jobs, dirs
+                self._plan_entry(entry, parent, base, plan)
+        return plan
 
     def _rel(self, path: str, base: str) -> str:
         """``path`` (below ``base``) as a path in the snapshot."""
@@ -259,7 +314,10 @@ class Restorer:
         rel = os.path.relpath(path, base).replace(os.sep, "/")
         return root if rel == "." else f"{root}/{rel}"
 
-    def _make_base(self, base: str, node: dict | None, dirs: list) -> str | None:
+    def _is_dir(self, path: str) -> bool:
+        return path in self._planned or os.path.isdir(path)
+
+    def _make_base(self, base: str, node: dict | None, plan: _Plan) -> str | None:
         if os.path.islink(base) and not self.original:
             self.problem(self._rel(base, base), "a link already stands where a folder goes; "
                          "nothing was written through it")
@@ -267,13 +325,23 @@ class Restorer:
         if os.path.lexists(base) and not os.path.isdir(base):
             self.problem(self._rel(base, base), f"'{base}' is a file, not a folder; nothing was restored there")
             return None
-        if not os.path.isdir(base) and not self.dry_run:
-            os.makedirs(base)
-            if node is not None:
-                dirs.append((base, node))
+        self._plan_dir(base, node, base, plan)
         return base
 
-    def _mkdir(self, parent: str, name: str, base: str, node: dict | None, dirs: list) -> str | None:
+    def _plan_dir(self, path: str, node: dict | None, base: str, plan: _Plan) -> None:
+        """A folder to create, or one an earlier run of this restore created: both get the backup's
+        dates; other existing folders stay as they are."""
+        if self._is_dir(path):
+            if node is not None and path not in self._planned and self._own(self._rel(path, base), base):
+                plan.dated.append((path, node))
+            return
+        self._planned.add(path)
+        plan.dirs.append((path, node))
+        if node is not None:
+            plan.dated.append((path, node))
+            plan.creates(base, self._rel(path, base))
+
+    def _mkdir(self, parent: str, name: str, base: str, node: dict | None, plan: _Plan) -> str | None:
         path = os.path.join(parent, name)
         if not safe_name(name):
             self.problem(name, "refused: unsafe name", damage=True)
@@ -289,22 +357,19 @@ class Restorer:
             self.problem(self._rel(path, base), "a file already stands where a folder goes; "
                          "it was kept and the folder's contents were not restored")
             return None
-        if not os.path.isdir(path) and not self.dry_run:
-            os.mkdir(path)
-            if node is not None:  # only folders made here get the backup's dates; existing ones stay as they are
-                dirs.append((path, node))
+        self._plan_dir(path, node, base, plan)
         return path
 
-    def _plan_children(self, entry: Entry, where: str, base: str, jobs: list[_FileJob], dirs: list) -> None:
+    def _plan_children(self, entry: Entry, where: str, base: str, plan: _Plan) -> None:
         try:
             kids = children(self.repo, entry)
         except OdbackupError as exc:
             self.problem(entry.path, f"folder contents not restored: {exc}", damage=True)
             return
         for kid in kids:
-            self._plan_entry(kid, where, base, jobs, dirs)
+            self._plan_entry(kid, where, base, plan)
 
-    def _plan_entry(self, entry: Entry, parent: str, base: str, jobs: list[_FileJob], dirs: list) -> None:
+    def _plan_entry(self, entry: Entry, parent: str, base: str, plan: _Plan) -> None:
         stack = [(entry, parent)]
         while stack:
             self._check_cancel()
@@ -316,7 +381,7 @@ class Restorer:
                 continue
             kind = current.type
             if kind == "dir":
-                made = self._mkdir(where, name, base, current.node, dirs)
+                made = self._mkdir(where, name, base, current.node, plan)
                 if made is None:
                     continue
                 try:
@@ -326,210 +391,129 @@ class Restorer:
                     continue
                 stack.extend((c, made) for c in reversed(kids))
             elif kind == "file":
-                self._plan_file(current, dest, base, jobs)
-            elif os.path.lexists(dest):
-                self.problem(current.path, "already exists in the restore folder; not overwritten")
-            elif kind == "symlink" and not self.dry_run:
-                self._symlink(current, dest)
+                self._plan_file(current, dest, base, plan)
+            elif kind == "symlink":
+                self._plan_link(current, dest, base, plan)
 
-    def _plan_file(self, entry: Entry, dest: str, base: str, jobs: list[_FileJob]) -> None:
+    def _plan_link(self, entry: Entry, dest: str, base: str, plan: _Plan) -> None:
         if not os.path.lexists(dest):
-            jobs.append(_FileJob(entry.path, dest, entry.node, base))
+            plan.links.append((entry, dest))
+            plan.creates(base, entry.path)
+        elif not (self._own(entry.path, base) and os.path.islink(dest)):
+            self.problem(entry.path, "already exists in the restore folder; not overwritten")
+        elif os.readlink(dest) != entry.node["target"]:
+            plan.links.append((entry, dest))  # this restore's own, cut short: made again
+
+    def _plan_file(self, entry: Entry, dest: str, base: str, plan: _Plan) -> None:
+        jobs = plan.jobs
+        if not os.path.lexists(dest):
+            if self._own(entry.path, base) and os.path.lexists(partial_path(dest)):
+                self.state.rewritten += 1  # partly written before a crash
+            jobs.append(FileJob(entry.path, dest, entry.node, base, direct=self.direct))
+            plan.creates(base, entry.path)
+        elif self._own(entry.path, base) and self._plan_own_file(entry, dest, base, jobs):
+            pass
         elif not self.overwrite:
             self.problem(entry.path, "already exists in the restore folder; not overwritten")
         elif os.path.islink(dest) or not os.path.isfile(dest):
             self.problem(entry.path, "something other than a file stands there; it was kept")
+        elif _looks_whole(dest, entry.node):
+            self.state.unchanged += 1
         else:
-            st = os.stat(dest)
-            if st.st_size == int(entry.node["size"]) and st.st_mtime_ns == int(entry.node.get("mtime_ns", 0)):
-                self.state.unchanged += 1
+            jobs.append(FileJob(entry.path, dest, entry.node, base, replace=True))
+
+    def _plan_own_file(self, entry: Entry, dest: str, base: str, jobs: list[FileJob]) -> bool:
+        """A file of the journal stands there. Is it this restore's own? Whole (the backup's size
+        and time, which it gets last): kept, read back first with ``--verify``. Marked started, or
+        with the backup's time to the nanosecond but another size (a power cut): unfinished,
+        written again. Otherwise someone else put it there: False (never overwritten as own)."""
+        st = os.lstat(dest)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        dated = st.st_mtime_ns == int(entry.node.get("mtime_ns", 0))
+        if dated and st.st_size == int(entry.node["size"]):
+            if self.verify:
+                jobs.append(FileJob(entry.path, dest, entry.node, base, check=True))
             else:
-                jobs.append(_FileJob(entry.path, dest, entry.node, base, replace=True))
+                self.state.already_complete += 1
+        elif dated or entry.path in self.journals[base].started:
+            self.state.rewritten += 1
+            jobs.append(FileJob(entry.path, dest, entry.node, base, own=True))
+        else:
+            return False
+        return True
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("The restore was cancelled; files already restored stay in place. "
+                            "Run the same restore again to finish it.")
+
+    # --- creating: folders, links, then the files ---------------------------------------------
+
+    def create(self, plan: _Plan) -> None:
+        """Journals first, then folders and links, then the files; the folders' dates last."""
+        self.write_journals(plan)
+        try:
+            resumed = [j.path for j in self.journals.values() if j.resumed]
+            if resumed:
+                checks = sum(j.check for j in plan.jobs)
+                self.on_event(RestoreResumed(tuple(resumed), self.state.already_complete + checks,
+                                             self.state.rewritten, checks))
+            for path, _node in plan.dirs:
+                os.makedirs(path, exist_ok=True)
+            for entry, dest in plan.links:
+                self._symlink(entry, dest)
+            self.write_files(plan.jobs)
+        finally:
+            self.close_logs()
+        for path, node in reversed(plan.dated):  # children first, so writing does not touch the time again
+            apply_metadata(path, node)
+        self.close_journals()
 
     def _symlink(self, entry: Entry, dest: str) -> None:
         try:
+            if os.path.islink(dest):
+                os.remove(dest)  # this restore's own, pointing elsewhere: made again
             os.symlink(entry.node["target"], dest)
         except OSError as exc:  # e.g. Windows without the symlink privilege
             self.problem(entry.path, f"link not created: {exc.strerror or exc}")
 
-    def _check_cancel(self) -> None:
-        if self.cancel.is_set():
-            raise Cancelled("The restore was cancelled; files already restored stay in place.")
-
-    # --- writing files ------------------------------------------------------------------------
-    #
-    # Each file is written whole by one worker thread (read, decrypt and check each chunk, write,
-    # rename), several files at once: file writes here go faster from several threads, and a
-    # worker that both opens chunks and writes keeps the GIL hand-overs few. The main thread only
-    # hands out files, counts what came back and reports progress and problems.
-
-    def write_files(self, jobs: list[_FileJob]) -> None:
-        self._totals = (len(jobs), sum(int(j.node["size"]) for j in jobs))
+    def write_files(self, jobs: list[FileJob]) -> None:
+        self._totals = (len(jobs), sum(int(j.node["size"]) for j in jobs if not j.check))
         self.on_event(RestoreStarted(self.snap.snapshot_id, ", ".join(sorted(set(self.bases.values()))),
                                      *self._totals))
-        stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="odbackup-restore")
-        pending: set[Future[_Outcome]] = set()
-        queue = iter(jobs)
-        try:
-            while True:
-                while len(pending) < IN_FLIGHT:
-                    job = next(queue, None)
-                    if job is None:
-                        break
-                    pending.add(pool.submit(self._write_file, job, stop))
-                if not pending:
-                    break
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._settle(future.result())
-                self.progress.tick()
-                self._check_cancel()
-        finally:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-            for reader in self._readers:
-                reader.close()
-            for future in pending:  # finished while stopping: count what made it
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    self._settle(future.result())
+        self.writer.run(jobs, self._settle, self._tick)
 
-    def _write_file(self, job: _FileJob, stop: threading.Event) -> _Outcome:
-        """In a worker: the whole file, each chunk checked before a byte of it is written.
+    def _tick(self) -> None:
+        self.progress.tick()
+        self._check_cancel()
 
-        A small new file is read and checked whole first, then written under its
-        own name (a rename per file costs a quarter of a restore's time here); a
-        large one, or one that replaces a file, is written under a temporary name
-        and renamed once every chunk checked out.
-        """
-        try:
-            if not job.replace and int(job.node["size"]) <= WHOLE_IN_MEMORY:
-                return self._write_small(job, stop)
-            self._open(job)
-            reader = self._reader()
-            for cid, _size in job.node["content"]:
-                if stop.is_set() or self.cancel.is_set():
-                    self._discard(job)
-                    return _Outcome(job, written=False)
-                data = self.repo.read_blob(bytes.fromhex(cid), reader)
-                job.handle.write(data)  # type: ignore[attr-defined]
-                self._count(job, len(data))
-            return self._finish(job)
-        except OdbackupError as exc:
-            self._discard(job)
-            return _Outcome(job, written=False, reason=f"not restored: {exc}", damage=True)
-        except OSError as exc:
-            self._discard(job)
-            return _Outcome(job, written=False, reason=f"not restored: {exc.strerror or exc}")
-
-    def _write_small(self, job: _FileJob, stop: threading.Event) -> _Outcome:
-        pieces = []
-        reader = self._reader()
-        for cid, _size in job.node["content"]:
-            if stop.is_set() or self.cancel.is_set():
-                return _Outcome(job, written=False)
-            pieces.append(self.repo.read_blob(bytes.fromhex(cid), reader))  # raises on damage: nothing written
-        try:
-            handle = open(job.dest, "xb")  # noqa: SIM115 - closed below
-        except FileExistsError:
-            return _Outcome(job, written=False, reason="appeared in the restore folder meanwhile; not overwritten")
-        try:
-            with handle:
-                for piece in pieces:
-                    handle.write(piece)
-        except OSError:
-            os.remove(job.dest)  # e.g. the disk is full: no cut-off file under the real name
-            raise
-        self._count(job, sum(len(p) for p in pieces))
-        return self._written(job)
-
-    def _reader(self) -> RangeReader:
-        """This worker thread's reader (pack files kept open between its blobs)."""
-        reader = getattr(self._local, "reader", None)
-        if reader is None:
-            reader = self._local.reader = RangeReader(self.repo.backend)
-            self._readers.append(reader)
-        return reader
-
-    def _count(self, job: _FileJob, written: int) -> None:
+    def _count(self, job: FileJob, written: int) -> None:
         with self._count_lock:
             self.state.bytes += written
         self.state.current = job.rel
 
-    def _settle(self, outcome: _Outcome) -> None:
+    def _settle(self, outcome: Outcome) -> None:
         """In the main thread: count a file that came back, report its problem."""
-        if outcome.written:
-            self.state.files += 1
-            self.state.replaced += outcome.replaced
+        s = self.state
+        s.files += outcome.written
+        s.replaced += outcome.replaced
+        s.already_complete += outcome.kept
+        s.checked += outcome.kept
+        s.rewritten += outcome.rewritten
         if outcome.reason:
             self.problem(outcome.job.rel, outcome.reason, damage=outcome.damage)
 
-    def _open(self, job: _FileJob) -> None:
-        job.temp = os.path.join(os.path.dirname(job.dest), f"{PARTIAL}{self._token}-{next(self._serial)}")
-        job.handle = open(job.temp, "xb")  # noqa: SIM115 - closed in _finish/_discard
-
-    def _discard(self, job: _FileJob) -> None:
-        if job.handle is not None:
-            job.handle.close()  # type: ignore[attr-defined]
-            job.handle = None
-        if job.temp and os.path.exists(job.temp):
-            os.remove(job.temp)
-
-    def _finish(self, job: _FileJob) -> _Outcome:
-        job.handle.close()  # type: ignore[attr-defined]
-        job.handle = None
-        if not job.replace and os.path.lexists(job.dest):
-            os.remove(job.temp)
-            return _Outcome(job, written=False, reason="appeared in the restore folder meanwhile; not overwritten")
-        try:
-            if job.replace:
-                self._put_in_place(job)
-            else:
-                os.replace(job.temp, job.dest)
-        except OSError as exc:
-            os.remove(job.temp)
-            return _Outcome(job, written=False, reason=f"not replaced: {exc.strerror or exc} (the file on disk "
-                                                       "was kept)")
-        return self._written(job)
-
-    def _written(self, job: _FileJob) -> _Outcome:
-        """The file is in place: its dates and mode, then (if asked) read back and compared."""
-        _apply_metadata(job.dest, job.node)
-        if self.verify and not self._verify_file(job):
-            return _Outcome(job, written=True, replaced=job.replace, damage=True,
-                            reason="verification failed: the file on disk differs from the backup")
-        return _Outcome(job, written=True, replaced=job.replace)
-
-    def _put_in_place(self, job: _FileJob) -> None:
-        """Move the file on disk into the kept folder, then the restored one into its place."""
-        keep_root = f"{job.base.rstrip(os.sep + '/')}{REPLACED}{self._stamp}"
-        kept = os.path.join(keep_root, os.path.relpath(job.dest, job.base))
-        os.makedirs(os.path.dirname(kept), exist_ok=True)
-        self.kept[job.base] = keep_root
-        os.replace(job.dest, kept)
-        try:
-            os.replace(job.temp, job.dest)
-        except OSError:
-            os.replace(kept, job.dest)  # put the original back
-            raise
-
-    def _verify_file(self, job: _FileJob) -> bool:
-        """Re-read the written file and compare every chunk with its ID."""
-        with open(job.dest, "rb") as f:
-            for cid, size in job.node["content"]:
-                piece = f.read(int(size))
-                if len(piece) != int(size) or self.repo.ids.blob_id("data", piece).hex() != cid:
-                    return False
-            return f.read(1) == b""
+    @property
+    def kept(self) -> dict[str, str]:
+        """base -> the folder where replaced files of that base were kept."""
+        return self.writer.kept
 
 
-def _apply_metadata(path: str, node: dict) -> None:
-    try:
-        os.chmod(path, int(node.get("mode", 0o644)))
-    except OSError:
-        pass  # e.g. a FAT/exFAT USB drive: modes do not exist there
-    mtime = int(node.get("mtime_ns", 0))
-    os.utime(path, ns=(mtime, mtime))
+def _looks_whole(path: str, node: dict) -> bool:
+    """Same size and modification time as in the backup."""
+    st = os.stat(path)
+    return st.st_size == int(node["size"]) and st.st_mtime_ns == int(node.get("mtime_ns", 0))
 
 
 def _selection(repo: Repository, snap: Snapshot, target: str | None, paths: tuple[str, ...],
@@ -556,7 +540,8 @@ def preview(
     selected, bases = _selection(repo, snap, target, paths, original)
     run = Restorer(repo, snap, bases, verify=False, on_event=ignore_events, cancel=threading.Event(),
                    overwrite=overwrite, dry_run=True, original=original)
-    jobs, _dirs = run.plan(selected)
+    run.open_journals(selected)
+    jobs = run.plan(selected).jobs
     new = [j for j in jobs if not j.replace]
     replaced = [j for j in jobs if j.replace]
     return RestorePreview(
@@ -565,6 +550,8 @@ def preview(
         new_files=len(new), new_bytes=sum(int(j.node["size"]) for j in new),
         replaced=tuple(j.rel for j in replaced), replaced_bytes=sum(int(j.node["size"]) for j in replaced),
         unchanged=run.state.unchanged, problems=tuple(run.state.problems),
+        unfinished=tuple(j.path for j in run.journals.values() if j.resumed),
+        already_complete=run.state.already_complete,
     )
 
 
@@ -588,7 +575,8 @@ def restore(
     Writing into a live folder (one the snapshot was taken from, or one of
     ``live``) needs ``overwrite`` and ``confirm`` set to that folder's path.
     With ``overwrite``, files that differ from the backup are replaced and their
-    current versions kept aside (see the module's docstring).
+    current versions kept aside (see the module's docstring). Cut short (a crash,
+    ``cancel``), the same call finishes it: see :mod:`.journal`.
     """
     selected, bases = _selection(repo, snap, target, paths, original)
     _check_live(live_folders_touched(snap, bases, live), overwrite, confirm)
@@ -596,15 +584,16 @@ def restore(
         if os.path.lexists(target) and not os.path.isdir(target):
             raise UsageError(f"'{target}' is a file, not a folder: choose a folder to restore into.")
         os.makedirs(target, exist_ok=True)
+    touched = live_folders_touched(snap, bases, live)
     run = Restorer(repo, snap, bases, verify=verify, on_event=on_event, cancel=cancel or threading.Event(),
-                   overwrite=overwrite, original=original)
-    jobs, dirs = run.plan(selected)
-    run.write_files(jobs)
-    for path, node in reversed(dirs):  # children first, so writing does not touch the time again
-        _apply_metadata(path, node)
+                   overwrite=overwrite, original=original, direct=not touched)
+    run.open_journals(selected)
+    run.create(run.plan(selected))
     run.progress.tick(force=True)
     s = run.state
     duration = time.monotonic() - run._started
-    on_event(RestoreFinished(s.files, s.bytes, len(s.problems), verify, duration))
+    resumed = any(j.resumed for j in run.journals.values())
+    on_event(RestoreFinished(s.files, s.bytes, len(s.problems), verify, duration, resumed, s.already_complete,
+                             s.rewritten))
     return RestoreResult(s.files, s.bytes, tuple(s.problems), s.damaged, duration, s.replaced, s.unchanged,
-                         tuple(sorted(run.kept.values())))
+                         tuple(sorted(run.kept.values())), resumed, s.already_complete, s.rewritten)

@@ -8,9 +8,10 @@ import threading
 import pytest
 
 from engine.backup import BackupPlan, run_backup
-from engine.errors import Cancelled
+from engine.errors import Cancelled, UnsafePath
 from engine.events import RestoreProgress
-from engine.folders.restore import PARTIAL, restore
+from engine.folders.journal import JOURNAL_SUFFIX
+from engine.folders.restore import PARTIAL, preview, restore
 from engine.repository.repo import Repository
 
 PASS = "a long test passphrase"
@@ -66,7 +67,58 @@ def test_cancel_stops_and_leaves_no_partial_or_wrong_file(backed_up, tmp_path):
 
     with pytest.raises(Cancelled):
         restore(repo, snap, str(tmp_path / "out"), on_event=cancel_on_first_progress, cancel=cancel)
-    restored = on_disk(tmp_path / "out")
+    restored = on_disk(tmp_path / "out" / "Images")
     assert not [p for p in restored if os.path.basename(p).startswith(PARTIAL)]
     for rel, data in restored.items():  # whatever made it is whole
-        assert data == files[rel.removeprefix("Images/")]
+        assert data == files[rel]
+    assert (tmp_path / "out" / f"Images{JOURNAL_SUFFIX}").exists()  # unfinished, and it says so
+
+    again = restore(repo, snap, str(tmp_path / "out"))  # the same restore finishes it
+    assert again.resumed and not again.problems
+    assert (again.already_complete, again.files) == (len(restored), len(files) - len(restored))
+    assert on_disk(tmp_path / "out") == {f"Images/{rel}": data for rel, data in files.items()}
+
+
+def cancelled_restore(repo, snap, target) -> None:
+    """A restore cut short (Ctrl+C at its first progress report): its journal stays."""
+    cancel = threading.Event()
+
+    def cancel_on_first_progress(event) -> None:
+        if isinstance(event, RestoreProgress):
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        restore(repo, snap, str(target), on_event=cancel_on_first_progress, cancel=cancel)
+
+
+def test_another_restore_into_an_unfinished_folder_is_refused_until_it_is_finished(backed_up, tmp_path):
+    repo, snap, files = backed_up
+    target = tmp_path / "out"
+    cancelled_restore(repo, snap, target)
+    before = on_disk(target)
+
+    with pytest.raises(UnsafePath) as refused:
+        restore(repo, snap, str(target), paths=("Images/A",))
+    assert snap.snapshot_id[:8] in refused.value.message and JOURNAL_SUFFIX in refused.value.message
+    assert "same restore again" in (refused.value.hint or "")
+    assert on_disk(target) == before
+
+    found = preview(repo, snap, str(target))  # the dry run says what running it again would do
+    assert found.unfinished == (str(target / f"Images{JOURNAL_SUFFIX}"),)
+    assert found.already_complete == len(before) - 1 and not found.problems  # the journal is not a file of it
+    assert found.new_files == len(files) - found.already_complete
+
+    result = restore(repo, snap, str(target), verify=True)
+    assert result.resumed and (result.already_complete, result.rewritten) == (len(before) - 1, 0)
+    assert on_disk(target) == {f"Images/{rel}": data for rel, data in files.items()}
+
+
+def test_an_unreadable_journal_stops_the_restore_and_says_what_to_do(backed_up, tmp_path):
+    repo, snap, _files = backed_up
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / f"Images{JOURNAL_SUFFIX}").write_text('{"odbackup_restore_journal": 1, "snap')
+    with pytest.raises(UnsafePath) as refused:
+        restore(repo, snap, str(target))
+    assert "cannot be read" in refused.value.message and "Delete that file" in (refused.value.hint or "")
+    assert os.listdir(target) == [f"Images{JOURNAL_SUFFIX}"]
