@@ -25,15 +25,15 @@ SCAN_TICK = 0.25
 DEBOUNCE = 0.5
 
 
-def scan_folder(screen: SetupStep, path: str) -> tuple[str, int, int]:
-    """Count the files and bytes below ``path``, posting the running count (a worker)."""
+def scan_folder(screen: SetupStep, path: str) -> None:
+    """Count the files and bytes below ``path``, posting the running count (a worker; the last
+    :class:`ScanProgress` says it is done)."""
     counter = TreeCounter([path], get_current_worker().cancelled_event)
     counter.start()
     while counter.is_alive():
         counter.join(SCAN_TICK)
         screen.post_message(ScanProgress(path, counter.files, counter.bytes, False))
     screen.post_message(ScanProgress(path, counter.files, counter.bytes, True))
-    return path, counter.files, counter.bytes
 
 
 def normal(path: str) -> str:
