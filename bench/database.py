@@ -244,7 +244,7 @@ def random_bytes_sql(size: int) -> str:
 
 def make_blobs(count: int) -> None:
     """odbb_blobs.files (Open Dental's layout) with COUNT image-like BLOBs and thumbnails."""
-    from engine.database.demo_schema import TABLES, create_table_sql
+    from engine.opendental.demo.schema import TABLES, create_table_sql
 
     sql(f"CREATE DATABASE `{BLOBS_DB}`")
     sql(create_table_sql(TABLES["files"], BLOBS_DB))
@@ -1136,7 +1136,7 @@ its parameters match, `SCRATCH/data.json`):
   Open Dental tables, ~50 MB) plus `{gen.TABLE}`, MyISAM, {rows:,} rows:
   25 of Open Dental's `procedurelog` columns (bigint keys, dates, a timestamp,
   doubles, short varchars; their layout and the 11 keys among them from
-  `engine/database/demo_schema.py`) and a `Note mediumtext` that one row in five
+  `engine/opendental/demo/layouts.py`) and a `Note mediumtext` that one row in five
   fills (50-430 characters). Filled by the server (`INSERT ... SELECT` from
   `seq_1_to_N`, values from `CRC32` of the row number: deterministic).
 - `{PRACTICE_DB}`: the sample practice alone (the lock-window case).

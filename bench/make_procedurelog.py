@@ -3,7 +3,7 @@
 
 The table, ``procedurelog_big`` by default, has 26 columns: 25 of Open
 Dental's own ``procedurelog`` columns (names, types, defaults and the keys
-among them as in ``engine/database/demo_schema.py``, Open Dental 21.1.9)
+among them as in ``engine/opendental/demo/layouts.py``, Open Dental 21.1.9)
 plus ``Note mediumtext``, standing in for the procedure note Open Dental keeps
 in ``procnote`` (about one row in five has one, 50-430 characters).
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.database.demo_schema import TABLES, Column, Table, create_table_sql  # noqa: E402
+from engine.opendental.demo.schema import TABLES, Column, Table, create_table_sql  # noqa: E402
 
 TABLE = "procedurelog_big"
 # 25 of Open Dental's procedurelog columns, in its order.

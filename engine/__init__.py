@@ -28,9 +28,73 @@ session
     The public-key sealing context a writer uses for the data it stores:
     a writer can seal data it can never read back.
 
-The modules: ``repository/`` (storage, keys, packs, index, snapshots, locks),
-``folders/`` (folder backup, files cache, restore), ``check.py``,
-``events.py`` (what long operations report), ``errors.py``.
+The packages and modules (each says more in its own docstring):
+
+``repository/``
+    The repository itself: storage, keys and machine credentials, packs,
+    blobs, the index, snapshot files, locks.
+``folders/``
+    Folder backup, the files cache, restore of files, browsing a snapshot.
+``database/``
+    MySQL/MariaDB in general: connection, schema, table streams, the dump
+    (``dump.py``), the MyISAM read lock (``readlock.py``) and its watchdog
+    (``locking.py``), restore, compare.
+``opendental/``
+    What is specific to Open Dental: the sample practice (``demo/``).
+``schedule/``
+    When each job runs (pure ``next_runs``) and the files each operating
+    system's scheduler reads (systemd, cron, Windows Task Scheduler).
+``jobs.py``
+    What ``odbackup run JOB`` does.
+``runlog.py``
+    The run records (one line per run, the last result per job) and the log folder.
+``joblock.py``
+    One run of a job at a time (an operating-system lock a crash cannot leave behind).
+``forget.py``
+    Applying a retention policy to a repository (``repository/prune.py``
+    reclaims the space).
+``status.py``
+    The state of the backups and the pure alert policy.
+``credentials.py``
+    The order a repository's credentials are tried in.
+``listing.py``
+    The snapshot list with verifications.
+``places.py``
+    Checks of the folders and the destination the settings name.
+``words.py``
+    Sizes, times and durations in plain words.
+``backup.py``
+    One backup run: folders and databases into one snapshot.
+``pipeline.py``
+    Chunking, compressing and sealing on worker threads, shared by both kinds.
+``chunker.py``
+    Content-defined chunking (FastCDC).
+``crypto.py``
+    The cryptographic building blocks (docs/FORMAT.md explains each choice).
+``recovery.py``
+    The recovery key a person writes down.
+``check.py``
+    Checking a repository's structure and, optionally, every stored byte.
+``verify.py``
+    Verify-restore: restore into scratch places, compare, report.
+``reports.py``
+    The verification reports kept in the repository.
+``retention.py``
+    The pure retention policy: which snapshots to keep, which to remove, why.
+``settings.py``
+    What the setup saves (settings.toml): one typed, validated model.
+``config_keys.py``
+    The dotted keys of ``odbackup config`` (``database.host``, ``schedule.nightly`` ...).
+``jobsettings.py``
+    The scheduled jobs' and retention's settings, turned into engine types.
+``paths.py``
+    Where odbackup keeps its own files on this machine.
+``progress.py``
+    Throttled progress, the background count and the time left.
+``events.py``
+    What long operations report (typed, frozen events).
+``errors.py``
+    The one hierarchy of errors, each with a plain message and a hint.
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""One backup run: folders (and, later, databases) into one snapshot.
+"""One backup run: folders and databases into one snapshot.
 
 ``run_backup`` is a plain synchronous function: it takes an event sink and a
 cancel token and returns a :class:`BackupResult`. Order of durability: all

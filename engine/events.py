@@ -332,6 +332,20 @@ class LockWithdrawn(Event):
 
 
 @dataclass(frozen=True)
+class LockWatchLost(Event):
+    """Warning: the lock watchdog cannot watch the office any more: its reads of the server's
+    process list failed ``failures`` times in a row (``reason``, the server's or network's
+    words). Nobody would end a lock request that hangs, or a held lock whose backup stopped,
+    so the lock (``scope``; ``acquiring``: still being asked for) is ended at once and the
+    backup fails (engine/database/readlock.py)."""
+
+    scope: str
+    acquiring: bool
+    failures: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class DatabaseRestoreStarted(Event):
     """Restoring a database of a snapshot under a (new) name."""
 
@@ -418,3 +432,74 @@ class VerifyFinished(Event):
     problems: tuple[str, ...]
     report_text: str
     report_json: str
+
+
+# --- forget and prune ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotKept(Event):
+    """Retention keeps this snapshot, for these reasons (e.g. "daily snapshot", "within 48h")."""
+
+    snapshot_id: str
+    time: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SnapshotForgotten(Event):
+    """Retention removes this snapshot (with ``dry_run``: would remove it)."""
+
+    snapshot_id: str
+    time: str
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class PrunePlanned(Event):
+    """What prune found: the packs to delete whole, to repack, and the bytes that frees."""
+
+    snapshots: int
+    packs: int
+    bytes_total: int
+    bytes_unused: int
+    packs_unused: int
+    packs_repack: int
+    bytes_repack: int
+    bytes_to_free: int
+
+
+@dataclass(frozen=True)
+class PruneProgress(Event):
+    """Throttled: ``step`` is ``used`` (walking refs), ``delete`` or ``repack``; ``done`` of ``total``."""
+
+    step: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class PruneFinished(Event):
+    """Prune ended: packs deleted and written, bytes freed, how long it took."""
+
+    packs_deleted: int
+    packs_written: int
+    bytes_freed: int
+    seconds: float
+    dry_run: bool
+
+
+# --- the sample practice (odbackup demo) --------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoProgress(Event):
+    """Throttled progress of ``odbackup demo``.
+
+    ``phase`` is ``database`` (``done``/``total`` patients written),
+    ``indexes`` (tables whose keys are built) or ``images`` (bytes written).
+    """
+
+    phase: str
+    done: int
+    total: int

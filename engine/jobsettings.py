@@ -130,6 +130,7 @@ class RetentionSettings:
                       monthly=self.monthly, yearly=self.yearly, within=within)
 
     def problems(self) -> list[str]:
+        """What cannot be used, in plain words (empty when all is well)."""
         found = []
         try:
             self.policy()

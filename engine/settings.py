@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
+import time
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, TypeVar
 
 from . import paths
 from .errors import OdbackupError
 from .jobsettings import RetentionSettings, ScheduleSettings
+from .places import DestinationCheck, check_destination, repository_inside_problem  # noqa: F401  (importable here too)
 
 if TYPE_CHECKING:
     from .backup import BackupPlan
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
 FILE_NAME = "settings.toml"
 _T = TypeVar("_T")
 LOCK_MODES = ("consistent", "per-table")
-NEARLY_FULL_FRACTION = 0.10  # under 10 % free (or less than the estimate) is "nearly full"
 
 
 class SettingsError(OdbackupError):
@@ -82,11 +83,11 @@ class DatabaseSettings:
         """What is wrong with these values, in plain words (empty when they are fine)."""
         found = []
         if not self.host.strip():
-            found.append("The database server's host name is empty.")
+            found.append("Type the database server's name or address (127.0.0.1 when it is this computer).")
         if not 0 < self.port < 65536:
-            found.append(f"The database port {self.port} is not between 1 and 65535.")
+            found.append("The port is a number between 1 and 65535 (usually 3306).")
         if not self.user.strip():
-            found.append("The database user name is empty.")
+            found.append("Type the database user name (Open Dental's is often root).")
         if not self.name.strip():
             found.append("No database was chosen.")
         if self.lock_mode not in LOCK_MODES:
@@ -130,6 +131,9 @@ class Settings:
         if len(set(self.folders)) != len(self.folders):
             found.append("A folder is listed twice.")
         found += _nested_folders(self.folders)
+        inside = repository_inside_problem(self.repository, self.folders)
+        if inside:
+            found.append(inside)
         if self.database is not None:
             found += self.database.problems()
         return found + self.schedule.problems() + self.retention.problems()
@@ -268,11 +272,91 @@ def _table(doc: dict, name: str, defaults: _T, where: str) -> _T:
 
 
 def save_settings(settings: Settings, path: str | None = None) -> str:
-    """Validate and write the settings (atomically); returns the file's path."""
+    """Validate and write the settings (atomically, under the settings' lock); returns the file's path."""
     settings.validate()
     path = path or settings_path()
-    paths.write_private_file(path, to_toml(settings).encode("utf-8"))
+    with settings_lock(path):
+        paths.write_private_file(path, to_toml(settings).encode("utf-8"))
     return path
+
+
+def update_settings(change: Callable[[Settings | None], Settings], path: str | None = None) -> Settings:
+    """Read, change and write the settings under their lock, so that writers at the same time
+    (a script's loop of ``odbackup config set``, the app's Save) never lose each other's change.
+
+    ``change`` gets the saved settings (None when there are none yet) and returns the new
+    ones, or raises to leave the file as it was. The result is not validated as a whole: the
+    caller decides (``config set`` lets a setup be built one key at a time). The file is
+    replaced atomically: a reader sees the old or the new one, never half of one."""
+    path = path or settings_path()
+    with settings_lock(path):
+        new = change(load_settings(path))
+        paths.write_private_file(path, to_toml(new).encode("utf-8"))
+    return new
+
+
+LOCK_WAIT = 30.0
+"""Seconds a writer waits for another one to finish before giving up."""
+
+
+@contextmanager
+def settings_lock(path: str | None = None, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold ``settings.toml.lock`` beside the settings while they are read, changed and written.
+
+    An operating-system lock on an open file (``flock`` on POSIX, ``msvcrt.locking`` on Windows),
+    not a file whose existence is the lock: the system releases it when the process ends,
+    however it ends, so a killed writer never leaves the settings locked."""
+    lock_path = (path or settings_path()) + ".lock"
+    os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                raise SettingsError(f"The settings are being changed by another odbackup for more than "
+                                    f"{wait:g} seconds ({lock_path} is locked).",
+                                    hint="Wait for the setup or the other 'odbackup config' to finish, then "
+                                         "try again.")
+            time.sleep(0.02)  # another writer holds it for milliseconds
+        try:
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlock(fd: int) -> None:
+    """Release the lock (closing the file would too; Windows asks for it to be said first)."""
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the lock on ``fd`` if it is free (never waits)."""
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def to_toml(settings: Settings) -> str:
@@ -334,74 +418,3 @@ def _value(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     raise SettingsError(f"A setting of type {type(value).__name__} cannot be saved.")
-
-
-# --- the destination ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DestinationCheck:
-    """What the repository folder's place looks like right now."""
-
-    path: str
-    exists: bool
-    is_repository: bool
-    writable: bool
-    free_bytes: int
-    total_bytes: int
-    needed_bytes: int
-    problem: str | None = None
-    """Why it cannot be used (None when it can)."""
-
-    @property
-    def nearly_full(self) -> bool:
-        """Less free space than the estimate, or under 10 % of the drive left."""
-        if self.total_bytes <= 0:
-            return False
-        return self.free_bytes < self.needed_bytes or self.free_bytes < self.total_bytes * NEARLY_FULL_FRACTION
-
-
-def _nearest_existing(path: str) -> str | None:
-    current = os.path.abspath(path)
-    while not os.path.exists(current):
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
-    return current
-
-
-def _can_write(folder: str) -> bool:
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".odbackup-write-test-"):
-            return True
-    except OSError:
-        return False
-
-
-def check_destination(path: str, needed_bytes: int = 0) -> DestinationCheck:
-    """Is ``path`` usable as the repository folder: there (or creatable), writable, with room
-    for about ``needed_bytes`` (the estimated size of the first backup)?"""
-    path = path.strip()
-    if not path:
-        return DestinationCheck("", False, False, False, 0, 0, needed_bytes, "Type the folder to keep backups in.")
-    full = os.path.abspath(os.path.expanduser(path))
-    exists = os.path.exists(full)
-    is_repo = os.path.isfile(os.path.join(full, "config")) and os.path.isdir(os.path.join(full, "keys"))
-    base = _nearest_existing(full)
-    if base is None or not os.path.isdir(base):
-        return DestinationCheck(full, exists, is_repo, False, 0, 0, needed_bytes,
-                                f"'{path}' cannot be reached: the drive or share is not there.")
-    usage = shutil.disk_usage(base)
-    writable = _can_write(base)
-    problem = None
-    if exists and not os.path.isdir(full):
-        problem = f"'{full}' is a file, not a folder."
-    elif not writable:
-        problem = f"odbackup cannot write in '{base}' (read-only drive, or no permission)."
-    elif exists and not is_repo and os.listdir(full):
-        problem = f"'{full}' already holds other files; choose an empty or new folder (or an odbackup repository)."
-    elif not is_repo and needed_bytes and usage.free < needed_bytes:
-        problem = (f"Only {usage.free:,} bytes are free there, and the first backup needs about "
-                   f"{needed_bytes:,} bytes.")
-    return DestinationCheck(full, exists, is_repo, writable, usage.free, usage.total, needed_bytes, problem)

@@ -28,6 +28,11 @@ def _json_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON lines (one engine event per line)")
 
 
+def _wait_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", type=float, default=0.0, metavar="MINUTES",
+                   help="while a backup or a reader holds the repository, try again for up to this long")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="odbackup",
@@ -110,10 +115,91 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--read-data", action="store_true", help="read and authenticate every stored byte")
     _json_arg(p)
+    _config_parser(add("config", _config_usage, "read and set the saved settings without the app"))
+    p = add("forget", commands.forget, "remove the snapshots the retention policy does not keep")
+    _repo_arg(p)
+    for rule, what in (("last", "the newest N snapshots"), ("hourly", "the newest of each of the last N hours"),
+                       ("daily", "the newest of each of the last N days"),
+                       ("weekly", "the newest of each of the last N weeks"),
+                       ("monthly", "the newest of each of the last N months"),
+                       ("yearly", "the newest of each of the last N years")):
+        p.add_argument(f"--keep-{rule}", type=int, default=0, metavar="N", help=f"keep {what} (-1: all)")
+    p.add_argument("--keep-within", default="", metavar="DURATION",
+                   help="keep every snapshot within this span before the newest one (48h, 30d, 6m, 1y6m)")
+    p.add_argument("--save-policy", action="store_true",
+                   help="store these rules (or, without any, the settings' [retention]) in the repository as "
+                        "its policy (needs the passphrase)")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be kept and removed")
+    p.add_argument("--prune", action="store_true", help="then reclaim the space (as 'odbackup prune')")
+    _wait_arg(p)
+    _json_arg(p)
+    p = add("prune", commands.prune, "delete what no snapshot uses any more and reclaim the space")
+    _repo_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="only say what would be deleted and repacked")
+    _wait_arg(p)
+    _json_arg(p)
     p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
     _repo_arg(p)
     p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")
+    _add_job_commands(add)
     return parser
+
+
+def _config_parser(config: argparse.ArgumentParser) -> None:
+    """``odbackup config show|get|set|unset|check|path``."""
+    from . import config_commands as cc
+
+    config.formatter_class = argparse.RawDescriptionHelpFormatter
+    config.epilog = cli_help.CONFIG_EPILOG
+    sub = config.add_subparsers(dest="config_command", metavar="ACTION")
+
+    def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=cli_help.CONFIG_DESCRIPTIONS[name])
+        p.set_defaults(func=func)
+        _json_arg(p)
+        return p
+
+    add("show", cc.show, "every setting with its meaning (--json: one object)")
+    add("get", cc.get, "one setting's value").add_argument("key", metavar="KEY")
+    p = add("set", cc.set_, "set one setting (checked as the setup checks it) and save")
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("values", nargs="*", metavar="VALUE", help="the value; a list takes several")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--add", nargs="+", metavar="VALUE", help="add these to a list (folders.extra, *_days)")
+    how.add_argument("--remove", nargs="+", metavar="VALUE", help="remove these from a list")
+    add("unset", cc.unset, "put one setting back to its default").add_argument("key", metavar="KEY")
+    add("check", cc.check, "say what is still missing before a backup can run (exit 1 if anything)")
+    add("path", cc.path, "print where the settings file is")
+
+
+def _config_usage(args: argparse.Namespace, printer: commands.Printer) -> int:
+    raise UsageError("Say what to do: odbackup config show|get|set|unset|check|path (odbackup config --help).")
+
+
+def _folder_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config-dir", metavar="DIR", help="the settings and machine credentials folder to use")
+    p.add_argument("--cache-dir", metavar="DIR", help="the files cache folder to use")
+    p.add_argument("--log-dir", metavar="DIR", help="the folder for job logs and run records")
+
+
+def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``run`` and ``schedule``: the jobs from the saved settings, and when the system starts them."""
+    from engine.jobs import JOBS
+
+    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance) from the saved settings")
+    p.add_argument("job", choices=tuple(JOBS), metavar="JOB", help="one of: " + ", ".join(JOBS))
+    p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
+    _folder_args(p)
+    _json_arg(p)
+    p = add("schedule", commands.schedule, "install, remove or show the schedule in the operating system")
+    p.add_argument("action", choices=("install", "remove", "show"), metavar="ACTION",
+                   help="install, remove or show")
+    p.add_argument("--print", action="store_true",
+                   help="write the units, cron lines or task XML to stdout instead of installing them")
+    p.add_argument("--for", dest="kind", choices=("systemd", "cron", "windows"),
+                   help="which scheduler (default: the one running on this machine)")
+    _folder_args(p)
+    _json_arg(p)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,12 +253,20 @@ def _run_command(args: argparse.Namespace, printer: commands.Printer) -> int:
 
 
 def run_app() -> int:
-    """``odbackup`` with no command opens the Textual app (imported only then)."""
+    """``odbackup`` with no command opens the Textual app (imported only then).
+
+    A broken install (Textual missing or unimportable) is an error that names its cause,
+    never help text and success: a scheduled or scripted start must see it failed."""
     try:
         from .app import main as app_main
-    except ImportError:  # the app is not built yet in this checkout
-        build_parser().print_help()
-        return 0
+    except ImportError as exc:
+        if os.environ.get("ODBACKUP_DEBUG"):
+            raise
+        commands.make_printer(False).error(OdbackupError(
+            f"The terminal app could not start: part of its installation is missing or broken ({exc}).",
+            hint="Reinstall odbackup (in its folder: pip install -e .). The commands (odbackup --help) "
+                 "work without the app."))
+        return 1
     return int(app_main() or 0)
 
 

@@ -28,6 +28,7 @@ Exit codes:
   5    the repository is locked by another run (which one is named)
   6    the repository is damaged (check found errors, or a restore met damaged
        data), or verify FAILED
+  7    run: skipped, the previous run of the same job is still going
   130  cancelled (Ctrl+C)
   141  the output was closed by its reader (| head): stopped there, quietly
 """
@@ -77,7 +78,79 @@ DESCRIPTIONS = {
     "check": "Check the repository's structure and references (the write-only credentials suffice). With "
              "--read-data (needs the passphrase) every stored byte is read and authenticated, and the "
              "snapshots and files any damage affects are named. Exit 6 when errors are found.",
+    "forget": "Remove the snapshots a retention policy does not keep, saying for each kept one why (restic's "
+              "rules: each --keep-* rule counted on its own, periods in local time, --keep-within measured "
+              "from the newest snapshot; the newest complete and the newest verified snapshot are always "
+              "kept). Without --keep-* rules, the policy stored in the repository applies. With the "
+              "passphrase, --save-policy stores the rules given (or the settings' [retention]) as that "
+              "policy. This machine's write-only credentials apply the stored policy and may not loosen it "
+              "(exit 4). Verification reports are never deleted. --prune then reclaims the space.",
+    "prune": "Delete the data no snapshot uses any more: whole unused packs first, then mostly-unused packs "
+             "are rewritten (their still-used parts copied as they are, never decrypted). This machine's "
+             "write-only credentials suffice. Safe to stop at any moment; refuses (exit 5) while a backup or "
+             "a reader holds the repository, unless --wait.",
+    "run": "Run one job from the saved settings with this machine's write-only credentials (after 'odbackup "
+           "enroll'): no passphrase and no prompt, as the schedule starts it. backup: the database and every "
+           "folder, in the saved lock mode. intraday: the database only, in the office-hours lock mode. "
+           "maintenance: the repository's upkeep (this version: check its structure). Every run leaves a "
+           "record in the log folder (runs/runs.jsonl and runs/last-JOB.json) and a job log. A run whose "
+           "previous run of the same job is still going is recorded as skipped and exits 7. The database "
+           "password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered or the option files.",
+    "schedule": "Put the saved schedule into the operating system, which starts 'odbackup run JOB' at the set "
+                "times (no odbackup process waits in between): on Linux a systemd timer and service per job "
+                "(system-wide as root, else your user's units), or cron lines where systemd does not run; on "
+                "Windows a Task Scheduler task per job (needs an administrator). 'remove' takes out exactly what "
+                "install put in; 'show' reads back what the operating system really has: installed, enabled, "
+                "next run. --print writes the units, cron lines or task XML (--for systemd, cron or windows, "
+                "on any system) instead of installing them.",
     "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",
+}
+
+DESCRIPTIONS["config"] = (
+    "Read and set the settings the setup saves (settings.toml in this machine's config folder), for "
+    "scripts that set up many offices: 'config show' lists every setting with its meaning, 'config set "
+    "KEY VALUE' checks a value exactly as the setup does and saves it, 'config check' says what is still "
+    "missing. No secret is ever a setting.")
+
+CONFIG_EPILOG = """\
+Keys are named after settings.toml's tables and fields: repository, folders.images,
+folders.extra, database.host, database.port, database.user, database.name,
+database.lock_mode, database.lock_timeout, schedule.nightly, schedule.nightly_days,
+schedule.intraday, schedule.intraday_days, schedule.intraday_lock_mode,
+schedule.maintenance, schedule.maintenance_days, retention.within, retention.last,
+retention.hourly, retention.daily, retention.weekly, retention.monthly,
+retention.yearly, retention.reports_years; and 'database' itself: on, or off for a
+folders-only setup (any database.* key turns it on).
+
+Lists take several values: 'config set folders.extra /srv/Docs /srv/Exports'
+replaces the list, '--add' and '--remove' change it; days may also be written
+Mon,Wed,Fri. 'config unset KEY' puts a key back to its default (folders.extra: none).
+
+The first 'config set' creates the settings. A value is refused (exit 2, nothing
+written) when it brings a new problem; what is still missing while a setup is
+built one key at a time (no repository yet) is said as a warning on stderr, and
+'config check' lists it (exit 1 until nothing is missing). Secrets are never
+settings: the database password goes in ODBACKUP_DB_PASSWORD, the setup, or
+'odbackup enroll --repo REPO --db URL'; the passphrase in ODBACKUP_PASSPHRASE, or
+'odbackup enroll' for write-only credentials.
+"""
+
+CONFIG_DESCRIPTIONS = {
+    "show": "Print the settings as settings.toml holds them, each key under its meaning, then what is still "
+            "missing. Without saved settings, the defaults a first 'config set' starts from. With --json: "
+            "one JSON object with path, saved, settings (the tables of settings.toml; database null when "
+            "off) and problems.",
+    "get": "Print one setting's value: text as it is, a list one item per line, database as on or off. "
+           "With --json: one object with key and value.",
+    "set": "Set one setting and save it. The value is checked exactly as the setup checks it (a folder must "
+           "exist and be readable, the destination usable, times like 21:00, days like Mon,Fri, ...): a "
+           "refused value writes nothing and exits 2. Lists take several VALUEs; --add and --remove change "
+           "a list instead of replacing it.",
+    "unset": "Put one setting back to its default (folders.images and folders.extra: none; database: off). "
+             "Refused, like set, when that leaves nothing to back up.",
+    "check": "Say whether a backup can run from the saved settings: every problem of the settings, and "
+             "whether each folder and the destination can be used now. Exit 0 when ready, 1 otherwise.",
+    "path": "Print the settings file's path (ODBACKUP_CONFIG_DIR moves it). With --json: path and saved.",
 }

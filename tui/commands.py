@@ -30,6 +30,7 @@ Printer = JsonPrinter | TextPrinter
 
 if TYPE_CHECKING:
     from engine.database.connection import DbTarget
+    from engine.listing import SnapshotRow
 
 
 def make_printer(as_json: bool) -> Printer:
@@ -190,47 +191,48 @@ def _database_figures(dumped: list) -> dict:
             "per_database": [{k: v for k, v in to_dict(d).items() if k != "event"} for d in dumped]}
 
 
-SOURCES_HIDDEN = ("opened with this machine's write-only credentials, which cannot read what a snapshot "
-                  "holds (its folder and database names are encrypted): give the passphrase to see them")
-"""Why ``snapshots --json`` gives ``"sources": null`` on an enrolled machine."""
-
-
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
-    from engine.reports import verifications
+    from engine.listing import list_snapshots
 
     repo = _open(args, out, full=False)
-    snaps = repo.snapshots()
-    checked = verifications(repo)
+    rows = list_snapshots(repo)
     if isinstance(out, JsonPrinter):
-        for s in snaps:
-            when, ok = checked.get(s.snapshot_id, (None, None))
-            out.emit({"event": "snapshot", "id": s.snapshot_id, "time": s.time, "hostname": s.hostname,
-                      "complete": s.complete, "stats": s.stats, "verified_at": when, "verified_ok": ok,
-                      "sources": [src.get("path") or f"{src['server']}/{src['name']}" for src in s.body["sources"]]
-                      if s.body else None,
-                      "sources_hidden": None if s.body else SOURCES_HIDDEN, "damaged": False})
-        for snap_id in repo.damaged_snapshots:
-            out.emit({"event": "snapshot", "id": snap_id, "damaged": True, "problem": repo.snapshot_problems[snap_id]})
-        out.summary({"snapshots": len(snaps), "damaged": len(repo.damaged_snapshots)})
+        for row in rows:
+            out.emit(_snapshot_json(row))
+        damaged = sum(row.damaged for row in rows)
+        out.summary({"snapshots": len(rows) - damaged, "damaged": damaged})
         return EXIT_OK
-    if not snaps and not repo.damaged_snapshots:
+    if not rows:
         out.result("No snapshots yet.")
         return EXIT_OK
     out.result(f"{'ID':<10}{'Time':<21}{'Host':<14}{'Files':>8}{'Size':>11}  {'Status':<11}{'Verified':<17} Sources")
-    for s in snaps:
-        status = "complete" if s.complete else "INCOMPLETE"
-        when, ok = checked.get(s.snapshot_id, (None, None))
-        verified = "never" if when is None else f"{'PASSED' if ok else 'FAILED'} {_local_time(when)[:10]}"
-        sources = " " + ", ".join(src["name"] for src in s.body["sources"]) if s.body else ""
-        out.result(f"{s.short_id:<10}{_local_time(s.time):<21}{s.hostname[:13]:<14}"
-                   f"{s.stats.get('files', 0):>8,}{size(s.stats.get('bytes', 0) + s.stats.get('db_bytes', 0)):>11}"
-                   f"  {status:<11}{verified:<17}{sources}".rstrip())
-    for snap_id in repo.damaged_snapshots:
-        out.result(f"{snap_id[:8]:<10}{'?':<21}{'?':<14}{'?':>8}{'?':>11}  {'DAMAGED':<11}"
-                   "(cannot be used; run 'odbackup check')")
+    for row in rows:
+        out.result(_snapshot_line(row))
     if not repo.can_read:
         out.result("(folder names are shown only with the passphrase)")
     return EXIT_OK
+
+
+def _snapshot_json(row: SnapshotRow) -> dict:
+    if row.damaged:
+        return {"event": "snapshot", "id": row.snapshot_id, "damaged": True, "problem": row.problem}
+    return {"event": "snapshot", "id": row.snapshot_id, "time": row.time, "hostname": row.hostname,
+            "complete": row.complete, "stats": row.stats, "verified_at": row.verified_at,
+            "verified_ok": row.verified_ok,
+            "sources": None if row.sources is None else [src.where for src in row.sources],
+            "sources_hidden": row.sources_hidden, "damaged": False}
+
+
+def _snapshot_line(row: SnapshotRow) -> str:
+    if row.damaged:
+        return (f"{row.short_id:<10}{'?':<21}{'?':<14}{'?':>8}{'?':>11}  {'DAMAGED':<11}"
+                "(cannot be used; run 'odbackup check')")
+    status = "complete" if row.complete else "INCOMPLETE"
+    verified = ("never" if row.verified_at is None
+                else f"{'PASSED' if row.verified_ok else 'FAILED'} {_local_time(row.verified_at)[:10]}")
+    sources = " " + ", ".join(src.name for src in row.sources) if row.sources else ""
+    return (f"{row.short_id:<10}{_local_time(row.time):<21}{row.hostname[:13]:<14}{row.files:>8,}"
+            f"{size(row.bytes):>11}  {status:<11}{verified:<17}{sources}").rstrip()
 
 
 def ls(args: argparse.Namespace, out: Printer) -> int:
@@ -346,7 +348,7 @@ def demo(args: argparse.Namespace, out: Printer) -> int:
     import platformdirs
 
     from engine.database.connection import connect, parse_url, resolve_password
-    from engine.database.demo import create_demo
+    from engine.opendental.demo import create_demo
 
     target = resolve_password(parse_url(args.server), ask=db_password_prompt())
     images = args.images or os.path.join(platformdirs.user_data_dir("odbackup", False), "demo", "OpenDentImages")
@@ -386,4 +388,239 @@ def unlock(args: argparse.Namespace, out: Printer) -> int:
         out.result("The repository was not locked.")
     else:
         out.result(f"Removed the lock of {holder.describe()}.")
+    return EXIT_OK
+
+
+def _given_policy(args: argparse.Namespace):
+    """The --keep-* rules as a Policy (None when no rule was given); with --save-policy and no
+    rule, the settings' [retention] (what the setup proposed)."""
+    from engine.retention import Duration, Policy
+
+    counts = {k: getattr(args, f"keep_{k}") for k in ("last", "hourly", "daily", "weekly", "monthly", "yearly")}
+    try:
+        within = Duration.parse(args.keep_within) if args.keep_within else Duration()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    policy = Policy(**counts, within=within)
+    if policy.empty and args.save_policy:
+        from engine.settings import load_settings
+
+        settings = load_settings()
+        return settings.retention.policy() if settings is not None else None
+    return None if policy.empty else policy
+
+
+def forget(args: argparse.Namespace, out: Printer) -> int:
+    from engine.forget import forget as run_forget
+
+    given = _given_policy(args)
+    repo = _open(args, out, full=False)
+    result = run_forget(repo, given, save=args.save_policy, dry_run=args.dry_run, with_prune=args.prune,
+                        wait=args.wait * 60, on_event=out)
+    verb = "Would remove" if args.dry_run else "Removed"
+    out.result(f"Policy ({result.policy_source}): {result.policy.describe()}.")
+    if result.policy_source == "saved" and not args.dry_run:
+        out.result("It is now stored in the repository; this machine's scheduled maintenance applies it.")
+    out.result(f"{verb} {len(result.removed)} snapshot(s), kept {len(result.decision.keep)}. "
+               "Verification reports are kept.")
+    doc = {"policy": result.policy.describe(), "policy_source": result.policy_source, "dry_run": args.dry_run,
+           "kept": [s.snapshot_id for s in result.decision.keep], "removed": list(result.removed)}
+    if result.pruned is not None:
+        doc["prune"] = _prune_summary(result.pruned)
+    out.summary(doc)
+    return EXIT_OK
+
+
+def prune(args: argparse.Namespace, out: Printer) -> int:
+    from engine.forget import take_lock
+    from engine.repository.prune import prune as run_prune
+
+    repo = _open(args, out, full=False)
+    lock = take_lock(repo, "prune", mode="read" if args.dry_run else "delete", wait=args.wait * 60)
+    with lock:
+        result = run_prune(repo, lock, dry_run=args.dry_run, on_event=out)
+    out.summary(_prune_summary(result))
+    return EXIT_OK
+
+
+def _prune_summary(result) -> dict:
+    return {"snapshots": result.snapshots, "packs_deleted": result.packs_deleted,
+            "packs_written": result.packs_written, "bytes_freed": result.bytes_freed,
+            "bytes_to_free": result.bytes_to_free, "seconds": round(result.seconds, 3), "dry_run": result.dry_run}
+
+
+# --- jobs and the schedule ---------------------------------------------------------------------------
+
+
+def _use_folders(args: argparse.Namespace) -> None:
+    """``--config-dir`` / ``--cache-dir`` / ``--log-dir``: this run's folders (a scheduled run as
+    root or SYSTEM uses the settings of the user who installed the schedule)."""
+    for option, variable in (("config_dir", "ODBACKUP_CONFIG_DIR"), ("cache_dir", "ODBACKUP_CACHE_DIR"),
+                             ("log_dir", "ODBACKUP_LOG_DIR")):
+        value = getattr(args, option, None)
+        if value:
+            os.environ[variable] = os.path.abspath(value)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd's time limit, a shutdown) stops a run as Ctrl+C does: locks released, the
+    run recorded. (Windows ends a task without a signal; the next run clears what it left.)"""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if hasattr(signal, "SIGTERM") and os.name != "nt":
+        signal.signal(signal.SIGTERM, stop)
+
+
+def run_job(args: argparse.Namespace, out: Printer) -> int:
+    from dataclasses import asdict
+
+    from engine import jobs
+
+    from .joblog import JobLog
+
+    _use_folders(args)
+    job = jobs.get_job(args.job)
+    log = JobLog(job.name)
+    log.write(f"Run of {job.name} ({'scheduled' if args.scheduled else 'started by hand'}): {job.description}.")
+
+    def on_event(event) -> None:
+        log(event)
+        out(event)
+
+    _stop_on_sigterm()
+    record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual")
+    log.write(f"{record.result}: {record.message}", "INFO" if record.result == "ok" else
+              "WARN" if record.result in ("skipped", "incomplete") else "ERROR")
+    if isinstance(out, JsonPrinter):
+        out.summary(asdict(record))
+    elif record.result == "ok":
+        out.result(record.message)
+    else:
+        out.info(f"{job.name} {record.result.upper()}: {record.message}")
+    return record.exit_code
+
+
+def _schedule_settings(required: bool = True):  # noqa: ANN202 - engine.settings.Settings | None
+    from engine.settings import SettingsError, load_settings, settings_path
+
+    settings = load_settings()
+    if settings is None and not required:
+        return None  # remove and show work without settings
+    if settings is None:
+        raise SettingsError(f"There are no saved settings ({settings_path()}): run the setup first "
+                            "('odbackup' alone opens it).")
+    found = settings.schedule.problems()
+    if found:
+        raise SettingsError(" ".join(found))
+    return settings
+
+
+def schedule(args: argparse.Namespace, out: Printer) -> int:
+    from engine.schedule import install as inst
+
+    _use_folders(args)
+    settings = _schedule_settings(required=args.action == "install" or args.print)
+    calendars = settings.schedule.calendars() if settings is not None else {}
+    jobs = inst.scheduled_jobs(calendars)
+    if args.print:
+        if args.action == "remove":
+            raise UsageError("--print goes with install or show: it writes what install would.")
+        out.result(_rendered(args.kind or _default_kind(), jobs).rstrip("\n"))
+        return EXIT_OK
+    kind = args.kind or _kind_for(args.action, out)
+    module = inst.installer(kind)
+    if args.action == "install":
+        _ready_to_run(settings, out)
+        for line in module.install(jobs):
+            out.info(line)
+        if kind == "cron" and not inst.cron_running():
+            out.info("warning: cron is not running on this machine: nothing will start these lines until it does.")
+    elif args.action == "remove":
+        for line in module.remove():
+            out.info(line)
+    return _show_schedule(kind, module, calendars, out)
+
+
+def _ready_to_run(settings, out: Printer) -> None:  # noqa: ANN001 - engine.settings.Settings
+    """Before installing: settings a run can use (else refused), and this machine enrolled (else a
+    warning: the runs would fail until it is, and the drive may simply be unplugged right now)."""
+    from engine.errors import NoCredentials
+    from engine.errors import OdbackupError as EngineError
+    from engine.settings import SettingsError
+
+    found = settings.problems()
+    if found:
+        raise SettingsError("The saved settings cannot run a backup yet: " + " ".join(found))
+    try:
+        Repository.open(settings.repository).use_machine_credentials()
+    except NoCredentials:
+        out.info(f"warning: this machine is not enrolled for {settings.repository}: every scheduled run will "
+                 f"fail until 'odbackup enroll --repo {settings.repository}' is run once.")
+    except EngineError as exc:
+        out.info(f"warning: the repository cannot be opened now ({exc.message}); the runs will need it.")
+
+
+def _kind_for(action: str, out: Printer) -> str:
+    """The scheduler to use. Installing needs one that runs; showing and removing read cron's
+    file (or crontab) when none runs, so a schedule left from before is still seen and removed."""
+    from engine.schedule import install as inst
+
+    try:
+        return inst.available_kind()
+    except inst.NoScheduler as exc:
+        if action == "install":
+            raise
+        out.info(f"warning: {exc.message}")
+        return "cron"
+
+
+def _default_kind() -> str:
+    from engine.schedule import install as inst
+
+    try:
+        return inst.available_kind()
+    except inst.NoScheduler:
+        return "systemd"
+
+
+def _rendered(kind: str, jobs: list) -> str:
+    """What install would write, as text: each file after a ``### NAME`` line (cron: one file)."""
+    from engine.schedule import install_cron, install_systemd, install_windows
+
+    if kind == "cron":
+        return install_cron.render(jobs, system=install_cron.system_wide())
+    parts = []
+    for job in jobs:
+        if kind == "systemd":
+            for name, text in install_systemd.render(job).items():
+                parts.append(f"### {name} (in {install_systemd.unit_dir()})\n{text}")
+        else:
+            parts.append(f"### {install_windows.task_path(job.name)}\n"
+                         f"{install_windows.task_xml(job, datetime.now().date())}")
+    return "\n".join(parts) if parts else "# Every scheduled job is off in the settings: nothing to install."
+
+
+def _show_schedule(kind: str, module, calendars: dict, out: Printer) -> int:  # noqa: ANN001
+    from engine.jobs import JOBS
+
+    states = module.show(tuple(JOBS))
+    if isinstance(out, JsonPrinter):
+        out.summary({"scheduler": kind, "where": module.where(),
+                     "jobs": [{"job": s.job, "on_in_settings": s.job in calendars,
+                               "when": calendars[s.job].describe() if s.job in calendars else None,
+                               "registered": s.registered, "enabled": s.enabled, "next_run": s.next_run,
+                               "detail": s.detail} for s in states]})
+        return EXIT_OK
+    out.result(f"Schedule ({kind}, {module.where()}):")
+    for s in states:
+        wanted = calendars[s.job].describe() if s.job in calendars else "off in the settings"
+        if not s.registered:
+            have = "NOT installed"
+        else:
+            have = ("installed and enabled" if s.enabled else "installed but NOT enabled") + \
+                   (f", next run {s.next_run}" if s.next_run else "")
+        out.result(f"  {s.job:<12} {have} ({wanted}; {s.detail})")
     return EXIT_OK

@@ -5,7 +5,8 @@ milestone becomes a line with the time and a level, and problems are marked
 ``ERROR`` (or ``WARN``) so the Logs screen and a person reading the file find
 them. The wording is the CLI's text printer's, so a log reads like a
 scheduled run's output. Files live in ``ODBACKUP_LOG_DIR`` or the platformdirs
-log folder; the newest ``KEEP`` are kept.
+log folder (:func:`engine.runlog.log_dir`, where the run records of ``odbackup
+run`` go too); the newest ``KEEP`` are kept.
 """
 from __future__ import annotations
 
@@ -16,22 +17,15 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-import platformdirs
-
 from engine import events as ev
 from engine.errors import OdbackupError
+from engine.runlog import log_dir
 
 from .printers import TextPrinter
 
 KEEP = 500
-LEVELS = ("INFO", "WARN", "ERROR")
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (INFO|WARN|ERROR) +(.*)$")
 _NAME = re.compile(r"^(\d{8}-\d{6})-([a-z-]+)(?:-\d+)?\.log$")
-
-
-def log_dir() -> str:
-    """Where job logs are written (``ODBACKUP_LOG_DIR`` overrides the platformdirs folder)."""
-    return os.environ.get("ODBACKUP_LOG_DIR") or platformdirs.user_log_dir("odbackup", False)
 
 
 def level_of(event: ev.Event) -> str:

@@ -77,6 +77,3 @@ class JobFailed(Message):
     """The job's name, as given to ``start_job``."""
     error: OdbackupError
 
-
-class SettingsChanged(Message):
-    """The setup saved new settings; the App keeps them and goes home."""

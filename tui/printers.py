@@ -26,6 +26,13 @@ def size(n: int) -> str:
     return humanize.naturalsize(n, binary=True)
 
 
+def _when(iso: str) -> str:
+    """A snapshot's time in this machine's local time, to the second."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
 def tables(n: int) -> str:
     return f"{n:,} table" if n == 1 else f"{n:,} tables"
 
@@ -43,6 +50,14 @@ def _waiting(e: ev.LockStatus) -> str:
         return "nobody waiting"
     on = f" ({', '.join(e.waiting_tables[:4])})" if e.waiting_tables else ""
     return f"{e.waiting} statement(s) waiting, longest {e.longest_wait:.1f} s{on}"
+
+
+def watch_lost_words(e: ev.LockWatchLost) -> str:
+    """The warning that the lock watchdog went blind, in plain words (the CLI and the app)."""
+    lock = "the lock request" if e.acquiring else "the lock"
+    return (f"warning: the lock watchdog cannot watch the office any more: {e.failures} looks at the database "
+            f"server's connections failed in a row ({e.reason}). Rather than leave the office read-only unwatched, "
+            f"{lock} is ended now and this backup stops.")
 
 
 def _eta(eta: Eta, done: int, total: int | None, elapsed: float) -> str:
@@ -248,6 +263,31 @@ class TextPrinter(_ClosedOutput):
         self._line(f"Checked {what}: {e.packs} packs, {e.blobs} blobs, {e.snapshots} snapshots: "
                    f"{verdict}, {e.warnings} warning(s).", stream=self.out)
 
+    # --- forget and prune -------------------------------------------------------------------
+
+    def on_snapshot_kept(self, e: ev.SnapshotKept) -> None:
+        self._line(f"keep    {e.snapshot_id[:8]}  {_when(e.time)}  {'; '.join(e.reasons)}", stream=self.out)
+
+    def on_snapshot_forgotten(self, e: ev.SnapshotForgotten) -> None:
+        verb = "would remove" if e.dry_run else "removed"
+        self._line(f"{verb:<7} {e.snapshot_id[:8]}  {_when(e.time)}  (no rule keeps it)", stream=self.out)
+
+    def on_prune_planned(self, e: ev.PrunePlanned) -> None:
+        self._line(f"{e.snapshots} snapshot(s) remain. Stored: {e.packs} packs, {size(e.bytes_total)}, of which "
+                   f"{size(e.bytes_unused)} no snapshot uses. Deleting {e.packs_unused} unused pack(s) whole and "
+                   f"rewriting {e.packs_repack} mostly-unused one(s) ({size(e.bytes_repack)} still used is "
+                   f"copied) frees {size(e.bytes_to_free)}.", stream=self.out)
+
+    def on_prune_progress(self, e: ev.PruneProgress) -> None:
+        self._status(f"prune: {e.step} {e.done:,}" + (f"/{e.total:,}" if e.total else ""))
+
+    def on_prune_finished(self, e: ev.PruneFinished) -> None:
+        if e.dry_run:
+            self._line("Dry run: nothing was deleted.", stream=self.out)
+            return
+        self._line(f"Freed {size(e.bytes_freed)}: {e.packs_deleted} pack(s) deleted, {e.packs_written} written, "
+                   f"in {e.seconds:.1f} s.", stream=self.out)
+
     # --- databases -------------------------------------------------------------------------
 
     def on_database_preflight(self, e: ev.DatabasePreflight) -> None:
@@ -318,6 +358,9 @@ class TextPrinter(_ClosedOutput):
         else:
             self._line(f"Lock request withdrawn (the backup was stopped); it was never granted: the office's "
                        f"changes could wait {e.office_wait:.2f} s.")
+
+    def on_lock_watch_lost(self, e: ev.LockWatchLost) -> None:
+        self._line(watch_lost_words(e))
 
     def on_table_progress(self, e: ev.TableProgress) -> None:
         self._status(f"{e.database}.{e.table}: {e.rows:,} rows, {size(e.bytes)}")

@@ -1,8 +1,9 @@
-"""Getting the passphrase: environment, prompt, or machine credentials.
+"""Getting the passphrase on a terminal: the prompts, for the order of :mod:`engine.credentials`.
 
-Precedence: ``ODBACKUP_PASSPHRASE`` > this machine's write-only credentials
-(only where they suffice) > a prompt on the terminal. A passphrase is never
-taken from a command-line argument (other users can read those).
+Precedence (written once, in :mod:`engine.credentials`): ``ODBACKUP_PASSPHRASE``
+> this machine's write-only credentials (only where they suffice) > a prompt
+on the terminal. A passphrase is never taken from a command-line argument
+(other users can read those).
 """
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import os
 import sys
 from collections.abc import Callable
 
-from engine.errors import NeedsFullKey, NoCredentials, UsageError
+from engine import credentials
+from engine.credentials import ENV
+from engine.errors import UsageError
 from engine.repository.repo import Repository
 
-ENV = "ODBACKUP_PASSPHRASE"
 MIN_LENGTH = 10
 
 
@@ -22,13 +24,14 @@ def _interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+def terminal_sources(prompt: str = "Passphrase or recovery key: ") -> credentials.Sources:
+    """This process's credentials: the environment, and a prompt when a person is at the terminal."""
+    return credentials.Sources.here(ask=(lambda: getpass.getpass(prompt)) if _interactive() else None)
+
+
 def ask_secret(prompt: str = "Passphrase or recovery key: ") -> str | None:
-    value = os.environ.get(ENV)
-    if value:
-        return value
-    if _interactive():
-        return getpass.getpass(prompt)
-    return None
+    """The passphrase or recovery key: ``ODBACKUP_PASSPHRASE``, else the prompt (on a terminal)."""
+    return credentials.given_secret(terminal_sources(prompt))
 
 
 def ask_db_password(prompt: str) -> str | None:
@@ -61,18 +64,4 @@ def new_passphrase(env: str = ENV) -> str:
 
 def open_repository(location: str, *, full: bool) -> Repository:
     """Open and unlock; ``full`` means content must be readable (restore, ls, ...)."""
-    repo = Repository.open(location)
-    if os.environ.get(ENV):
-        repo.unlock(os.environ[ENV])
-        return repo
-    if not full:
-        try:
-            repo.use_machine_credentials()
-            return repo
-        except NoCredentials:
-            pass
-    secret = ask_secret()
-    if secret is None:
-        raise NeedsFullKey() if full else NoCredentials()
-    repo.unlock(secret)
-    return repo
+    return credentials.open_repository(location, terminal_sources(), full=full)

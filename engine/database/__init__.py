@@ -10,8 +10,9 @@ table stream
     stream is chunked like a file, so unchanged tables and appended rows
     deduplicate.
 lock window
-    How long the office's writes wait because of us: while the
-    non-transactional (MyISAM) tables are read under a read lock.
+    How long the office's writes wait (or could wait) because of us: from
+    each read lock request to its release, while the non-transactional
+    (MyISAM) tables are read under it (``readlock.py`` takes and times it).
 consistent mode
     One global read lock for all MyISAM tables at one instant (InnoDB tables
     come from a consistent-snapshot transaction opened under the same lock).

@@ -1,8 +1,9 @@
 """Backing up one live database into the snapshot.
 
 Connections: ``meta`` reads definitions and table statistics, ``data``
-holds the locks and the consistent-snapshot transaction and reads the rows,
-``monitor`` watches the office and kills a lock request that hangs, and
+holds the locks (taken, timed and released by ``readlock.ReadLock``) and the
+consistent-snapshot transaction and reads the rows, ``monitor`` watches the
+office and kills a lock request that hangs (``locking.LockMonitor``), and
 ``helpers`` (``READERS - 1`` of them) read rows beside ``data`` when they are
 sure to see the same rows: in consistent mode, where the global read lock
 freezes the MyISAM tables and each helper opens its InnoDB snapshot while
@@ -25,37 +26,26 @@ import pymysql.cursors
 from pymysql.connections import Connection
 
 from ..errors import Cancelled
-from ..events import (
-    DatabaseDumped,
-    EventSink,
-    LockGaveUp,
-    LockReleased,
-    LockRequested,
-    LockTaken,
-    LockWithdrawn,
-    TableDumped,
-    TableSkipped,
-)
+from ..events import DatabaseDumped, EventSink, TableDumped, TableSkipped
 from ..folders.backup import tree_bytes_of
 from ..pipeline import SealPipeline
 from ..repository.repo import BlobWriter
 from . import locking
-from .connection import DatabaseError, DbTarget, MissingPrivilege, connect, kill_session, translate
+from .connection import DatabaseError, DbTarget, connect, kill_session, translate
 from .preflight import describe
 from .readers import MISSING_TABLE_CODES, TableGone, TableRead, TableReaders, empty
-from .schema import Catalog, Schema, Table, quote_ident, read_catalog, read_schema, read_table
+from .readlock import GLOBAL_SCOPE as GLOBAL_SCOPE  # the scope events name a global lock by
+from .readlock import LockRules, ReadLock
+from .schema import Catalog, Schema, Table, read_catalog, read_schema, read_table
 from .tablecache import TableCache
 
 LOCK_MODES = ("consistent", "per-table")
-GLOBAL_SCOPE = "all tables (global read lock)"
 READERS = 2  # connections reading rows at once (the data connection and its helpers)
 NET_WRITE_TIMEOUT = 600
 """How long the server waits for a reading session's client to take the next packet, or to send
 the next statement (``wait_timeout``), before it ends the session and any lock it holds: the
 last resort when the whole backup process stops (suspended, the machine asleep), where
 LockMonitor's stall watch cannot run either."""
-ANSWER_POLL = 0.05
-"""While a lock request waits, how often the backup's thread looks whether it was cancelled."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +60,10 @@ class DatabasePlan:
     stall_timeout: float = 60.0
     """A held lock is released (and the backup fails) when reading stops this long (locking.py)."""
 
+    @property
+    def lock_rules(self) -> LockRules:
+        return LockRules(self.lock_timeout, self.lock_retries, self.retry_pause)
+
 
 @dataclass
 class DumpStats:
@@ -77,8 +71,7 @@ class DumpStats:
     rows: int = 0
     bytes: int = 0
     lock_window: float = 0.0
-    """Seconds the office's writes were or could have been blocked: from each lock request sent
-    to its release or withdrawal (a request that waits blocks them as a granted lock does)."""
+    """Seconds the office's writes were or could have been blocked (``ReadLock.office_wait``)."""
     skipped: list[tuple[str, str]] | None = None
 
 
@@ -97,9 +90,6 @@ class DatabaseDump:
         self._on_event = on_event
         self.db: str = plan.target.database
         self.stats = DumpStats(skipped=[])
-        self._lock_since: float | None = None  # when the lock now held was granted
-        self._asked: float | None = None  # when the lock now requested or held was asked for
-        self._lock_scope = ""
         self._ended_at: float | None = None  # when _end_sessions first ended our sessions
         self._helpers: list[Connection] = []
         self._monitor: Connection | None = None
@@ -141,26 +131,23 @@ class DatabaseDump:
             watcher = self._watcher = locking.LockMonitor(
                 monitor, self.emit, ours, lock_conn_id=data.thread_id(), lock_timeout=self.plan.lock_timeout,
                 holders=(data.thread_id(), *(h.thread_id() for h in self._helpers)),
-                stall_timeout=self.plan.stall_timeout, database=self.db)
+                stall_timeout=self.plan.stall_timeout, database=self.db, connect=lambda: connect(target))
             watcher.start()
+            lock = ReadLock(data, watcher, meta=meta, rules=self.plan.lock_rules, target=target,
+                            server_version=self.server_version, emit=self.emit, cancel=self.cancel,
+                            end_sessions=lambda: self._end_sessions((data, *self._helpers)))
             try:
-                nodes = self._dump(schema, meta, data, watcher)
+                nodes = self._dump(schema, meta, data, lock)
             except BaseException:
-                self._end_sessions((data, *self._helpers))
-                self._report_withdrawn(watcher)
-                if watcher.stalled:
-                    raise DatabaseError(
-                        f"The backup stopped moving for {self.plan.stall_timeout:g} s while the office's tables were "
-                        "read-only, so the lock was released at once; no snapshot was saved.",
-                        hint="Check that the backup drive or network share answers, then run the backup again.",
-                    ) from None
+                self._end_sessions((data, *self._helpers))  # any lock was withdrawn by ReadLock
                 raise
             watcher.stop()
+            self.stats.lock_window = lock.office_wait
             return self._finish(schema, nodes, started)
         except pymysql.err.MySQLError as exc:
             raise translate(exc, target, self.db) from None
         finally:
-            for conn in (data, *self._helpers, meta, monitor):
+            for conn in (data, *self._helpers, meta, monitor, self._watcher.conn if self._watcher else None):
                 _close(conn)
 
     def _open_helpers(self, schema: Schema) -> None:
@@ -195,23 +182,22 @@ class DatabaseDump:
         self.emit(describe(meta, schema, self.plan.target, lock_mode=self.plan.lock_mode, ours=ours,
                            estimate=estimate))
 
-    def _dump(self, schema: Schema, meta: Connection, data: Connection, watcher: locking.LockMonitor) -> list[dict]:
+    def _dump(self, schema: Schema, meta: Connection, data: Connection, lock: ReadLock) -> list[dict]:
         nontx = [t for t in schema.tables if not t.transactional]
         tx = [t for t in schema.tables if t.transactional]
         nodes: list[dict] = []
         if self.plan.lock_mode == "consistent" and nontx:
-            names = tuple(t.name for t in schema.tables)
-            self._take_lock(data, meta, watcher, "FLUSH TABLES WITH READ LOCK", GLOBAL_SCOPE, names)
-            _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            for helper in self._helpers:
-                # under the global lock nothing commits: every snapshot is of this instant,
-                # and the MyISAM tables stay frozen until the lock is released
-                _execute(helper, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            self._readers = list(self._helpers)
-            catalog = read_catalog(meta, self.db)
-            nontx, tx = self._current(schema, meta, catalog, nontx, tx, also_new=True)
-            nodes += self._tables(nontx, data, catalog.stats)
-            self._release(data, watcher, GLOBAL_SCOPE)
+            self._idle_limit(data, locked=True)
+            with lock.acquire(tuple(t.name for t in schema.tables)):
+                _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                for helper in self._helpers:
+                    # under the global lock nothing commits: every snapshot is of this instant,
+                    # and the MyISAM tables stay frozen until the lock is released
+                    _execute(helper, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                self._readers = list(self._helpers)
+                catalog = read_catalog(meta, self.db)
+                nontx, tx = self._current(schema, meta, catalog, nontx, tx, also_new=True)
+                nodes += self._tables(nontx, data, catalog.stats)
             self._idle_limit(data, locked=False)
         else:
             _execute(data, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
@@ -225,7 +211,7 @@ class DatabaseDump:
         self._readers = []
         if self.plan.lock_mode == "per-table":
             for table in nontx:
-                nodes += self._one_locked_table(schema, table, data, meta, watcher)
+                nodes += self._one_locked_table(schema, table, data, meta, lock)
             self._idle_limit(data, locked=False)
         return sorted(nodes, key=lambda n: n["name"])
 
@@ -239,23 +225,19 @@ class DatabaseDump:
             self._short_idle = locked
 
     def _one_locked_table(self, schema: Schema, table: Table, data: Connection, meta: Connection,
-                          watcher: locking.LockMonitor) -> list[dict]:
+                          lock: ReadLock) -> list[dict]:
+        self._idle_limit(data, locked=True)
         try:
-            self._take_lock(data, meta, watcher, f"LOCK TABLES {quote_ident(table.name)} READ LOCAL",
-                            table.name, (table.name,))
+            lock.acquire((table.name,), table=table.name)
         except pymysql.err.ProgrammingError as exc:
             if exc.args[0] not in MISSING_TABLE_CODES:
                 raise
-            watcher.idle()
             self._skip(table, "the table was dropped during the backup")
             return []
-        # on an error the lock is not released here: the data session may be gone already (the
-        # readers end it at once on a failure or cancel), and run() ends it otherwise
-        catalog = read_catalog(meta, self.db, only=table.name)  # this table's alone: the office waits
-        current, _ = self._current(schema, meta, catalog, [table], [], also_new=False)
-        nodes = self._tables(current, data, catalog.stats) if current else []
-        self._release(data, watcher, table.name, sql="UNLOCK TABLES")
-        return nodes
+        with lock:  # on an error under it, its sessions are ended (the readers may have ended them)
+            catalog = read_catalog(meta, self.db, only=table.name)  # this table's alone: the office waits
+            current, _ = self._current(schema, meta, catalog, [table], [], also_new=False)
+            return self._tables(current, data, catalog.stats) if current else []
 
     def _current(self, schema: Schema, meta: Connection, catalog: Catalog, nontx: list[Table], tx: list[Table], *,
                  also_new: bool) -> tuple[list[Table], list[Table]]:
@@ -281,139 +263,32 @@ class DatabaseDump:
             self._skip(table, "the table was dropped during the backup")
         return fresh_nontx, fresh_tx
 
-    # --- locks ------------------------------------------------------------------------------------
+    # --- ending sessions ------------------------------------------------------------------------------
 
-    def _take_lock(self, data: Connection, meta: Connection, watcher: locking.LockMonitor, sql: str, scope: str,
-                   tables: tuple[str, ...]) -> None:
-        self._idle_limit(data, locked=True)
-        for attempt in range(1, self.plan.lock_retries + 1):
-            self._check_cancel()
-            if scope == GLOBAL_SCOPE and locking.flush_outlives_its_kill(self.server_version):
-                long = tuple(locking.long_queries(meta, watcher.ours, older_than=self.plan.lock_timeout))
-                if long:  # asking now would freeze the office behind it, even once given up
-                    self.emit(LockGaveUp(scope, attempt, "not asked for: a query has been running longer than "
-                                         f"{self.plan.lock_timeout:g} s, and on this server the office would "
-                                         "wait behind it", long))
-                    self._pause()
-                    continue
-            watcher.watch(scope, tables, acquiring=True)
-            self.emit(LockRequested(scope, tables))
-            self._asked, self._lock_scope = time.monotonic(), scope
-            try:
-                self._ask(data, sql)
-            except pymysql.err.MySQLError as exc:
-                waited = self._not_granted()
-                code = exc.args[0] if exc.args else 0
-                if code in (1044, 1045, 1142, 1227):
-                    raise _privilege_error(sql, self.plan.target, self.db) from None
-                if code not in (1317, 1205):  # interrupted by the watchdog / lock wait timeout
-                    raise
-                watcher.idle()
-                blockers = tuple(locking.long_queries(meta, watcher.ours, older_than=0.0))
-                self.emit(LockGaveUp(scope, attempt, f"the lock was not granted within "
-                                     f"{self.plan.lock_timeout:g} s; released so the office can work",
-                                     blockers, waited))
-                self._pause()
-                continue
-            watcher.held()
-            if watcher.killed_attempt:
-                # granted just as the watchdog gave up: its KILL QUERY found the session idle.
-                # MariaDB forgets it; a server that would apply it to the next statement gets
-                # this harmless one
-                try:
-                    _execute(data, "DO 0")
-                except pymysql.err.MySQLError as exc:
-                    if not exc.args or exc.args[0] != 1317:
-                        raise
-            self._lock_since = time.monotonic()
-            self.emit(LockTaken(scope, tables, self._lock_since - self._asked))
-            return
-        raise DatabaseError(
-            f"Could not lock '{scope}' within {self.plan.lock_timeout:g} s after {self.plan.lock_retries} tries: "
-            "long-running queries or other locks are in the way.",
-            hint="Run the backup when the office is quieter, raise the lock timeout, or use per-table mode.",
-        )
-
-    def _ask(self, data: Connection, sql: str) -> None:
-        """Send a lock request and wait for its answer, cancellable: the request is sent from a
-        thread of its own while this one looks at the cancel token, so a cancel (the app) or
-        Ctrl+C (a KeyboardInterrupt, which on Windows never interrupts a socket read) withdraws
-        it at once, by ending its session, instead of when the watchdog gives it up."""
-        failed: list[BaseException] = []
-
-        def send() -> None:
-            try:
-                _execute(data, sql)
-            except BaseException as exc:  # noqa: BLE001 - raised again in the backup's thread
-                failed.append(exc)
-
-        asking = threading.Thread(target=send, daemon=True, name="odbackup-lock-request")
-        asking.start()
-        try:
-            while asking.is_alive():
-                if self.cancel.is_set():
-                    raise Cancelled("The backup was cancelled while it asked for the lock; the request was "
-                                    "withdrawn and no snapshot was saved.")
-                asking.join(ANSWER_POLL)
-        except BaseException:
-            self._end_sessions((data, *self._helpers))  # the request goes with its session
-            asking.join(5.0)  # the session is gone: its answer (an error) comes at once
-            raise
-        if failed:
-            raise failed[0]
-
-    def _not_granted(self) -> float:
-        """The request ended without the lock: count its wait (the office's writes waited too)."""
-        waited = time.monotonic() - (self._asked or time.monotonic())
-        self.stats.lock_window += waited
-        self._asked = None
-        return waited
-
-    def _report_withdrawn(self, watcher: locking.LockMonitor) -> None:
-        """The backup stopped with a lock requested or held: its session was ended; say so, with
-        how long the office's writes could wait (unless the stall watch already said it)."""
-        if self._asked is None or watcher.stalled:
-            return
-        ended = self._ended_at or time.monotonic()
-        self.emit(LockWithdrawn(self._lock_scope, self._lock_since is not None, max(0.0, ended - self._asked)))
-        self._asked = self._lock_since = None
-
-    def _pause(self) -> None:
-        if self.cancel.wait(self.plan.retry_pause):
-            raise Cancelled("The backup was cancelled while waiting to retry the lock.")
-
-    def _release(self, data: Connection, watcher: locking.LockMonitor, scope: str,
-                 sql: str = "UNLOCK TABLES") -> None:
-        _execute(data, sql)
-        now = time.monotonic()
-        watcher.idle()
-        held = now - (self._lock_since or now)
-        office_wait = now - (self._asked or now)
-        self.stats.lock_window += office_wait
-        self._lock_since = self._asked = None
-        self.emit(LockReleased(scope, held, office_wait))
-
-    def _end_sessions(self, conns) -> None:
+    def _end_sessions(self, conns) -> float | None:
         """End these sessions on the server at once (a failure or cancel): their queries stop and
         their locks go with them. The KILL goes through the monitor's connection once the lock
-        monitor has stopped using it; through a new one when that is not possible."""
+        monitor has stopped using it; through a new one when that is not possible. Returns when
+        our sessions were first ended (None: they could not be)."""
         if self._watcher is not None:
             self._watcher.stop()
         usable = self._watcher is None or not self._watcher.is_alive()
-        left = [c.thread_id() for c in conns if not (usable and kill_session(self._monitor, c.thread_id()))]
+        monitor = self._watcher.conn if self._watcher is not None else self._monitor  # it may have a new one
+        left = [c.thread_id() for c in conns if not (usable and kill_session(monitor, c.thread_id()))]
         if not left:
             self._ended_at = self._ended_at or time.monotonic()
-            return
+            return self._ended_at
         try:
             spare = connect(self.plan.target)
         except DatabaseError:
-            return  # the server cannot be reached: the sessions end with their connections (run())
+            return self._ended_at  # the server cannot be reached: the sessions end with their connections (run())
         try:
             for thread_id in left:
                 kill_session(spare, thread_id)
             self._ended_at = self._ended_at or time.monotonic()
         finally:
             _close(spare)
+        return self._ended_at
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -522,19 +397,6 @@ class DatabaseDump:
                   "lock_window": round(self.stats.lock_window, 3), "tables": self.stats.tables,
                   "rows": self.stats.rows, "bytes": self.stats.bytes}
         return source, refs_id
-
-
-def _privilege_error(sql: str, target: DbTarget, database: str) -> MissingPrivilege:
-    """The server's "access denied" names no privilege for LOCK TABLES: we know which one it was."""
-    if sql.startswith("FLUSH"):
-        name, scope = "RELOAD", "*.*"
-    else:
-        name, scope = "LOCK TABLES", f"{quote_ident(database)}.*"
-    return MissingPrivilege(
-        f"The user '{target.user}' lacks the {name} privilege, needed to lock tables for a consistent copy.",
-        hint=f"GRANT {name} ON {scope} TO '{target.user}'@'%'; or use per-table mode"
-             + (" (which needs LOCK TABLES instead)." if name == "RELOAD" else "."),
-    )
 
 
 def _fresh_statistics(meta: Connection) -> None:

@@ -1,5 +1,7 @@
-"""Read locks on the live database, the watchdog that gives up on them, and
-the monitor that says who is waiting.
+"""The lock watchdog: the monitor that watches the office while the backup
+holds or requests a read lock, ends a request that hangs or a held lock whose
+backup stopped, and says who is waiting. (The lock itself is taken, timed and
+released by :class:`readlock.ReadLock`.)
 
 A global read lock (``FLUSH TABLES WITH READ LOCK``) first waits for running
 statements, and while it waits every new write waits too: a long report
@@ -9,25 +11,31 @@ and retries, or gives up with the names of the queries in the way.
 
 While a lock is held (or being taken) the monitor reads the process list
 about twice a second and reports which tables are read-only for the office,
-how many statements wait and for how long. Locks are released when their
-work is done, and on any failure or cancel by ending the session that holds
-them (``KILL`` from another connection, ``dump.py``); if odbackup dies, the
-server drops the locks with the connection.
+how many statements wait and for how long. If those reads fail (its
+connection lost), it opens a new one; after ``BLIND_AFTER`` failures in a row
+it cannot watch any more: it says so (``LockWatchLost``), ends the lock's
+sessions itself, and the backup fails plainly (``readlock.py``) rather than
+keep the office read-only unwatched. If odbackup dies, the server drops the
+locks with the connection.
 """
 from __future__ import annotations
 
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pymysql
 from pymysql.connections import Connection
 
-from ..events import EventSink, LockReleased, LockStatus
+from ..events import EventSink, LockReleased, LockStatus, LockWatchLost
 from .connection import kill_session
 
 POLL_SECONDS = 0.5
+BLIND_AFTER = 3
+"""Process-list reads failed in a row (its connection tried again after each) after which the
+monitor cannot watch the office: about a second and a half."""
 WAIT_STATES = ("waiting for global read lock", "waiting for table level lock",
                "waiting for table metadata lock", "waiting for backup lock", "waiting for table flush")
 _TABLE_RE = re.compile(
@@ -172,11 +180,18 @@ class LockMonitor(threading.Thread):
     would stay read-only for as long as that lasts. The readers :meth:`beat` at every block;
     when no beat comes for ``stall_timeout`` seconds while a lock is held, the sessions in
     ``holders`` (the ones holding the lock) are ended on the server: the lock goes with them,
-    :attr:`stalled` is set, and the backup fails saying why."""
+    :attr:`stalled` is set, and the backup fails saying why.
+
+    A watchdog that cannot read the process list can do neither. A failed read is tried again
+    on a new connection; after ``BLIND_AFTER`` in a row :attr:`blind` is set, a
+    :class:`LockWatchLost` warning sent, and the sessions in ``holders`` ended (through a new
+    connection if its own does not answer): the backup fails saying why and
+    asks for no lock again (``readlock.ReadLock``). :attr:`conn` is then another connection:
+    the caller closes the one it has at the end."""
 
     def __init__(self, conn: Connection, on_event: EventSink, ours: set[int], *, lock_conn_id: int,
                  lock_timeout: float, holders: tuple[int, ...] = (), stall_timeout: float = 60.0,
-                 database: str | None = None) -> None:
+                 database: str | None = None, connect: Callable[[], Connection] | None = None) -> None:
         super().__init__(daemon=True, name="odbackup-lock-monitor")
         self.conn, self.on_event, self.ours = conn, on_event, ours
         self.lock_conn_id, self.lock_timeout = lock_conn_id, lock_timeout
@@ -193,9 +208,17 @@ class LockMonitor(threading.Thread):
         self._beat = 0.0
         self._halt = threading.Event()
         self._outbox = _Outbox(on_event)
+        self._connect = connect
         self.killed_attempt = False
         self.stalled = False
+        self.blind = False
+        """The process list could not be read ``BLIND_AFTER`` times in a row: the lock was ended."""
+        self.lost: LockWatchLost | None = None
+        """What the monitor said when it went blind."""
+        self.ended_at: float | None = None
+        """When this monitor ended the lock's sessions itself (stalled or blind)."""
         self.error: Exception | None = None
+        self._failures = 0
 
     def beat(self) -> None:
         """The backup moved (a block read, a table stored): called from any thread, often."""
@@ -223,15 +246,72 @@ class LockMonitor(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.wait(POLL_SECONDS):
-            with self._state_lock:
-                scope, tables, since, acquiring = self._scope, self._tables, self._since, self._acquiring
-            if not scope:
-                continue
-            try:
-                self._poll(scope, tables, since, acquiring)
-            except Exception as exc:  # the monitor must never break the backup; it goes on watching
-                self.error = exc
+            self._look()
         self._outbox.close()
+
+    def _look(self) -> None:
+        """One look at the office, while a lock is requested or held."""
+        with self._state_lock:
+            scope, tables, since, acquiring = self._scope, self._tables, self._since, self._acquiring
+        if not scope:
+            return
+        try:
+            self._poll(scope, tables, since, acquiring)
+        except Exception as exc:  # noqa: BLE001 - counted; the backup hears of it when it cannot watch
+            self._poll_failed(scope, acquiring, exc)
+        else:
+            self._failures = 0
+
+    def _poll_failed(self, scope: str, acquiring: bool, exc: Exception) -> None:
+        """A process-list read failed: connect again for the next one; after ``BLIND_AFTER``
+        in a row, stop pretending to watch."""
+        self.error = exc
+        self._failures += 1
+        if self._failures < BLIND_AFTER:
+            self._reconnect()
+        elif not self.blind:
+            self._give_up_watching(scope, acquiring, exc)
+
+    def _reconnect(self) -> bool:
+        """A new connection in place of ours (lost, or answering with errors); it is ours too:
+        left out of the office's lists."""
+        if self._connect is None:
+            return False
+        try:
+            conn = self._connect()
+        except Exception:  # noqa: BLE001 - the next read fails and is counted
+            return False
+        old, self.conn = self.conn, conn
+        self.ours.add(conn.thread_id())
+        try:
+            old.close()
+        except Exception:  # noqa: BLE001 - a lost connection is closed either way
+            pass
+        return True
+
+    def _give_up_watching(self, scope: str, acquiring: bool, exc: Exception) -> None:
+        """The office cannot be watched: say so and end the lock's sessions (when a lock is
+        still requested or held; otherwise no new one will be asked for)."""
+        with self._state_lock:
+            self.blind = True  # read by the backup's thread before it asks for a lock, and when it fails
+            current = self._scope == scope
+            if current:
+                self._scope = ""
+        reason = str(exc.args[1]) if len(exc.args) > 1 and exc.args[1] else (str(exc) or type(exc).__name__)
+        self.lost = LockWatchLost(scope, acquiring, self._failures, reason)
+        self._outbox.post(self.lost)
+        if current:
+            self._end_holders()
+
+    def _end_holders(self) -> None:
+        """End the sessions holding (or asking for) the lock: through our connection, or a new
+        one if it does not answer."""
+        for _ in range(2):
+            if all(kill_session(self.conn, i) for i in self.holders):
+                self.ended_at = time.monotonic()
+                return
+            if not self._reconnect():
+                return
 
     def _poll(self, scope: str, tables: tuple[str, ...], since: float, acquiring: bool) -> None:
         now = time.monotonic()
@@ -282,6 +362,7 @@ class LockMonitor(threading.Thread):
         self.stalled = True  # read first by the backup's thread when its reading fails
         for thread_id in self.holders:
             kill_session(self.conn, thread_id)
+        self.ended_at = time.monotonic()
         with self._state_lock:
             self._scope = ""
         self._outbox.post(LockReleased(scope, age, time.monotonic() - self._asked))

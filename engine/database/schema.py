@@ -20,7 +20,6 @@ ROWS_ELSEWHERE_ENGINES = frozenset({"mrg_myisam", "merge", "federated", "connect
 tables, FEDERATED, CONNECT and SPIDER ones another server, database or file, BLACKHOLE none.
 Only their definitions are backed up: loading rows into them on restore would write into
 those other tables (possibly the live ones), and their own rows are backed up where they live."""
-MAX_FETCH = 1 << 30
 
 
 @dataclass(frozen=True)

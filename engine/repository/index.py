@@ -104,19 +104,11 @@ class Index:
                 blobs[blob_id] = (pack_id, b["type"], int(b["offset"]), int(b["length"]), int(b["raw_length"]),
                                   None if session is None else sessions[session])
 
-    @property
-    def has_unsaved(self) -> bool:
-        return bool(self._unsaved)
-
     def save(self, backend: Backend, maint_key: bytes) -> str | None:
         """Write an index file for the packs added since the last save."""
         if not self._unsaved:
             return None
-        doc = {"version": 1, "packs": [p.to_json() for p in self._unsaved], "supersedes": []}
-        plain = zstandard.ZstdCompressor(level=3).compress(json.dumps(doc).encode())
-        sealed = crypto.seal(maint_key, plain, INDEX_KIND)
-        name = "index/" + crypto.content_hash(sealed).hex()
-        backend.write_atomic(name, [sealed])
+        name = write_index_file(backend, maint_key, self._unsaved)
         self.files.append(name)
         self._remember_ids(name, [b.blob_id for p in self._unsaved for b in p.blobs])
         self._unsaved = []
@@ -202,6 +194,18 @@ def _intact(backend: Backend, name: str) -> bool:
         return crypto.content_hash(backend.read(name)).hex() == name.rsplit("/", 1)[-1]
     except OSError:
         return False
+
+
+def write_index_file(backend: Backend, maint_key: bytes, packs: list[PackContents],
+                     supersedes: tuple[str, ...] = ()) -> str:
+    """Seal and publish one index file listing ``packs`` (and the index files it supersedes,
+    by name without ``index/``); returns its name (``index/<hex>``)."""
+    doc = {"version": 1, "packs": [p.to_json() for p in packs], "supersedes": list(supersedes)}
+    plain = zstandard.ZstdCompressor(level=3).compress(json.dumps(doc).encode())
+    sealed = crypto.seal(maint_key, plain, INDEX_KIND)
+    name = "index/" + crypto.content_hash(sealed).hex()
+    backend.write_atomic(name, [sealed])
+    return name
 
 
 def read_index_file(backend: Backend, name: str, maint_key: bytes) -> dict:

@@ -234,9 +234,24 @@ def enroll_machine(keys: Keys, location: str) -> str:
         "repository": location,
         **keys.write_only().to_json(),
     }
+    if keys.data_private is not None:  # checks the retention policy's signature (policy.py)
+        from .policy import public_key
+
+        doc["policy_public"] = crypto.b64(public_key(keys.data_private))
     path = credentials_path(keys.repo_id)
     paths.write_private_file(path, json.dumps(doc, indent=1).encode())
     return path
+
+
+def machine_policy_key(repo_id: str) -> bytes | None:
+    """The key in this machine's credentials that checks the stored retention policy's signature
+    (None for credentials enrolled before policies existed: enroll again)."""
+    try:
+        with open(credentials_path(repo_id), "rb") as f:
+            value = json.loads(f.read()).get("policy_public")
+    except FileNotFoundError as exc:
+        raise NoCredentials() from exc
+    return crypto.unb64(value) if value else None
 
 
 def load_machine_credentials(repo_id: str) -> Keys:

@@ -297,7 +297,6 @@ class BlobWriter:
         self._packs_since_save = 0
         self._last_save = time.monotonic()
         self.bytes_stored = 0
-        self.blobs_added = 0
 
     def known(self, blob_id: bytes) -> bool:
         return blob_id in self._pending or blob_id in self.repo.index
@@ -332,7 +331,6 @@ class BlobWriter:
         session = None if blob_type == "refs" else self.session.public
         self._packer.add(blob_type, blob_id, sealed, raw_length, session)
         self.bytes_stored += len(sealed)
-        self.blobs_added += 1
         if self._packer.full:
             self._finish_pack()
 

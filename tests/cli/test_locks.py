@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -174,8 +175,14 @@ def test_a_running_reader_blocks_a_deleting_run(tmp_path, repo):
         while not any(n.startswith("shared-") for n in os.listdir(repo.path / "locks")):
             assert proc.poll() is None and time.monotonic() < deadline, "the check never took its shared lock"
             time.sleep(0.002)
-        with pytest.raises(RepositoryLocked, match="being read by check"):
-            RepoLock.acquire(opened.backend, opened.keys.maint_key, "prune", mode="delete")
+        # Hold the reader where it is (a busy machine could otherwise let it finish before the
+        # deleting run looks): its lock stays, as a slow check's would.
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(RepositoryLocked, match="being read by check"):
+                RepoLock.acquire(opened.backend, opened.keys.maint_key, "prune", mode="delete")
+        finally:
+            proc.send_signal(signal.SIGCONT)
         assert proc.wait(timeout=120) == 0
     finally:
         proc.kill()

@@ -310,3 +310,15 @@ def test_machine_credentials_cannot_read_anything_back(enrolled_here):
                 opened.read_blob(blob_id)
             tried[kind] += 1
     assert tried["tree"] >= 2 and tried["data"] >= 2, tried
+
+
+@pytest.mark.parametrize("command", ["backup", "snapshots"])
+def test_a_wrong_passphrase_is_not_replaced_by_machine_credentials(enrolled, command):
+    """ODBACKUP_PASSPHRASE comes first (engine/credentials.py): set but wrong, it fails (exit 4)
+    even where the machine's write-only credentials alone would have done."""
+    repo, source, _ = enrolled
+    args = {"backup": ["backup", "--repo", repo.path, "--path", source],
+            "snapshots": ["snapshots", "--repo", repo.path]}[command]
+    assert_clean_failure(repo.run(args, WRONG), 4, WRONG)
+    # without it, the machine credentials do (listing only: the module's repository keeps one snapshot)
+    ok(repo.run(["snapshots", "--repo", repo.path], None))

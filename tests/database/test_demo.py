@@ -15,8 +15,9 @@ import threading
 import pymysql
 import pytest
 
-from engine.database.demo import DATABASE_VERSION, DemoProgress, DemoRefused, create_demo
 from engine.errors import Cancelled, OdbackupError, UsageError
+from engine.events import DemoProgress
+from engine.opendental.demo import DATABASE_VERSION, DemoRefused, create_demo
 
 CONNECT = dict(host="127.0.0.1", port=3306, user="root", password="", local_infile=True,
                charset="utf8mb4")

@@ -67,3 +67,13 @@ def test_an_old_settings_file_gets_the_defaults():
 def test_a_folder_inside_another_is_a_problem():
     s = Settings(repository="/r", images_folder="/srv/OpenDentImages", extra_folders=("/srv/OpenDentImages/A",))
     assert any("inside" in p for p in s.problems())
+
+
+def test_every_config_key_has_its_meaning_from_the_field_docstrings():
+    from engine.config_keys import all_keys
+
+    keys = all_keys()
+    assert keys["database.port"].meaning.startswith("TCP port of the server")
+    assert keys["schedule.nightly_days"].meaning == "The days the nightly backup runs."
+    assert "``" not in keys["database.lock_mode"].meaning
+    assert all(k.meaning for k in keys.values()), [k.name for k in keys.values() if not k.meaning]

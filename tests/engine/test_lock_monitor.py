@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from engine.database.locking import LockMonitor
-from engine.events import LockReleased, LockStatus
+from engine.events import LockReleased, LockStatus, LockWatchLost
 
 
 class Recorder:
@@ -150,3 +150,41 @@ def test_the_process_list_is_read_on_mysql_too():
     mariadb = Recorder()
     waiting_statements(mariadb, set())
     assert "TIME_MS" in mariadb.sent[-1]
+
+
+def test_reads_failing_in_a_row_blind_the_watchdog_and_one_that_works_starts_the_count_again():
+    """(The real fault, its connection killed again and again: tests/database/test_readlock.py.)
+    Here the process list answers with errors while KILL still works: the monitor says it
+    cannot watch only after BLIND_AFTER failures in a row, then ends the lock's sessions."""
+    import pymysql
+
+    from engine.database.locking import BLIND_AFTER
+
+    class Failing(Recorder):
+        failing = True
+
+        def execute(self, sql, args=None) -> int:
+            if self.failing and "PROCESSLIST" in sql:
+                raise pymysql.err.OperationalError(1205, "Lock wait timeout exceeded")
+            return super().execute(sql, args)
+
+    conn, events = Failing(), []
+    monitor = LockMonitor(conn, events.append, {1, 2, 3}, lock_conn_id=2, lock_timeout=10.0, holders=(2, 3))
+    monitor.watch("all tables", ("t",), acquiring=True)
+    monitor.held()
+    for _ in range(BLIND_AFTER - 1):
+        monitor._look()
+    conn.failing = False
+    monitor._look()
+    conn.failing = True
+    for _ in range(BLIND_AFTER - 1):
+        monitor._look()
+    assert not monitor.blind and not [s for s in conn.sent if s.startswith("KILL")]
+    monitor._look()
+    assert monitor.blind and monitor.ended_at is not None
+    assert [s for s in conn.sent if s.startswith("KILL")] == ["KILL CONNECTION 2", "KILL CONNECTION 3"]
+    assert monitor._outbox.wait_delivered()
+    lost = [e for e in events if isinstance(e, LockWatchLost)]
+    assert lost == [LockWatchLost("all tables", False, BLIND_AFTER, "Lock wait timeout exceeded")]
+    monitor._look()  # nothing is watched any more: no more reads, no more warnings
+    assert monitor._outbox.wait_delivered() and len([e for e in events if isinstance(e, LockWatchLost)]) == 1

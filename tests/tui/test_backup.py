@@ -392,3 +392,24 @@ async def test_consistent_mode_says_every_table_on_this_server():
     said = describe(PreflightInfo(found, 10.0), "consistent").plain
     assert "every table on this server (this database's and every other database's) is read-only" in said, said
     assert "every table on this server" not in describe(PreflightInfo(found, 10.0), "per-table").plain
+
+
+async def test_a_watchdog_that_cannot_watch_is_said_in_plain_words(folder_settings):
+    """The lock watchdog's warning (engine/database/locking.py; the real fault is in
+    tests/database/test_readlock.py) as the backup screen shows it."""
+    from engine.events import LockWatchLost
+
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackupScreen)
+        screen.show_lock_watch_lost(LockWatchLost("patient", False, 3, "Lost connection to server during query"))
+        await settle(pilot)
+        shown = [n for n in app._notifications if n.title == "Lock watchdog lost"]
+        assert len(shown) == 1 and shown[0].severity == "warning"
+        assert shown[0].message.startswith("The lock watchdog cannot watch the office any more: 3 looks")
+        assert "(Lost connection to server during query)" in shown[0].message
+        assert "the lock is ended now and this backup stops" in shown[0].message

@@ -1,6 +1,7 @@
 """Home screen, help and snapshots: what they say, and their keys."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -10,13 +11,13 @@ from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
 
 from engine.backup import BackupPlan, run_backup
 from engine.repository.repo import Repository
-from engine.settings import Settings
+from engine.settings import DatabaseSettings, Settings
+from engine.status import LastBackup, State, Verification, alerts
 from tui.app import OdbackupApp
-from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard import DashboardScreen, alert_line
 from tui.screens.help import HelpScreen, help_renderable
 from tui.screens.modals import ErrorScreen, PassphraseScreen
 from tui.screens.snapshots import SnapshotsScreen
-from tui.screens.status import LastBackup, RepoStatus, Verification, alerts
 from tui.widgets import fmt
 
 
@@ -81,21 +82,51 @@ async def test_missing_destination_is_an_alert(tmp_path, images):
         assert any("is not there: connect the USB drive" in a for a in lines_of(app.screen, "#alerts"))
 
 
-def test_alerts_follow_the_clock():
+def test_alerts_follow_the_clock_and_name_the_keys():
+    """The engine decides the alerts (tests/engine/test_status.py); the dashboard names its keys."""
     now = datetime(2025, 6, 30, 12, tzinfo=UTC)
+    settings = Settings(repository="/media/usb/odbackup", database=DatabaseSettings())
     old = (now - timedelta(hours=30)).isoformat()
-    status = RepoStatus("/media/usb/odbackup", snapshots=3,
-                        last=LastBackup("a" * 64, old, True, 10, 100, 2.0), last_success=old,
-                        verification=Verification("a" * 64, (now - timedelta(days=40)).isoformat(), True),
-                        expected_lock=45.0)
-    texts = [a.text for a in alerts(status, now)]
-    assert any(t.startswith("No successful backup in the last 24 hours") for t in texts)
-    assert any(t.startswith("Not verified in 30 days") for t in texts)
-    assert any("wait about 45 seconds" in t for t in texts)
-    fresh = RepoStatus("/x", snapshots=1, last=LastBackup("b" * 64, now.isoformat(), True, 1, 1, 1.0),
-                       last_success=now.isoformat(), verification=Verification("b" * 64, now.isoformat(), False))
-    assert [a.level for a in alerts(fresh, now)] == ["error"]
-    assert "FAILED" in alerts(fresh, now)[0].text
+    status = State("/media/usb/odbackup", snapshots=3,
+                   last=LastBackup("a" * 64, old, False, 10, 100, 2.0), last_success=old,
+                   verification=Verification("a" * 64, (now - timedelta(days=40)).isoformat(), True),
+                   expected_lock=45.0, needs_secret=True)
+    assert [alert_line(a) for a in alerts(settings, status, now)] == [
+        ("warning", "This machine is not enrolled, so scheduled backups cannot run: press u to unlock, "
+                    "or enroll it in Setup."),
+        ("critical", "No successful backup in the last 24 hours (last successful: a day ago)."),
+        ("warning", "The last backup is incomplete (some files or tables could not be read): see Logs."),
+        ("warning", "Not verified in 30 days (last: a month ago): press v."),
+        ("warning", "A backup now makes the office's changes wait about 45 seconds (estimate): back up after "
+                    "hours, or choose per-table locking in Setup."),
+    ]
+    empty = State("/x", snapshots=0)
+    assert [alert_line(a) for a in alerts(settings, empty, now)] == [("critical", "No backup yet: press b to back up now.")]
+    fresh = State("/x", snapshots=1, last=LastBackup("b" * 64, now.isoformat(), True, 1, 1, 1.0),
+                  last_success=now.isoformat())
+    assert [alert_line(a) for a in alerts(settings, fresh, now)] == [
+        ("warning", "No backup has ever been verified: press v to verify the latest.")]
+    failed = dataclasses.replace(fresh, verification=Verification("b" * 64, now.isoformat(), False))
+    assert [alert_line(a) for a in alerts(settings, failed, now)] == [
+        ("critical", "The last verification FAILED (just now): see its report, then back up and verify again.")]
+
+
+async def test_all_good_is_said_in_green(folder_settings, monkeypatch):
+    """With nothing to attend to, the engine's one "All good" alert is the list."""
+    from engine.settings import DestinationCheck
+    from tui.screens import dashboard
+    from tui.widgets.panels import AlertList
+
+    now = datetime.now(UTC).isoformat()
+    good = State(folder_settings.repository, snapshots=1, last=LastBackup("c" * 64, now, True, 1, 1, 1.0),
+                 last_success=now, verification=Verification("c" * 64, now, True),
+                 destination=DestinationCheck(folder_settings.repository, True, True, True, 500, 1000, 0))
+    monkeypatch.setattr(dashboard, "load_status", lambda settings, secret=None: good)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        assert lines_of(app.screen, "#alerts") == ["All good: nothing needs attention."]
+        assert not app.screen.query_one("#alerts", AlertList).has_class("-alarm")
 
 
 async def test_every_action_has_a_key_and_help_lists_them(folder_settings):
@@ -179,9 +210,7 @@ async def test_a_16_colour_terminal_gets_the_terminals_own_colours(folder_settin
 
 def test_expected_lock_window_comes_from_the_last_backup_when_the_server_is_away(db_settings):
     """The dashboard still knows how long a backup locks the office out when the server cannot be asked."""
-    import dataclasses
-
-    from tui.screens.status import load_status
+    from tui.screens.dashboard import load_status
 
     repo = Repository.open(db_settings.repository)
     repo.unlock(PASSPHRASE)
@@ -191,10 +220,10 @@ def test_expected_lock_window_comes_from_the_last_backup_when_the_server_is_away
     status = load_status(away, PASSPHRASE)
     assert status.database_problem
     assert status.expected_lock == snap.stats["lock_window"] and status.expected_lock_measured
-    texts = [a.text for a in alerts(status, datetime.now(UTC))]
+    texts = [a.text for a in alerts(away, status, datetime.now(UTC))]
     assert any(t.startswith("The database cannot be reached") for t in texts)
     big = dataclasses.replace(status, expected_lock=95.0)
-    assert any("wait about 1 minute" in t and "(last backup)" in t for t in (a.text for a in alerts(big, datetime.now(UTC))))
+    assert any("wait about 1 minute" in t and "(last backup)" in t for t in (a.text for a in alerts(away, big, datetime.now(UTC))))
 
 
 async def test_sizes_include_the_database_as_the_cli_shows_them_and_the_ratio_shows(db_settings):

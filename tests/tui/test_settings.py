@@ -126,3 +126,52 @@ def test_engine_parts_stay_free_of_the_ui():
             "print(','.join(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tui')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_backups_inside_a_folder_being_backed_up_are_a_problem_of_the_settings(tmp_path):
+    """The setup's destination step refused it; now the settings themselves do (config set, a hand edit)."""
+    images = str(tmp_path / "OpenDentImages")
+    inside = Settings(repository=os.path.join(images, "backups"), images_folder=images)
+    assert inside.problems() == [f"The backups cannot go inside a folder being backed up ({images})."]
+    with pytest.raises(SettingsError, match="cannot go inside a folder being backed up"):
+        save_settings(inside)
+    assert Settings(repository=str(tmp_path / "usb"), images_folder=images).problems() == []
+
+
+def test_update_settings_reads_changes_and_writes_under_the_lock(tmp_path):
+    from dataclasses import replace
+
+    from engine.settings import settings_lock, update_settings
+
+    path = str(tmp_path / "settings.toml")
+    first = update_settings(lambda old: replace(old or Settings(), repository="/r"), path)
+    assert load_settings(path) == first and first.repository == "/r"
+    with settings_lock(path), pytest.raises(SettingsError, match="being changed by another odbackup"):
+        with settings_lock(path, wait=0.2):  # a second writer (another open file) waits, then gives up
+            pass
+    with pytest.raises(ZeroDivisionError):  # a change that fails leaves the file as it was
+        update_settings(lambda old: 1 / 0, path)
+    assert load_settings(path) == first
+
+
+def test_the_database_checks_say_what_the_setup_says():
+    """One check for the setup's server step, the saved settings and 'odbackup config set': the words a
+    person sees in the setup (tests/tui/test_setup.py) are the engine's."""
+    assert DatabaseSettings(port=70000).problems() == ["The port is a number between 1 and 65535 (usually 3306)."]
+    assert DatabaseSettings(host=" ").problems() == [
+        "Type the database server's name or address (127.0.0.1 when it is this computer)."]
+    assert DatabaseSettings(user="").problems() == ["Type the database user name (Open Dental's is often root)."]
+
+
+def test_the_setup_keeps_what_it_does_not_ask_about():
+    """Changing the setup in the app keeps the schedule, retention and unknown keys a script set
+    ('odbackup config set schedule.nightly 22:00'), instead of putting back the defaults."""
+    from engine.jobsettings import RetentionSettings, ScheduleSettings
+    from tui.screens.setup.draft import SetupDraft
+
+    saved = from_dict({"repository": "/r", "folders": {"images": "/i"}, "version": 2,
+                       "schedule": {"nightly": "22:00", "nightly_days": ["Mon"]}, "retention": {"daily": 14}})
+    again = SetupDraft.from_settings(saved).to_settings()
+    assert again == saved and again.extra == {"version": 2}
+    assert again.schedule == ScheduleSettings(nightly="22:00", nightly_days=("Mon",))
+    assert again.retention == RetentionSettings(daily=14)

@@ -20,13 +20,13 @@ from engine.database.preflight import DatabaseSummary
 from engine.errors import RepositoryLocked
 from engine.repository.snapshot import Snapshot
 from engine.settings import DatabaseSettings, DestinationCheck, Settings
+from engine.status import LastBackup, State, Verification
 from tui.app import OdbackupApp
 from tui.screens import backup as backupmod
 from tui.screens import dashboard, logs, preflight, restore, snapshots, verify
 from tui.screens.common import post_events
 from tui.screens.modals import ErrorScreen
 from tui.screens.setup.draft import SetupDraft
-from tui.screens.status import LastBackup, RepoStatus, Verification
 from tui.widgets import fmt, live
 
 NOW = datetime(2025, 6, 30, 18, 5, tzinfo=UTC)
@@ -41,7 +41,7 @@ def at(hour: int, minute: int = 0, day: int = 30) -> str:
     return datetime(2025, 6, day, hour, minute, tzinfo=UTC).isoformat()
 
 
-STATUS = RepoStatus(
+STATUS = State(
     "/media/usb/odbackup", snapshots=12,
     last=LastBackup(SNAP_ID, at(16, 5), True, 18_204, 41_900_000_000, 312.0, None),
     last_success=at(16, 5), verification=Verification("a1b2c3d4" + "0" * 56, at(10, day=20), True),
@@ -99,8 +99,10 @@ def test_error_dialog(snap_compare, size):
 
 @SIZES
 def test_snapshots(snap_compare, size, monkeypatch):
-    rows = [snapshots.SnapshotRow(f"{n:x}" * 8, at(16 - n), n != 2, 18_000 + n, 41_900_000_000, 10_000_000,
-                                  at(17 - n) if n % 3 == 0 else None, True if n % 3 == 0 else None)
+    rows = [snapshots.SnapshotRow(f"{n:x}" * 8, at(16 - n), complete=n != 2, files=18_000 + n,
+                                  bytes=41_900_000_000, bytes_added=10_000_000,
+                                  verified_at=at(17 - n) if n % 3 == 0 else None,
+                                  verified_ok=True if n % 3 == 0 else None)
             for n in range(1, 9)]
     monkeypatch.setattr(snapshots, "load_snapshots", lambda settings, secret: rows)
 

@@ -29,6 +29,7 @@ from engine.settings import Settings
 
 from ..joblog import JobLog
 from ..messages import EngineEvent, JobDone, JobFailed
+from ..printers import watch_lost_words
 from ..widgets import fmt
 from ..widgets.live import LockBanner, TableList
 from ..widgets.panels import InfoPanel
@@ -178,6 +179,10 @@ class BackupScreen(JobScreen):
                                 f"changes could wait {fmt.short_duration(e.office_wait)} while it was asked for.")
         self._set("current", self.lock_ending)
 
+    def show_lock_watch_lost(self, e: ev.LockWatchLost) -> None:
+        text = watch_lost_words(e).removeprefix("warning: ")
+        self.notify(text[0].upper() + text[1:], title="Lock watchdog lost", severity="warning", timeout=15)
+
     def show_table_progress(self, e: ev.TableProgress) -> None:
         of = f" of about {e.rows_estimate:,}" if e.rows_estimate > e.rows else ""
         self._set("current", f"Table {e.table}: {e.rows:,}{of} rows, {fmt.size(e.bytes)}")
@@ -235,7 +240,7 @@ class BackupScreen(JobScreen):
 
     def on_backup_screen_finished(self, message: Finished) -> None:
         backup, self.log_path = message.result, message.log_path
-        self._finish("done" if backup.complete else "done")
+        self._finish("done")
         head = Text("Backup saved" + ("" if backup.complete else " but INCOMPLETE"),
                     style="bold green" if backup.complete else "bold yellow")
         lines: list[str | Text] = [

@@ -10,7 +10,6 @@ once and starts again.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, ParamSpec
@@ -19,6 +18,7 @@ from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from engine import credentials
 from engine import events as ev
 from engine.errors import NeedsFullKey, NoCredentials, OdbackupError
 from engine.repository.repo import Repository
@@ -26,7 +26,6 @@ from engine.settings import Settings
 
 from ..joblog import JobLog
 from ..messages import EngineEvent, JobDone, JobFailed
-from ..secrets_input import ENV
 from ..widgets.live import TableList
 
 if TYPE_CHECKING:
@@ -56,17 +55,10 @@ def as_error(exc: BaseException) -> OdbackupError:
 
 
 def open_repo(location: str, *, full: bool, secret: str | None) -> Repository:
-    """Open and unlock: ``ODBACKUP_PASSPHRASE``, then the passphrase typed in this session,
-    then (when reading content is not needed) this machine's write-only credentials."""
-    repo = Repository.open(location)
-    secret = os.environ.get(ENV) or secret
-    if secret:
-        repo.unlock(secret)
-    elif full:
-        raise NeedsFullKey()
-    else:
-        repo.use_machine_credentials()
-    return repo
+    """Open and unlock in the order of :mod:`engine.credentials`, ``secret`` being the passphrase
+    typed in this session. Nobody is asked here (a worker thread): the screen asks with its dialog
+    when this fails with ``NoCredentials`` or ``NeedsFullKey``, and starts the job again."""
+    return credentials.open_repository(location, credentials.Sources.here(session=secret), full=full)
 
 
 def post_events(target: MessagePump, job: str = "", log: JobLog | None = None) -> ev.EventSink:

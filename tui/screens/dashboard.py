@@ -1,7 +1,7 @@
 """Home: the last backup, the last verification, the repository and what needs attention."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.text import Text
@@ -12,13 +12,25 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, OptionList
 from textual.widgets.option_list import Option
 
+from engine.credentials import Sources
+from engine.settings import Settings
+from engine.status import Alert, LastBackup, State, alerts, gather_state
+
 from ..messages import JobDone, JobFailed
 from ..widgets import fmt
 from ..widgets.panels import AlertList, InfoPanel
 from .common import JobScreen
-from .status import LastBackup, RepoStatus, alerts, load_status
 
 ROOMY_HEIGHT = 34
+APP_HINTS = {
+    "not_enrolled": "press u to unlock, or enroll it in Setup",
+    "no_backup": "press b to back up now",
+    "incomplete": "see Logs",
+    "never_verified": "press v to verify the latest",
+    "verify_overdue": "press v",
+    "long_lock": "back up after hours, or choose per-table locking in Setup",
+}
+"""What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (
     ("backup", "Back up now", "b"), ("verify", "Verify", "v"), ("restore", "Restore", "r"),
     ("snapshots", "Snapshots", "s"), ("setup", "Setup", "e"), ("logs", "Logs", "l"), ("help", "Help", "?"),
@@ -45,11 +57,11 @@ class DashboardScreen(JobScreen):
     class StatusLoaded(JobDone):
         """The repository's status was read."""
 
-        status: RepoStatus
+        status: State
 
     def __init__(self) -> None:
         super().__init__()
-        self.status: RepoStatus | None = None
+        self.status: State | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -89,14 +101,14 @@ class DashboardScreen(JobScreen):
     def on_dashboard_screen_status_loaded(self, message: StatusLoaded) -> None:
         self.show_status(message.status)
 
-    def show_status(self, status: RepoStatus) -> None:
+    def show_status(self, status: State) -> None:
         """Fill the panels from ``status``."""
         self.status = status
         current = fmt.now()
         self.query_one("#last-backup", InfoPanel).show(last_backup_lines(status, current))
         self.query_one("#last-verification", InfoPanel).show(verification_lines(status, current))
         self.query_one("#repository", InfoPanel).show(repository_lines(status))
-        self.query_one("#alerts", AlertList).show_alerts((a.level, a.text) for a in alerts(status, current))
+        self.query_one("#alerts", AlertList).show_alerts(alert_line(a) for a in alerts(self.settings, status, current))
         self.query_one("#recent", InfoPanel).show(recent_lines(status))
 
     # --- actions ------------------------------------------------------------------------------------
@@ -147,7 +159,18 @@ class DashboardScreen(JobScreen):
         self.query_one("#repository", InfoPanel).show([self.repository_location(), message.error.message])
 
 
-def last_backup_lines(status: RepoStatus, current: Any) -> list[str | Text]:
+def load_status(settings: Settings, secret: str | None = None) -> State:
+    """The state of the backups, the repository opened with this session's passphrase if any."""
+    return gather_state(settings, Sources.here(session=secret))
+
+
+def alert_line(alert: Alert) -> tuple[str, str]:
+    """(level, text) of one alert, its hint naming this screen's key where there is one."""
+    hint = APP_HINTS.get(alert.kind)
+    return alert.level, (replace(alert, hint=hint) if hint else alert).text
+
+
+def last_backup_lines(status: State, current: Any) -> list[str | Text]:
     last = status.last
     if last is None:
         return ["No backup yet." if not status.problem else "Unknown: the repository cannot be read."]
@@ -167,7 +190,7 @@ def what_was_backed_up(last: LastBackup) -> str:
     return f"{fmt.count(last.files, 'file')}{databases}"
 
 
-def recent_lines(status: RepoStatus) -> list[str | Text]:
+def recent_lines(status: State) -> list[str | Text]:
     if not status.recent:
         return ["None yet."]
     lines: list[str | Text] = []
@@ -180,7 +203,7 @@ def recent_lines(status: RepoStatus) -> list[str | Text]:
     return lines
 
 
-def verification_lines(status: RepoStatus, current: Any) -> list[str | Text]:
+def verification_lines(status: State, current: Any) -> list[str | Text]:
     ver = status.verification
     if ver is None:
         return ["Never verified." if not status.problem else "Unknown."]
@@ -189,7 +212,7 @@ def verification_lines(status: RepoStatus, current: Any) -> list[str | Text]:
                                    f"snapshot {ver.snapshot_id[:8]}")]
 
 
-def repository_lines(status: RepoStatus) -> list[str | Text]:
+def repository_lines(status: State) -> list[str | Text]:
     lines: list[str | Text] = [status.location]
     if status.problem:
         return lines + [Text(status.problem, style="yellow")]

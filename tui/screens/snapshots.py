@@ -7,40 +7,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.reports import verifications
+from engine.listing import SnapshotRow, list_snapshots
 from engine.settings import Settings
 
 from ..messages import JobDone
 from ..widgets import fmt
 from .common import JobScreen, open_repo
-from .status import backed_up_bytes
-
-
-@dataclass(frozen=True)
-class SnapshotRow:
-    """One line of the list."""
-
-    snapshot_id: str
-    time: str
-    complete: bool
-    files: int
-    bytes: int
-    """Folders and databases (``odbackup snapshots`` shows the same)."""
-    bytes_added: int
-    verified_at: str | None
-    verified_ok: bool | None
 
 
 def load_snapshots(settings: Settings, secret: str | None) -> list[SnapshotRow]:
-    """Newest first (machine credentials are enough)."""
+    """Newest first, the damaged ones left out (machine credentials are enough)."""
     repo = open_repo(settings.repository, full=False, secret=secret)
-    checked = verifications(repo)
-    rows = []
-    for s in reversed(repo.snapshots()):
-        at, ok = checked.get(s.snapshot_id, (None, None))
-        rows.append(SnapshotRow(s.snapshot_id, s.time, s.complete, int(s.stats.get("files", 0)),
-                                backed_up_bytes(s.stats), int(s.stats.get("bytes_added", 0)), at, ok))
-    return rows
+    return [row for row in reversed(list_snapshots(repo)) if not row.damaged]
 
 
 def verified_text(row: SnapshotRow) -> str:

@@ -1,25 +1,23 @@
-"""Plain-words formatting of sizes, times, durations, rates and ETAs (humanize)."""
+"""Plain-words formatting of sizes, times, durations, rates and ETAs (humanize).
+
+Sizes, times and durations come from :mod:`engine.words`, which the engine's own
+messages (the dashboard's alerts) use too.
+"""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import humanize
 
+from engine import words
+from engine.words import duration, size, when
+
+__all__ = ["ago", "count", "duration", "local", "now", "rate", "short_duration", "size", "time_left", "when"]
+
 
 def now() -> datetime:
     """The current time (tests replace this to freeze the clock)."""
     return datetime.now(UTC)
-
-
-def size(n: int | float) -> str:
-    """``1.5 GiB``."""
-    return humanize.naturalsize(int(n), binary=True)
-
-
-def when(iso: str | datetime) -> datetime:
-    """An ISO timestamp (as the engine stores them) as an aware datetime."""
-    value = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def local(value: str | datetime) -> str:
@@ -29,15 +27,7 @@ def local(value: str | datetime) -> str:
 
 def ago(value: str | datetime, current: datetime | None = None) -> str:
     """``3 hours ago``, ``just now``."""
-    text = humanize.naturaltime(when(value), when=current or now())
-    return "just now" if text == "now" else text
-
-
-def duration(seconds: float) -> str:
-    """``12 seconds``, ``3 minutes and 20 seconds``."""
-    if seconds < 1:
-        return f"{seconds:.1f} seconds"
-    return humanize.precisedelta(timedelta(seconds=int(seconds)), minimum_unit="seconds")
+    return words.ago(value, current or now())
 
 
 def short_duration(seconds: float) -> str:

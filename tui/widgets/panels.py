@@ -32,15 +32,18 @@ class InfoPanel(Static):
 
 
 class AlertList(InfoPanel):
-    """The alerts: errors in red, warnings in yellow, or one green line when all is well."""
+    """The alerts: critical ones in red, warnings in yellow, an ``ok`` one (all is well) in green."""
 
     def show_alerts(self, alerts: Iterable[tuple[str, str]]) -> None:
-        """``alerts``: (level, text) pairs; level is ``error`` or ``warning``."""
+        """``alerts``: (level, text) pairs; level is ``critical``, ``warning`` or ``ok``."""
         items = list(alerts)
-        if not items:
-            self.show([Text("All good: nothing needs attention.", style="bold green")])
-            self.set_class(False, "-alarm")
-            return
-        self.set_class(any(level == "error" for level, _ in items), "-alarm")
-        self.show([Text(f"{'!!' if level == 'error' else '! '} {text}",
-                        style="bold red" if level == "error" else "yellow") for level, text in items])
+        self.set_class(any(level == "critical" for level, _ in items), "-alarm")
+        self.show([_alert_line(level, text) for level, text in items])
+
+
+def _alert_line(level: str, text: str) -> Text:
+    if level == "ok":
+        return Text(text, style="bold green")
+    if level == "critical":
+        return Text(f"!! {text}", style="bold red")
+    return Text(f"!  {text}", style="yellow")

@@ -26,7 +26,7 @@ from .base import SetupStep, field_row
 from .draft import SetupDraft
 
 if TYPE_CHECKING:
-    from engine.database.demo import DemoResult
+    from engine.opendental.demo import DemoResult
 
 DEFAULT_NAME = "opendental_demo"
 PHASES = {"database": "Writing patients, appointments and claims", "indexes": "Building the indexes",
@@ -120,7 +120,7 @@ class DemoStep(SetupStep):
         self.start_job("demo", self._create, name, images)
 
     def _create(self, name: str, images: str) -> DemoStep.Created:
-        from engine.database.demo import create_demo
+        from engine.opendental.demo import create_demo
 
         log = JobLog("demo")
         conn = connect(self.draft.target())

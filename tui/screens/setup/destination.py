@@ -2,7 +2,6 @@
 writable, with room for the first backup."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,13 +11,13 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
+from engine.places import repository_inside_problem
 from engine.settings import DestinationCheck, check_destination
 
 from ...messages import JobDone, JobFailed
 from ...widgets import fmt
 from ...widgets.choices import Field
 from .base import SetupStep, field_row
-from .draft import inside
 
 
 def describe(check: DestinationCheck) -> Text:
@@ -72,11 +71,7 @@ class DestinationStep(SetupStep):
         path = self._path()
         if not path:
             return "Type the folder to keep the backups in."
-        full = os.path.abspath(os.path.expanduser(path))
-        for folder in [self.draft.images_folder, *self.draft.extra_folders]:
-            if folder and inside(full, folder):
-                return f"The backups cannot go inside a folder being backed up ({folder})."
-        return None
+        return repository_inside_problem(path, [self.draft.images_folder, *self.draft.extra_folders])
 
     @on(Button.Pressed, "#check")
     def action_check_now(self) -> None:

@@ -13,6 +13,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from engine.database.connection import DbTarget, connect
 from engine.database.preflight import DatabaseSummary, list_databases
+from engine.settings import DatabaseSettings
 
 from ...messages import JobDone, JobFailed
 from ...widgets.choices import Field, Tick
@@ -78,14 +79,12 @@ class ServerStep(SetupStep):
         d.user = self.query_one("#user", Input).value.strip()
         password = self.query_one("#password", Input).value
         d.password = password or None
-        port = self.query_one("#port", Input).value.strip()
-        if not d.host:
-            return "Type the database server's name or address (127.0.0.1 when it is this computer)."
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            return "The port is a number between 1 and 65535 (usually 3306)."
-        d.port = int(port)
-        if not d.user:
-            return "Type the database user name (Open Dental's is often root)."
+        typed = self.query_one("#port", Input).value.strip()
+        port = int(typed) if typed.isdigit() else 0  # not a number: said as a wrong port
+        found = DatabaseSettings(host=d.host, port=port, user=d.user).problems()  # the engine's words
+        if found:
+            return found[0]
+        d.port = port
         return None
 
     @on(Button.Pressed, "#test")

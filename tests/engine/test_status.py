@@ -1,0 +1,196 @@
+"""The alert policy (engine/status.py): a table of states and the alerts they give (every
+alert, and "All good"), then gather_state on real repositories."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine.backup import BackupPlan, run_backup
+from engine.credentials import Sources
+from engine.reports import store_report
+from engine.repository import keys as keymod
+from engine.repository.repo import Repository
+from engine.settings import DatabaseSettings, DestinationCheck, Settings
+from engine.status import ALL_GOOD, Alert, LastBackup, State, Verification, alerts, gather_state
+
+NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
+WHERE = "/media/usb/odbackup"
+SETTINGS = Settings(repository=WHERE, images_folder="/srv/OpenDentImages", database=DatabaseSettings())
+GIB = 1024**3
+THERE = DestinationCheck(WHERE, True, True, True, 500 * GIB, 1000 * GIB, 0)
+GONE = DestinationCheck(WHERE, False, False, False, 0, 0, 0, "the drive or share is not there")
+FULL = DestinationCheck(WHERE, True, True, True, 50 * GIB, 1000 * GIB, 0)
+
+
+def ago(**delta: float) -> str:
+    return (NOW - timedelta(**delta)).isoformat()
+
+
+def backup(at: str, complete: bool = True) -> LastBackup:
+    return LastBackup("a" * 64, at, complete, 10, 100, 2.0)
+
+
+GOOD = State(WHERE, snapshots=1, last=backup(ago(hours=2)), last_success=ago(hours=2),
+             verification=Verification("a" * 64, ago(days=1), True), destination=THERE)
+"""A repository where nothing needs attention."""
+
+NOT_ENROLLED = "No passphrase was given and this machine is not enrolled for this repository."
+
+CASES = {
+    # name: (changes to GOOD, [(level, kind, text)])
+    "all good": ({}, [("ok", "all_good", "All good: nothing needs attention.")]),
+    "destination missing": (
+        dict(destination=GONE, problem=f"There is no odbackup repository at '{WHERE}'."),
+        [("critical", "destination_missing",
+          f"The backup destination {WHERE} is not there: connect the USB drive or network share.")]),
+    "repository unreadable": (
+        dict(problem="The repository's config file cannot be read."),
+        [("critical", "repository_unreadable",
+          "The repository cannot be read: The repository's config file cannot be read.")]),
+    "not enrolled": (
+        dict(problem=NOT_ENROLLED, needs_secret=True, last=None, last_success=None, verification=None),
+        [("critical", "repository_unreadable", f"The repository cannot be read: {NOT_ENROLLED}"),
+         ("warning", "not_enrolled", "This machine is not enrolled, so scheduled backups cannot run: give the "
+                                     "passphrase, or enroll this machine.")]),
+    "no backup yet": (
+        dict(snapshots=0, last=None, last_success=None, verification=None),
+        [("critical", "no_backup", "No backup yet: back up now.")]),
+    "no backup in 24 hours": (
+        dict(last=backup(ago(hours=30)), last_success=ago(hours=30)),
+        [("critical", "backup_overdue", "No successful backup in the last 24 hours (last successful: a day ago).")]),
+    "exactly 24 hours is still fine": (dict(last=backup(ago(hours=24)), last_success=ago(hours=24)), None),
+    "never a complete backup": (
+        dict(last=backup(ago(hours=1), complete=False), last_success=None),
+        [("critical", "backup_overdue", "No successful backup in the last 24 hours."),
+         ("warning", "incomplete", "The last backup is incomplete (some files or tables could not be read): "
+                                   "see the job log.")]),
+    "last backup incomplete": (
+        dict(last=backup(ago(hours=1), complete=False)),
+        [("warning", "incomplete", "The last backup is incomplete (some files or tables could not be read): "
+                                   "see the job log.")]),
+    "never verified": (
+        dict(verification=None),
+        [("warning", "never_verified", "No backup has ever been verified: verify the latest backup.")]),
+    "verification failed": (
+        dict(verification=Verification("a" * 64, ago(hours=3), False)),
+        [("critical", "verify_failed", "The last verification FAILED (3 hours ago): see its report, then back up "
+                                       "and verify again.")]),
+    "not verified in 30 days": (
+        dict(verification=Verification("a" * 64, ago(days=40), True)),
+        [("warning", "verify_overdue", "Not verified in 30 days (last: a month ago): verify the latest backup.")]),
+    "exactly 30 days is still fine": (dict(verification=Verification("a" * 64, ago(days=30), True)), None),
+    "destination nearly full": (
+        dict(destination=FULL),
+        [("warning", "destination_full", "The backup destination is nearly full: 50.0 GiB free of 1000.0 GiB.")]),
+    "database cannot be reached": (
+        dict(database_problem="Cannot connect to the database server at 127.0.0.1:1."),
+        [("critical", "database_unreachable",
+          "The database cannot be reached: Cannot connect to the database server at 127.0.0.1:1.")]),
+    "long lock, estimated": (
+        dict(expected_lock=45.0),
+        [("warning", "long_lock", "A backup now makes the office's changes wait about 45 seconds (estimate): "
+                                  "back up after hours, or choose per-table locking.")]),
+    "long lock, measured": (
+        dict(expected_lock=95.0, expected_lock_measured=True),
+        [("warning", "long_lock", "A backup now makes the office's changes wait about 1 minute and 35 seconds "
+                                  "(last backup): back up after hours, or choose per-table locking.")]),
+    "a short lock is fine": (dict(expected_lock=29.9), None),
+    "several at once, in order": (
+        dict(needs_secret=True, last=backup(ago(hours=30), complete=False), last_success=ago(hours=40),
+             verification=None, destination=FULL, database_problem="down", expected_lock=31.0),
+        ["not_enrolled", "backup_overdue", "incomplete", "never_verified", "destination_full",
+         "database_unreachable", "long_lock"]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_alerts(name):
+    changes, expected = CASES[name]
+    found = alerts(SETTINGS, dataclasses.replace(GOOD, **changes), NOW)
+    if expected is None:
+        assert found == [ALL_GOOD]
+    elif isinstance(expected[0], str):
+        assert [a.kind for a in found] == expected
+    else:
+        assert [(a.level, a.kind, a.text) for a in found] == expected
+    assert all(a.title and a.message for a in found)
+
+
+def test_every_alert_is_in_the_table():
+    kinds = {kind for changes, expected in CASES.values() if expected and not isinstance(expected[0], str)
+             for _level, kind, _text in expected}
+    assert kinds == {"all_good", "destination_missing", "repository_unreadable", "not_enrolled", "no_backup",
+                     "backup_overdue", "incomplete", "never_verified", "verify_failed", "verify_overdue",
+                     "destination_full", "database_unreachable", "long_lock"}
+
+
+@pytest.mark.parametrize("settings", [
+    Settings(repository=WHERE),
+    Settings(repository=WHERE, database=DatabaseSettings(lock_mode="per-table")),
+], ids=["no database", "per-table locking"])
+def test_a_long_lock_matters_only_with_consistent_locking(settings):
+    assert alerts(settings, dataclasses.replace(GOOD, expected_lock=95.0), NOW) == [ALL_GOOD]
+
+
+@pytest.mark.parametrize(("message", "hint", "text"), [
+    ("No backup yet", "back up now", "No backup yet: back up now."),
+    ("The repository cannot be read: it is gone.", "", "The repository cannot be read: it is gone."),
+    ("Almost", "", "Almost."),
+])
+def test_an_alert_reads_as_one_sentence(message, hint, text):
+    assert Alert("warning", "x", "X", message, hint).text == text
+
+
+# --- gather_state on real repositories ------------------------------------------------------------
+
+PASS = "a long test passphrase"
+
+
+@pytest.fixture
+def place(tmp_path):
+    """A repository with one folder to back up; the settings name both."""
+    repo, _ = Repository.init(str(tmp_path / "repo"), PASS)
+    src = tmp_path / "Images"
+    src.mkdir()
+    (src / "a.txt").write_text("chart")
+    return repo, Settings(repository=repo.location, images_folder=str(src))
+
+
+def test_a_new_repository_has_no_backup_yet(place):
+    _repo, settings = place
+    state = gather_state(settings, Sources(session=PASS))
+    assert (state.problem, state.snapshots, state.last, state.verification) == (None, 0, None, None)
+    assert state.destination is not None and state.destination.exists
+    assert [a.kind for a in alerts(settings, state, datetime.now(UTC))] == ["no_backup"]
+
+
+def test_backups_and_verifications_are_read_with_machine_credentials(place):
+    repo, settings = place
+    first = run_backup(repo, BackupPlan(settings.folders)).snapshot_id
+    second = run_backup(repo, BackupPlan(settings.folders)).snapshot_id
+    store_report(repo, first, datetime.now(UTC).isoformat(), True, {})
+    keymod.enroll_machine(repo.keys, repo.location)
+    state = gather_state(settings, Sources())
+    assert not state.needs_secret and state.snapshots == 2
+    assert state.last is not None and state.last.snapshot_id == second and state.last.files == 1
+    assert [b.snapshot_id for b in state.recent] == [second, first]
+    assert [b.verified_ok for b in state.recent] == [None, True]
+    assert state.verification is not None and (state.verification.snapshot_id, state.verification.ok) == (first, True)
+    assert state.stored_bytes > 0 and state.logical_bytes == 2 * len("chart")
+    assert alerts(settings, state, datetime.now(UTC)) == [ALL_GOOD]
+
+
+def test_not_enrolled_and_no_passphrase_is_a_state_not_an_error(place):
+    _repo, settings = place
+    state = gather_state(settings, Sources())
+    assert state.needs_secret and state.problem == NOT_ENROLLED
+    assert [a.kind for a in alerts(settings, state, datetime.now(UTC))] == ["repository_unreadable", "not_enrolled"]
+
+
+def test_a_missing_destination_is_a_state_not_an_error(tmp_path):
+    settings = Settings(repository=str(tmp_path / "usb" / "odbackup"))
+    state = gather_state(settings, Sources(session=PASS))
+    assert state.destination is not None and not state.destination.exists and state.problem
+    assert [a.kind for a in alerts(settings, state, datetime.now(UTC))] == ["destination_missing"]
