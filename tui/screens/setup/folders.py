@@ -78,6 +78,7 @@ class FoldersStep(SetupStep):
         self._timer = self.set_timer(DEBOUNCE, self._validate_images)
 
     def _validate_images(self) -> None:
+        self._timer = None  # done (or never waited for)
         path = self.query_one("#images", Input).value
         found = folder_problem(path) if path.strip() else None
         self._say_images_problem(found)
@@ -140,6 +141,9 @@ class FoldersStep(SetupStep):
     # --- Next ------------------------------------------------------------------------------------------------
 
     def check(self) -> str | None:
+        if self._timer is not None:  # the field's check still waits: now, or later it would clear Next's problem
+            self._timer.stop()
+            self._validate_images()
         path = self.query_one("#images", Input).value
         if path.strip():
             found = folder_problem(path) or images_folder_problem(normal(path), self.draft.extra_folders)
