@@ -14,7 +14,7 @@ from textual.binding import Binding
 from engine.errors import Cancelled, OdbackupError
 from engine.settings import Settings, SettingsError, load_settings
 
-from .messages import WorkFailed
+from .messages import JobFailed
 from .screens.dashboard import DashboardScreen
 from .screens.modals import ConfirmScreen, ErrorScreen
 
@@ -76,7 +76,8 @@ class OdbackupApp(App[int]):
 
     # --- errors -------------------------------------------------------------------------------------
 
-    def on_work_failed(self, message: WorkFailed) -> None:
+    def on_job_failed(self, message: JobFailed) -> None:
+        """A screen's job failed and its screen left the telling to the App."""
         self.show_error(message.error)
 
     def show_error(self, error: OdbackupError) -> None:

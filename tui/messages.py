@@ -1,11 +1,21 @@
-"""Messages the app's screens receive from worker threads ("messages up").
+"""Messages the app's screens receive from their jobs ("messages up").
 
 Engine events arrive from worker threads: a sink made by
 :func:`tui.screens.common.post_events` wraps each one in an :class:`EngineEvent`
 and posts it (``post_message`` is thread-safe). Progress events replace the
 ones still waiting in the queue, so a slow screen never falls behind.
+
+How a job ends is a message too. A job's work (run in a thread by
+:meth:`tui.screens.common.JobScreen.start_job`) returns its outcome: a
+:class:`JobDone` subclass declared inside the screen that runs the job
+(``BackupScreen.Finished``, handled by ``on_backup_screen_finished``), so each
+result has a type and the screen that receives it is in its name. A job that
+raises becomes one :class:`JobFailed`, which the screen may answer and which
+then reaches the App, the one place errors are shown.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -47,10 +57,23 @@ class ScanProgress(Message):
         return isinstance(message, ScanProgress) and message.path == self.path and not self.done
 
 
-class WorkFailed(Message):
-    """A screen's job failed: the App shows it (title, message, what to do) in one place."""
+class JobDone(Message):
+    """How a job ended well: the base of every job's outcome message (see the module docstring).
 
-    def __init__(self, error: OdbackupError, job: str) -> None:
-        super().__init__()
-        self.error = error
-        self.job = job
+    Outcomes are dataclasses but not frozen ones: Textual keeps its own bookkeeping on a message.
+    The screen posts the outcome once the job's worker has succeeded, never from the thread: a job
+    that was cancelled or replaced by a newer one of its name (its thread still runs on) must not
+    deliver a stale result after the newer one.
+    """
+
+
+@dataclass
+class JobFailed(Message):
+    """A screen's job failed. Its screen may say so in its own words and ``stop()`` the message
+    (a setup step's problem line, a cancelled backup); otherwise it bubbles up to the App, which
+    shows the error (title, message, what to do) in one place."""
+
+    job: str
+    """The job's name, as given to ``start_job``."""
+    error: OdbackupError
+

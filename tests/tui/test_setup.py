@@ -17,6 +17,7 @@ from engine.repository.repo import Repository
 from engine.settings import load_settings, settings_path
 from tui.app import OdbackupApp
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.setup import folders
 from tui.screens.setup.database import DatabaseStep
 from tui.screens.setup.demo import DemoStep
 from tui.screens.setup.destination import DestinationStep
@@ -489,6 +490,50 @@ async def test_folders_inside_one_another_are_refused(images, tmp_path):
         assert isinstance(app.screen, FoldersStep)
         assert problem(step) == (f"The images folder ({office / 'Scans'}) is inside another folder in the list "
                                  f"({office}): it would be stored twice. Remove one of them.")
+
+
+async def test_next_pressed_before_the_images_field_is_checked_keeps_its_problem(images, tmp_path):
+    """Next comes before the images field's delayed check (typed, then Next at once): that late
+    check must not take Next's problem away (it did: the test above failed now and then)."""
+    office = tmp_path / "Office"
+    (office / "Scans").mkdir(parents=True)
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        app.screen.query_one("#use-db", Checkbox).value = False
+        await next_step(pilot)
+        step = app.screen
+        await type_into(pilot, "#extra", str(office))
+        await pilot.press("enter")
+        await settle(pilot)
+        await type_into(pilot, "#images", str(office / "Scans"))
+        await next_step(pilot)
+        said = (f"The images folder ({office / 'Scans'}) is inside another folder in the list "
+                f"({office}): it would be stored twice. Remove one of them.")
+        assert problem(step) == said
+        await pilot.pause(folders.DEBOUNCE * 2)  # the delayed check's time has passed
+        await settle(pilot)
+        assert isinstance(app.screen, FoldersStep) and problem(step) == said
+
+
+async def test_next_pressed_before_the_images_field_is_checked_still_counts_it(images):
+    """The images folder typed and Next pressed at once: it is still counted (the destination
+    step's room estimate includes it)."""
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        app.screen.query_one("#use-db", Checkbox).value = False
+        await next_step(pilot)
+        step = app.screen
+        await type_into(pilot, "#images", images)
+        await next_step(pilot)
+        assert isinstance(app.screen, DestinationStep)
+        await pilot.pause(folders.DEBOUNCE * 2)  # when the delayed check would have counted it
+        await settle(pilot)
+        assert step.draft.images_bytes == sum(os.path.getsize(os.path.join(d, f))
+                                              for d, _, files in os.walk(images) for f in files) > 0
 
 
 async def test_a_successful_check_of_the_destination_clears_the_old_error(images, tmp_path):

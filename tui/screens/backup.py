@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,7 +28,7 @@ from engine.progress import Eta
 from engine.settings import Settings
 
 from ..joblog import JobLog
-from ..messages import EngineEvent
+from ..messages import EngineEvent, JobDone, JobFailed
 from ..printers import watch_lost_words
 from ..widgets import fmt
 from ..widgets.live import LockBanner, TableList
@@ -67,6 +67,13 @@ class BackupScreen(JobScreen):
         Binding("ctrl+c", "cancel", "Cancel backup", show=False),  # not Textual's "press ctrl+q to quit"
         Binding("escape", "back", "Back"),
     ]
+
+    @dataclass
+    class Finished(JobDone):
+        """The backup ended with a snapshot (complete or not)."""
+
+        result: BackupResult
+        log_path: str
 
     def __init__(self, lock_mode: str | None) -> None:
         super().__init__()
@@ -107,13 +114,13 @@ class BackupScreen(JobScreen):
         self.sub_title = "Back up now"
         self.query_one("#result").display = False
         self.query_one("#tables").display = False
-        settings: Settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.settings
         self.lock_timeout = settings.database.lock_timeout if settings.database else 0.0
         self.has_folders = bool(settings.images_folder or settings.extra_folders)
-        self.app.busy = "a backup"  # type: ignore[attr-defined]
+        self.app.busy = "a backup"
         self.state = "running"
         self.set_interval(TableList.FLUSH_SECONDS, self._show_tables_done)
-        self.start_job("backup", lambda: backup_job(self, settings, self.lock_mode, self.app.secret))  # type: ignore[attr-defined]
+        self.start_job("backup", lambda: self.Finished(*backup_job(self, settings, self.lock_mode, self.app.secret)))
 
     # --- events -------------------------------------------------------------------------------------
 
@@ -231,8 +238,8 @@ class BackupScreen(JobScreen):
 
     # --- the end ----------------------------------------------------------------------------------------
 
-    def job_done(self, name: str, result: Any) -> None:
-        backup, self.log_path = result
+    def on_backup_screen_finished(self, message: Finished) -> None:
+        backup, self.log_path = message.result, message.log_path
         self._finish("done")
         head = Text("Backup saved" + ("" if backup.complete else " but INCOMPLETE"),
                     style="bold green" if backup.complete else "bold yellow")
@@ -256,7 +263,8 @@ class BackupScreen(JobScreen):
             shown.append(Text(f"... and {len(self.skipped) - 5} more (see the log).", style="yellow"))
         return shown
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
+    def on_job_failed(self, message: JobFailed) -> None:
+        error = message.error
         cancelled = isinstance(error, Cancelled)
         self._finish("cancelled" if cancelled else "failed")
         if cancelled:
@@ -270,8 +278,7 @@ class BackupScreen(JobScreen):
         self.query_one("#result", InfoPanel).show(lines)
         if cancelled:  # said in the result alone: a note over it would hide it at 80x24
             self._set("phase", "Backup stopped.")
-        else:
-            self.report(error, name)
+            message.stop()  # (a failure goes on to the App's dialog)
 
     def _lock_lines(self) -> list[str | Text]:
         """What happened to the database lock when the backup stopped (nothing said when none was used)."""
@@ -283,7 +290,7 @@ class BackupScreen(JobScreen):
 
     def _finish(self, state: str) -> None:
         self.state = state
-        self.app.busy = None  # type: ignore[attr-defined]
+        self.app.busy = None
         self.query_one(LockBanner).released()
         self.query_one("#result").display = True
         self.query_one(ProgressBar).display = False

@@ -2,15 +2,17 @@
 
 Engine calls run in thread workers started by :meth:`JobScreen.start_job`.
 Their events come back as :class:`~tui.messages.EngineEvent` messages (and
-into the job's log file); a job that fails is handed to the App, which shows
-it in one place. A job that needs the passphrase and has none asks for it
+into the job's log file). A job ends with a typed message: the outcome its work
+returns (a :class:`~tui.messages.JobDone` declared in the screen), or a
+:class:`~tui.messages.JobFailed` that the screen may answer and that the App
+shows in one place. A job that needs the passphrase and has none asks for it
 once and starts again.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from textual.message_pump import MessagePump
 from textual.screen import Screen
@@ -20,10 +22,20 @@ from engine import credentials
 from engine import events as ev
 from engine.errors import NeedsFullKey, NoCredentials, OdbackupError
 from engine.repository.repo import Repository
+from engine.settings import Settings
 
 from ..joblog import JobLog
-from ..messages import EngineEvent, WorkFailed
+from ..messages import EngineEvent, JobDone, JobFailed
 from ..widgets.live import TableList
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from ..app import OdbackupApp
+
+P = ParamSpec("P")
+Job = Callable[[], JobDone | None]
+"""A job's work: run in a thread, it returns the job's outcome (None: nothing to say)."""
 
 ASKS_FOR_SECRET = (NoCredentials, NeedsFullKey)
 
@@ -65,13 +77,27 @@ class JobScreen(Screen):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._jobs: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+        self._jobs: dict[str, Job] = {}
 
-    def start_job(self, name: str, work: Callable[..., Any], *args: Any) -> Worker:
-        """Run ``work(*args)`` in a thread; one job of a name at a time (a new one replaces it)."""
-        self._jobs[name] = (work, args)
-        return self.run_worker(partial(work, *args), name=name, group=name, thread=True, exclusive=True,
-                               exit_on_error=False)
+    if TYPE_CHECKING:  # Textual's typed app getter, for the type checker only (tui.app imports the screens)
+        app = getters.app(OdbackupApp)
+        """The odbackup app: its settings, the session's passphrase, what runs now."""
+
+    @property
+    def settings(self) -> Settings:
+        """The saved settings (the screens that use them open from the dashboard, which is shown
+        only once there are settings)."""
+        settings = self.app.settings
+        assert settings is not None, "this screen needs saved settings"
+        return settings
+
+    def start_job(self, name: str, work: Callable[P, JobDone | None], *args: P.args, **kwargs: P.kwargs
+                  ) -> Worker[JobDone | None]:
+        """Run ``work(*args, **kwargs)`` in a thread; one job of a name at a time (a new one replaces
+        it). What it returns is posted to this screen when it has succeeded."""
+        job = partial(work, *args, **kwargs)
+        self._jobs[name] = job
+        return self.run_worker(job, name=name, group=name, thread=True, exclusive=True, exit_on_error=False)
 
     def job_running(self, name: str) -> bool:
         return any(w.node is self and w.name == name and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
@@ -82,18 +108,17 @@ class JobScreen(Screen):
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             for tables in self.query(TableList):  # rows still waiting for their periodic flush
                 tables.flush()
-        if event.state == WorkerState.SUCCESS:
-            self.job_done(worker.name, worker.result)
+        if event.state == WorkerState.SUCCESS and isinstance(worker.result, JobDone):
+            self.post_message(worker.result)
         elif event.state == WorkerState.ERROR and worker.error is not None:
             error = as_error(worker.error)
             if isinstance(error, ASKS_FOR_SECRET) and worker.name in self._jobs:
-                self.ask_secret_then(lambda: self._restart(worker.name), lambda: self.job_failed(worker.name, error))
+                self.ask_secret_then(lambda: self._restart(worker.name), lambda: self._failed(worker.name, error))
                 return
-            self.job_failed(worker.name, error)
+            self._failed(worker.name, error)
 
     def _restart(self, name: str) -> None:
-        work, args = self._jobs[name]
-        self.start_job(name, work, *args)
+        self.start_job(name, self._jobs[name])
 
     def ask_secret_then(self, then: Callable[[], None], otherwise: Callable[[], None]) -> None:
         """Ask for the passphrase (kept in memory for this session), then call ``then``."""
@@ -103,7 +128,7 @@ class JobScreen(Screen):
 
         def done(secret: str | None) -> None:
             if secret:
-                self.app.secret = secret  # type: ignore[attr-defined]
+                self.app.secret = secret
                 then()
             else:
                 otherwise()
@@ -112,15 +137,9 @@ class JobScreen(Screen):
 
     def repository_location(self) -> str:
         """The repository this screen works on (the saved one, unless a screen knows better)."""
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.app.settings
         return settings.repository if settings else ""
 
-    def job_done(self, name: str, result: Any) -> None:
-        """A job finished; ``result`` is what it returned."""
-
-    def job_failed(self, name: str, error: OdbackupError) -> None:
-        """A job failed: by default the App shows the error."""
-        self.report(error, name)
-
-    def report(self, error: OdbackupError, job: str = "") -> None:
-        self.app.post_message(WorkFailed(error, job))
+    def _failed(self, name: str, error: OdbackupError) -> None:
+        """Tell this screen (``on_job_failed``), then the App, that job ``name`` failed."""
+        self.post_message(JobFailed(name, error))

@@ -1,7 +1,7 @@
 """Home: the last backup, the last verification, the repository and what needs attention."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.text import Text
@@ -13,10 +13,10 @@ from textual.widgets import Footer, Header, OptionList
 from textual.widgets.option_list import Option
 
 from engine.credentials import Sources
-from engine.errors import OdbackupError
 from engine.settings import Settings
 from engine.status import Alert, LastBackup, State, alerts, gather_state
 
+from ..messages import JobDone, JobFailed
 from ..widgets import fmt
 from ..widgets.panels import AlertList, InfoPanel
 from .common import JobScreen
@@ -53,6 +53,12 @@ class DashboardScreen(JobScreen):
         Binding("q", "app.quit", "Quit"),
     ]
 
+    @dataclass
+    class StatusLoaded(JobDone):
+        """The repository's status was read."""
+
+        status: State
+
     def __init__(self) -> None:
         super().__init__()
         self.status: State | None = None
@@ -86,15 +92,14 @@ class DashboardScreen(JobScreen):
     # --- loading ----------------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.app.settings
         if settings is None:
             return
         self.query_one("#repository", InfoPanel).show([settings.repository, "Reading the repository..."])
-        self.start_job("status", lambda: load_status(settings, self.app.secret))  # type: ignore[attr-defined]
+        self.start_job("status", lambda: self.StatusLoaded(load_status(settings, self.app.secret)))
 
-    def job_done(self, name: str, result: Any) -> None:
-        if name == "status":
-            self.show_status(result)
+    def on_dashboard_screen_status_loaded(self, message: StatusLoaded) -> None:
+        self.show_status(message.status)
 
     def show_status(self, status: State) -> None:
         """Fill the panels from ``status``."""
@@ -103,14 +108,13 @@ class DashboardScreen(JobScreen):
         self.query_one("#last-backup", InfoPanel).show(last_backup_lines(status, current))
         self.query_one("#last-verification", InfoPanel).show(verification_lines(status, current))
         self.query_one("#repository", InfoPanel).show(repository_lines(status))
-        settings = self.app.settings  # type: ignore[attr-defined]
-        self.query_one("#alerts", AlertList).show_alerts(alert_line(a) for a in alerts(settings, status, current))
+        self.query_one("#alerts", AlertList).show_alerts(alert_line(a) for a in alerts(self.settings, status, current))
         self.query_one("#recent", InfoPanel).show(recent_lines(status))
 
     # --- actions ------------------------------------------------------------------------------------
 
     @on(OptionList.OptionSelected, "#actions")
-    def run_action(self, event: OptionList.OptionSelected) -> None:
+    def _action_chosen(self, event: OptionList.OptionSelected) -> None:
         self.run_action_by_name(str(event.option.id))
 
     def run_action_by_name(self, name: str) -> None:
@@ -137,7 +141,7 @@ class DashboardScreen(JobScreen):
         self.app.push_screen(SnapshotsScreen())
 
     def action_setup(self) -> None:
-        self.app.start_setup()  # type: ignore[attr-defined]
+        self.app.start_setup()
 
     def action_logs(self) -> None:
         from .logs import LogsScreen
@@ -145,15 +149,14 @@ class DashboardScreen(JobScreen):
         self.app.push_screen(LogsScreen())
 
     def action_help(self) -> None:
-        self.app.action_help()  # type: ignore[attr-defined]
+        self.app.action_help()
 
     def action_unlock(self) -> None:
         self.ask_secret_then(self.action_refresh, lambda: None)
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
+    def on_job_failed(self, message: JobFailed) -> None:
         self.status = None  # no automatic reload (g reloads): a lasting failure must not loop
-        self.query_one("#repository", InfoPanel).show([self.repository_location(), error.message])
-        super().job_failed(name, error)
+        self.query_one("#repository", InfoPanel).show([self.repository_location(), message.error.message])
 
 
 def load_status(settings: Settings, secret: str | None = None) -> State:

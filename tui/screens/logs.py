@@ -1,6 +1,7 @@
 """Logs: every job's log (backups, verifications, restores, demo), errors highlighted."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -11,7 +12,8 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
-from ..joblog import LogFile, list_logs, log_dir, read_log
+from ..joblog import LogFile, LogLine, list_logs, log_dir, read_log
+from ..messages import JobDone
 from .common import JobScreen
 
 STYLES = {"ERROR": "bold red", "WARN": "yellow", "INFO": ""}
@@ -36,6 +38,18 @@ class LogsScreen(JobScreen):
         Binding("g", "refresh", "Refresh"),
     ]
 
+    @dataclass
+    class Listed(JobDone):
+        """The job logs, newest first."""
+
+        logs: list[LogFile]
+
+    @dataclass
+    class Read(JobDone):
+        """The lines of the highlighted log."""
+
+        lines: list[LogLine]
+
     def __init__(self) -> None:
         super().__init__()
         self.logs: list[LogFile] = []
@@ -56,26 +70,27 @@ class LogsScreen(JobScreen):
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        self.start_job("list", list_logs)
+        self.start_job("list", lambda: self.Listed(list_logs()))
 
-    def job_done(self, name: str, result: Any) -> None:
-        if name == "list":
-            self.logs = result
-            listing = self.query_one("#log-list", OptionList)
-            listing.clear_options()
-            listing.add_options([Option(log_label(log), id=log.path) for log in result])
-            if result:
-                listing.highlighted = 0
-            else:
-                self.query_one("#log-view", RichLog).write("No job logs yet: they appear after a backup, "
-                                                           "verification or restore.")
-        elif name == "read":
-            self._show(result)
+    def on_logs_screen_listed(self, message: Listed) -> None:
+        self.logs = message.logs
+        listing = self.query_one("#log-list", OptionList)
+        listing.clear_options()
+        listing.add_options([Option(log_label(log), id=log.path) for log in message.logs])
+        if message.logs:
+            listing.highlighted = 0
+        else:
+            self.query_one("#log-view", RichLog).write("No job logs yet: they appear after a backup, "
+                                                       "verification or restore.")
 
     @on(OptionList.OptionHighlighted, "#log-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id:
-            self.start_job("read", read_log, event.option.id)
+        path = event.option.id
+        if path:
+            self.start_job("read", lambda: self.Read(read_log(path)))
+
+    def on_logs_screen_read(self, message: Read) -> None:
+        self._show(message.lines)
 
     def _show(self, lines: list) -> None:
         self.shown_lines = lines

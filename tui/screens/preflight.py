@@ -6,11 +6,11 @@ setups skip this and start at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Static
@@ -19,17 +19,22 @@ from engine.errors import NoCredentials, OdbackupError
 from engine.events import DatabasePreflight
 from engine.settings import Settings
 
+from ..messages import JobDone, JobFailed
 from ..widgets import fmt
 from .common import JobScreen, open_repo
+
+if TYPE_CHECKING:
+    from ..app import OdbackupApp
 
 MANY_CONNECTIONS_SHOWN = 8
 
 
-def start_backup(app: App) -> None:
+def start_backup(app: OdbackupApp) -> None:
     """Back up now: the preflight first when there is a database, else straight to the backup."""
     from .backup import BackupScreen
 
-    settings: Settings = app.settings  # type: ignore[attr-defined]
+    settings = app.settings
+    assert settings is not None  # the dashboard (where this starts) needs settings
     if settings.database is None:
         app.push_screen(BackupScreen(None))
     else:
@@ -131,6 +136,12 @@ class PreflightScreen(JobScreen):
         Binding("escape", "cancel", "Cancel"),
     ]
 
+    @dataclass
+    class Looked(JobDone):
+        """What the preflight found."""
+
+        info: PreflightInfo
+
     def __init__(self) -> None:
         super().__init__()
         self.info: PreflightInfo | None = None
@@ -148,21 +159,22 @@ class PreflightScreen(JobScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Back up now: before starting"
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.settings
+        assert settings.database is not None  # see start_backup
         self.lock_mode = settings.database.lock_mode
-        self.start_job("preflight", lambda: run_preflight(settings, self.app.secret))  # type: ignore[attr-defined]
+        self.start_job("preflight", lambda: self.Looked(run_preflight(settings, self.app.secret)))
 
-    def job_done(self, name: str, result: Any) -> None:
-        self.info = result
+    def on_preflight_screen_looked(self, message: Looked) -> None:
+        self.info = message.info
         self.query_one("#go", Button).disabled = False
-        self.query_one("#toggle", Button).disabled = not result.preflight.non_transactional
+        self.query_one("#toggle", Button).disabled = not message.info.preflight.non_transactional
         self.query_one("#go", Button).focus()
         self._render_text()
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
+    def on_job_failed(self, message: JobFailed) -> None:
+        error = message.error
         self.query_one("#preflight-text", Static).update(
             Text(f"{error.title}: {error.message}\n{error.hint or ''}", style="bold red"))
-        super().job_failed(name, error)
 
     def _render_text(self) -> None:
         if self.info is None:

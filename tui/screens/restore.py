@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -18,13 +18,13 @@ from textual.worker import get_current_worker
 from engine import events as ev
 from engine.errors import OdbackupError
 from engine.folders import browse
-from engine.folders.restore import RestorePreview, preview
+from engine.folders.restore import RestorePreview, RestoreResult, preview
 from engine.progress import Eta
 from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
 
 from ..joblog import JobLog
-from ..messages import EngineEvent
+from ..messages import EngineEvent, JobDone, JobFailed
 from ..widgets import fmt
 from ..widgets.choices import Field, Picker
 from ..widgets.panels import InfoPanel
@@ -35,6 +35,9 @@ from .restore_dialogs import (
     RestoreDatabaseDialog,
     RestoreFilesDialog,
 )
+
+if TYPE_CHECKING:
+    from engine.database.restore import DatabaseRestoreResult
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,46 @@ class RestoreScreen(JobScreen):
         Binding("escape", "back", "Back"),
     ]
 
+    @dataclass
+    class Loaded(JobDone):
+        """The repository is open; its snapshots, newest first."""
+
+        repo: Repository
+        snapshots: list[Snapshot]
+
+    @dataclass
+    class Found(JobDone):
+        """The snapshot of the date typed (None: the repository closed meanwhile)."""
+
+        snapshot: Snapshot | None
+
+    @dataclass
+    class FolderRead(JobDone):
+        """What a folder of the snapshot holds, for its tree node."""
+
+        node: TreeNode[Item]
+        entries: list[browse.Entry]
+
+    @dataclass
+    class TablesRead(JobDone):
+        """The tables of a database in the snapshot, for its tree node."""
+
+        node: TreeNode[Item]
+        tables: list[dict]
+
+    @dataclass
+    class DatabaseRestored(JobDone):
+        """A database was restored."""
+
+        result: DatabaseRestoreResult
+
+    @dataclass
+    class FilesRestored(JobDone):
+        """Files were restored as ``request`` asked."""
+
+        request: FilesRequest
+        result: RestoreResult
+
     def __init__(self, snapshot_id: str | None = None) -> None:
         super().__init__()
         self.wanted = snapshot_id
@@ -106,8 +149,8 @@ class RestoreScreen(JobScreen):
         self.sub_title = "Restore"
         self.query_one("#restore-run").display = False
         self.query_one("#restore-result").display = False
-        settings = self.app.settings  # type: ignore[attr-defined]
-        self.start_job("load", lambda: load(settings, self.app.secret))  # type: ignore[attr-defined]
+        settings = self.settings
+        self.start_job("load", lambda: self.Loaded(*load(settings, self.app.secret)))
 
     # --- choosing the snapshot ----------------------------------------------------------------------
 
@@ -116,8 +159,8 @@ class RestoreScreen(JobScreen):
         value = self.query_one("#snapshot", Select).value
         return next((s for s in self.snapshots if s.snapshot_id == value), None)
 
-    def _loaded(self, result: tuple[Repository, list[Snapshot]]) -> None:
-        self.repo, self.snapshots = result
+    def on_restore_screen_loaded(self, message: Loaded) -> None:
+        self.repo, self.snapshots = message.repo, message.snapshots
         wanted = next((s for s in self.snapshots if s.snapshot_id == self.wanted), None)
         self.query_one("#snapshot", Picker).offer(
             [(f"{fmt.local(s.time)}  {s.short_id}", s.snapshot_id) for s in self.snapshots],
@@ -132,7 +175,11 @@ class RestoreScreen(JobScreen):
         if self.repo is None:
             return
         ref = event.value.strip().replace(" ", "T")
-        self.start_job("find", lambda: self.repo.find_snapshot(ref) if self.repo else None)
+        self.start_job("find", lambda: self.Found(self.repo.find_snapshot(ref) if self.repo else None))
+
+    def on_restore_screen_found(self, message: Found) -> None:
+        if message.snapshot is not None:
+            self.query_one("#snapshot", Select).value = message.snapshot.snapshot_id
 
     @on(Select.Changed, "#snapshot")
     def _show_snapshot(self) -> None:
@@ -161,21 +208,23 @@ class RestoreScreen(JobScreen):
         if item is None or node.children or item.kind not in ("dir", "database"):
             return
         repo = self.repo
-        if item.kind == "dir" and item.entry is not None and repo is not None:
-            self.start_job(f"children:{node.id}", lambda: (node, browse.children(repo, item.entry)))
+        entry = item.entry
+        if item.kind == "dir" and entry is not None and repo is not None:
+            self.start_job(f"children:{node.id}", lambda: self.FolderRead(node, browse.children(repo, entry)))
         elif item.kind == "database" and item.source and repo is not None:
             tree_id = bytes.fromhex(item.source["tree"])
-            self.start_job(f"children:{node.id}", lambda: (node, repo.read_tree(tree_id)["tables"]))
+            self.start_job(f"children:{node.id}", lambda: self.TablesRead(node, repo.read_tree(tree_id)["tables"]))
 
-    def _add_children(self, node: TreeNode, children: list) -> None:
-        for child in children:
-            if isinstance(child, browse.Entry):
-                is_dir = child.type == "dir"
-                label = child.node["name"] + ("/" if is_dir else f"  {fmt.size(child.node.get('size', 0))}")
-                node.add(label, Item("dir" if is_dir else "file", child.node["name"], entry=child, node=child.node),
-                         allow_expand=is_dir)
-            else:
-                node.add_leaf(f"{child['name']}  {child['rows']:,} rows", Item("table", child["name"], node=child))
+    def on_restore_screen_folder_read(self, message: FolderRead) -> None:
+        for child in message.entries:
+            is_dir = child.type == "dir"
+            label = child.node["name"] + ("/" if is_dir else f"  {fmt.size(child.node.get('size', 0))}")
+            message.node.add(label, Item("dir" if is_dir else "file", child.node["name"], entry=child,
+                                         node=child.node), allow_expand=is_dir)
+
+    def on_restore_screen_tables_read(self, message: TablesRead) -> None:
+        for table in message.tables:
+            message.node.add_leaf(f"{table['name']}  {table['rows']:,} rows", Item("table", table["name"], node=table))
 
     @on(Tree.NodeHighlighted, "#browse")
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
@@ -205,7 +254,7 @@ class RestoreScreen(JobScreen):
                 self.notify("Highlight a database (or one of its tables) first.", severity="warning")
                 return
             source = databases[0]
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.settings
         live = (f"{settings.database.host}:{settings.database.port}", settings.database.name) \
             if settings.database else None
         self.app.push_screen(RestoreDatabaseDialog(source["name"], source["server"], source.get("user", "root"),
@@ -230,12 +279,12 @@ class RestoreScreen(JobScreen):
 
     def _live_folders(self) -> tuple[str, ...]:
         """The folders these settings back up: live, whatever the snapshot says."""
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.settings
         return tuple(f for f in (settings.images_folder, *settings.extra_folders) if f)
 
     def _start(self, text: str) -> None:
         self.running = True
-        self.app.busy = "a restore"  # type: ignore[attr-defined]
+        self.app.busy = "a restore"
         self.query_one("#restore-run").display = True
         self.query_one("#restore-result").display = False
         self.query_one("#restore-phase", Static).update(text)
@@ -248,13 +297,13 @@ class RestoreScreen(JobScreen):
 
         self._start(f"Restoring {request.source} as {request.target.database} on {request.target.server}...")
 
-        def work() -> Any:
+        def work() -> RestoreScreen.DatabaseRestored:
             log = JobLog("restore")
             try:
-                return restore_database(repo, snap, request.target, source_name=request.source,
-                                        replace=request.replace, confirm=request.confirm,
-                                        on_event=post_events(self, "restore", log),
-                                        cancel=get_current_worker().cancelled_event)
+                return self.DatabaseRestored(restore_database(
+                    repo, snap, request.target, source_name=request.source, replace=request.replace,
+                    confirm=request.confirm, on_event=post_events(self, "restore", log),
+                    cancel=get_current_worker().cancelled_event))
             except OdbackupError as exc:
                 log.error(exc)
                 raise
@@ -270,14 +319,13 @@ class RestoreScreen(JobScreen):
         self._start(f"Restoring into {request.folder or 'the original folders'}...")
         live = self._live_folders()
 
-        def work() -> Any:
+        def work() -> RestoreScreen.FilesRestored:
             log = JobLog("restore")
             try:
-                return request, restore(repo, snap, request.folder, paths=request.paths, verify=request.verify,
-                                        original=request.original, overwrite=request.overwrite,
-                                        confirm=request.confirm, live=live,
-                                        on_event=post_events(self, "restore", log),
-                                        cancel=get_current_worker().cancelled_event)
+                return self.FilesRestored(request, restore(
+                    repo, snap, request.folder, paths=request.paths, verify=request.verify,
+                    original=request.original, overwrite=request.overwrite, confirm=request.confirm, live=live,
+                    on_event=post_events(self, "restore", log), cancel=get_current_worker().cancelled_event))
             except OdbackupError as exc:
                 log.error(exc)
                 raise
@@ -302,47 +350,42 @@ class RestoreScreen(JobScreen):
                 f"  {fmt.rate(e.bytes_done, e.elapsed)}  "
                 f"{fmt.time_left(self.eta.seconds_left(e.bytes_done, e.bytes_total, e.elapsed))}")
 
-    def job_done(self, name: str, result: Any) -> None:
-        if name == "load":
-            self._loaded(result)
-        elif name == "find":
-            if result is not None:
-                self.query_one("#snapshot", Select).value = result.snapshot_id
-        elif name.startswith("children:"):
-            self._add_children(*result)
-        elif name == "restore":
-            self._finished(result)
+    def on_restore_screen_files_restored(self, message: FilesRestored) -> None:
+        request, r = message.request, message.result
+        checked = ", every file re-read and verified" if request.verify else ""
+        into = request.folder or "the original folders"
+        lines: list[str | Text] = [Text(f"Restored {fmt.count(r.files, 'file')} ({fmt.size(r.bytes)}) into "
+                                        f"{into}{checked}.", style="bold green")]
+        if r.replaced:
+            lines.append(Text(f"{fmt.count(r.replaced, 'file')} replaced; their previous versions are in "
+                              f"{', '.join(r.kept_in)}."))
+        if r.unchanged:
+            lines.append(f"{fmt.count(r.unchanged, 'file')} already as in the backup: left as is.")
+        lines += [Text(f"Not restored: {p}: {why}", style="yellow") for p, why in r.problems[:5]]
+        self._finished(lines)
 
-    def _finished(self, result: Any) -> None:
-        self.running = False
-        self.app.busy = None  # type: ignore[attr-defined]
-        self.query_one("#restore-run").display = False
+    def on_restore_screen_database_restored(self, message: DatabaseRestored) -> None:
+        result = message.result
+        lines: list[str | Text] = [Text(
+            f"Restored {result.database} as {result.target}: {fmt.count(result.tables, 'table')}, "
+            f"{result.rows:,} rows in {fmt.duration(result.seconds)}.", style="bold green")]
+        lines += [Text(f"Problem: {p}", style="yellow") for p in result.problems[:5]]
+        self._finished(lines)
+
+    def _finished(self, lines: list[str | Text]) -> None:
+        self._stopped()
         panel = self.query_one("#restore-result", InfoPanel)
         panel.display = True
-        if isinstance(result, tuple):
-            request, r = result
-            checked = ", every file re-read and verified" if request.verify else ""
-            into = request.folder or "the original folders"
-            lines: list[str | Text] = [Text(f"Restored {fmt.count(r.files, 'file')} ({fmt.size(r.bytes)}) into "
-                                            f"{into}{checked}.", style="bold green")]
-            if r.replaced:
-                lines.append(Text(f"{fmt.count(r.replaced, 'file')} replaced; their previous versions are in "
-                                  f"{', '.join(r.kept_in)}."))
-            if r.unchanged:
-                lines.append(f"{fmt.count(r.unchanged, 'file')} already as in the backup: left as is.")
-            lines += [Text(f"Not restored: {p}: {why}", style="yellow") for p, why in r.problems[:5]]
-        else:
-            lines = [Text(f"Restored {result.database} as {result.target}: {fmt.count(result.tables, 'table')}, "
-                          f"{result.rows:,} rows in {fmt.duration(result.seconds)}.", style="bold green")]
-            lines += [Text(f"Problem: {p}", style="yellow") for p in result.problems[:5]]
         panel.show(lines)
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
-        if name == "restore":
-            self.running = False
-            self.app.busy = None  # type: ignore[attr-defined]
-            self.query_one("#restore-run").display = False
-        super().job_failed(name, error)
+    def _stopped(self) -> None:
+        self.running = False
+        self.app.busy = None
+        self.query_one("#restore-run").display = False
+
+    def on_job_failed(self, message: JobFailed) -> None:
+        if message.job == "restore":
+            self._stopped()
 
     def action_back(self) -> None:
         if not self.running:

@@ -1,7 +1,7 @@
 """Snapshots: every backup by date, its size, and whether (and how) it was verified."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from engine.listing import SnapshotRow, list_snapshots
 from engine.settings import Settings
 
+from ..messages import JobDone
 from ..widgets import fmt
 from .common import JobScreen, open_repo
 
@@ -36,6 +37,12 @@ class SnapshotsScreen(JobScreen):
         Binding("g", "refresh", "Refresh"),
     ]
 
+    @dataclass
+    class Loaded(JobDone):
+        """The snapshots were read, newest first."""
+
+        rows: list[SnapshotRow]
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[SnapshotRow] = []
@@ -54,11 +61,11 @@ class SnapshotsScreen(JobScreen):
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        settings = self.app.settings  # type: ignore[attr-defined]
-        self.start_job("snapshots", lambda: load_snapshots(settings, self.app.secret))  # type: ignore[attr-defined]
+        settings = self.settings
+        self.start_job("snapshots", lambda: self.Loaded(load_snapshots(settings, self.app.secret)))
 
-    def job_done(self, name: str, result: Any) -> None:
-        self.show_rows(result)
+    def on_snapshots_screen_loaded(self, message: Loaded) -> None:
+        self.show_rows(message.rows)
 
     def show_rows(self, rows: list[SnapshotRow]) -> None:
         self.rows = rows

@@ -4,7 +4,6 @@ path of the dated report."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -20,7 +19,7 @@ from engine.errors import Cancelled, OdbackupError, UsageError
 from engine.settings import Settings
 
 from ..joblog import JobLog
-from ..messages import EngineEvent
+from ..messages import EngineEvent, JobDone, JobFailed
 from ..widgets import fmt
 from ..widgets.choices import Field, Picker
 from ..widgets.live import TableList
@@ -98,6 +97,18 @@ class VerifyScreen(JobScreen):
         Binding("escape", "back", "Back"),
     ]
 
+    @dataclass
+    class ChoicesLoaded(JobDone):
+        """The snapshots to choose from, newest first."""
+
+        choices: list[SnapshotChoice]
+
+    @dataclass
+    class Finished(JobDone):
+        """The verification ran to its verdict (passed or failed)."""
+
+        outcome: VerifyOutcome
+
     def __init__(self, snapshot_id: str | None = None) -> None:
         super().__init__()
         self.wanted = snapshot_id
@@ -135,8 +146,8 @@ class VerifyScreen(JobScreen):
     def on_mount(self) -> None:
         self.sub_title = "Verify"
         self.query_one("#progress").display = False
-        settings = self.app.settings  # type: ignore[attr-defined]
-        self.start_job("load", lambda: load_choices(settings, self.app.secret))  # type: ignore[attr-defined]
+        settings = self.settings
+        self.start_job("load", lambda: self.ChoicesLoaded(load_choices(settings, self.app.secret)))
 
     # --- choosing --------------------------------------------------------------------------------------
 
@@ -190,10 +201,10 @@ class VerifyScreen(JobScreen):
         self.query_one("#progress").display = True
         self.query_one("#phase", Static).update(f"Verifying snapshot {choice.snapshot_id[:8]} of "
                                                 f"{fmt.local(choice.time)}...")
-        self.app.busy = "a verification"  # type: ignore[attr-defined]
-        settings = self.app.settings  # type: ignore[attr-defined]
-        self.start_job("verify", lambda: verify_job(self, settings, choice.snapshot_id, server, password,
-                                                    self.app.secret))  # type: ignore[attr-defined]
+        self.app.busy = "a verification"
+        settings = self.settings
+        self.start_job("verify", lambda: self.Finished(verify_job(self, settings, choice.snapshot_id, server,
+                                                                  password, self.app.secret)))
 
     def on_engine_event(self, message: EngineEvent) -> None:
         e = message.event
@@ -215,11 +226,8 @@ class VerifyScreen(JobScreen):
                                f"({fmt.size(e.bytes)}){damaged}.")
             self.query_one("#phase", Static).update("Writing the report...")
 
-    def job_done(self, name: str, result: Any) -> None:
-        if name == "load":
-            self._loaded(result)
-            return
-        self.outcome = result
+    def on_verify_screen_finished(self, message: Finished) -> None:
+        self.outcome = result = message.outcome
         self._finish("done")
         from engine.verify import tables_line
 
@@ -234,8 +242,8 @@ class VerifyScreen(JobScreen):
         self.query_one(Verdict).show(result.ok, meaning)
         self.query_one("#report-path", Static).update(f"Report: {result.report_text}")
 
-    def _loaded(self, choices: list[SnapshotChoice]) -> None:
-        self.choices = choices
+    def on_verify_screen_choices_loaded(self, message: ChoicesLoaded) -> None:
+        self.choices = choices = message.choices
         wanted = next((c.snapshot_id for c in choices if c.snapshot_id == self.wanted), None)
         self.query_one("#snapshot", Picker).offer([(c.label(), c.snapshot_id) for c in choices], wanted,
                                                    empty="No snapshots yet")
@@ -248,19 +256,19 @@ class VerifyScreen(JobScreen):
         start.disabled = False
         start.focus()
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
-        if name == "verify":
+    def on_job_failed(self, message: JobFailed) -> None:
+        error = message.error
+        if message.job == "verify":
             self._finish("cancelled" if isinstance(error, Cancelled) else "failed")
             self.query_one("#phase", Static).update(Text(
                 "Verification stopped: the scratch database was deleted." if isinstance(error, Cancelled)
                 else f"Verification could not run: {error.title}.", style="bold yellow"))
             if isinstance(error, Cancelled):
-                return  # the line above says what happened (the engine's note speaks of its inner restore)
-        super().job_failed(name, error)
+                message.stop()  # the line above says what happened (the engine's note speaks of its inner restore)
 
     def _finish(self, state: str) -> None:
         self.state = state
-        self.app.busy = None  # type: ignore[attr-defined]
+        self.app.busy = None
         self.query_one("#progress").display = False
 
     def action_back(self) -> None:

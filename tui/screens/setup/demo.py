@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import platformdirs
 from rich.text import Text
@@ -17,12 +18,15 @@ from engine.database.preflight import list_databases
 from engine.errors import OdbackupError
 
 from ...joblog import JobLog
-from ...messages import EngineEvent
+from ...messages import EngineEvent, JobDone, JobFailed
 from ...widgets import fmt
 from ...widgets.choices import Field
 from ..common import post_events
 from .base import SetupStep, field_row
 from .draft import SetupDraft
+
+if TYPE_CHECKING:
+    from engine.opendental.demo import DemoResult
 
 DEFAULT_NAME = "opendental_demo"
 PHASES = {"database": "Writing patients, appointments and claims", "indexes": "Building the indexes",
@@ -60,6 +64,18 @@ class DemoStep(SetupStep):
     NEXT_JOBS = ("demo",)
     NEXT_LABEL = "Create the demo practice"
 
+    @dataclass
+    class NameFound(JobDone):
+        """A name no database on the server has yet."""
+
+        name: str
+
+    @dataclass
+    class Created(JobDone):
+        """The demo practice was created."""
+
+        result: DemoResult
+
     def body(self) -> Iterable[Widget]:
         d = self.draft
         yield Static("odbackup creates a made-up Open Dental practice (about 50 MB of tables, all MyISAM, and "
@@ -77,7 +93,7 @@ class DemoStep(SetupStep):
 
     def on_mount(self) -> None:
         self.query_one("#demo-progress").display = False
-        self.start_job("names", free_database_name, self.draft)
+        self.start_job("names", lambda: self.NameFound(free_database_name(self.draft)))
 
     def _read(self) -> str | None:
         d = self.draft
@@ -103,14 +119,14 @@ class DemoStep(SetupStep):
         self.query_one("#demo-phase", Static).update("Connecting...")
         self.start_job("demo", self._create, name, images)
 
-    def _create(self, name: str, images: str) -> Any:
+    def _create(self, name: str, images: str) -> DemoStep.Created:
         from engine.opendental.demo import create_demo
 
         log = JobLog("demo")
         conn = connect(self.draft.target())
         try:
-            return create_demo(conn, name, images, on_event=post_events(self, "demo", log),
-                               cancel=get_current_worker().cancelled_event)
+            return self.Created(create_demo(conn, name, images, on_event=post_events(self, "demo", log),
+                                            cancel=get_current_worker().cancelled_event))
         except OdbackupError as exc:
             log.error(exc)
             raise
@@ -126,13 +142,13 @@ class DemoStep(SetupStep):
         self.query_one("#demo-phase", Static).update(f"{PHASES.get(phase, phase)}: {shown}")
         self.query_one("#demo-progress", ProgressBar).update(total=max(total, 1), progress=done)
 
-    def job_done(self, name: str, result: Any) -> None:
-        if name == "names":
-            field = self.query_one("#database", Input)
-            if field.value == DEFAULT_NAME:  # the user has not typed a name of their own
-                field.value = result
-            return
-        d = self.draft
+    def on_demo_step_name_found(self, message: NameFound) -> None:
+        field = self.query_one("#database", Input)
+        if field.value == DEFAULT_NAME:  # the user has not typed a name of their own
+            field.value = message.name
+
+    def on_demo_step_created(self, message: Created) -> None:
+        result, d = message.result, self.draft
         d.demo, d.use_database, d.database, d.database_bytes = True, True, result.database, result.bytes
         d.images_folder, d.images_bytes = result.images_dir, result.image_bytes
         d.repository = unused(os.path.join(demo_folder(), "backups"))
@@ -145,8 +161,10 @@ class DemoStep(SetupStep):
 
         self.app.switch_screen(ServerStep(d))
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
-        if name == "names":
+    def on_job_failed(self, message: JobFailed) -> None:
+        message.stop()  # said on the step itself
+        error = message.error
+        if message.job == "names":
             return  # the server is not reachable yet: the user sees it when creating
         self.query_one("#demo-progress").display = False
         self.query_one("#demo-phase", Static).update("")

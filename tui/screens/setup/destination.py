@@ -3,6 +3,7 @@ writable, with room for the first backup."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -10,10 +11,10 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from engine.errors import OdbackupError
 from engine.places import repository_inside_problem
 from engine.settings import DestinationCheck, check_destination
 
+from ...messages import JobDone, JobFailed
 from ...widgets import fmt
 from ...widgets.choices import Field
 from .base import SetupStep, field_row
@@ -47,6 +48,12 @@ class DestinationStep(SetupStep):
     HEADING = "Where the backups go"
     NEXT_JOBS = ("destination",)
     BINDINGS = SetupStep.BINDINGS + [Binding("ctrl+t", "check_now", "Check")]
+
+    @dataclass
+    class Checked(JobDone):
+        """What the place for the backups is like."""
+
+        check: DestinationCheck
 
     def body(self) -> Iterable[Widget]:
         yield Static("A folder on a USB drive (e.g. /media/usb/odbackup or E:\\odbackup), a network share "
@@ -82,9 +89,11 @@ class DestinationStep(SetupStep):
             return
         self.then_next = then_next
         self.say("destination-result", "Checking...")
-        self.start_job("destination", check_destination, self._path(), self.draft.estimated_bytes())
+        path, needed = self._path(), self.draft.estimated_bytes()
+        self.start_job("destination", lambda: self.Checked(check_destination(path, needed)))
 
-    def job_done(self, name: str, result: DestinationCheck) -> None:
+    def on_destination_step_checked(self, message: Checked) -> None:
+        result = message.check
         self.say("destination-result", describe(result) if not result.problem else "")
         if result.problem:
             self.problem(result.problem)
@@ -96,7 +105,9 @@ class DestinationStep(SetupStep):
         if self.then_next:
             self.go_next()
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
+    def on_job_failed(self, message: JobFailed) -> None:
+        message.stop()  # said on the step itself
+        error = message.error
         self.problem(f"{error.message} {error.hint or ''}".strip())
 
     def next_step(self) -> SetupStep:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -17,10 +17,11 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
-from engine.errors import OdbackupError, WrongPassphrase
+from engine.errors import WrongPassphrase
 from engine.repository import keys as keymod
 from engine.repository.repo import Repository
 
+from ...messages import JobDone, JobFailed
 from ...secrets_input import ENV, MIN_LENGTH
 from ...widgets.choices import Field, Tick
 from .base import SetupStep, field_row
@@ -104,6 +105,33 @@ class EncryptionStep(SetupStep):
     HEADING = "Encryption"
     NEXT_JOBS = ("create", "unlock", "enrolment")
 
+    @dataclass
+    class Created(JobDone):
+        """The encrypted repository was created."""
+
+        recovery_key: str
+        enrolled: bool
+
+    @dataclass
+    class Unlocked(JobDone):
+        """The passphrase opens the repository that was there."""
+
+        enrolled: bool
+
+    @dataclass
+    class EnrolmentRead(JobDone):
+        """Whether this computer holds write-only credentials for the repository."""
+
+        enrolled: bool
+
+    @dataclass
+    class Enrolled(JobDone):
+        """This computer was enrolled."""
+
+    @dataclass
+    class PassphraseChanged(JobDone):
+        """The passphrase was changed."""
+
     def __init__(self, draft: SetupDraft, *, existing: bool) -> None:
         super().__init__(draft)
         self.mode = "ready" if draft.repository_ready == draft.repository else (
@@ -163,7 +191,8 @@ class EncryptionStep(SetupStep):
             super().focus_first()
 
     def _check_enrolment(self) -> None:
-        self.start_job("enrolment", machine_enrolled, self.draft.repository)
+        location = self.draft.repository
+        self.start_job("enrolment", lambda: self.EnrolmentRead(machine_enrolled(location)))
 
     def _show_enrolment(self, enrolled: bool) -> None:
         self.draft.enrolled = enrolled
@@ -196,7 +225,7 @@ class EncryptionStep(SetupStep):
         if self.mode == "ready":
             self._leave_ready()
             return
-        d = self.draft
+        location, passphrase = self.draft.repository, self._value("passphrase")
         enroll = self.query_one("#enroll", Checkbox).value
         if self.mode == "create":
             found = self._new_passphrase_problem()
@@ -204,13 +233,13 @@ class EncryptionStep(SetupStep):
                 self.problem(found)
                 return
             self._result("Creating the encrypted repository...")
-            self.start_job("create", create_repository, d.repository, self._value("passphrase"), enroll)
+            self.start_job("create", lambda: self.Created(*create_repository(location, passphrase, enroll)))
         else:
             if not self._value("passphrase"):
                 self.problem("Type the passphrase (or the recovery key).")
                 return
             self._result("Checking the passphrase...")
-            self.start_job("unlock", unlock_repository, d.repository, self._value("passphrase"), enroll)
+            self.start_job("unlock", lambda: self.Unlocked(unlock_repository(location, passphrase, enroll)))
 
     def action_back(self) -> None:
         if self.job_running("create"):  # leaving now would hide the recovery key of a new repository
@@ -226,28 +255,30 @@ class EncryptionStep(SetupStep):
             return
         self.go_next()
 
-    def job_done(self, name: str, result: Any) -> None:
-        d = self.draft
-        if name == "create":
-            recovery, d.enrolled = result
-            self._now_ready("created")
-            from .recovery import RecoveryStep
+    def on_encryption_step_created(self, message: Created) -> None:
+        self.draft.enrolled = message.enrolled
+        self._now_ready("created")
+        from .recovery import RecoveryStep
 
-            self.app.push_screen(RecoveryStep(d, recovery))
-        elif name == "unlock":
-            d.enrolled = result
-            self._now_ready("unlocked")
-            self.go_next()
-        elif name == "enrolment":
-            self._show_enrolment(result)
-        elif name == "enroll":
-            self._show_enrolment(True)
-            self._result("")
-        elif name == "change":
-            self._remember_secret(self._value("passphrase"))
-            for field_id in ("current", "passphrase", "again"):
-                self.query_one(f"#{field_id}", Input).value = ""
-            self._result(Text("The passphrase was changed. The recovery key still works.", style="green"))
+        self.app.push_screen(RecoveryStep(self.draft, message.recovery_key))
+
+    def on_encryption_step_unlocked(self, message: Unlocked) -> None:
+        self.draft.enrolled = message.enrolled
+        self._now_ready("unlocked")
+        self.go_next()
+
+    def on_encryption_step_enrolment_read(self, message: EnrolmentRead) -> None:
+        self._show_enrolment(message.enrolled)
+
+    def on_encryption_step_enrolled(self, message: Enrolled) -> None:
+        self._show_enrolment(True)
+        self._result("")
+
+    def on_encryption_step_passphrase_changed(self, message: PassphraseChanged) -> None:
+        self._remember_secret(self._value("passphrase"))
+        for field_id in ("current", "passphrase", "again"):
+            self.query_one(f"#{field_id}", Input).value = ""
+        self._result(Text("The passphrase was changed. The recovery key still works.", style="green"))
 
     def _now_ready(self, how: str) -> None:
         """The repository exists: from now on this step shows it as it is (see ready_text)."""
@@ -264,11 +295,13 @@ class EncryptionStep(SetupStep):
     def _remember_secret(self, secret: str) -> None:
         """The passphrase that opens the repository now, for the rest of this session."""
         self.draft.secret = secret
-        self.app.secret = secret  # type: ignore[attr-defined]
+        self.app.secret = secret
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
+    def on_job_failed(self, message: JobFailed) -> None:
+        message.stop()  # said on the step itself
+        error = message.error
         self._result("")
-        if name == "enrolment":
+        if message.job == "enrolment":
             self.query_one("#enroll-state", Static).update(Text(
                 f"Whether this computer is enrolled could not be read: {error.message}", style="yellow"))
         elif isinstance(error, WrongPassphrase):
@@ -283,7 +316,7 @@ class EncryptionStep(SetupStep):
 
     @on(Button.Pressed, "#enroll-now")
     def enroll_now(self) -> None:
-        app_secret = self.app.secret  # type: ignore[attr-defined]
+        app_secret = self.app.secret
         secret = os.environ.get(ENV) or self.draft.secret or app_secret or self._value("current")
         if not secret:
             self.problem("Enrolling needs the passphrase: type it (or the recovery key) in 'Current' below, "
@@ -291,7 +324,13 @@ class EncryptionStep(SetupStep):
             return
         self.problem(None)
         self._result("Enrolling this computer...")
-        self.start_job("enroll", enroll_computer, self.draft.repository, secret)
+        location = self.draft.repository
+
+        def enroll() -> EncryptionStep.Enrolled:
+            enroll_computer(location, secret)
+            return self.Enrolled()
+
+        self.start_job("enroll", enroll)
 
     @on(Button.Pressed, "#change-now")
     def change_now(self) -> None:
@@ -304,8 +343,13 @@ class EncryptionStep(SetupStep):
             return
         self.problem(None)
         self._result("Changing the passphrase...")
-        self.start_job("change", change_passphrase, self.draft.repository, self._value("current"),
-                       self._value("passphrase"))
+        location, current, new = self.draft.repository, self._value("current"), self._value("passphrase")
+
+        def change() -> EncryptionStep.PassphraseChanged:
+            change_passphrase(location, current, new)
+            return self.PassphraseChanged()
+
+        self.start_job("change", change)
 
     def next_step(self) -> SetupStep:
         from .finish import FinishStep

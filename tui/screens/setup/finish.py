@@ -72,4 +72,4 @@ class FinishStep(SetupStep):
             self.problem(f"{error.message} {error.hint or ''}".strip())
             return
         self.app.notify("The setup is saved.", title="Saved")
-        self.app.finish_setup(settings)  # type: ignore[attr-defined]
+        self.app.finish_setup(settings)

@@ -25,15 +25,15 @@ SCAN_TICK = 0.25
 DEBOUNCE = 0.5
 
 
-def scan_folder(screen: SetupStep, path: str) -> tuple[str, int, int]:
-    """Count the files and bytes below ``path``, posting the running count (a worker)."""
+def scan_folder(screen: SetupStep, path: str) -> None:
+    """Count the files and bytes below ``path``, posting the running count (a worker; the last
+    :class:`ScanProgress` says it is done)."""
     counter = TreeCounter([path], get_current_worker().cancelled_event)
     counter.start()
     while counter.is_alive():
         counter.join(SCAN_TICK)
         screen.post_message(ScanProgress(path, counter.files, counter.bytes, False))
     screen.post_message(ScanProgress(path, counter.files, counter.bytes, True))
-    return path, counter.files, counter.bytes
 
 
 def normal(path: str) -> str:
@@ -78,6 +78,7 @@ class FoldersStep(SetupStep):
         self._timer = self.set_timer(DEBOUNCE, self._validate_images)
 
     def _validate_images(self) -> None:
+        self._timer = None  # done (or never waited for)
         path = self.query_one("#images", Input).value
         found = folder_problem(path) if path.strip() else None
         self._say_images_problem(found)
@@ -140,6 +141,9 @@ class FoldersStep(SetupStep):
     # --- Next ------------------------------------------------------------------------------------------------
 
     def check(self) -> str | None:
+        if self._timer is not None:  # the field's check still waits: now, or later it would clear Next's problem
+            self._timer.stop()
+            self._validate_images()
         path = self.query_one("#images", Input).value
         if path.strip():
             found = folder_problem(path) or images_folder_problem(normal(path), self.draft.extra_folders)

@@ -13,9 +13,9 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from engine.database.connection import DbTarget, connect
 from engine.database.preflight import DatabaseSummary, list_databases
-from engine.errors import OdbackupError
 from engine.settings import DatabaseSettings
 
+from ...messages import JobDone, JobFailed
 from ...widgets.choices import Field, Tick
 from .base import SetupStep, field_row
 
@@ -47,6 +47,12 @@ class ServerStep(SetupStep):
     HEADING = "What to back up: the database server"
     NEXT_JOBS = ("test",)
     BINDINGS = SetupStep.BINDINGS + [Binding("ctrl+t", "test", "Test")]
+
+    @dataclass
+    class Tested(JobDone):
+        """The connection works: what the server is and holds."""
+
+        info: ServerInfo
 
     def __init__(self, draft: Any) -> None:
         super().__init__(draft)
@@ -93,7 +99,7 @@ class ServerStep(SetupStep):
             return
         self.problem(None)
         self.say("test-result", f"Connecting to {self.draft.host}:{self.draft.port}...")
-        self.start_job("test", lambda: test_server(self.draft.target()))
+        self.start_job("test", lambda: self.Tested(test_server(self.draft.target())))
 
     def next_requested(self) -> None:
         self.draft.use_database = self.query_one("#use-db", Checkbox).value
@@ -103,15 +109,17 @@ class ServerStep(SetupStep):
         self._then_next = True
         self._start_test()
 
-    def job_done(self, name: str, result: ServerInfo) -> None:
-        self.info = result
+    def on_server_step_tested(self, message: Tested) -> None:
+        self.info = result = message.info
         self.say("test-result", Text(
             f"Connected: {result.version} at {self.draft.host}:{self.draft.port} as {self.draft.user}; "
             f"{len(result.databases)} databases.", style="green"))
         if self._then_next:
             self.go_next()
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
+    def on_job_failed(self, message: JobFailed) -> None:
+        message.stop()  # said on the step itself
+        error = message.error
         self.say("test-result", Text(error.title, style="bold red"))
         self.problem(f"{error.message} {error.hint or ''}".strip())
 
