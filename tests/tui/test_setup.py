@@ -20,11 +20,11 @@ from tui.screens.dashboard import DashboardScreen
 from tui.screens.setup.database import DatabaseStep
 from tui.screens.setup.demo import DemoStep
 from tui.screens.setup.destination import DestinationStep
-from tui.screens.setup.frequency import FrequencyStep
 from tui.screens.setup.draft import SetupDraft
 from tui.screens.setup.encryption import EncryptionStep, passphrase_advice
 from tui.screens.setup.finish import FinishStep
 from tui.screens.setup.folders import FoldersStep
+from tui.screens.setup.frequency import FrequencyStep
 from tui.screens.setup.recovery import RecoveryStep
 from tui.screens.setup.server import ServerStep
 from tui.screens.setup.welcome import WelcomeScreen

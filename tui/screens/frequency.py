@@ -110,6 +110,7 @@ class FrequencyScreen(JobScreen):
     ]
     DEFAULT_CSS = """
     FrequencyScreen #freq-problem { padding: 0 1; }
+    FrequencyScreen #freq-body { padding: 0 1; }
     FrequencyScreen #freq-state, FrequencyScreen #freq-preview, FrequencyScreen #freq-pause { margin-top: 1; }
     """
 
@@ -211,7 +212,8 @@ class FrequencyScreen(JobScreen):
         state = self.query_one("#freq-state", Static)
         state.update("\n".join(report.lines))
         self.problem(None if report.ok else report.lines[0])
-        self.call_after_refresh(state.scroll_visible, animate=False)
+        if name != "state":  # the answer to Install or Remove: brought into view
+            self.call_after_refresh(state.scroll_visible, animate=False)
 
     def job_failed(self, name: str, error: OdbackupError) -> None:
         if name == "preview":

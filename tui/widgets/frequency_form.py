@@ -155,9 +155,6 @@ class FrequencyForm(Vertical):
 
     DEFAULT_CSS = """
     FrequencyForm { height: auto; }
-    FrequencyForm .form-row { height: 1; }
-    FrequencyForm .form-row Label { width: 28; }
-    FrequencyForm .form-row Input { width: 1fr; }
     FrequencyForm .freq-heading { margin-top: 1; text-style: bold; }
     """
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from engine.database.connection import DbTarget, resolve_password
+from engine.jobsettings import RetentionSettings, ScheduleSettings
 from engine.places import (  # noqa: F401  (the setup's checks live in the engine, shared with 'config set')
     extra_folder_problem,
     folder_problem,
     images_folder_problem,
     inside,
 )
-from engine.jobsettings import RetentionSettings, ScheduleSettings
 from engine.settings import DatabaseSettings, Settings
 
 
