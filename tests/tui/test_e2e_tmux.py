@@ -82,18 +82,20 @@ def test_first_run_demo_backup_and_verify(terminal_env, fresh_db):
         term.keys("Tab", "Tab", "Tab", "Tab", "C-a", "C-k")
         term.type(database)
         term.keys("C-n")
-        shown = term.wait_for("Step 1 of 6", timeout=120)  # the demo practice is made first
+        shown = term.wait_for("Step 1 of 7", timeout=120)  # the demo practice is made first
         assert "127.0.0.1" in shown
         term.keys("C-n")
-        shown = term.wait_for("Step 2 of 6")
+        shown = term.wait_for("Step 2 of 7")
         assert re.search(rf"{database}: 31 tables, .* 31 MyISAM tables", shown.replace("\n", " "))
         term.keys("C-n")
         term.wait_for(r"998 files, 48\.\d MiB\.")
         term.keys("C-n")
-        shown = term.wait_for("Step 4 of 6")
+        shown = term.wait_for("Step 4 of 7")
         assert re.search(r"Folder\s+\S*/data/odbackup/dem", shown), shown  # in the user's data folder
         term.keys("C-n")
-        term.wait_for("Step 5 of 6: Encryption")
+        term.wait_for("Step 5 of 7: When to back up")
+        term.keys("C-n")
+        term.wait_for("Step 6 of 7: Encryption")
         term.type(PASSPHRASE)
         term.keys("Tab")
         term.type(PASSPHRASE)
@@ -107,7 +109,7 @@ def test_first_run_demo_backup_and_verify(terminal_env, fresh_db):
         term.keys("Tab")
         term.type(groups[second - 1])
         term.keys("C-n")
-        shown = term.wait_for("Step 6 of 6: Ready to save")
+        shown = term.wait_for("Step 7 of 7: Ready to save")
         assert f"Database: {database} on 127.0.0.1:3306 as root" in shown
         term.keys("C-n")
         shown = term.wait_for("No backup yet")

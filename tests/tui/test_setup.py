@@ -25,6 +25,7 @@ from tui.screens.setup.draft import SetupDraft
 from tui.screens.setup.encryption import EncryptionStep, passphrase_advice
 from tui.screens.setup.finish import FinishStep
 from tui.screens.setup.folders import FoldersStep
+from tui.screens.setup.frequency import FrequencyStep
 from tui.screens.setup.recovery import RecoveryStep
 from tui.screens.setup.server import ServerStep
 from tui.screens.setup.welcome import WelcomeScreen
@@ -56,7 +57,7 @@ def on_screen(app) -> str:
 
 
 async def to_encryption(pilot, images: str, destination: str) -> None:
-    """Welcome -> folders only -> the images folder -> the destination -> step 5."""
+    """Welcome -> folders only -> the images folder -> the destination -> when to back up -> step 6."""
     await settle(pilot)
     await next_step(pilot)
     pilot.app.screen.query_one("#use-db", Checkbox).value = False
@@ -65,10 +66,12 @@ async def to_encryption(pilot, images: str, destination: str) -> None:
     await next_step(pilot)
     await type_into(pilot, "#repository", destination)
     await next_step(pilot)
+    assert isinstance(pilot.app.screen, FrequencyStep)
+    await next_step(pilot)
 
 
 async def create_and_write_down(pilot, *, enroll: bool) -> None:
-    """Step 5 (create) with NEW_PASSPHRASE, then the recovery key typed back: on to step 6."""
+    """Step 5 (create) with NEW_PASSPHRASE, then the recovery key typed back: on to step 7."""
     await type_into(pilot, "#passphrase", NEW_PASSPHRASE)
     await type_into(pilot, "#again", NEW_PASSPHRASE)
     pilot.app.screen.query_one("#enroll", Checkbox).value = enroll
@@ -172,6 +175,13 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
         assert "cannot go inside a folder being backed up" in problem(step)
         await type_into(pilot, "#repository", destination)
         await next_step(pilot)
+        step = app.screen
+        assert isinstance(step, FrequencyStep)
+        await type_into(pilot, "#sched-nightly", "9pm")
+        await next_step(pilot)
+        assert problem(step) == "'9pm' is not a time of day: write it like 21:00"
+        await type_into(pilot, "#sched-nightly", "20:00")
+        await next_step(pilot)
 
         step = app.screen
         assert isinstance(step, EncryptionStep) and step.mode == "create"
@@ -208,6 +218,7 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
     assert saved is not None and saved.repository == destination
     assert saved.folders == (images, str(extra)) and saved.database.name == small_db
     assert saved.database.lock_timeout == 8.0
+    assert saved.schedule.nightly == "20:00"  # chosen at the Frequency step
     text = open(settings_path()).read()
     assert NEW_PASSPHRASE not in text and "password" not in text
     repo = Repository.open(destination)
@@ -226,6 +237,7 @@ async def test_an_existing_repository_is_unlocked_not_created(enrolled, images):
         await next_step(pilot)
         await type_into(pilot, "#repository", enrolled)
         await next_step(pilot)
+        await next_step(pilot)  # when to back up: the defaults
         step = app.screen
         assert isinstance(step, EncryptionStep) and step.mode == "unlock"
         await type_into(pilot, "#passphrase", "not the passphrase")
@@ -247,7 +259,7 @@ async def test_setup_from_home_changes_the_passphrase(folder_settings):
         await pilot.press("e")
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen) and app.screen.draft.editing
-        for _ in range(4):  # welcome, server (folders only), folders, destination
+        for _ in range(5):  # welcome, server (folders only), folders, destination, when to back up
             await next_step(pilot)
         step = app.screen
         assert isinstance(step, EncryptionStep) and step.mode == "ready"

@@ -442,3 +442,23 @@ def test_restore_files_back_in_place_warning(snap_compare, size):
             await pilot.pause()
 
     assert snap_compare(app(), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_frequency(snap_compare, size, monkeypatch):
+    from tui.screens import frequency
+
+    monkeypatch.setattr(frequency, "read_schedule", lambda calendars: frequency.ScheduleReport((
+        "The schedule in the operating system (cron):", "backup: installed, next run tonight at 9:00 pm",
+        "intraday: not installed (off in the settings)", "maintenance: installed, next run Sun 06 Jul at 11:30 pm")))
+    monkeypatch.setattr(frequency, "retention_preview", lambda settings, retention, secret:
+                        "Applied now it would keep 12 backup(s) and remove 0.")
+    assert snap_compare(app(), terminal_size=size, run_before=push(frequency.FrequencyScreen))
+
+
+@SIZES
+def test_setup_frequency(snap_compare, size):
+    from tui.screens.setup.frequency import FrequencyStep
+
+    draft = SetupDraft(repository="/media/usb/odbackup", database="opendental", images_folder="/srv/OpenDentImages")
+    assert snap_compare(setup_app(), terminal_size=size, run_before=push(lambda: FrequencyStep(draft)))

@@ -46,6 +46,7 @@ class DashboardScreen(JobScreen):
         Binding("r", "restore", "Restore"),
         Binding("s", "snapshots", "Snapshots"),
         Binding("e", "setup", "Setup"),
+        Binding("f", "frequency", "Frequency"),
         Binding("l", "logs", "Logs"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("u", "unlock", "Unlock", show=False),
@@ -142,6 +143,11 @@ class DashboardScreen(JobScreen):
 
     def action_setup(self) -> None:
         self.app.start_setup()
+
+    def action_frequency(self) -> None:
+        from .frequency import FrequencyScreen
+
+        self.app.push_screen(FrequencyScreen())
 
     def action_logs(self) -> None:
         from .logs import LogsScreen

@@ -20,6 +20,7 @@ SCREENS = (
     ("Verify", "tui.screens.verify", "VerifyScreen"),
     ("Restore", "tui.screens.restore", "RestoreScreen"),
     ("Logs", "tui.screens.logs", "LogsScreen"),
+    ("Frequency", "tui.screens.frequency", "FrequencyScreen"),
     ("Setup (every step)", "tui.screens.setup.base", "SetupStep"),
 )
 EVERYWHERE = (("Tab / Shift+Tab", "move between fields and buttons"), ("Enter", "press the focused button"),

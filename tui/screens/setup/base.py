@@ -25,7 +25,7 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from ..common import JobScreen
 from .draft import SetupDraft
 
-STEPS = 6
+STEPS = 7
 
 
 class SetupStep(JobScreen):

@@ -111,6 +111,6 @@ class DestinationStep(SetupStep):
         self.problem(f"{error.message} {error.hint or ''}".strip())
 
     def next_step(self) -> SetupStep:
-        from .encryption import EncryptionStep
+        from .frequency import FrequencyStep
 
-        return EncryptionStep(self.draft, existing=self.repository_found)
+        return FrequencyStep(self.draft, existing=self.repository_found)

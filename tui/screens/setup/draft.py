@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from engine.database.connection import DbTarget, resolve_password
+from engine.jobsettings import RetentionSettings, ScheduleSettings
 from engine.places import (  # noqa: F401  (the setup's checks live in the engine, shared with 'config set')
     extra_folder_problem,
     folder_problem,
@@ -43,6 +44,10 @@ class SetupDraft:
     demo: bool = False
     editing: bool = False
     """True when changing an existing setup (the dashboard's Setup)."""
+    schedule: ScheduleSettings | None = None
+    """The schedule chosen at the Frequency step (None: kept from the saved settings, else the defaults)."""
+    retention: RetentionSettings | None = None
+    """The retention chosen at the Frequency step (None: as for the schedule)."""
     saved: Settings | None = None
     """The settings this setup changes: what it does not ask about (the schedule, retention, keys a
     newer version or 'odbackup config' wrote) is kept from them."""
@@ -70,8 +75,10 @@ class SetupDraft:
         if self.use_database:
             db = DatabaseSettings(host=self.host, port=self.port, user=self.user, name=self.database,
                                   lock_mode=self.lock_mode, lock_timeout=self.lock_timeout)
-        return replace(self.saved or Settings(), repository=self.repository, images_folder=self.images_folder,
-                       extra_folders=tuple(self.extra_folders), database=db)
+        base = self.saved or Settings()
+        return replace(base, repository=self.repository, images_folder=self.images_folder,
+                       extra_folders=tuple(self.extra_folders), database=db,
+                       schedule=self.schedule or base.schedule, retention=self.retention or base.retention)
 
     def folders_chosen(self) -> bool:
         return bool(self.images_folder or self.extra_folders)

@@ -101,7 +101,7 @@ def ready_text(draft: SetupDraft) -> str:
 class EncryptionStep(SetupStep):
     """Passphrase and recovery key; modes: create, unlock (a repository is there), ready."""
 
-    STEP = 5
+    STEP = 6
     HEADING = "Encryption"
     NEXT_JOBS = ("create", "unlock", "enrolment")
 

@@ -53,7 +53,7 @@ def save(draft: SetupDraft) -> Settings:
 class FinishStep(SetupStep):
     """Review and save."""
 
-    STEP = 6
+    STEP = 7
     HEADING = "Ready to save"
     NEXT_LABEL = "Save and finish"
 

@@ -29,7 +29,7 @@ def groups_of(key: str) -> list[str]:
 class RecoveryStep(SetupStep):
     """Shows the recovery key once and asks for two of its groups back."""
 
-    STEP = 5
+    STEP = 6
     HEADING = "Encryption: your recovery key"
     NEXT_LABEL = "I wrote it down"
 

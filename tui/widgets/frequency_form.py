@@ -1,0 +1,221 @@
+"""The Frequency form: when each scheduled job runs and how long backups are kept, in plain words.
+
+One widget shared by the setup's step and the dashboard's Frequency screen. The values are
+the settings' own (:class:`engine.jobsettings.ScheduleSettings`,
+:class:`engine.jobsettings.RetentionSettings`) and are checked by their own ``problems()``:
+the app refuses exactly what ``odbackup config set`` and a hand-edited file would.
+
+The pure helpers below turn settings, run records and the operating system's answer into
+the sentences the screens show; they are tested without a terminal.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Static
+
+from engine.jobsettings import OFF, RetentionSettings, ScheduleSettings
+from engine.runlog import RunRecord
+from engine.settings import Settings
+
+SCHEDULE_FIELDS = (
+    ("nightly", "Every night at", "a time like 21:00, or off"),
+    ("nightly_days", "  on", "Mon, Tue, ... Sun"),
+    ("intraday", "Every hour, database only", "a range like 08:00-18:00, or off"),
+    ("intraday_days", "  on", "Mon, Tue, ... Sun"),
+    ("maintenance", "Maintenance at", "a time like 23:30, or off"),
+    ("maintenance_days", "  on", "Mon, Tue, ... Sun"),
+)
+RETENTION_FIELDS = (
+    ("within", "Every backup for", "48h, 7d, or off"),
+    ("daily", "Daily backups kept", "0 turns it off"),
+    ("weekly", "Weekly backups kept", ""),
+    ("monthly", "Monthly backups kept", ""),
+    ("yearly", "Yearly backups kept", ""),
+)
+DAY_FIELDS = ("nightly_days", "intraday_days", "maintenance_days")
+SUPPLEMENTAL = "Open Dental's own Supplemental backup runs from 10 pm to 4 am"
+
+
+# --- plain words -----------------------------------------------------------------------------------
+
+
+def clock_words(text: str) -> str:
+    """``"21:00"`` -> ``"9:00 pm"`` (the text itself when it is not a time)."""
+    hour, _, minute = text.strip().partition(":")
+    if not (hour.isdigit() and minute.isdigit()):
+        return text
+    h = int(hour)
+    return f"{(h % 12) or 12}:{int(minute):02d} {'am' if h < 12 else 'pm'}"
+
+
+def days_words(days: Iterable[str]) -> str:
+    """``("Mon".."Sun")`` -> "every day"; the weekdays -> "on weekdays"; else the names."""
+    names = [d.strip()[:3].capitalize() for d in days]
+    if len(set(names)) == 7:
+        return "every day"
+    if set(names) == {"Mon", "Tue", "Wed", "Thu", "Fri"}:
+        return "on weekdays"
+    return "on " + ", ".join(names)
+
+
+def is_off(text: str) -> bool:
+    return text.strip().lower() == OFF
+
+
+def outside_supplemental(text: str) -> bool:
+    """A nightly time before 10 pm and from 4 am on: not inside Open Dental's Supplemental window."""
+    hour = text.strip().partition(":")[0]
+    return hour.isdigit() and 4 <= int(hour) < 22
+
+
+def job_lines(settings: Settings) -> list[str]:
+    """What each scheduled job backs up, from the settings (the database's name, the folders)."""
+    schedule = settings.schedule
+    db = settings.database
+    database = f"the database {db.name}" if db is not None and db.name else "no database"
+    folders = ", ".join(settings.folders) or "no folder"
+    lines = []
+    if is_off(schedule.nightly):
+        lines.append("Nightly backup: off. Nothing is backed up by itself every night.")
+    else:
+        where = ("after the office closes, before " + SUPPLEMENTAL) if outside_supplemental(schedule.nightly) \
+            else "inside the window where " + SUPPLEMENTAL + ": pick an earlier time"
+        lines.append(f"Every night at {clock_words(schedule.nightly)} ({days_words(schedule.nightly_days)}), {where}. "
+                     f"It backs up {database} and {folders}.")
+    if is_off(schedule.intraday):
+        lines.append("Every hour in office hours: off.")
+    else:
+        first, _, last = schedule.intraday.partition("-")
+        lines.append(f"Also every hour from {clock_words(first)} to {clock_words(last)} "
+                     f"{days_words(schedule.intraday_days)}, "
+                     + (f"{database} only." if db is not None else "but no database is set up: nothing to back up."))
+    if is_off(schedule.maintenance):
+        lines.append("Maintenance: off. Old backups are never removed by themselves.")
+    else:
+        lines.append(f"Maintenance at {clock_words(schedule.maintenance)} ({days_words(schedule.maintenance_days)}): "
+                     "removes what the retention below no longer keeps, frees the space, checks the repository.")
+    return lines
+
+
+def pause_words(runs: Iterable[RunRecord]) -> str:
+    """The office's expected pause per hourly run, from the newest run that measured one."""
+    measured = [r for r in runs if r.result in ("ok", "incomplete") and r.databases]
+    if not measured:
+        return "Expected pause for the office each hour: not measured yet (run a backup first)."
+    newest = max(measured, key=lambda r: r.finished)
+    return (f"Expected pause for the office each hour: about {newest.office_wait:.1f} s "
+            f"(measured by the {newest.job} run of {newest.finished[:10]}).")
+
+
+def retention_words(retention: RetentionSettings) -> str:
+    """The retention policy in plain words (the engine's own description)."""
+    return f"Keeps {retention.policy().describe()}."
+
+
+def state_words(states: Iterable, calendars: dict, now: datetime | None = None) -> list[str]:
+    """What the operating system has, job by job (``engine.schedule.install.JobState``)."""
+    lines = []
+    for s in states:
+        if not s.registered:
+            lines.append(f"{s.job}: not installed" + ("" if s.job in calendars else " (off in the settings)"))
+            continue
+        have = "installed" if s.enabled else "installed but NOT enabled"
+        lines.append(f"{s.job}: {have}" + (f", next run {when_words(s.next_run, now)}" if s.next_run else "")
+                     + (f" ({s.detail})" if not s.enabled and s.detail else ""))
+    return lines
+
+
+def when_words(iso: str, now: datetime | None = None) -> str:
+    """``2026-12-07T21:00+00:00`` -> "tonight at 9:00 pm" / "tomorrow at ..." / "Sun 13 Dec at ..."."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    local = moment.astimezone()
+    today = (now or datetime.now().astimezone()).astimezone(local.tzinfo).date()
+    clock = clock_words(local.strftime("%H:%M"))
+    days = (local.date() - today).days
+    if days == 0:
+        return f"{'tonight' if local.hour >= 18 else 'today'} at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"{local.strftime('%a %d %b')} at {clock}"
+
+
+# --- the widget ------------------------------------------------------------------------------------
+
+
+class FrequencyForm(Vertical):
+    """The editable schedule and retention (see the module docstring)."""
+
+    DEFAULT_CSS = """
+    FrequencyForm { height: auto; }
+    FrequencyForm .freq-heading { margin-top: 1; text-style: bold; }
+    """
+
+    def __init__(self, settings: Settings, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.settings = settings
+
+    def compose(self) -> ComposeResult:
+        yield Static("When the backups run", classes="freq-heading")
+        for key, label, hint in SCHEDULE_FIELDS:
+            value = getattr(self.settings.schedule, key)
+            yield self._row(f"sched-{key}", label, ", ".join(value) if key in DAY_FIELDS else value, hint)
+        yield Static("", id="freq-jobs")
+        yield Static("How long backups are kept", classes="freq-heading")
+        for key, label, hint in RETENTION_FIELDS:
+            yield self._row(f"keep-{key}", label, str(getattr(self.settings.retention, key)), hint)
+        yield Static("", id="freq-retention")
+
+    @staticmethod
+    def _row(widget_id: str, label: str, value: str, hint: str) -> Horizontal:
+        return Horizontal(Label(label), Input(value, id=widget_id, placeholder=hint, compact=True),
+                          classes="form-row")
+
+    def on_mount(self) -> None:
+        self.refresh_words()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refresh_words()
+
+    def _text(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value
+
+    def read(self) -> tuple[ScheduleSettings, RetentionSettings, list[str]]:
+        """The typed values as settings, and what is wrong with them (the engine's own checks)."""
+        found: list[str] = []
+        values: dict[str, object] = {}
+        for key, _, _ in SCHEDULE_FIELDS:
+            text = self._text(f"sched-{key}").strip()
+            values[key] = tuple(d.strip() for d in text.split(",") if d.strip()) if key in DAY_FIELDS else text
+        schedule = replace(self.settings.schedule, **values)  # type: ignore[arg-type]
+        counts: dict[str, object] = {}
+        for key, label, _ in RETENTION_FIELDS:
+            text = self._text(f"keep-{key}").strip()
+            if key == "within":
+                counts[key] = text
+            elif text.lstrip("-").isdigit():
+                counts[key] = int(text)
+            else:
+                found.append(f"{label.strip()}: '{text}' is not a whole number (0 turns it off).")
+        retention = replace(self.settings.retention, **counts)  # type: ignore[arg-type]
+        found += schedule.problems() + (retention.problems() if not found else [])
+        return schedule, retention, found
+
+    def refresh_words(self) -> None:
+        """The plain-words lines for what is typed now (or the first problem)."""
+        schedule, retention, found = self.read()
+        jobs = self.query_one("#freq-jobs", Static)
+        kept = self.query_one("#freq-retention", Static)
+        if schedule.problems():
+            jobs.update(schedule.problems()[0])
+        else:
+            jobs.update("\n".join(job_lines(replace(self.settings, schedule=schedule))))
+        kept_problems = [p for p in found if p not in schedule.problems()]
+        kept.update(kept_problems[0] if kept_problems else retention_words(retention))
