@@ -59,7 +59,8 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
         if not any(w.is_running for w in pilot.app.workers):
             break
-    await pilot.pause()
+    for _ in range(3):  # a job's outcome is posted when its worker's state changes, then handled,
+        await pilot.pause()  # then the widgets it filled lay out: a message hop each
 
 
 def lines_of(screen, selector: str) -> list[str]:

@@ -33,21 +33,22 @@ APP_HINTS = {
 """What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (
     ("backup", "Back up now", "b"), ("verify", "Verify", "v"), ("restore", "Restore", "r"),
-    ("snapshots", "Snapshots", "s"), ("setup", "Setup", "e"), ("logs", "Logs", "l"), ("help", "Help", "?"),
+    ("snapshots", "Snapshots", "s"), ("frequency", "Frequency", "f"), ("setup", "Setup", "e"),
+    ("logs", "Logs", "l"), ("help", "Help", "?"),
 )
 
 
 class DashboardScreen(JobScreen):
-    """The home screen; every action has a key (shown in the footer and the action list)."""
+    """The home screen; every action has a key (shown in the action list; the most used in the footer too)."""
 
     BINDINGS = [
         Binding("b", "backup", "Back up"),
         Binding("v", "verify", "Verify"),
         Binding("r", "restore", "Restore"),
         Binding("s", "snapshots", "Snapshots"),
-        Binding("e", "setup", "Setup"),
-        Binding("f", "frequency", "Frequency"),
-        Binding("l", "logs", "Logs"),
+        Binding("e", "setup", "Setup", show=False),  # in the Actions list with its key; the footer
+        Binding("f", "frequency", "Frequency"),      # must fit 80 columns
+        Binding("l", "logs", "Logs", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("u", "unlock", "Unlock", show=False),
         Binding("g", "refresh", "Refresh", show=False),

@@ -12,7 +12,6 @@ What the retention would keep and remove now is worked out on the repository's s
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,6 +24,7 @@ from engine.errors import NeedsFullKey, NoCredentials, OdbackupError
 from engine.jobsettings import JOBS, RetentionSettings, ScheduleSettings
 from engine.settings import Settings, update_settings
 
+from ..messages import JobDone, JobFailed
 from ..widgets.frequency_form import FrequencyForm, pause_words, state_words
 from .common import JobScreen, open_repo
 
@@ -108,6 +108,20 @@ class FrequencyScreen(JobScreen):
         Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save", "Save"),
     ]
+    @dataclass
+    class Previewed(JobDone):
+        """What the retention would keep and remove now, in plain words."""
+
+        text: str
+
+    @dataclass
+    class ScheduleRead(JobDone):
+        """The schedule as the operating system has it, after reading, installing or removing."""
+
+        report: ScheduleReport
+        answer: bool
+        """An answer to Install or Remove (brought into view), not the first reading."""
+
     DEFAULT_CSS = """
     FrequencyScreen #freq-problem { padding: 0 1; }
     FrequencyScreen #freq-body { padding: 0 1; }
@@ -115,7 +129,7 @@ class FrequencyScreen(JobScreen):
     """
 
     def compose(self) -> ComposeResult:
-        settings = self.app.settings or Settings()  # type: ignore[attr-defined]
+        settings = self.settings
         yield Header()
         with VerticalScroll(id="freq-body"):
             yield FrequencyForm(settings, id="freq-form")
@@ -135,13 +149,14 @@ class FrequencyScreen(JobScreen):
     def on_mount(self) -> None:
         self.sub_title = "Frequency"
         self.query_one("#sched-nightly").focus()
-        self.start_job("state", read_schedule, self.settings.schedule.calendars())
-        self.start_job("preview", retention_preview, self.settings, self.settings.retention,
-                       self.app.secret)  # type: ignore[attr-defined]
+        calendars = self.settings.schedule.calendars()
+        self.start_job("state", lambda: self.ScheduleRead(read_schedule(calendars), answer=False))
+        settings, secret = self.settings, self.app.secret
+        self.start_job("preview", lambda: self.Previewed(retention_preview(settings, settings.retention, secret)))
 
     @property
     def settings(self) -> Settings:
-        return self.app.settings or Settings()  # type: ignore[attr-defined]
+        return self.app.settings or Settings()
 
     def problem(self, text: str | None) -> None:
         line = self.query_one("#freq-problem", Static)
@@ -179,7 +194,7 @@ class FrequencyScreen(JobScreen):
             return None
         schedule, retention = values
         saved = update_settings(lambda old: replace(old or self.settings, schedule=schedule, retention=retention))
-        self.app.settings = saved  # type: ignore[attr-defined]
+        self.app.settings = saved
         return saved
 
     @on(Button.Pressed, "#save")
@@ -195,29 +210,32 @@ class FrequencyScreen(JobScreen):
         if saved is None:
             return
         self.query_one("#freq-state", Static).update("Installing the schedule...")
-        self.start_job("install", install_schedule, saved)
+        self.start_job("install", lambda: self.ScheduleRead(install_schedule(saved), answer=True))
 
     @on(Button.Pressed, "#remove")
     def action_remove(self) -> None:
         if self.job_running("remove"):
             return
         self.query_one("#freq-state", Static).update("Removing the schedule...")
-        self.start_job("remove", remove_schedule, self.settings.schedule.calendars())
+        calendars = self.settings.schedule.calendars()
+        self.start_job("remove", lambda: self.ScheduleRead(remove_schedule(calendars), answer=True))
 
-    def job_done(self, name: str, result: Any) -> None:
-        if name == "preview":
-            self.query_one("#freq-preview", Static).update(result)
-            return
-        report: ScheduleReport = result
+    def on_frequency_screen_previewed(self, message: Previewed) -> None:
+        self.query_one("#freq-preview", Static).update(message.text)
+
+    def on_frequency_screen_schedule_read(self, message: ScheduleRead) -> None:
+        report = message.report
         state = self.query_one("#freq-state", Static)
         state.update("\n".join(report.lines))
         self.problem(None if report.ok else report.lines[0])
-        if name != "state":  # the answer to Install or Remove: brought into view
+        if message.answer:  # the answer to Install or Remove: brought into view
             self.call_after_refresh(state.scroll_visible, animate=False)
 
-    def job_failed(self, name: str, error: OdbackupError) -> None:
-        if name == "preview":
+    def on_job_failed(self, message: JobFailed) -> None:
+        error = message.error
+        if message.job == "preview":
             self.query_one("#freq-preview", Static).update(f"What it would keep and remove now: {error.message}")
-            return
-        self.query_one("#freq-state", Static).update(f"{error.message} {error.hint or ''}".strip())
-        self.problem(error.message)
+        else:
+            self.query_one("#freq-state", Static).update(f"{error.message} {error.hint or ''}".strip())
+            self.problem(error.message)
+        message.stop()
