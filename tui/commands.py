@@ -89,7 +89,7 @@ def _init_related(args: argparse.Namespace) -> tuple[Repository, str]:
         raise UsageError("Making a related repository needs the passphrase of the one it is related to: set "
                          "ODBACKUP_PASSPHRASE or run on a terminal.")
     source.unlock(secret)
-    passphrase = new_passphrase() if looks_like_recovery_key(secret) else secret
+    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
     return Repository.init_related(args.repo_path, source, passphrase, label=args.label)
 
 

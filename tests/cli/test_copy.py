@@ -106,6 +106,15 @@ def test_related_init_has_its_own_id_and_label_and_opens_with_the_passphrase(tmp
     ok(repo.run(["snapshots", "--repo", repo.path], passphrase=PASSPHRASE))  # REPO's own is unchanged
 
 
+def test_related_init_with_the_recovery_key_takes_a_new_passphrase(tmp_path, practice):
+    repo, *_ = practice
+    cp = ok(repo.run(["init", tmp_path / "driveB", "--related-to", repo.path, "--json"],
+                     passphrase=repo.recovery_key, ODBACKUP_NEW_PASSPHRASE="the archive drive's own one"))
+    target = Repo(tmp_path / "driveB", summary(cp)["recovery_key"], summary(cp)["repository_id"], repo.base_env)
+    ok(target.run(["snapshots", "--repo", target.path], passphrase="the archive drive's own one"))
+    assert target.run(["snapshots", "--repo", target.path], passphrase=repo.recovery_key).returncode == 4
+
+
 def test_related_init_needs_the_passphrase(tmp_path, practice):
     repo, *_ = practice
     cp = ok(repo.run(["init", tmp_path / "driveB", "--related-to", repo.path], passphrase=None), 2)
