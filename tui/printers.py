@@ -291,6 +291,10 @@ class TextPrinter(_ClosedOutput):
     # --- copy ---------------------------------------------------------------------------------
 
     def on_copy_planned(self, e: ev.CopyPlanned) -> None:
+        if not e.snapshots:
+            self._line(f"Nothing to copy: {e.target} already holds all {e.snapshots_present} snapshot(s).",
+                       stream=self.out)
+            return
         self._line(f"Copying {e.snapshots} snapshot(s) to {e.target} ({e.snapshots_present} already there): "
                    f"{e.blobs:,} blob(s), {size(e.bytes)} to send"
                    + (f"; {e.packs_adopted} pack(s) left by an interrupted copy are kept." if e.packs_adopted
@@ -303,6 +307,8 @@ class TextPrinter(_ClosedOutput):
         self._line(f"copied  {e.snapshot_id[:8]}  {_when(e.time)}", stream=self.out)
 
     def on_copy_finished(self, e: ev.CopyFinished) -> None:
+        if not e.snapshots:
+            return
         self._line(f"Copied {e.snapshots} snapshot(s): {e.blobs:,} blob(s), {size(e.bytes_sent)} sent in "
                    f"{e.packs_written} pack(s), {e.seconds:.1f} s.", stream=self.out)
 
