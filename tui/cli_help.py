@@ -44,8 +44,10 @@ DESCRIPTIONS = {
             "keys: it opens with REPO's passphrase (asked for, or ODBACKUP_PASSPHRASE) and its own recovery "
             "key, and 'odbackup copy' moves snapshots into it without any passphrase.",
     "copy": "Copy the snapshots REPO2 (--to) lacks (default: all; or the SNAPSHOTs named) into it, sending only "
-            "the data it lacks, as the sealed bytes it is. REPO2 must be related to REPO ('init REPO2 "
-            "--related-to REPO'); this machine's write-only credentials for REPO suffice for both. Snapshot "
+            "the data it lacks, as the sealed bytes it is, when REPO2 is related to REPO ('init REPO2 "
+            "--related-to REPO'): this machine's write-only credentials for REPO suffice for both. Into an "
+            "unrelated repository every blob is opened and sealed again: that needs ODBACKUP_PASSPHRASE (REPO) "
+            "and ODBACKUP_TO_PASSPHRASE (REPO2, when it differs), or their prompts. Snapshot "
             "files are written last, so a copy stopped at any moment leaves REPO2 valid and the next copy "
             "goes on where it stopped. " + SNAPSHOT,
     "enroll": "Store write-only credentials on this machine, so that 'backup' (and 'snapshots', 'check') run "

@@ -94,21 +94,49 @@ def _init_related(args: argparse.Namespace) -> tuple[Repository, str]:
 
 
 def copy(args: argparse.Namespace, out: Printer) -> int:
-    from engine.repository.copy import check_related, copy_snapshots
+    from engine.repository.copy import copy_snapshots
     from engine.repository.lock import RepoLock
+    from engine.repository.reseal import reseal_snapshots
 
-    source = _open(args, out, full=False)
-    target = open_repository(args.to, full=False)
-    check_related(source, target)
+    related = Repository.open(args.repo).related_to(Repository.open(args.to))
+    if related:
+        source, target = _open(args, out, full=False), open_repository(args.to, full=False)
+    else:
+        source, target = _open_unrelated(args)
     with source.reading("copy"):
         lock, _replaced = RepoLock.acquire(target.backend, target.keys.maint_key, "copy", mode="write")
         with lock:
-            result = copy_snapshots(source, target, args.snapshots or None, on_event=out, refresh=lock.refresh)
+            if related:
+                result = copy_snapshots(source, target, args.snapshots or None, on_event=out,
+                                        refresh=lock.refresh)
+            else:
+                result = reseal_snapshots(source, target, args.snapshots or None, on_event=out)
     out.summary({"source": source.location, "target": target.location, "label": target.label,
                  "snapshots_copied": list(result.snapshots), "snapshots_present": result.snapshots_present,
                  "blobs": result.blobs, "bytes_sent": result.bytes_sent, "packs_written": result.packs_written,
                  "packs_adopted": result.packs_adopted, "seconds": round(result.seconds, 3)})
     return EXIT_OK
+
+
+def _open_unrelated(args: argparse.Namespace) -> tuple[Repository, Repository]:
+    """Both repositories with their full keys: REPO's passphrase or recovery key, and REPO2's
+    (``ODBACKUP_TO_PASSPHRASE`` or its prompt; else the same secret as REPO's)."""
+    from engine.errors import NeedsFullKey
+
+    source, target = Repository.open(args.repo), Repository.open(args.to)
+    secret = ask_secret(f"Passphrase or recovery key of {source.location}: ")
+    if secret is None:
+        raise NeedsFullKey(
+            f"{target.location} is not related to {source.location}: copying into it opens every blob and "
+            "seals it again, which needs the passphrase (or recovery key) of both repositories.",
+            hint=f"Set ODBACKUP_PASSPHRASE (and ODBACKUP_TO_PASSPHRASE when the target's differs), or make the "
+                 f"target with 'odbackup init TARGET --related-to {source.location}': copies into a related "
+                 "repository need no passphrase.")
+    source.unlock(secret)
+    target_secret = os.environ.get("ODBACKUP_TO_PASSPHRASE") or ask_secret(
+        f"Passphrase or recovery key of {target.location}: ", env=False) or secret
+    target.unlock(target_secret)
+    return source, target
 
 
 def enroll(args: argparse.Namespace, out: Printer) -> int:

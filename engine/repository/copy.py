@@ -77,8 +77,8 @@ def check_related(source: Repository, target: Repository) -> None:
         raise UsageError("The source and the target are the same repository.")
     if not source.related_to(target):
         raise UsageError(
-            f"The repository at {target.location} is not related to {source.location}: copying into it would "
-            "mean opening and sealing every blob again, which this version does not do.",
+            f"The repository at {target.location} is not related to {source.location}: copying into it means "
+            "opening and sealing every blob again (reseal.py), with the passphrase of both.",
             hint=f"Make the target with 'odbackup init TARGET --related-to {source.location}' (needs the "
                  "passphrase once); copies into it then need no passphrase.",
         )

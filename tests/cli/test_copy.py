@@ -164,20 +164,46 @@ def test_copy_of_named_snapshots_only(tmp_path, practice):
     ok(target.run(["check", "--repo", target.path, "--read-data"]))
 
 
-def test_copy_into_an_unrelated_repository_is_refused_plainly(tmp_path, practice):
-    repo, *_ = practice
-    other = init_repo(tmp_path / "other", base_env=repo.base_env)
-    before = other.files()
-    cp = _copy_cmd(repo, other, code=2, passphrase=PASSPHRASE, as_json=False)
-    assert "is not related to" in cp.stderr and "--related-to" in cp.stderr, explain(cp)
-    assert other.files() == before
-
-
-def test_copy_without_any_credentials_for_the_target_is_refused(tmp_path, practice):
+def test_copy_into_an_unrelated_repository_needs_the_passphrase_and_refuses_plainly(tmp_path, practice):
     repo, *_ = practice
     other = init_repo(tmp_path / "other", base_env=repo.base_env)  # unrelated, not enrolled here
-    cp = _copy_cmd(repo, other, code=4, as_json=False)
-    assert "enroll" in cp.stderr, explain(cp)
+    before = other.files()
+    cp = _copy_cmd(repo, other, code=4, as_json=False)  # machine credentials only: refused
+    assert "is not related to" in cp.stderr and "passphrase" in cp.stderr and "--related-to" in cp.stderr, \
+        explain(cp)
+    assert other.files() == before
+    cp = _copy_cmd(repo, other, code=4, passphrase="not the passphrase", as_json=False)
+    assert other.files() == before, explain(cp)
+
+
+def test_copy_into_an_unrelated_repository_reseals_with_both_passphrases(tmp_path, practice):
+    """Other keys: every blob opened and sealed again; the target's own passphrase opens the copies,
+    which restore exactly (folders and the database); a second copy sends nothing."""
+    repo, expected, database, _source = practice
+    other = init_repo(tmp_path / "other", passphrase="the other repository's one", base_env=repo.base_env)
+    cp = ok(repo.run(["copy", "--repo", repo.path, "--to", other.path, "--json"],
+                     ODBACKUP_TO_PASSPHRASE="the other repository's one"))
+    doc = summary(cp)
+    assert len(doc["snapshots_copied"]) == 3 and doc["bytes_sent"] > 2_000_000, explain(cp)
+    assert not set(doc["snapshots_copied"]) & {s for s, _ in expected}  # sealed with other keys: new IDs
+    again = summary(ok(repo.run(["copy", "--repo", repo.path, "--to", other.path, "--json"],
+                                ODBACKUP_TO_PASSPHRASE="the other repository's one")))
+    assert again["snapshots_copied"] == [] and again["bytes_sent"] == 0
+    mapped = [(new, tree) for new, (_old, tree) in zip(doc["snapshots_copied"], expected, strict=True)]
+    target = Repo(other.path, other.recovery_key, other.repo_id, repo.base_env)
+    env_target = {"passphrase": "the other repository's one"}
+    ok(target.run(["check", "--repo", target.path, "--read-data"], **env_target))
+    for snap_id, tree in mapped:
+        ok(target.restore(tmp_path / "out" / snap_id[:8], snapshot=snap_id[:8],
+                          env=target.env("the other repository's one")))
+        assert describe_tree(tmp_path / "out" / snap_id[:8] / "Images") == tree
+    restored = f"odb_copy_u_{uuid.uuid4().hex[:8]}"
+    try:
+        ok(target.run(["restore-db", "--repo", target.path, mapped[-1][0][:8], "--into",
+                       f"mysql://root@127.0.0.1:3306/{restored}"], **env_target))
+        assert _describe_db(restored) == database
+    finally:
+        _drop(restored)
 
 
 def _killed_copy(source: Repo, target: Repo, changes: int) -> subprocess.CompletedProcess:
