@@ -506,6 +506,52 @@ class PruneFinished(Event):
     dry_run: bool
 
 
+# --- copying snapshots to another repository ------------------------------------
+
+
+@dataclass(frozen=True)
+class CopyPlanned(Event):
+    """What copy will do: snapshots the target lacks, and the blobs and bytes it lacks for them
+    (``packs_adopted``: complete packs a killed copy left unindexed, indexed now, not sent again)."""
+
+    source: str
+    target: str
+    snapshots: int
+    snapshots_present: int
+    blobs: int
+    bytes: int
+    packs_adopted: int
+
+
+@dataclass(frozen=True)
+class CopyProgress(Event):
+    """Throttled: blobs and bytes sent so far, of the planned totals."""
+
+    blobs_done: int
+    blobs_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class SnapshotCopied(Event):
+    """A snapshot's file was published in the target (all its data was there before it)."""
+
+    snapshot_id: str
+    time: str
+
+
+@dataclass(frozen=True)
+class CopyFinished(Event):
+    """Copy ended: snapshots copied, blobs and bytes sent, packs written, how long it took."""
+
+    snapshots: int
+    blobs: int
+    bytes_sent: int
+    packs_written: int
+    seconds: float
+
+
 # --- the sample practice (odbackup demo) --------------------------------------
 
 

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("init", commands.init, "create a new encrypted repository")
     p.add_argument("repo_path", metavar="REPO")
+    p.add_argument("--related-to", default="", metavar="REPO",
+                   help="share this repository's keys, so 'copy' moves snapshots unopened (asks its passphrase)")
+    p.add_argument("--label", default="", metavar="TEXT",
+                   help="a name stored in the repository, e.g. 'Drive B, kept at home'")
     _json_arg(p)
     p = add("enroll", commands.enroll, "store write-only credentials so this machine can back up unattended")
     _repo_arg(p)
@@ -137,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--dry-run", action="store_true", help="only say what would be deleted and repacked")
     _wait_arg(p)
+    _json_arg(p)
+    p = add("copy", commands.copy, "copy the snapshots a related repository lacks into it")
+    _repo_arg(p)
+    p.add_argument("--to", required=True, metavar="REPO2", help="the related repository to copy into")
+    p.add_argument("snapshots", nargs="*", metavar="SNAPSHOT", help="the snapshots to copy (default: all)")
     _json_arg(p)
     p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
     _repo_arg(p)

@@ -39,7 +39,17 @@ SNAPSHOT = ("SNAPSHOT is an ID prefix (4 or more hex digits), 'latest', or a loc
 DESCRIPTIONS = {
     "init": "Create a new encrypted repository in REPO: a new or empty folder on a USB drive, a network "
             "share or another disk. It asks for a passphrase twice (or takes ODBACKUP_PASSPHRASE) and prints "
-            "the RECOVERY KEY once: write it down and keep it away from the backup drive.",
+            "the RECOVERY KEY once: write it down and keep it away from the backup drive. With --related-to "
+            "REPO (an archive drive, a second copy), the new repository has its own ID and --label but REPO's "
+            "keys: it opens with REPO's passphrase (asked for, or ODBACKUP_PASSPHRASE) and its own recovery "
+            "key, and 'odbackup copy' moves snapshots into it without any passphrase.",
+    "copy": "Copy the snapshots REPO2 (--to) lacks (default: all; or the SNAPSHOTs named) into it, sending only "
+            "the data it lacks, as the sealed bytes it is, when REPO2 is related to REPO ('init REPO2 "
+            "--related-to REPO'): this machine's write-only credentials for REPO suffice for both. Into an "
+            "unrelated repository every blob is opened and sealed again: that needs ODBACKUP_PASSPHRASE (REPO) "
+            "and ODBACKUP_TO_PASSPHRASE (REPO2, when it differs), or their prompts. Snapshot "
+            "files are written last, so a copy stopped at any moment leaves REPO2 valid and the next copy "
+            "goes on where it stopped. " + SNAPSHOT,
     "enroll": "Store write-only credentials on this machine, so that 'backup' (and 'snapshots', 'check') run "
               "unattended without the passphrase. They can add snapshots but cannot read anything back. "
               "Needs the passphrase once. With --db, also remembers that database user's password here, in "

@@ -55,12 +55,19 @@ def _warn_key_files(repo: Repository, out: Printer) -> None:
 
 
 def init(args: argparse.Namespace, out: Printer) -> int:
-    passphrase = new_passphrase()
-    repo, recovery = Repository.init(args.repo_path, passphrase)
+    if args.related_to:
+        repo, recovery = _init_related(args)
+    else:
+        repo, recovery = Repository.init(args.repo_path, new_passphrase())
     if isinstance(out, JsonPrinter):
-        out.summary({"repository": repo.location, "repository_id": repo.repo_id, "recovery_key": recovery})
+        out.summary({"repository": repo.location, "repository_id": repo.repo_id, "recovery_key": recovery,
+                     "related_to": args.related_to, "label": repo.label})
         return EXIT_OK
     out.result(f"Created the encrypted repository at {repo.location}.")
+    if args.related_to:
+        out.result(f"It is related to {args.related_to}: 'odbackup copy' moves snapshots into it without the "
+                   "passphrase. It opens with the same passphrase as that repository, and with its own "
+                   "recovery key below.")
     out.result("")
     out.result("RECOVERY KEY (shown only this once):")
     out.result("")
@@ -69,6 +76,67 @@ def init(args: argparse.Namespace, out: Printer) -> int:
     out.result("Write it down or print it, and keep it away from the backup drive (a safe, the")
     out.result("practice owner's home). It opens the backups if the passphrase is forgotten.")
     return EXIT_OK
+
+
+def _init_related(args: argparse.Namespace) -> tuple[Repository, str]:
+    """A repository sharing REPO's secrets (FORMAT.md 10.4): REPO's passphrase opens it too
+    (given as the recovery key, a new passphrase is asked for); its recovery key is its own."""
+    from engine.recovery import looks_like_recovery_key
+
+    source = Repository.open(args.related_to)
+    secret = ask_secret(f"Passphrase of {source.location}: ")
+    if secret is None:
+        raise UsageError("Making a related repository needs the passphrase of the one it is related to: set "
+                         "ODBACKUP_PASSPHRASE or run on a terminal.")
+    source.unlock(secret)
+    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
+    return Repository.init_related(args.repo_path, source, passphrase, label=args.label)
+
+
+def copy(args: argparse.Namespace, out: Printer) -> int:
+    from engine.repository.copy import copy_snapshots
+    from engine.repository.lock import RepoLock
+    from engine.repository.reseal import reseal_snapshots
+
+    related = Repository.open(args.repo).related_to(Repository.open(args.to))
+    if related:
+        source, target = _open(args, out, full=False), open_repository(args.to, full=False)
+    else:
+        source, target = _open_unrelated(args)
+    with source.reading("copy"):
+        lock, _replaced = RepoLock.acquire(target.backend, target.keys.maint_key, "copy", mode="write")
+        with lock:
+            if related:
+                result = copy_snapshots(source, target, args.snapshots or None, on_event=out,
+                                        refresh=lock.refresh)
+            else:
+                result = reseal_snapshots(source, target, args.snapshots or None, on_event=out)
+    out.summary({"source": source.location, "target": target.location, "label": target.label,
+                 "snapshots_copied": list(result.snapshots), "snapshots_present": result.snapshots_present,
+                 "blobs": result.blobs, "bytes_sent": result.bytes_sent, "packs_written": result.packs_written,
+                 "packs_adopted": result.packs_adopted, "seconds": round(result.seconds, 3)})
+    return EXIT_OK
+
+
+def _open_unrelated(args: argparse.Namespace) -> tuple[Repository, Repository]:
+    """Both repositories with their full keys: REPO's passphrase or recovery key, and REPO2's
+    (``ODBACKUP_TO_PASSPHRASE`` or its prompt; else the same secret as REPO's)."""
+    from engine.errors import NeedsFullKey
+
+    source, target = Repository.open(args.repo), Repository.open(args.to)
+    secret = ask_secret(f"Passphrase or recovery key of {source.location}: ")
+    if secret is None:
+        raise NeedsFullKey(
+            f"{target.location} is not related to {source.location}: copying into it opens every blob and "
+            "seals it again, which needs the passphrase (or recovery key) of both repositories.",
+            hint=f"Set ODBACKUP_PASSPHRASE (and ODBACKUP_TO_PASSPHRASE when the target's differs), or make the "
+                 f"target with 'odbackup init TARGET --related-to {source.location}': copies into a related "
+                 "repository need no passphrase.")
+    source.unlock(secret)
+    target_secret = os.environ.get("ODBACKUP_TO_PASSPHRASE") or ask_secret(
+        f"Passphrase or recovery key of {target.location}: ", env=False) or secret
+    target.unlock(target_secret)
+    return source, target
 
 
 def enroll(args: argparse.Namespace, out: Printer) -> int:

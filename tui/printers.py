@@ -296,6 +296,30 @@ class TextPrinter(_ClosedOutput):
         self._line(f"Freed {size(e.bytes_freed)}: {e.packs_deleted} pack(s) deleted, {e.packs_written} written, "
                    f"in {e.seconds:.1f} s.", stream=self.out)
 
+    # --- copy ---------------------------------------------------------------------------------
+
+    def on_copy_planned(self, e: ev.CopyPlanned) -> None:
+        if not e.snapshots:
+            self._line(f"Nothing to copy: {e.target} already holds all {e.snapshots_present} snapshot(s).",
+                       stream=self.out)
+            return
+        self._line(f"Copying {e.snapshots} snapshot(s) to {e.target} ({e.snapshots_present} already there): "
+                   f"{e.blobs:,} blob(s), {size(e.bytes)} to send"
+                   + (f"; {e.packs_adopted} pack(s) left by an interrupted copy are kept." if e.packs_adopted
+                      else "."), stream=self.out)
+
+    def on_copy_progress(self, e: ev.CopyProgress) -> None:
+        self._status(f"copy: {size(e.bytes_done)} of {size(e.bytes_total)}, {e.blobs_done:,}/{e.blobs_total:,} blobs")
+
+    def on_snapshot_copied(self, e: ev.SnapshotCopied) -> None:
+        self._line(f"copied  {e.snapshot_id[:8]}  {_when(e.time)}", stream=self.out)
+
+    def on_copy_finished(self, e: ev.CopyFinished) -> None:
+        if not e.snapshots:
+            return
+        self._line(f"Copied {e.snapshots} snapshot(s): {e.blobs:,} blob(s), {size(e.bytes_sent)} sent in "
+                   f"{e.packs_written} pack(s), {e.seconds:.1f} s.", stream=self.out)
+
     # --- databases -------------------------------------------------------------------------
 
     def on_database_preflight(self, e: ev.DatabasePreflight) -> None:

@@ -29,8 +29,11 @@ def terminal_sources(prompt: str = "Passphrase or recovery key: ") -> credential
     return credentials.Sources.here(ask=(lambda: getpass.getpass(prompt)) if _interactive() else None)
 
 
-def ask_secret(prompt: str = "Passphrase or recovery key: ") -> str | None:
-    """The passphrase or recovery key: ``ODBACKUP_PASSPHRASE``, else the prompt (on a terminal)."""
+def ask_secret(prompt: str = "Passphrase or recovery key: ", *, env: bool = True) -> str | None:
+    """The passphrase or recovery key: ``ODBACKUP_PASSPHRASE`` (unless ``env`` is False: a second
+    repository's), else the prompt (on a terminal)."""
+    if not env:
+        return getpass.getpass(prompt) or None if _interactive() else None
     return credentials.given_secret(terminal_sources(prompt))
 
 

@@ -12,6 +12,7 @@ Layout of a repository folder (docs/FORMAT.md has the bytes)::
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -21,6 +22,7 @@ from datetime import datetime
 from .. import crypto, paths
 from ..errors import (
     NeedsFullKey,
+    NoCredentials,
     RepositoryDamaged,
     RepositoryExists,
     RepositoryNotFound,
@@ -87,6 +89,43 @@ class Repository:
         return repo, format_recovery_key(recovery)
 
     @classmethod
+    def init_related(cls, location: str, source: Repository, passphrase: str,
+                     label: str = "") -> tuple[Repository, str]:
+        """Create a repository related to ``source`` (unlocked with its full key): its own ID, label,
+        key files (``passphrase``) and recovery key, but ``source``'s secrets, so sealed blobs, refs
+        blobs and snapshot files are copied between the two as they are (docs/FORMAT.md section 10.4)."""
+        if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
+            raise RepositoryExists(f"'{location}' is not empty.")
+        source.require_full_key()
+        backend = LocalBackend(location)
+        for folder in FOLDERS:
+            os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
+        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": os.urandom(16).hex(),
+                  "family": source.family, "label": label}
+        keys = dataclasses.replace(source.keys, repo_id=config["id"])
+        recovery = new_recovery_secret()
+        keymod.add_key_file(backend, keymod.make_key_file(keys, passphrase=passphrase))
+        keymod.add_key_file(backend, keymod.make_key_file(keys, recovery=recovery))
+        backend.write_atomic("config", [json.dumps(config, indent=1).encode()])
+        repo = cls(backend, config)
+        repo._set_keys(keys)
+        return repo, format_recovery_key(recovery)
+
+    @property
+    def family(self) -> str:
+        """The ID of the repository whose secrets this one uses (its own ID unless made related)."""
+        return str(self.config.get("family") or self.repo_id)
+
+    @property
+    def label(self) -> str:
+        """The label given when the repository was made (``init --label``), readable without keys."""
+        return str(self.config.get("label") or "")
+
+    def related_to(self, other: Repository) -> bool:
+        """Do the two repositories share their secrets (same family), so sealed blobs copy as they are?"""
+        return self.family == other.family
+
+    @classmethod
     def open(cls, location: str) -> Repository:
         """Open the repository at ``location`` (not yet unlocked)."""
         if os.path.lexists(location) and not os.path.isdir(location):
@@ -128,8 +167,15 @@ class Repository:
         self.damaged_key_files = files.damaged
 
     def use_machine_credentials(self) -> None:
-        """Unlock with this machine's write-only credentials."""
-        self._set_keys(keymod.load_machine_credentials(self.repo_id))
+        """Unlock with this machine's write-only credentials: its own, else (a related repository,
+        section 10.4) those enrolled for the repository of its family, which hold the same secrets."""
+        try:
+            keys = keymod.load_machine_credentials(self.repo_id)
+        except NoCredentials:
+            if self.family == self.repo_id:
+                raise
+            keys = keymod.load_machine_credentials(self.family)
+        self._set_keys(dataclasses.replace(keys, repo_id=self.repo_id))
 
     @property
     def keys(self) -> keymod.Keys:

@@ -1,0 +1,249 @@
+"""``odbackup init --related-to`` and ``odbackup copy``: snapshots moved into a related repository as
+sealed bytes with only the machine's write-only credentials, nothing sent twice, and a copy killed at
+any moment leaves a target that passes ``check`` and that the next copy completes."""
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from cli_helpers import (
+    PASSPHRASE,
+    Repo,
+    cli_command,
+    describe_tree,
+    events,
+    explain,
+    init_repo,
+    ok,
+    random_file,
+    shared_env,
+    summary,
+)
+from test_prune import _change, _describe_db, _drop, _make_database
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = range(10)
+
+
+def _related(source: Repo, path: Path, label: str = "Drive B, kept at home") -> Repo:
+    doc = summary(ok(source.run(["init", path, "--related-to", source.path, "--label", label, "--json"])))
+    assert doc["repository_id"] != source.repo_id and doc["label"] == label
+    return Repo(path, doc["recovery_key"], doc["repository_id"], source.base_env)
+
+
+def _copy_cmd(source: Repo, target: Repo, *args: str, code: int = 0, passphrase: str | None = None,
+              as_json: bool = True):
+    json_arg = ["--json"] if as_json else []
+    return ok(source.run(["copy", "--repo", source.path, "--to", target.path, *args, *json_arg],
+                         passphrase=passphrase), code)
+
+
+@pytest.fixture(scope="module")
+def practice(tmp_path_factory):
+    """A repository (machine enrolled) with 3 snapshots of a changing folder, the newest with a
+    database too; with what each snapshot holds."""
+    base = tmp_path_factory.mktemp("copy")
+    repo = init_repo(base / "repo", base_env=shared_env(base / "home"))
+    ok(repo.run(["enroll", "--repo", repo.path]))
+    rng = random.Random(15)
+    source = base / "src" / "Images"
+    for i in range(40):
+        random_file(source / "ABC"[i % 3] / f"scan{i}.jpg", rng.randrange(30_000, 160_000))
+    db = f"odb_copy_{uuid.uuid4().hex[:8]}"
+    _make_database(db)
+    try:
+        expected = []
+        for step in range(3):
+            args = ["--db", f"mysql://root@127.0.0.1:3306/{db}"] if step == 2 else []
+            doc = summary(ok(repo.run(["backup", "--repo", repo.path, "--path", source, *args, "--json"],
+                                      passphrase=None)))
+            expected.append((doc["snapshot_id"], describe_tree(source)))
+            if step < 2:
+                _change(source, rng, step)
+        database = _describe_db(db)
+    finally:
+        _drop(db)
+    yield repo, expected, database, source
+
+
+def _clone(repo: Repo, path: Path) -> Repo:
+    shutil.copytree(repo.path, path, symlinks=True)
+    return Repo(path, repo.recovery_key, repo.repo_id, repo.base_env)
+
+
+def _assert_restores_exactly(target: Repo, expected: list, database: dict, out: Path) -> None:
+    """Every snapshot restores byte-exactly from the target, the database one with restore-db."""
+    ok(target.run(["check", "--repo", target.path, "--read-data"]))
+    for snap_id, tree in expected:
+        ok(target.restore(out / snap_id[:8], snapshot=snap_id[:8]))
+        assert describe_tree(out / snap_id[:8] / "Images") == tree
+    restored = f"odb_copy_r_{uuid.uuid4().hex[:8]}"
+    try:
+        ok(target.run(["restore-db", "--repo", target.path, expected[-1][0][:8], "--into",
+                       f"mysql://root@127.0.0.1:3306/{restored}"]))
+        assert _describe_db(restored) == database
+    finally:
+        _drop(restored)
+
+
+def test_related_init_has_its_own_id_and_label_and_opens_with_the_passphrase(tmp_path, practice):
+    repo, _expected, _database, _source = practice
+    target = _related(repo, tmp_path / "driveB")
+    config = (target.path / "config").read_text()
+    assert "Drive B, kept at home" in config and target.repo_id in config
+    ok(target.run(["snapshots", "--repo", target.path]))  # REPO's passphrase opens it
+    ok(target.run(["passwd", "--repo", target.path], ODBACKUP_NEW_PASSPHRASE="another long passphrase"))
+    ok(target.run(["snapshots", "--repo", target.path], passphrase="another long passphrase"))
+    ok(target.run(["snapshots", "--repo", target.path], passphrase=target.recovery_key))
+    assert target.run(["snapshots", "--repo", target.path], passphrase=PASSPHRASE).returncode == 4
+    ok(repo.run(["snapshots", "--repo", repo.path], passphrase=PASSPHRASE))  # REPO's own is unchanged
+
+
+def test_related_init_with_the_recovery_key_takes_a_new_passphrase(tmp_path, practice):
+    repo, *_ = practice
+    cp = ok(repo.run(["init", tmp_path / "driveB", "--related-to", repo.path, "--json"],
+                     passphrase=repo.recovery_key, ODBACKUP_NEW_PASSPHRASE="the archive drive's own one"))
+    target = Repo(tmp_path / "driveB", summary(cp)["recovery_key"], summary(cp)["repository_id"], repo.base_env)
+    ok(target.run(["snapshots", "--repo", target.path], passphrase="the archive drive's own one"))
+    assert target.run(["snapshots", "--repo", target.path], passphrase=repo.recovery_key).returncode == 4
+
+
+def test_related_init_needs_the_passphrase(tmp_path, practice):
+    repo, *_ = practice
+    cp = ok(repo.run(["init", tmp_path / "driveB", "--related-to", repo.path], passphrase=None), 2)
+    assert "needs the passphrase" in cp.stderr, explain(cp)
+    assert not (tmp_path / "driveB" / "config").exists()
+    cp = ok(repo.run(["init", tmp_path / "driveC", "--related-to", repo.path], passphrase="not the passphrase"), 4)
+    assert not (tmp_path / "driveC" / "config").exists()
+
+
+def test_copy_all_with_machine_credentials_then_again_sends_nothing(tmp_path, practice):
+    repo, expected, database, _source = practice
+    target = _related(repo, tmp_path / "driveB")
+    cp = _copy_cmd(repo, target)
+    doc = summary(cp)
+    assert sorted(doc["snapshots_copied"]) == sorted(s for s, _ in expected), explain(cp)
+    assert doc["bytes_sent"] > 2_000_000 and doc["blobs"] > 0
+    assert len(events(cp, "snapshot_copied")) == 3 and events(cp, "copy_finished")
+    assert {p.name for p in (target.path / "snapshots").iterdir()} == {s for s, _ in expected}
+    again = summary(_copy_cmd(repo, target))
+    assert again["snapshots_copied"] == [] and again["blobs"] == 0 and again["bytes_sent"] == 0
+    assert again["snapshots_present"] == 3
+    ok(target.run(["check", "--repo", target.path], passphrase=None))  # machine credentials of REPO
+    _assert_restores_exactly(target, expected, database, tmp_path / "out")
+
+
+def test_copy_after_a_small_change_sends_only_the_new_blobs(tmp_path, practice):
+    repo, expected, _database, source = practice
+    work = _clone(repo, tmp_path / "repo")
+    target = _related(work, tmp_path / "driveB")
+    first = summary(_copy_cmd(work, target))
+    changed = tmp_path / "Images"
+    shutil.copytree(source, changed)
+    random_file(changed / "A" / "new-xray.jpg", 200_000)
+    snap = summary(ok(work.run(["backup", "--repo", work.path, "--path", changed, "--json"], passphrase=None)))
+    doc = summary(_copy_cmd(work, target))
+    assert doc["snapshots_copied"] == [snap["snapshot_id"]]
+    assert 200_000 <= doc["bytes_sent"] < 0.2 * first["bytes_sent"], doc
+    ok(target.restore(tmp_path / "out", snapshot=snap["snapshot_id"][:8]))
+    assert describe_tree(tmp_path / "out" / "Images") == describe_tree(changed)
+
+
+def test_copy_of_named_snapshots_only(tmp_path, practice):
+    repo, expected, _database, _source = practice
+    target = _related(repo, tmp_path / "driveB")
+    doc = summary(_copy_cmd(repo, target, expected[0][0][:8]))
+    assert doc["snapshots_copied"] == [expected[0][0]]
+    ok(target.run(["check", "--repo", target.path, "--read-data"]))
+
+
+def test_copy_into_an_unrelated_repository_needs_the_passphrase_and_refuses_plainly(tmp_path, practice):
+    repo, *_ = practice
+    other = init_repo(tmp_path / "other", base_env=repo.base_env)  # unrelated, not enrolled here
+    before = other.files()
+    cp = _copy_cmd(repo, other, code=4, as_json=False)  # machine credentials only: refused
+    assert "is not related to" in cp.stderr and "passphrase" in cp.stderr and "--related-to" in cp.stderr, \
+        explain(cp)
+    assert other.files() == before
+    cp = _copy_cmd(repo, other, code=4, passphrase="not the passphrase", as_json=False)
+    assert other.files() == before, explain(cp)
+
+
+def test_copy_into_an_unrelated_repository_reseals_with_both_passphrases(tmp_path, practice):
+    """Other keys: every blob opened and sealed again; the target's own passphrase opens the copies,
+    which restore exactly (folders and the database); a second copy sends nothing."""
+    repo, expected, database, _source = practice
+    other = init_repo(tmp_path / "other", passphrase="the other repository's one", base_env=repo.base_env)
+    cp = ok(repo.run(["copy", "--repo", repo.path, "--to", other.path, "--json"],
+                     ODBACKUP_TO_PASSPHRASE="the other repository's one"))
+    doc = summary(cp)
+    assert len(doc["snapshots_copied"]) == 3 and doc["bytes_sent"] > 2_000_000, explain(cp)
+    assert not set(doc["snapshots_copied"]) & {s for s, _ in expected}  # sealed with other keys: new IDs
+    again = summary(ok(repo.run(["copy", "--repo", repo.path, "--to", other.path, "--json"],
+                                ODBACKUP_TO_PASSPHRASE="the other repository's one")))
+    assert again["snapshots_copied"] == [] and again["bytes_sent"] == 0
+    mapped = [(new, tree) for new, (_old, tree) in zip(doc["snapshots_copied"], expected, strict=True)]
+    target = Repo(other.path, other.recovery_key, other.repo_id, repo.base_env)
+    env_target = {"passphrase": "the other repository's one"}
+    ok(target.run(["check", "--repo", target.path, "--read-data"], **env_target))
+    for snap_id, tree in mapped:
+        ok(target.restore(tmp_path / "out" / snap_id[:8], snapshot=snap_id[:8],
+                          env=target.env("the other repository's one")))
+        assert describe_tree(tmp_path / "out" / snap_id[:8] / "Images") == tree
+    restored = f"odb_copy_u_{uuid.uuid4().hex[:8]}"
+    try:
+        ok(target.run(["restore-db", "--repo", target.path, mapped[-1][0][:8], "--into",
+                       f"mysql://root@127.0.0.1:3306/{restored}"], **env_target))
+        assert _describe_db(restored) == database
+    finally:
+        _drop(restored)
+
+
+def _killed_copy(source: Repo, target: Repo, changes: int) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(Path(__file__).with_name("kill_after.py")), str(changes),
+               "copy", "--repo", str(source.path), "--to", str(target.path)]
+    return subprocess.run(command, cwd=ROOT, env=source.env(None), capture_output=True, text=True, timeout=120)
+
+
+def test_copy_killed_at_random_moments_leaves_a_valid_target_that_the_next_copy_completes(tmp_path, practice):
+    """Ten seeded SIGKILLs: half at a random time, half right after a random one of copy's file-system
+    changes. Each time the target passes check, the next copy completes without sending again blobs
+    that already landed in complete packs, and every snapshot restores exactly from the target."""
+    repo, expected, database, _source = practice
+    reference = _related(repo, tmp_path / "reference")
+    started = time.monotonic()
+    counted = _killed_copy(repo, reference, 0)
+    total = time.monotonic() - started
+    assert counted.returncode == 0, counted.stderr
+    changes = int(counted.stderr.rsplit("changes:", 1)[1])
+    assert changes > 10
+    full = summary(_copy_cmd(repo, _related(repo, tmp_path / "measure")))["bytes_sent"]
+    in_the_middle = 0
+    for seed in SEEDS:
+        rng = random.Random(seed)
+        target = _related(repo, tmp_path / f"seed{seed}")
+        if seed % 2:
+            cp = _killed_copy(repo, target, rng.randint(1, changes))
+            assert cp.returncode == -signal.SIGKILL, cp.stderr
+        else:
+            proc = subprocess.Popen(cli_command(["copy", "--repo", repo.path, "--to", target.path]), cwd=ROOT,
+                                    env=repo.env(None), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, total))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        packs = [p for p in (target.path / "data").rglob("*") if p.is_file() and not p.name.startswith(".tmp")]
+        landed = sum(p.stat().st_size for p in packs)
+        in_the_middle += 0 < landed
+        ok(target.run(["check", "--repo", target.path], passphrase=None))
+        doc = summary(_copy_cmd(repo, target))
+        # what landed in complete packs is not sent again (a pack's header is at most a few KiB here)
+        assert full - landed <= doc["bytes_sent"] <= full - landed + 8192 * len(packs), (doc, landed, full)
+        _assert_restores_exactly(target, expected, database, tmp_path / f"out{seed}")
+    assert in_the_middle >= 3, f"only {in_the_middle} kill(s) landed after copy had sent data"
