@@ -337,11 +337,22 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
         snap = repo.find_snapshot(args.snapshot)
         server = parse_url(args.server) if args.server else None
         report, text_path, json_path = verify_snapshot(
-            repo, snap, server=server, keep=args.keep,
+            repo, snap, server=server, keep=args.keep, images_folder=_images_setting(),
             password_for=lambda t: resolve_password(t, ask=db_password_prompt()), on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
                  "report_text": text_path, "report_json": json_path})
     return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+def _images_setting() -> str:
+    """The settings' A to Z folder (``folders.images``); empty without (usable) settings."""
+    from engine.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return ""
+    return settings.images_folder if settings else ""
 
 
 def demo(args: argparse.Namespace, out: Printer) -> int:
