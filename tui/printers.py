@@ -399,8 +399,10 @@ class TextPrinter(_ClosedOutput):
                    f"{len(e.damaged)} damaged.")
 
     def on_patient_files_checked(self, e: ev.PatientFilesChecked) -> None:
-        from engine.opendental.documents import detail_lines, summary_words
+        from engine.opendental.documents import detail_lines, missing_words, summary_words
 
+        if e.live and e.missing_total:  # before a backup: said as a warning, before it matters
+            self._line(f"warning: {missing_words(e)} (they cannot be in this backup either).", stream=self.out)
         where = "" if e.live else f"{e.database}: "
         self._line(where + summary_words(e), stream=self.out)
         for line in detail_lines(e):

@@ -33,6 +33,7 @@ SYSTEM_FILES = frozenset({"THUMBS.DB", "DESKTOP.INI"})
 """Files Windows itself leaves in folders (hidden there; Open Dental ignores them too)."""
 
 CHECKED, NOT_OPEN_DENTAL, NO_IMAGES_FOLDER = "checked", "not open dental", "no images folder"
+NOT_READ = "could not check"
 
 
 def _simple_upper(char: str) -> str:
