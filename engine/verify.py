@@ -126,7 +126,11 @@ def _check_patient_files(repo: Repository, conn, scratch: str, verdict: Database
     """After the tables: the files the restored rows name must be in the snapshot's images folder."""
     from .opendental.documents import check_snapshot, missing_words
 
-    checked = check_snapshot(repo, images.source, conn, scratch, images.configured)
+    try:
+        checked = check_snapshot(repo, images.source, conn, scratch, images.configured)
+    except OdbackupError as exc:  # a damaged folder listing (the files' check names it too)
+        verdict.problems.append(f"the patient files could not be checked: the images folder cannot be read ({exc})")
+        return
     checked = replace(checked, database=verdict.database)
     verdict.patient_files = asdict(checked)
     on_event(checked)
