@@ -40,7 +40,8 @@ The packages and modules (each says more in its own docstring):
     (``dump.py``), the MyISAM read lock (``readlock.py``) and its watchdog
     (``locking.py``), restore, compare.
 ``opendental/``
-    What is specific to Open Dental: the sample practice (``demo/``).
+    What is specific to Open Dental: the sample practice (``demo/``), and the
+    ``document`` rows checked against the images folder (``documents.py``).
 ``schedule/``
     When each job runs (pure ``next_runs``) and the files each operating
     system's scheduler reads (systemd, cron, Windows Task Scheduler).

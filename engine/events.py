@@ -441,6 +441,33 @@ class FilesVerified(Event):
 
 
 @dataclass(frozen=True)
+class PatientFilesChecked(Event):
+    """Open Dental's ``document`` and ``eobattach`` rows against an images folder (verify: the
+    restored scratch database against the snapshot's folder; ``live``: the live database and
+    folder, before a backup). ``state`` is ``checked``, ``not open dental`` or ``no images
+    folder`` (``note`` says why nothing was checked). ``missing`` and ``unnamed`` (files in
+    patient folders that no row names: a note, not a problem) list the first 20 paths inside
+    the images folder; the totals count all."""
+
+    database: str
+    state: str
+    images_folder: str
+    live: bool
+    checked: int = 0
+    missing: tuple[str, ...] = ()
+    missing_total: int = 0
+    unnamed: tuple[str, ...] = ()
+    unnamed_total: int = 0
+    in_database: int = 0
+    """Rows whose image is kept in the database itself (no file to check)."""
+    unplaced: int = 0
+    """``document`` rows whose patient has no folder."""
+    named: int = 0
+    """When nothing was checked: how many files the database names."""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class VerifyFinished(Event):
     """The verdict, and where the dated report was written."""
 

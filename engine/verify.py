@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
 import platformdirs
@@ -40,6 +40,7 @@ from .events import (
     DEFINITION_ONLY,
     EventSink,
     FilesVerified,
+    PatientFilesChecked,
     TableVerified,
     VerifyFinished,
     VerifyStarted,
@@ -59,6 +60,9 @@ class DatabaseVerdict:
     problems: list[str] = field(default_factory=list)
     open_dental: dict = field(default_factory=dict)
     kept: bool = False
+    patient_files: dict = field(default_factory=dict)
+    """Its ``document`` and ``eobattach`` rows against the snapshot's images folder
+    (a :class:`~engine.events.PatientFilesChecked` as a dict)."""
 
 
 @dataclass
@@ -80,7 +84,7 @@ def scratch_name(snap: Snapshot, database: str) -> str:
 
 
 def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbTarget, keep: bool,
-                     on_event: EventSink, cancel: threading.Event) -> DatabaseVerdict:
+                     on_event: EventSink, cancel: threading.Event, images: _Images) -> DatabaseVerdict:
     scratch = scratch_name(snap, source["name"])
     verdict = DatabaseVerdict(source["name"], scratch, kept=keep)
     conn = connect(server)
@@ -95,6 +99,7 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
             verdict.problems += list(result.problems)
             try:
                 _compare(repo, source, conn, server, scratch, verdict, on_event, cancel)
+                _check_patient_files(repo, conn, scratch, verdict, images, on_event)
             except pymysql.err.MySQLError as exc:
                 raise translate(exc, server, scratch) from None
         finally:
@@ -105,6 +110,33 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
     finally:
         conn.close()
     return verdict
+
+
+@dataclass(frozen=True)
+class _Images:
+    """Which of the snapshot's folders is the A to Z folder (None: none), and what the settings
+    name (``folders.images``)."""
+
+    source: dict | None
+    configured: str
+
+
+def _check_patient_files(repo: Repository, conn, scratch: str, verdict: DatabaseVerdict, images: _Images,
+                         on_event: EventSink) -> None:
+    """After the tables: the files the restored rows name must be in the snapshot's images folder."""
+    from .opendental.documents import check_snapshot, missing_words
+
+    try:
+        checked = check_snapshot(repo, images.source, conn, scratch, images.configured)
+    except OdbackupError as exc:  # a damaged folder listing (the files' check names it too)
+        verdict.problems.append(f"the patient files could not be checked: the images folder cannot be read ({exc})")
+        return
+    checked = replace(checked, database=verdict.database)
+    verdict.patient_files = asdict(checked)
+    on_event(checked)
+    if checked.missing_total:
+        shown = ", ".join(checked.missing[:5]) + (" ..." if checked.missing_total > 5 else "")
+        verdict.problems.append(f"{missing_words(checked)} ({shown})")
 
 
 def _drop_scratch(conn, server: DbTarget, scratch: str) -> str | None:
@@ -265,28 +297,37 @@ def verify_snapshot(
     *,
     server: DbTarget | None = None,
     keep: bool = False,
+    images_folder: str = "",
     password_for=lambda target: target,
     on_event: EventSink = ignore_events,
     cancel: threading.Event | None = None,
 ) -> tuple[VerifyReport, str, str]:
     """Verify ``snap``; returns the report and the paths of its text and JSON forms.
 
+    ``images_folder`` is the settings' A to Z folder (``folders.images``): the snapshot's folder
+    backed up from it (without one, the one named ``OpenDentImages``) is checked against each
+    restored Open Dental database's ``document`` and ``eobattach`` rows.
     The repository is read under a reader's shared lock (docs/FORMAT.md section 9)."""
     with repo.reading("verify"):
-        return _verify_snapshot(repo, snap, server, keep, password_for, on_event, cancel or threading.Event())
+        return _verify_snapshot(repo, snap, server, keep, password_for, on_event, cancel or threading.Event(),
+                                images_folder)
 
 
 def _verify_snapshot(repo: Repository, snap: Snapshot, server: DbTarget | None, keep: bool, password_for,
-                     on_event: EventSink, cancel: threading.Event) -> tuple[VerifyReport, str, str]:
+                     on_event: EventSink, cancel: threading.Event, images_folder: str = ""
+                     ) -> tuple[VerifyReport, str, str]:
+    from .opendental.documents import images_source
+
     started = time.monotonic()
     report = VerifyReport(snap.snapshot_id, snap.time, datetime.now(UTC).isoformat(timespec="seconds"))
     sources = database_sources(repo, snap)
+    images = _Images(images_source(snap.sources, images_folder) if sources else None, images_folder)
     on_event(VerifyStarted(snap.snapshot_id, tuple(f"odbackup_verify_{snap.short_id}_{s['name']}_*"
                                                    for s in sources)))
     for source in sources:
         target = password_for(server or default_server(source))
         try:
-            verdict = _verify_database(repo, snap, source, target, keep, on_event, cancel)
+            verdict = _verify_database(repo, snap, source, target, keep, on_event, cancel, images)
         except (DatabaseError, OdbackupError) as exc:
             if isinstance(exc, Cancelled):
                 raise
@@ -323,8 +364,37 @@ def _tables_line(tables: list[dict]) -> str:
                        sum(t["ok"] and t["check_table"] == DEFINITION_ONLY for t in tables))
 
 
+def verdict_words(report: VerifyReport) -> str:
+    """The verdict in plain words: PASSED, FAILED, or, when the only problem is patient files the
+    database names that the backup lacks, ``FAILED: restores, but N patient files ...``."""
+    if report.ok:
+        return "PASSED: this backup restores completely and exactly."
+    from .opendental.documents import missing_words
+
+    checks = [_checked(db.patient_files) for db in report.databases if db.patient_files]
+    short = [c for c in checks if c.missing_total]
+    if short and len(report.problems) == len(short):
+        total = sum(c.missing_total for c in short)
+        return "FAILED: " + missing_words(replace(short[0], missing_total=total)) + "."
+    return "FAILED"
+
+
+def _checked(doc: dict) -> PatientFilesChecked:
+    """A database's patient-files check, back from its dict in the report."""
+    return PatientFilesChecked(**{**doc, "missing": tuple(doc["missing"]), "unnamed": tuple(doc["unnamed"])})
+
+
+def _patient_files_lines(db: DatabaseVerdict) -> list[str]:
+    from .opendental.documents import detail_lines, summary_words
+
+    if not db.patient_files:
+        return []
+    e = _checked(db.patient_files)
+    return [f"  {summary_words(e)}"] + [f"    {line}" for line in detail_lines(e)]
+
+
 def render_text(report: VerifyReport) -> str:
-    verdict = "PASSED: this backup restores completely and exactly." if report.ok else "FAILED"
+    verdict = verdict_words(report)
     lines = [
         "odbackup verification report",
         f"Snapshot:  {report.snapshot_id[:8]} taken {report.snapshot_time}",
@@ -342,6 +412,7 @@ def render_text(report: VerifyReport) -> str:
             mark = "ok " if t["ok"] else "BAD"
             lines.append(f"  {mark} {t['table']:<32} rows {t['rows_restored']:>10,} / {t['rows_expected']:<10,}"
                          f" check: {t['check_table']}")
+        lines += _patient_files_lines(db)
         lines.append("")
     lines.append(f"Files: {report.files:,} decrypted and matched their hashes ({report.file_bytes:,} bytes); "
                  f"{len(report.damaged_files)} damaged.")

@@ -237,6 +237,7 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
             dumped.append(event)
         out(event)
 
+    _patient_files_preflight(tuple(args.path), databases, out)
     result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
@@ -246,6 +247,22 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         "lock_window": result.lock_window,
     })
     return EXIT_OK if result.complete else EXIT_INCOMPLETE
+
+
+def _patient_files_preflight(paths: tuple[str, ...], databases: tuple, out: Printer) -> None:
+    """Before the backup: the files each database names against the images folder being backed
+    up (the settings' ``folders.images`` among ``--path``, else a ``--path`` named OpenDentImages)."""
+    if not databases or not paths:
+        return
+    from engine.backup import source_names
+    from engine.database.preflight import patient_files
+    from engine.opendental.documents import images_source
+
+    folders = [{"kind": "folder", "name": name, "path": path} for name, path in source_names(paths)]
+    images = images_source(folders, _images_setting())
+    if images is not None:
+        for plan in databases:
+            out(patient_files(plan.target, images["path"]))
 
 
 def _database_figures(dumped: list) -> dict:
@@ -411,11 +428,22 @@ def verify(args: argparse.Namespace, out: Printer) -> int:
         snap = repo.find_snapshot(args.snapshot)
         server = parse_url(args.server) if args.server else None
         report, text_path, json_path = verify_snapshot(
-            repo, snap, server=server, keep=args.keep,
+            repo, snap, server=server, keep=args.keep, images_folder=_images_setting(),
             password_for=lambda t: resolve_password(t, ask=db_password_prompt()), on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "ok": report.ok, "problems": report.problems,
                  "report_text": text_path, "report_json": json_path})
     return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+def _images_setting() -> str:
+    """The settings' A to Z folder (``folders.images``); empty without (usable) settings."""
+    from engine.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return ""
+    return settings.images_folder if settings else ""
 
 
 def demo(args: argparse.Namespace, out: Printer) -> int:

@@ -430,6 +430,16 @@ class TextPrinter(_ClosedOutput):
         self._line(f"Files: {e.files:,} decrypted and matched their hashes ({size(e.bytes)}); "
                    f"{len(e.damaged)} damaged.")
 
+    def on_patient_files_checked(self, e: ev.PatientFilesChecked) -> None:
+        from engine.opendental.documents import detail_lines, missing_words, summary_words
+
+        if e.live and e.missing_total:  # before a backup: said as a warning, before it matters
+            self._line(f"warning: {missing_words(e)} (they cannot be in this backup either).", stream=self.out)
+        where = "" if e.live else f"{e.database}: "
+        self._line(where + summary_words(e), stream=self.out)
+        for line in detail_lines(e):
+            self._line(f"  {line}", stream=self.out)
+
     def on_verify_finished(self, e: ev.VerifyFinished) -> None:
         verdict = "PASSED" if e.ok else "FAILED"
         self._line(f"Verification {verdict} for snapshot {e.snapshot_id[:8]}.", stream=self.out)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pymysql
 from pymysql.connections import Connection
 
-from ..events import DatabasePreflight
+from ..events import DatabasePreflight, PatientFilesChecked
 from . import locking
 from .connection import DbTarget, connect, translate
 from .schema import TRANSACTIONAL_ENGINES, Schema, read_schema
@@ -119,6 +119,20 @@ def preflight(target: DbTarget, *, lock_mode: str = "consistent", repo: Reposito
         raise translate(exc, target, target.database) from None
     finally:
         conn.close()
+
+
+def patient_files(target: DbTarget, images_folder: str) -> PatientFilesChecked:
+    """Before a backup: do the files Open Dental's rows name exist in the live images folder
+    today? (read-only; see :mod:`engine.opendental.documents`). A database or folder that cannot
+    be read gives a result saying so, never an error: the note must not stop a backup."""
+    from ..errors import OdbackupError
+    from ..opendental.documents import NOT_READ, check_live, not_checked
+
+    try:
+        return check_live(target, images_folder)
+    except (OdbackupError, OSError) as exc:
+        return not_checked(target.database or "", NOT_READ, images_folder, f"it could not be checked ({exc})",
+                           live=True)
 
 
 def guess_lock_seconds(data_bytes: int, tables: int) -> float:

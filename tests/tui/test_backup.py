@@ -413,3 +413,22 @@ async def test_a_watchdog_that_cannot_watch_is_said_in_plain_words(folder_settin
         assert shown[0].message.startswith("The lock watchdog cannot watch the office any more: 3 looks")
         assert "(Lost connection to server during query)" in shown[0].message
         assert "the lock is ended now and this backup stops" in shown[0].message
+
+
+def test_the_preflight_names_patient_files_missing_today():
+    """The note on the files the database names that the images folder lacks today."""
+    from engine import events as ev
+    from tui.screens.preflight import PreflightInfo, describe
+
+    found = ev.DatabasePreflight("opendental", "127.0.0.1:3306", 3, ("patient",), 0, 1000, "consistent", (), (),
+                                 0.4, True)
+    missing = tuple(f"S/SmithJohn{n}/x.jpg" for n in range(7))
+    files = ev.PatientFilesChecked("opendental", "checked", "/srv/OpenDentImages", True, checked=900,
+                                   missing=missing, missing_total=12)
+    said = describe(PreflightInfo(found, 10.0, files), "consistent").plain
+    assert ("12 patient files the database names are missing from the images folder today: S/SmithJohn0/x.jpg, "
+            "S/SmithJohn1/x.jpg, S/SmithJohn2/x.jpg, S/SmithJohn3/x.jpg, S/SmithJohn4/x.jpg and 7 more.") in said
+    fine = ev.PatientFilesChecked("opendental", "checked", "/srv/OpenDentImages", True, checked=900)
+    assert "900 patient files the database names checked against today's images folder: all there." in describe(
+        PreflightInfo(found, 10.0, fine), "consistent").plain
+    assert "patient file" not in describe(PreflightInfo(found, 10.0), "consistent").plain

@@ -243,3 +243,41 @@ async def test_long_names_the_check_table_column_and_the_report_path_fit_80_colu
         shown = "".join(strip.text.strip() for strip in report.render_lines(report.region.reset_offset))
         assert shown == f"Report:{path}"
         assert report.region.bottom <= screen.query_one("Footer").region.y
+
+
+async def test_missing_patient_files_make_the_verdict_fail_in_plain_words(enrolled, fresh_db, tmp_path):
+    """The demo practice with two of its document files deleted: the app's verdict is FAILED and
+    says the backup restores, but which patient files the database names are not in it."""
+    from engine.opendental.demo import create_demo
+    from engine.settings import DatabaseSettings, save_settings
+
+    db, images = fresh_db("demo"), str(tmp_path / "AtoZ" / "OpenDentImages")
+    conn = admin_conn()
+    try:
+        create_demo(conn, db, images, scale=0.05)
+    finally:
+        conn.close()
+    files = sorted(os.path.relpath(os.path.join(d, f), images).replace(os.sep, "/")
+                   for d, _s, names in os.walk(images) for f in names)
+    for gone in files[:2]:
+        os.remove(os.path.join(images, gone))
+    settings = Settings(repository=enrolled, images_folder=images,
+                        database=DatabaseSettings(name=db, lock_timeout=5.0))
+    save_settings(settings)
+    backup(settings)
+    app = OdbackupApp(settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_verify(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert screen.state == "done"
+        assert screen.query_one(TableList).bad_rows == 0  # the tables are fine: the verdict is about the files
+        verdict = screen.query_one(Verdict)
+        assert verdict.ok is False
+        said = " ".join(text_of(verdict).split())
+        assert "Restores, but 2 patient files the database names are not in the backup." in said
+        assert files[0] in said
+        checked = " ".join(text_of(screen.query_one("#checked")).split())
+        assert f"{len(files)} patient files the database names checked" in checked and "2 missing" in checked
+        report = open(text_of(screen.query_one("#report-path")).removeprefix("Report: ")).read()
+    assert "Verdict:   FAILED: restores, but 2 patient files the database names are not in the backup." in report

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Static
 
 from engine.errors import NoCredentials, OdbackupError
-from engine.events import DatabasePreflight
+from engine.events import DatabasePreflight, PatientFilesChecked
 from engine.settings import Settings
 
 from ..messages import JobDone, JobFailed
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..app import OdbackupApp
 
 MANY_CONNECTIONS_SHOWN = 8
+MISSING_SHOWN = 5
 
 
 def start_backup(app: OdbackupApp) -> None:
@@ -47,12 +48,14 @@ class PreflightInfo:
 
     preflight: DatabasePreflight
     lock_timeout: float
+    patient_files: PatientFilesChecked | None = None
+    """The database's patient files against today's images folder (None: not looked at)."""
 
 
 def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     """Look at the database without locking anything (runs in a worker)."""
     from engine.database.connection import resolve_password
-    from engine.database.preflight import preflight
+    from engine.database.preflight import patient_files, preflight
 
     db = settings.database
     assert db is not None
@@ -62,7 +65,7 @@ def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     except (NoCredentials, OdbackupError):
         repo = None  # the estimate is only missing; the backup itself will say what is wrong
     found = preflight(target, lock_mode=db.lock_mode, repo=repo)
-    return PreflightInfo(found, db.lock_timeout)
+    return PreflightInfo(found, db.lock_timeout, patient_files(target, settings.images_folder))
 
 
 def describe(info: PreflightInfo, lock_mode: str) -> Text:
@@ -81,6 +84,23 @@ def describe(info: PreflightInfo, lock_mode: str) -> Text:
     text.append_text(_who(p))
     text.append("\n")
     text.append_text(_what_happens(info, lock_mode))
+    if info.patient_files is not None:
+        text.append("\n")
+        text.append_text(_patient_files(info.patient_files))
+    return text
+
+
+def _patient_files(found: PatientFilesChecked) -> Text:
+    """The note on the files the database names: missing ones today are said before they matter."""
+    from engine.opendental.documents import missing_words, summary_words
+
+    if not found.missing_total:
+        return Text(summary_words(found) + "\n", style="dim")
+    text = Text(missing_words(found)[0].upper() + missing_words(found)[1:] + ": ", style="bold yellow")
+    more = found.missing_total - min(len(found.missing), MISSING_SHOWN)
+    text.append(", ".join(found.missing[:MISSING_SHOWN]) + (f" and {more:,} more" if more else "") + ".\n")
+    text.append("They cannot be in the backup either: restore them from an older backup or rescan them.\n",
+                style="dim")
     return text
 
 

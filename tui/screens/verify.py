@@ -48,6 +48,8 @@ class VerifyOutcome:
     problems: tuple[str, ...]
     report_text: str
     objects: int
+    verdict: str = ""
+    """The verdict in plain words (``engine.verify.verdict_words``)."""
 
 
 def load_choices(settings: Settings, secret: str | None) -> list[SnapshotChoice]:
@@ -71,14 +73,14 @@ def verify_job(screen: VerifyScreen, settings: Settings, snapshot_id: str, serve
                password: str | None, secret: str | None) -> VerifyOutcome:
     """The worker: verify the snapshot, log it, count the objects checked."""
     from engine.database.restore import database_sources
-    from engine.verify import verify_snapshot
+    from engine.verify import verdict_words, verify_snapshot
 
     log = JobLog("verify")
     try:
         repo = open_repo(settings.repository, full=True, secret=secret)
         snap = repo.find_snapshot(snapshot_id)
         report, text_path, _json = verify_snapshot(
-            repo, snap, server=server,
+            repo, snap, server=server, images_folder=settings.images_folder,
             password_for=lambda t: t.with_password(password) if password else resolve_password(t),
             on_event=post_events(screen, "verify", log), cancel=get_current_worker().cancelled_event)
         objects = sum(len(repo.read_tree(bytes.fromhex(s["tree"]))["programs"])
@@ -86,7 +88,7 @@ def verify_job(screen: VerifyScreen, settings: Settings, snapshot_id: str, serve
     except OdbackupError as exc:
         log.error(exc)
         raise
-    return VerifyOutcome(report.ok, tuple(report.problems), text_path, objects)
+    return VerifyOutcome(report.ok, tuple(report.problems), text_path, objects, verdict_words(report))
 
 
 class VerifyScreen(JobScreen):
@@ -117,6 +119,7 @@ class VerifyScreen(JobScreen):
         """loading, ready, running, stopping, done, failed."""
         self.outcome: VerifyOutcome | None = None
         self.files_line = ""
+        self.patient_checks: list[ev.PatientFilesChecked] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -220,6 +223,8 @@ class VerifyScreen(JobScreen):
         elif isinstance(e, ev.TableVerified):
             bar.advance(1)
             self.query_one(TableList).verified(e)
+        elif isinstance(e, ev.PatientFilesChecked):
+            self.patient_checks.append(e)
         elif isinstance(e, ev.FilesVerified):
             damaged = f"; {len(e.damaged)} DAMAGED" if e.damaged else "; none damaged"
             self.files_line = (f"Files: {fmt.count(e.files, 'file')} decrypted and matched their hashes "
@@ -229,6 +234,7 @@ class VerifyScreen(JobScreen):
     def on_verify_screen_finished(self, message: Finished) -> None:
         self.outcome = result = message.outcome
         self._finish("done")
+        from engine.opendental.documents import summary_words
         from engine.verify import tables_line
 
         tables = self.query_one(TableList)
@@ -236,9 +242,15 @@ class VerifyScreen(JobScreen):
         self.query_one("#phase", Static).update(tables_line(tables.row_count, tables.bad_rows,
                                                             tables.definitions) + ".")
         self.query_one("#checked", Static).update(
-            f"Views, routines, triggers and events: {result.objects} checked. {self.files_line}")
+            f"Views, routines, triggers and events: {result.objects} checked. {self.files_line}"
+            + "".join(f"\n{summary_words(c)}" for c in self.patient_checks))
         meaning = ("This backup restores completely and exactly." if result.ok else
                    "; ".join(result.problems[:3]) + (" ..." if len(result.problems) > 3 else ""))
+        if result.verdict.startswith("FAILED: "):  # only patient files are missing: the words say so
+            words = result.verdict.removeprefix("FAILED: ")
+            missing = [p for c in self.patient_checks for p in c.missing]
+            meaning = (words[0].upper() + words[1:] + " Missing: " + ", ".join(missing[:3])
+                       + (" ..." if sum(c.missing_total for c in self.patient_checks) > 3 else ""))
         self.query_one(Verdict).show(result.ok, meaning)
         self.query_one("#report-path", Static).update(f"Report: {result.report_text}")
 
