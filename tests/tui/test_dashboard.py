@@ -11,6 +11,7 @@ from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
 
 from engine.backup import BackupPlan, run_backup
 from engine.repository.repo import Repository
+from engine.runlog import RunRecord
 from engine.settings import DatabaseSettings, Settings
 from engine.status import LastBackup, State, Verification, alerts
 from tui.app import OdbackupApp
@@ -91,15 +92,19 @@ def test_alerts_follow_the_clock_and_name_the_keys():
                    last=LastBackup("a" * 64, old, False, 10, 100, 2.0), last_success=old,
                    verification=Verification("a" * 64, (now - timedelta(days=40)).isoformat(), True),
                    expected_lock=45.0, needs_secret=True)
-    assert [alert_line(a) for a in alerts(settings, status, now)] == [
+    assert [alert_line(a) for a in alerts(settings, status, now, tz=UTC)] == [
         ("warning", "This machine is not enrolled, so scheduled backups cannot run: press u to unlock, "
                     "or enroll it in Setup."),
-        ("critical", "No successful backup in the last 24 hours (last successful: a day ago)."),
+        ("critical", "The backup scheduled for Sun 29 Jun 21:00 did not happen (last successful: a day ago): "
+                     "press b to back up now, and see Logs."),
         ("warning", "The last backup is incomplete (some files or tables could not be read): see Logs."),
         ("warning", "Not verified in 30 days (last: a month ago): press v."),
         ("warning", "A backup now makes the office's changes wait about 45 seconds (estimate): back up after "
                     "hours, or choose per-table locking in Setup."),
     ]
+    failed_run = RunRecord("backup", "schedule", old, old, "failed", "Repository locked.", 5)
+    assert alert_line(alerts(settings, State("/x", runs=(failed_run,), problem="x"), now)[-1]) == (
+        "critical", f"The scheduled backup run ({old}) failed: Repository locked: see Logs.")
     empty = State("/x", snapshots=0)
     assert [alert_line(a) for a in alerts(settings, empty, now)] == [("critical", "No backup yet: press b to back up now.")]
     fresh = State("/x", snapshots=1, last=LastBackup("b" * 64, now.isoformat(), True, 1, 1, 1.0),

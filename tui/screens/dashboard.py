@@ -29,6 +29,10 @@ APP_HINTS = {
     "never_verified": "press v to verify the latest",
     "verify_overdue": "press v",
     "long_lock": "back up after hours, or choose per-table locking in Setup",
+    "backup_overdue": "press b to back up now, and see Logs",
+    "run_failed": "see Logs",
+    "run_skipped": "see Logs",
+    "run_incomplete": "see Logs",
 }
 """What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (
