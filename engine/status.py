@@ -22,7 +22,8 @@ from .errors import NeedsFullKey, NoCredentials, OdbackupError, WrongPassphrase
 from .listing import SnapshotRow, list_snapshots
 from .reports import verifications
 from .repository.repo import Repository
-from .runlog import RunRecord, last_runs
+from .runlog import RunRecord, history, last_runs
+from .schedule.install import JobState
 from .settings import DestinationCheck, Settings, check_destination
 from .words import ago, duration, size, when
 
@@ -31,6 +32,10 @@ BACKUP_MAX_AGE = timedelta(hours=24)
 GRACE = timedelta(hours=2)
 """How long after a scheduled backup's time its snapshot may still be missing (a slow run)."""
 SNAPSHOT_JOBS = ("backup", "intraday")
+SCHEDULE_READ_SECONDS = 10.0
+"""How long ``gather_state`` waits for the operating system's scheduler to answer."""
+MISSED_LOOKBACK = timedelta(days=7)
+"""How far back expected runs are looked for (and run records read)."""
 VERIFY_MAX_AGE = timedelta(days=30)
 LARGE_LOCK_SECONDS = 30.0
 RECENT = 8
@@ -96,6 +101,12 @@ class State:
     """The latest run of each job (``engine.runlog``), whatever started it."""
     stored_policy: bool | None = None
     """Whether the repository holds a retention policy (None: not known, e.g. unreadable)."""
+    schedule: tuple[JobState, ...] | None = None
+    """Each job as the operating system's scheduler really has it (None: not read)."""
+    schedule_problem: str | None = None
+    """Why the operating system's schedule could not be read (no scheduler runs, it did not answer)."""
+    history: tuple[RunRecord, ...] = ()
+    """The runs of the last days (``MISSED_LOOKBACK``), newest first: which expected runs happened."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -137,7 +148,8 @@ def alerts(settings: Settings, state: State, now: datetime, *, tz: tzinfo | None
     """What needs attention, roughly most urgent first; ``[ALL_GOOD]`` when nothing does.
     ``settings`` say what is expected (the schedule; whether the office's lock matters);
     ``tz``: the zone the schedule's times are in (default: this machine's)."""
-    found = (_place_alerts(state) + _backup_alerts(settings, state, now, tz) + _run_alerts(settings, state)
+    found = (_place_alerts(state) + _backup_alerts(settings, state, now, tz) + _schedule_alerts(settings, state)
+             + _run_alerts(settings, state) + _missed_alerts(settings, state, now, tz)
              + _database_alerts(settings, state))
     return found or [ALL_GOOD]
 
@@ -224,6 +236,67 @@ def _verification_alerts(state: State, now: datetime) -> list[Alert]:
     return []
 
 
+def _schedule_alerts(settings: Settings, state: State) -> list[Alert]:
+    """Jobs on in the settings that the operating system will not start (backup: critical)."""
+    wanted = _calendars(settings)
+    if not wanted or state.schedule is None and state.schedule_problem is None:
+        return []
+    if state.schedule_problem is not None:
+        return [Alert("critical" if "backup" in wanted else "warning", "schedule_unreadable", "Schedule unknown",
+                      f"The operating system's schedule could not be read: {state.schedule_problem.rstrip('.')}",
+                      "see odbackup schedule show")]
+    have = {job.job: job for job in state.schedule or ()}
+    found = []
+    for name in wanted:
+        job = have.get(name)
+        level: Level = "critical" if name == "backup" else "warning"
+        if job is None or not job.registered:
+            found.append(Alert(level, "schedule_not_installed", "Schedule not installed",
+                               f"The {name} job is scheduled in the settings but not installed in the operating "
+                               "system, so it never runs", "install the schedule (odbackup schedule install)"))
+        elif not job.enabled:
+            detail = f" ({job.detail})" if job.detail else ""
+            found.append(Alert(level, "schedule_disabled", "Schedule disabled",
+                               f"The {name} job is installed but disabled in the operating system{detail}, so "
+                               "it never runs", "install the schedule again (odbackup schedule install)"))
+    return found
+
+
+def _missed_alerts(settings: Settings, state: State, now: datetime, tz: tzinfo | None) -> list[Alert]:
+    """Expected runs with no run record between them and the next expected run, counted from the
+    first scheduled run on record (before it, the schedule was not installed yet)."""
+    found = []
+    for name, calendar in _calendars(settings).items():
+        missed = missed_runs(calendar, [r for r in state.history if r.job == name], now, tz)
+        if missed:
+            local = missed[-1].astimezone(tz) if tz is not None else missed[-1].astimezone()
+            found.append(Alert("critical" if name == "backup" else "warning", "runs_missed", "Runs missed",
+                               f"{len(missed)} scheduled {name} run(s) did not happen in the last "
+                               f"{MISSED_LOOKBACK.days} days (the last: {local:%a %d %b %H:%M})",
+                               "check that the machine was on and the schedule is installed"))
+    return found
+
+
+def missed_runs(calendar: Any, runs: list[RunRecord], now: datetime, tz: tzinfo | None = None) -> list[datetime]:
+    """The expected times of ``calendar`` (over ``MISSED_LOOKBACK``, after the first scheduled run
+    in ``runs``) that no run answered: none started between a time and the next one (a run caught
+    up later, after the machine was off, counts). The latest expected time gets ``GRACE``."""
+    from .schedule.model import next_runs
+
+    scheduled = sorted(when(r.started) for r in runs if r.trigger == "schedule")
+    if not scheduled:
+        return []
+    start = max(scheduled[0] - timedelta(minutes=1), now - MISSED_LOOKBACK)
+    expected = [t for t in next_runs(calendar, start, 24 * 8 * 2, tz=tz) if t + GRACE <= now]
+    started = sorted(when(r.started) for r in runs)
+    missed = []
+    for i, at in enumerate(expected):
+        until = expected[i + 1] if i + 1 < len(expected) else now
+        if not any(at - timedelta(minutes=5) <= t < until for t in started):
+            missed.append(at)
+    return missed
+
+
 def _run_alerts(settings: Settings, state: State) -> list[Alert]:
     """The latest run of each job, when it failed, was skipped or is incomplete; and maintenance
     scheduled while the repository holds no retention policy (it cannot free space)."""
@@ -283,7 +356,42 @@ def gather_state(settings: Settings, sources: Sources | None = None) -> State:
     found.update(_lock_part(settings, repo, found.pop("last_lock_window", None)))
     found["destination"] = check_destination(settings.repository)
     found["runs"] = tuple(last_runs().values())
+    found["history"] = tuple(r for r in history(None, 2000) if when(r.started) >= _utcnow() - MISSED_LOOKBACK)
+    found.update(_schedule_part(settings))
     return State(location=settings.repository, **found)
+
+
+def _utcnow() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def _schedule_part(settings: Settings) -> dict[str, Any]:
+    """What the operating system's scheduler has, asked for at most ``SCHEDULE_READ_SECONDS``."""
+    import concurrent.futures
+
+    if not _calendars(settings):
+        return {}
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="schedule-read")
+    try:
+        future = pool.submit(read_schedule)
+        return future.result(timeout=SCHEDULE_READ_SECONDS)
+    except concurrent.futures.TimeoutError:
+        return {"schedule_problem": f"the scheduler did not answer within {SCHEDULE_READ_SECONDS:.0f} seconds"}
+    finally:
+        pool.shutdown(wait=False)
+
+
+def read_schedule() -> dict[str, Any]:
+    """``schedule`` (each job as the scheduler has it) or ``schedule_problem``."""
+    from .jobs import JOBS
+    from .schedule.install import ScheduleInstallError, available_kind, installer
+
+    try:
+        return {"schedule": tuple(installer(available_kind()).show(tuple(JOBS)))}
+    except ScheduleInstallError as exc:
+        return {"schedule_problem": exc.message}
 
 
 def _repository_part(settings: Settings, sources: Sources) -> dict[str, Any]:

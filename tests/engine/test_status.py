@@ -17,8 +17,19 @@ from engine.repository import keys as keymod
 from engine.repository.repo import Repository
 from engine.retention import Policy
 from engine.runlog import RunRecord
+from engine.schedule.install import JobState
+from engine.schedule.model import Calendar
 from engine.settings import DatabaseSettings, DestinationCheck, Settings
-from engine.status import ALL_GOOD, Alert, LastBackup, State, Verification, alerts, gather_state
+from engine.status import (
+    ALL_GOOD,
+    Alert,
+    LastBackup,
+    State,
+    Verification,
+    alerts,
+    gather_state,
+    missed_runs,
+)
 
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
 WHERE = "/media/usb/odbackup"
@@ -35,6 +46,10 @@ def ago(**delta: float) -> str:
 
 def backup(at: str, complete: bool = True) -> LastBackup:
     return LastBackup("a" * 64, at, complete, 10, 100, 2.0)
+
+
+def sched(job: str, started: str) -> RunRecord:
+    return RunRecord(job, "schedule", started, started, "ok", "done", 0)
 
 
 def run(job: str, result: str, message: str, trigger: str = "manual") -> RunRecord:
@@ -131,6 +146,27 @@ CASES = {
         [("warning", "no_retention_policy", "The repository holds no retention policy, so maintenance cannot "
                                             "free space: the passphrase holder runs odbackup forget "
                                             "--save-policy.")]),
+    "the nightly is not installed in the operating system": (
+        dict(schedule=(JobState("backup", False, False), JobState("intraday", False, False),
+                       JobState("maintenance", True, True, "2025-07-06T23:30"))),
+        [("critical", "schedule_not_installed", "The backup job is scheduled in the settings but not installed in "
+                                                "the operating system, so it never runs: install the schedule "
+                                                "(odbackup schedule install).")]),
+    "maintenance installed but disabled": (
+        dict(schedule=(JobState("backup", True, True, "2025-06-30T21:00"),
+                       JobState("maintenance", True, False, None, "cron is NOT running: nothing will start it"))),
+        [("warning", "schedule_disabled", "The maintenance job is installed but disabled in the operating system "
+                                          "(cron is NOT running: nothing will start it), so it never runs: "
+                                          "install the schedule again (odbackup schedule install).")]),
+    "no scheduler runs here": (
+        dict(schedule_problem="Neither systemd nor cron is running on this machine."),
+        [("critical", "schedule_unreadable", "The operating system's schedule could not be read: Neither systemd "
+                                             "nor cron is running on this machine: see odbackup schedule show.")]),
+    "nightly runs missed": (
+        dict(history=tuple(sched("backup", f"2025-06-{day}T21:00:04+00:00") for day in (29, 26, 25, 24))),
+        [("critical", "runs_missed", "2 scheduled backup run(s) did not happen in the last 7 days (the last: "
+                                     "Sat 28 Jun 21:00): check that the machine was on and the schedule is "
+                                     "installed.")]),
 }
 
 
@@ -153,7 +189,8 @@ def test_every_alert_is_in_the_table():
     assert kinds == {"all_good", "destination_missing", "repository_unreadable", "not_enrolled", "no_backup",
                      "backup_overdue", "incomplete", "never_verified", "verify_failed", "verify_overdue",
                      "destination_full", "database_unreachable", "long_lock", "run_failed", "run_skipped",
-                     "run_incomplete", "no_retention_policy"}
+                     "run_incomplete", "no_retention_policy", "schedule_not_installed", "schedule_disabled",
+                     "schedule_unreadable", "runs_missed"}
 
 
 FRI_21 = datetime(2025, 6, 27, 21, tzinfo=UTC)
@@ -178,6 +215,29 @@ def test_the_newest_backup_may_be_as_old_as_the_schedule_allows(schedule, now, o
                                 verification=Verification("a" * 64, FRI_21.isoformat(), True))
     kinds = [a.kind for a in alerts(settings, state, now, tz=UTC)]
     assert kinds == (["backup_overdue"] if overdue else ["all_good"])
+
+
+NIGHTLY = Calendar(frozenset(range(7)), (21,), 0)
+
+
+@pytest.mark.parametrize(("started", "triggers", "missed"), [
+    ([], "", []),  # never ran from the schedule: not installed yet, nothing counted as missed
+    (["2025-06-23T21:00", "2025-06-24T21:00", "2025-06-25T21:00", "2025-06-26T21:00", "2025-06-27T21:00",
+      "2025-06-28T21:00", "2025-06-29T21:01"], "sssssss", []),
+    (["2025-06-27T21:00", "2025-06-29T21:00"], "ss", ["2025-06-28T21:00"]),  # counted from the first one
+    (["2025-06-27T21:00", "2025-06-28T23:40", "2025-06-29T21:00"], "sms", []),  # a run by hand that evening
+    (["2025-06-27T21:00", "2025-06-29T08:15"], "ss", ["2025-06-29T21:00"]),  # caught up next morning; Sunday's missed
+    (["2025-06-29T20:58"], "s", []),  # a few minutes early still answers it
+    (["2025-06-20T21:00", "2025-06-29T21:00"], "ss", ["2025-06-23T21:00", "2025-06-24T21:00", "2025-06-25T21:00",
+                                                       "2025-06-26T21:00", "2025-06-27T21:00", "2025-06-28T21:00"]),
+], ids=["never scheduled", "every night", "one night missed", "run by hand", "caught up late", "early",
+        "only the last 7 days"])
+def test_missed_runs(started, triggers, missed):
+    now = datetime(2025, 6, 30, 12, tzinfo=UTC)  # Monday noon: Sunday 21:00 was the last expected run
+    runs = [RunRecord("backup", "schedule" if t == "s" else "manual", f"{at}:00+00:00", f"{at}:00+00:00", "ok", "",
+                      0) for at, t in zip(started, triggers, strict=True)]
+    found = missed_runs(NIGHTLY, runs, now, tz=UTC)
+    assert [t.strftime("%Y-%m-%dT%H:%M") for t in found] == missed
 
 
 def test_no_retention_policy_matters_only_when_maintenance_is_scheduled():
@@ -205,6 +265,8 @@ def test_an_alert_reads_as_one_sentence(message, hint, text):
 # --- gather_state on real repositories ------------------------------------------------------------
 
 PASS = "a long test passphrase"
+UNSCHEDULED = ScheduleSettings(nightly="off", maintenance="off")
+"""(the operating system's schedule is read in the tests of their own below)"""
 
 
 @pytest.fixture
@@ -214,7 +276,7 @@ def place(tmp_path):
     src = tmp_path / "Images"
     src.mkdir()
     (src / "a.txt").write_text("chart")
-    return repo, Settings(repository=repo.location, images_folder=str(src))
+    return repo, Settings(repository=repo.location, images_folder=str(src), schedule=UNSCHEDULED)
 
 
 def test_a_new_repository_has_no_backup_yet(place):
@@ -222,7 +284,9 @@ def test_a_new_repository_has_no_backup_yet(place):
     state = gather_state(settings, Sources(session=PASS))
     assert (state.problem, state.snapshots, state.last, state.verification) == (None, 0, None, None)
     assert state.destination is not None and state.destination.exists and state.stored_policy is False
-    assert [a.kind for a in alerts(settings, state, datetime.now(UTC))] == ["no_backup", "no_retention_policy"]
+    assert [a.kind for a in alerts(settings, state, datetime.now(UTC))] == ["no_backup"]
+    scheduled = dataclasses.replace(settings, schedule=ScheduleSettings(nightly="off"))  # maintenance only
+    assert [a.kind for a in alerts(scheduled, state, datetime.now(UTC))] == ["no_backup", "no_retention_policy"]
 
 
 def test_backups_and_verifications_are_read_with_machine_credentials(place):
@@ -250,7 +314,7 @@ def test_not_enrolled_and_no_passphrase_is_a_state_not_an_error(place):
 
 
 def test_a_missing_destination_is_a_state_not_an_error(tmp_path):
-    settings = Settings(repository=str(tmp_path / "usb" / "odbackup"))
+    settings = Settings(repository=str(tmp_path / "usb" / "odbackup"), schedule=UNSCHEDULED)
     state = gather_state(settings, Sources(session=PASS))
     assert state.destination is not None and not state.destination.exists and state.problem
     assert [a.kind for a in alerts(settings, state, datetime.now(UTC))] == ["destination_missing"]
