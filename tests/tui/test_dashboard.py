@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
 
 from engine.backup import BackupPlan, run_backup
@@ -255,3 +256,43 @@ async def test_sizes_include_the_database_as_the_cli_shows_them_and_the_ratio_sh
         await settle(pilot)
         table = app.screen.query_one("#snapshots")
         assert [str(cell) for cell in table.get_row_at(0)][3] == whole
+
+
+def fake_system(tmp_path, monkeypatch, scheduler: str | None):
+    """The operating system's folders below ``tmp_path`` (tests/cli/test_schedule_cli.py): a
+    process called ``scheduler`` runs there (None: no scheduler at all)."""
+    root = tmp_path / "system"
+    (root / "etc" / "cron.d").mkdir(parents=True)
+    (root / "proc" / "7").mkdir(parents=True)
+    (root / "proc" / "7" / "comm").write_text(f"{scheduler or 'bash'}\n")
+    monkeypatch.setenv("ODBACKUP_TEST_SCHEDULE_ROOT", str(root))
+    return root
+
+
+async def test_next_runs_from_the_settings_say_not_installed_when_no_scheduler_runs(folder_settings, tmp_path,
+                                                                                   monkeypatch):
+    fake_system(tmp_path, monkeypatch, None)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        lines = lines_of(app.screen, "#next-runs")
+        assert lines[0::2] == ["Backup:", "Maintenance:"]
+        assert all(line.endswith("(not installed)") for line in lines[1::2]), lines
+        assert any("schedule could not be read: Neither systemd nor cron is running" in a
+                   for a in lines_of(app.screen, "#alerts"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the cron schedule goes into /etc/cron.d as root")
+async def test_next_runs_as_the_operating_system_has_them(folder_settings, tmp_path, monkeypatch):
+    from engine.schedule import install, install_cron
+
+    fake_system(tmp_path, monkeypatch, "cron")
+    install_cron.install(install.scheduled_jobs(folder_settings.schedule.calendars()))
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        lines = lines_of(app.screen, "#next-runs")
+        assert lines[0::2] == ["Backup:", "Maintenance:"]
+        assert not any("installed" in line for line in lines), lines
+        assert lines[1].endswith("at 9:00 pm")
+        assert not any("schedule" in a for a in lines_of(app.screen, "#alerts"))
