@@ -368,19 +368,19 @@ def _utcnow() -> datetime:
 
 
 def _schedule_part(settings: Settings) -> dict[str, Any]:
-    """What the operating system's scheduler has, asked for at most ``SCHEDULE_READ_SECONDS``."""
-    import concurrent.futures
+    """What the operating system's scheduler has, asked for at most ``SCHEDULE_READ_SECONDS`` (a
+    daemon thread: a scheduler that hangs never keeps ``odbackup status`` from ending)."""
+    import threading
 
     if not _calendars(settings):
         return {}
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="schedule-read")
-    try:
-        future = pool.submit(read_schedule)
-        return future.result(timeout=SCHEDULE_READ_SECONDS)
-    except concurrent.futures.TimeoutError:
+    answer: list[dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: answer.append(read_schedule()), name="schedule-read", daemon=True)
+    reader.start()
+    reader.join(SCHEDULE_READ_SECONDS)
+    if not answer:
         return {"schedule_problem": f"the scheduler did not answer within {SCHEDULE_READ_SECONDS:.0f} seconds"}
-    finally:
-        pool.shutdown(wait=False)
+    return answer[0]
 
 
 def read_schedule() -> dict[str, Any]:
@@ -392,6 +392,8 @@ def read_schedule() -> dict[str, Any]:
         return {"schedule": tuple(installer(available_kind()).show(tuple(JOBS)))}
     except ScheduleInstallError as exc:
         return {"schedule_problem": exc.message}
+    except OSError as exc:  # a scheduler's folder that cannot be read
+        return {"schedule_problem": f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")}
 
 
 def _repository_part(settings: Settings, sources: Sources) -> dict[str, Any]:
