@@ -9,7 +9,7 @@ Two steps, so the policy can be tested without a repository or a clock:
 - :func:`alerts` is the policy, a pure function of the settings, that state
   and the time: what needs a person, most urgent first, or one "All good".
 
-The dashboard shows exactly these alerts; ``odbackup status`` will print them.
+The dashboard shows exactly these alerts; ``odbackup status`` prints them, with an exit code.
 """
 from __future__ import annotations
 
