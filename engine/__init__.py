@@ -56,6 +56,8 @@ The packages and modules (each says more in its own docstring):
     reclaims the space).
 ``status.py``
     The state of the backups and the pure alert policy.
+``upcoming.py``
+    The next run of each scheduled job, in plain words.
 ``credentials.py``
     The order a repository's credentials are tried in.
 ``listing.py``

@@ -13,10 +13,11 @@ The jobs (docs/CLI.md, ``odbackup run``):
 - ``intraday``: the database only, in the office-hours lock mode
   (``schedule.intraday_lock_mode``, ``per-table`` by default);
 - ``maintenance``: the repository's upkeep. Retention (forgetting what the
-  saved policy no longer keeps) and reclaiming space (prune) come first
-  when they exist in this version; today it checks the repository's
-  structure (``check`` without ``--read-data``, which the machine's
-  write-only credentials can do).
+  policy stored in the repository no longer keeps, ``engine.forget``) with
+  reclaiming space (prune), then a check of the repository's structure
+  (``check`` without ``--read-data``); the machine's write-only credentials
+  do all three. With no policy stored, retention is skipped and the run ends
+  ``incomplete`` saying so: maintenance then cannot free space.
 
 :func:`run` runs one job with this machine's write-only credentials, never
 the passphrase and never a prompt, under the job's run lock (two runs of one
@@ -189,10 +190,33 @@ def _check(ctx: RunContext) -> None:
                     f"{result.packs:,} pack(s)).")
 
 
+NO_POLICY_SKIP = ("skipped: no retention policy stored in the repository (the passphrase holder runs "
+                  "odbackup forget --save-policy, or the setup stores it)")
+RETENTION_WAIT = 3600.0
+"""Seconds retention waits for a backup or reader that holds the repository (then fails plainly)."""
+
+
+def _retention(ctx: RunContext) -> None:
+    """Forget what the policy stored in the repository no longer keeps, then reclaim the space.
+    With no stored policy nothing is removed, and the run says so (it is not a success)."""
+    from .forget import forget, stored_policy
+
+    repo = ctx.repository()
+    if stored_policy(repo) is None:
+        ctx.incomplete = "retention " + NO_POLICY_SKIP
+        return
+    result = forget(repo, None, with_prune=True, wait=RETENTION_WAIT, on_event=ctx.on_event, cancel=ctx.cancel)
+    kept = len(result.decision.keep)
+    freed = result.pruned.bytes_freed if result.pruned is not None else 0
+    ctx.said.append(f"Retention removed {len(result.removed)} snapshot(s) and kept {kept}; "
+                    f"reclaiming space freed {_size(freed)}.")
+
+
+RETENTION = Step("retention", "forget what the stored retention policy no longer keeps and reclaim the space",
+                 _retention)
 CHECK = Step("check", "check the repository's structure", _check)
-MAINTENANCE_STEPS: tuple[Step, ...] = (CHECK,)
-"""Maintenance's steps in order. Retention (forget by the saved policy) and reclaiming space
-(prune) go before the check, each one Step, once this version has them."""
+MAINTENANCE_STEPS: tuple[Step, ...] = (RETENTION, CHECK)
+"""Maintenance's steps in order: retention with reclaiming space (one delete lock), then the check."""
 
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("backup", "back up the database and every folder", timedelta(hours=10),

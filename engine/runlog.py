@@ -60,7 +60,7 @@ class RunRecord:
     """When it ended (UTC, ISO 8601)."""
     result: str
     """``ok``, ``failed``, ``skipped`` (the previous run was still going) or ``incomplete``
-    (saved, but some files could not be read)."""
+    (saved, but some files could not be read; maintenance: a step had to be skipped)."""
     message: str
     """What happened, in plain words."""
     exit_code: int

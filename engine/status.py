@@ -9,12 +9,12 @@ Two steps, so the policy can be tested without a repository or a clock:
 - :func:`alerts` is the policy, a pure function of the settings, that state
   and the time: what needs a person, most urgent first, or one "All good".
 
-The dashboard shows exactly these alerts; ``odbackup status`` will print them.
+The dashboard shows exactly these alerts; ``odbackup status`` prints them, with an exit code.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
 from .credentials import Sources, open_repository
@@ -22,10 +22,20 @@ from .errors import NeedsFullKey, NoCredentials, OdbackupError, WrongPassphrase
 from .listing import SnapshotRow, list_snapshots
 from .reports import verifications
 from .repository.repo import Repository
+from .runlog import RunRecord, history, last_runs
+from .schedule.install import JobState
 from .settings import DestinationCheck, Settings, check_destination
 from .words import ago, duration, size, when
 
 BACKUP_MAX_AGE = timedelta(hours=24)
+"""How old the newest complete backup may be when no backup is scheduled."""
+GRACE = timedelta(hours=2)
+"""How long after a scheduled backup's time its snapshot may still be missing (a slow run)."""
+SNAPSHOT_JOBS = ("backup", "intraday")
+SCHEDULE_READ_SECONDS = 10.0
+"""How long ``gather_state`` waits for the operating system's scheduler to answer."""
+MISSED_LOOKBACK = timedelta(days=7)
+"""How far back expected runs are looked for (and run records read)."""
 VERIFY_MAX_AGE = timedelta(days=30)
 LARGE_LOCK_SECONDS = 30.0
 RECENT = 8
@@ -87,6 +97,16 @@ class State:
     database_problem: str | None = None
     recent: tuple[LastBackup, ...] = ()
     """The newest snapshots, newest first."""
+    runs: tuple[RunRecord, ...] = ()
+    """The latest run of each job (``engine.runlog``), whatever started it."""
+    stored_policy: bool | None = None
+    """Whether the repository holds a retention policy (None: not known, e.g. unreadable)."""
+    schedule: tuple[JobState, ...] | None = None
+    """Each job as the operating system's scheduler really has it (None: not read)."""
+    schedule_problem: str | None = None
+    """Why the operating system's schedule could not be read (no scheduler runs, it did not answer)."""
+    history: tuple[RunRecord, ...] = ()
+    """The runs of the last days (``MISSED_LOOKBACK``), newest first: which expected runs happened."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -124,10 +144,13 @@ def _sentence(text: str) -> str:
 # --- the policy ---------------------------------------------------------------------------------
 
 
-def alerts(settings: Settings, state: State, now: datetime) -> list[Alert]:
+def alerts(settings: Settings, state: State, now: datetime, *, tz: tzinfo | None = None) -> list[Alert]:
     """What needs attention, roughly most urgent first; ``[ALL_GOOD]`` when nothing does.
-    ``settings`` say what is expected (today: whether the office's lock matters)."""
-    found = _place_alerts(state) + _backup_alerts(state, now) + _database_alerts(settings, state)
+    ``settings`` say what is expected (the schedule; whether the office's lock matters);
+    ``tz``: the zone the schedule's times are in (default: this machine's)."""
+    found = (_place_alerts(state) + _backup_alerts(settings, state, now, tz) + _schedule_alerts(settings, state)
+             + _run_alerts(settings, state) + _missed_alerts(settings, state, now, tz)
+             + _database_alerts(settings, state))
     return found or [ALL_GOOD]
 
 
@@ -148,22 +171,52 @@ def _place_alerts(state: State) -> list[Alert]:
     return found
 
 
-def _backup_alerts(state: State, now: datetime) -> list[Alert]:
+def _backup_alerts(settings: Settings, state: State, now: datetime, tz: tzinfo | None) -> list[Alert]:
     if state.problem:
         return []
     found: list[Alert] = []
     last = state.last
     if last is None:
         found.append(Alert("critical", "no_backup", "No backup yet", "No backup yet", "back up now"))
-    elif state.last_success is None or now - when(state.last_success) > BACKUP_MAX_AGE:
-        since = f" (last successful: {ago(state.last_success, now)})" if state.last_success else ""
-        found.append(Alert("critical", "backup_overdue", "No recent backup",
-                           f"No successful backup in the last 24 hours{since}"))
+    else:
+        found += _overdue(settings, state.last_success, now, tz)
     if last is not None and not last.complete:
         found.append(Alert("warning", "incomplete", "Last backup incomplete",
                            "The last backup is incomplete (some files or tables could not be read)",
                            "see the job log"))
     return found + _verification_alerts(state, now)
+
+
+def _overdue(settings: Settings, last_success: str | None, now: datetime, tz: tzinfo | None) -> list[Alert]:
+    """The newest complete backup older than the schedule allows: the first backup the schedule
+    expected after it is more than GRACE past (no schedule: older than BACKUP_MAX_AGE)."""
+    if last_success is None:
+        return [Alert("critical", "backup_overdue", "No recent backup", "No backup has completed yet")]
+    since = f" (last successful: {ago(last_success, now)})"
+    expected = expected_backup_after(settings, when(last_success), tz)
+    if expected is None:
+        if now - when(last_success) <= BACKUP_MAX_AGE:
+            return []
+        return [Alert("critical", "backup_overdue", "No recent backup",
+                      f"No successful backup in the last 24 hours{since}")]
+    if expected + GRACE >= now:
+        return []
+    local = expected.astimezone(tz) if tz is not None else expected.astimezone()
+    return [Alert("critical", "backup_overdue", "No recent backup",
+                  f"The backup scheduled for {local:%a %d %b %H:%M} did not happen{since}",
+                  "see the job log, and check that the schedule is installed")]
+
+
+def expected_backup_after(settings: Settings, after: datetime, tz: tzinfo | None = None) -> datetime | None:
+    """The first time after ``after`` that the schedule runs a backup (nightly or office-hours);
+    None when no backup is scheduled. ``tz``: the schedule's zone (default: this machine's)."""
+    from .schedule.model import next_runs
+
+    calendars = _calendars(settings)
+    planned = [calendars[job] for job in SNAPSHOT_JOBS if job in calendars]
+    if not planned:
+        return None
+    return min(next_runs(calendar, after, 1, tz=tz)[0] for calendar in planned)
 
 
 def _verification_alerts(state: State, now: datetime) -> list[Alert]:
@@ -181,6 +234,95 @@ def _verification_alerts(state: State, now: datetime) -> list[Alert]:
         return [Alert("warning", "verify_overdue", "Verification overdue",
                       f"Not verified in 30 days (last: {ago(ver.time, now)})", "verify the latest backup")]
     return []
+
+
+def _schedule_alerts(settings: Settings, state: State) -> list[Alert]:
+    """Jobs on in the settings that the operating system will not start (backup: critical)."""
+    wanted = _calendars(settings)
+    if not wanted or state.schedule is None and state.schedule_problem is None:
+        return []
+    if state.schedule_problem is not None:
+        return [Alert("critical" if "backup" in wanted else "warning", "schedule_unreadable", "Schedule unknown",
+                      f"The operating system's schedule could not be read: {state.schedule_problem.rstrip('.')}",
+                      "see odbackup schedule show")]
+    have = {job.job: job for job in state.schedule or ()}
+    found = []
+    for name in wanted:
+        job = have.get(name)
+        level: Level = "critical" if name == "backup" else "warning"
+        if job is None or not job.registered:
+            found.append(Alert(level, "schedule_not_installed", "Schedule not installed",
+                               f"The {name} job is scheduled in the settings but not installed in the operating "
+                               "system, so it never runs", "install the schedule (odbackup schedule install)"))
+        elif not job.enabled:
+            detail = f" ({job.detail})" if job.detail else ""
+            found.append(Alert(level, "schedule_disabled", "Schedule disabled",
+                               f"The {name} job is installed but disabled in the operating system{detail}, so "
+                               "it never runs", "install the schedule again (odbackup schedule install)"))
+    return found
+
+
+def _missed_alerts(settings: Settings, state: State, now: datetime, tz: tzinfo | None) -> list[Alert]:
+    """Expected runs with no run record between them and the next expected run, counted from the
+    first scheduled run on record (before it, the schedule was not installed yet)."""
+    found = []
+    for name, calendar in _calendars(settings).items():
+        missed = missed_runs(calendar, [r for r in state.history if r.job == name], now, tz)
+        if missed:
+            local = missed[-1].astimezone(tz) if tz is not None else missed[-1].astimezone()
+            found.append(Alert("critical" if name == "backup" else "warning", "runs_missed", "Runs missed",
+                               f"{len(missed)} scheduled {name} run(s) did not happen in the last "
+                               f"{MISSED_LOOKBACK.days} days (the last: {local:%a %d %b %H:%M})",
+                               "check that the machine was on and the schedule is installed"))
+    return found
+
+
+def missed_runs(calendar: Any, runs: list[RunRecord], now: datetime, tz: tzinfo | None = None) -> list[datetime]:
+    """The expected times of ``calendar`` (over ``MISSED_LOOKBACK``, after the first scheduled run
+    in ``runs``) that no run answered: none started between a time and the next one (a run caught
+    up later, after the machine was off, counts). The latest expected time gets ``GRACE``."""
+    from .schedule.model import next_runs
+
+    scheduled = sorted(when(r.started) for r in runs if r.trigger == "schedule")
+    if not scheduled:
+        return []
+    start = max(scheduled[0] - timedelta(minutes=1), now - MISSED_LOOKBACK)
+    expected = [t for t in next_runs(calendar, start, 24 * 8 * 2, tz=tz) if t + GRACE <= now]
+    started = sorted(when(r.started) for r in runs)
+    missed = []
+    for i, at in enumerate(expected):
+        until = expected[i + 1] if i + 1 < len(expected) else now
+        if not any(at - timedelta(minutes=5) <= t < until for t in started):
+            missed.append(at)
+    return missed
+
+
+def _run_alerts(settings: Settings, state: State) -> list[Alert]:
+    """The latest run of each job, when it failed, was skipped or is incomplete; and maintenance
+    scheduled while the repository holds no retention policy (it cannot free space)."""
+    from .jobs import NO_POLICY_SKIP
+
+    no_policy = state.stored_policy is False and "maintenance" in _calendars(settings)
+    found = [Alert("warning", "no_retention_policy", "No retention policy",
+                   "The repository holds no retention policy, so maintenance cannot free space",
+                   "the passphrase holder runs odbackup forget --save-policy")] if no_policy else []
+    for run in state.runs:
+        if run.result == "ok" or (no_policy and NO_POLICY_SKIP in run.message):
+            continue
+        level: Level = "critical" if run.result == "failed" else "warning"
+        how = "scheduled" if run.trigger == "schedule" else "last"
+        found.append(Alert(level, f"run_{run.result}", f"{run.job.capitalize()} run {run.result}",
+                           f"The {how} {run.job} run ({run.started}) {run.result}: {run.message.rstrip('.')}"))
+    return found
+
+
+def _calendars(settings: Settings) -> dict:
+    from .schedule.model import ScheduleError
+
+    try:
+        return settings.schedule.calendars()
+    except ScheduleError:
+        return {}
 
 
 def _database_alerts(settings: Settings, state: State) -> list[Alert]:
@@ -213,7 +355,45 @@ def gather_state(settings: Settings, sources: Sources | None = None) -> State:
     repo = found.pop("repo", None)
     found.update(_lock_part(settings, repo, found.pop("last_lock_window", None)))
     found["destination"] = check_destination(settings.repository)
+    found["runs"] = tuple(last_runs().values())
+    found["history"] = tuple(r for r in history(None, 2000) if when(r.started) >= _utcnow() - MISSED_LOOKBACK)
+    found.update(_schedule_part(settings))
     return State(location=settings.repository, **found)
+
+
+def _utcnow() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def _schedule_part(settings: Settings) -> dict[str, Any]:
+    """What the operating system's scheduler has, asked for at most ``SCHEDULE_READ_SECONDS`` (a
+    daemon thread: a scheduler that hangs never keeps ``odbackup status`` from ending)."""
+    import threading
+
+    if not _calendars(settings):
+        return {}
+    answer: list[dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: answer.append(read_schedule()), name="schedule-read", daemon=True)
+    reader.start()
+    reader.join(SCHEDULE_READ_SECONDS)
+    if not answer:
+        return {"schedule_problem": f"the scheduler did not answer within {SCHEDULE_READ_SECONDS:.0f} seconds"}
+    return answer[0]
+
+
+def read_schedule() -> dict[str, Any]:
+    """``schedule`` (each job as the scheduler has it) or ``schedule_problem``."""
+    from .jobs import JOBS
+    from .schedule.install import ScheduleInstallError, available_kind, installer
+
+    try:
+        return {"schedule": tuple(installer(available_kind()).show(tuple(JOBS)))}
+    except ScheduleInstallError as exc:
+        return {"schedule_problem": exc.message}
+    except OSError as exc:  # a scheduler's folder that cannot be read
+        return {"schedule_problem": f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")}
 
 
 def _repository_part(settings: Settings, sources: Sources) -> dict[str, Any]:
@@ -227,7 +407,8 @@ def _repository_part(settings: Settings, sources: Sources) -> dict[str, Any]:
         return {"problem": f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")}
     checked = verifications(repo)
     rows = [row for row in list_snapshots(repo, checked) if not row.damaged]
-    found: dict[str, Any] = {"snapshots": len(rows), "stored_bytes": _stored_bytes(repo), "repo": repo}
+    found: dict[str, Any] = {"snapshots": len(rows), "stored_bytes": _stored_bytes(repo), "repo": repo,
+                             "stored_policy": _has_policy(repo)}
     if settings.database is None or all("db_bytes" in row.stats for row in rows):
         # (headers of snapshots older than db_bytes do not say how big their databases were: no ratio then)
         found["logical_bytes"] = sum(row.bytes for row in rows)
@@ -247,6 +428,15 @@ def _snapshot_part(rows: list[SnapshotRow], checked: dict[str, tuple[str, bool]]
         snap_id, (at, ok) = max(checked.items(), key=lambda item: item[1][0])
         found["verification"] = Verification(snap_id, at, ok)
     return found
+
+
+def _has_policy(repo: Repository) -> bool | None:
+    from .forget import stored_policy
+
+    try:
+        return stored_policy(repo) is not None
+    except OdbackupError:  # a policy this machine cannot check is still a policy
+        return True if repo.backend.exists("policy") else None
 
 
 def _last_backup(row: SnapshotRow) -> LastBackup:

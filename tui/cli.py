@@ -200,6 +200,9 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
     _folder_args(p)
     _json_arg(p)
+    p = add("status", commands.status, "say what needs attention (exit 0 all well, 8 warning, 9 critical)")
+    _folder_args(p)
+    _json_arg(p)
     p = add("schedule", commands.schedule, "install, remove or show the schedule in the operating system")
     p.add_argument("action", choices=("install", "remove", "show"), metavar="ACTION",
                    help="install, remove or show")

@@ -29,6 +29,9 @@ Exit codes:
   6    the repository is damaged (check found errors, or a restore met damaged
        data), or verify FAILED
   7    run: skipped, the previous run of the same job is still going
+  8    status: a warning needs attention (nothing critical)
+  9    status: something critical needs attention (a backup overdue, a failed
+       run, the schedule not installed ...)
   130  cancelled (Ctrl+C)
   141  the output was closed by its reader (| head): stopped there, quietly
 """
@@ -102,7 +105,8 @@ DESCRIPTIONS = {
     "run": "Run one job from the saved settings with this machine's write-only credentials (after 'odbackup "
            "enroll'): no passphrase and no prompt, as the schedule starts it. backup: the database and every "
            "folder, in the saved lock mode. intraday: the database only, in the office-hours lock mode. "
-           "maintenance: the repository's upkeep (this version: check its structure). Every run leaves a "
+           "maintenance: the repository's upkeep (retention by the policy stored in the repository, reclaiming "
+           "space, a check). Every run leaves a "
            "record in the log folder (runs/runs.jsonl and runs/last-JOB.json) and a job log. A run whose "
            "previous run of the same job is still going is recorded as skipped and exits 7. The database "
            "password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered or the option files.",
@@ -113,6 +117,14 @@ DESCRIPTIONS = {
                 "install put in; 'show' reads back what the operating system really has: installed, enabled, "
                 "next run. --print writes the units, cron lines or task XML (--for systemd, cron or windows, "
                 "on any system) instead of installing them.",
+    "status": "Say in plain words what needs attention, for a person or a monitoring tool: the newest "
+              "complete backup older than the schedule allows, the schedule not installed or disabled in the "
+              "operating system, the last run of a job failed or skipped, scheduled runs missed, no "
+              "verification in 30 days, the destination missing or nearly full, no retention policy stored "
+              "while maintenance is scheduled; then the next run of each scheduled job. Reads the repository "
+              "with this machine's write-only credentials (or ODBACKUP_PASSPHRASE). Exit 0 when all is well, "
+              "8 for warnings only, 9 when anything is critical. With --json: one object with level, "
+              "exit_code, alerts (level, kind, title, message, hint, text) and next_runs.",
     "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",

@@ -605,6 +605,32 @@ def run_job(args: argparse.Namespace, out: Printer) -> int:
     return record.exit_code
 
 
+EXIT_STATUS = {"ok": 0, "warning": 8, "critical": 9}
+"""``odbackup status``'s exit code by the most urgent alert's level."""
+
+
+def status(args: argparse.Namespace, out: Printer) -> int:
+    """What needs attention (engine/status.py's alerts) and the next runs; the exit code says how bad."""
+    from engine.status import alerts, gather_state
+    from engine.upcoming import upcoming
+
+    from .printers import status_lines, status_summary
+
+    _use_folders(args)
+    settings = _schedule_settings()
+    state = gather_state(settings)
+    now = datetime.now().astimezone()
+    found = alerts(settings, state, now)
+    level = max((a.level for a in found), key=list(EXIT_STATUS).index)
+    nexts = upcoming(settings, state.schedule, now)
+    if isinstance(out, JsonPrinter):
+        out.summary(status_summary(state, found, nexts, level, EXIT_STATUS[level]))
+    else:
+        for line in status_lines(state, found, nexts, now):
+            out.result(line)
+    return EXIT_STATUS[level]
+
+
 def _schedule_settings(required: bool = True):  # noqa: ANN202 - engine.settings.Settings | None
     from engine.settings import SettingsError, load_settings, settings_path
 

@@ -12,14 +12,18 @@ import os
 import shutil
 import sys
 import threading
-from datetime import timedelta
-from typing import TextIO
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TextIO
 
 import humanize
 
 from engine import events as ev
 from engine.errors import OdbackupError
 from engine.progress import Eta
+
+if TYPE_CHECKING:
+    from engine.status import Alert, State
+    from engine.upcoming import NextRun
 
 
 def size(n: int) -> str:
@@ -451,3 +455,26 @@ class TextPrinter(_ClosedOutput):
         phase, done, total = e.phase, e.done, e.total  # type: ignore[attr-defined]
         shown = f"{size(done)} / {size(total)}" if phase == "images" else f"{done:,} / {total:,}"
         self._status(f"demo: {phase} {shown}")
+
+
+# --- odbackup status ----------------------------------------------------------------------
+
+STATUS_MARKS = {"critical": "CRITICAL", "warning": "WARNING ", "ok": "OK      "}
+
+
+def status_lines(state: State, alerts: list[Alert], nexts: list[NextRun], now: datetime) -> list[str]:
+    """``odbackup status`` for a person: each alert marked by its level, then the next runs."""
+    lines = [f"odbackup status of {state.location}:"]
+    lines += [f"  {STATUS_MARKS[a.level]}  {a.text}" for a in alerts]
+    lines += [f"  {n.words(now)}" for n in nexts] or ["  Nothing is scheduled in the settings."]
+    return lines
+
+
+def status_summary(state: State, alerts: list[Alert], nexts: list[NextRun], level: str, code: int) -> dict:
+    """``odbackup status --json``'s one object."""
+    return {"repository": state.location, "level": level, "exit_code": code,
+            "alerts": [{"level": a.level, "kind": a.kind, "title": a.title, "message": a.message,
+                        "hint": a.hint, "text": a.text} for a in alerts],
+            "next_runs": [{"job": n.job, "at": n.at.isoformat(), "installed": n.installed} for n in nexts],
+            "snapshots": state.snapshots, "last_success": state.last_success,
+            "runs": {r.job: {"result": r.result, "started": r.started, "message": r.message} for r in state.runs}}

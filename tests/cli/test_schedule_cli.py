@@ -168,6 +168,7 @@ def test_maintenance_checks_the_repository_with_machine_credentials(saved, repo)
     ok(repo.run(["enroll", "--repo", repo.path]))
     backup = summary(odbackup(["run", "backup", "--json"]))
     assert backup["result"] == "ok" and backup["files"] == 1
+    ok(repo.run(["forget", "--repo", repo.path, "--save-policy", "--keep-last", "3"]))  # the passphrase holder
     cp = odbackup(["run", "maintenance", "--json"])
     done = summary(cp)
     assert done["result"] == "ok" and "check found no errors (1 snapshot" in done["message"]
@@ -175,7 +176,9 @@ def test_maintenance_checks_the_repository_with_machine_credentials(saved, repo)
     text = odbackup(["run", "maintenance"]).stdout
     assert "found no errors" in text
     logs = sorted(Path(os.environ["ODBACKUP_LOG_DIR"]).glob("*-maintenance*.log"))
-    assert len(logs) == 2 and "ok: The repository check found no errors" in logs[-1].read_text()
+    last_log = logs[-1].read_text()
+    assert len(logs) == 2 and "ok: Retention removed 0 snapshot(s) and kept 1" in last_log
+    assert "The repository check found no errors" in last_log
 
 
 @pytest.mark.skipif(os.path.isdir("/run/systemd/system") or os.geteuid() != 0,

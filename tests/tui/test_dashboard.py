@@ -7,10 +7,12 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
 
 from engine.backup import BackupPlan, run_backup
 from engine.repository.repo import Repository
+from engine.runlog import RunRecord
 from engine.settings import DatabaseSettings, Settings
 from engine.status import LastBackup, State, Verification, alerts
 from tui.app import OdbackupApp
@@ -91,15 +93,19 @@ def test_alerts_follow_the_clock_and_name_the_keys():
                    last=LastBackup("a" * 64, old, False, 10, 100, 2.0), last_success=old,
                    verification=Verification("a" * 64, (now - timedelta(days=40)).isoformat(), True),
                    expected_lock=45.0, needs_secret=True)
-    assert [alert_line(a) for a in alerts(settings, status, now)] == [
+    assert [alert_line(a) for a in alerts(settings, status, now, tz=UTC)] == [
         ("warning", "This machine is not enrolled, so scheduled backups cannot run: press u to unlock, "
                     "or enroll it in Setup."),
-        ("critical", "No successful backup in the last 24 hours (last successful: a day ago)."),
+        ("critical", "The backup scheduled for Sun 29 Jun 21:00 did not happen (last successful: a day ago): "
+                     "press b to back up now, and see Logs."),
         ("warning", "The last backup is incomplete (some files or tables could not be read): see Logs."),
         ("warning", "Not verified in 30 days (last: a month ago): press v."),
         ("warning", "A backup now makes the office's changes wait about 45 seconds (estimate): back up after "
                     "hours, or choose per-table locking in Setup."),
     ]
+    failed_run = RunRecord("backup", "schedule", old, old, "failed", "Repository locked.", 5)
+    assert alert_line(alerts(settings, State("/x", runs=(failed_run,), problem="x"), now)[-1]) == (
+        "critical", f"The scheduled backup run ({old}) failed: Repository locked: see Logs.")
     empty = State("/x", snapshots=0)
     assert [alert_line(a) for a in alerts(settings, empty, now)] == [("critical", "No backup yet: press b to back up now.")]
     fresh = State("/x", snapshots=1, last=LastBackup("b" * 64, now.isoformat(), True, 1, 1, 1.0),
@@ -250,3 +256,43 @@ async def test_sizes_include_the_database_as_the_cli_shows_them_and_the_ratio_sh
         await settle(pilot)
         table = app.screen.query_one("#snapshots")
         assert [str(cell) for cell in table.get_row_at(0)][3] == whole
+
+
+def fake_system(tmp_path, monkeypatch, scheduler: str | None):
+    """The operating system's folders below ``tmp_path`` (tests/cli/test_schedule_cli.py): a
+    process called ``scheduler`` runs there (None: no scheduler at all)."""
+    root = tmp_path / "system"
+    (root / "etc" / "cron.d").mkdir(parents=True)
+    (root / "proc" / "7").mkdir(parents=True)
+    (root / "proc" / "7" / "comm").write_text(f"{scheduler or 'bash'}\n")
+    monkeypatch.setenv("ODBACKUP_TEST_SCHEDULE_ROOT", str(root))
+    return root
+
+
+async def test_next_runs_from_the_settings_say_not_installed_when_no_scheduler_runs(folder_settings, tmp_path,
+                                                                                   monkeypatch):
+    fake_system(tmp_path, monkeypatch, None)
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        lines = lines_of(app.screen, "#next-runs")
+        assert lines[0::2] == ["Backup:", "Maintenance:"]
+        assert all(line.endswith("(not installed)") for line in lines[1::2]), lines
+        assert any("schedule could not be read: Neither systemd nor cron is running" in a
+                   for a in lines_of(app.screen, "#alerts"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the cron schedule goes into /etc/cron.d as root")
+async def test_next_runs_as_the_operating_system_has_them(folder_settings, tmp_path, monkeypatch):
+    from engine.schedule import install, install_cron
+
+    fake_system(tmp_path, monkeypatch, "cron")
+    install_cron.install(install.scheduled_jobs(folder_settings.schedule.calendars()))
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        lines = lines_of(app.screen, "#next-runs")
+        assert lines[0::2] == ["Backup:", "Maintenance:"]
+        assert not any("installed" in line for line in lines), lines
+        assert lines[1].endswith("at 9:00 pm")
+        assert not any("schedule" in a for a in lines_of(app.screen, "#alerts"))

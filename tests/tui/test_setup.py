@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import Button, Checkbox, DataTable, Input
 from tuihelpers import PASSPHRASE, SIZE_SMALL, admin_conn, settle, text_of
 
+from engine.forget import stored_policy
 from engine.recovery import format_recovery_key
 from engine.repository import keys as keymod
 from engine.repository.repo import Repository
@@ -224,6 +225,10 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
     repo = Repository.open(destination)
     repo.unlock(NEW_PASSPHRASE)
     assert os.path.exists(keymod.credentials_path(repo.repo_id))  # enrolled
+    machine = Repository.open(destination)
+    machine.use_machine_credentials()  # scheduled maintenance finds the settings' retention stored, signed
+    stored = stored_policy(machine)
+    assert stored is not None and stored.policy == saved.retention.policy() and not stored.policy.empty
 
 
 async def test_an_existing_repository_is_unlocked_not_created(enrolled, images):

@@ -8,13 +8,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Header, OptionList
 from textual.widgets.option_list import Option
 
 from engine.credentials import Sources
 from engine.settings import Settings
 from engine.status import Alert, LastBackup, State, alerts, gather_state
+from engine.upcoming import LABELS, NextRun, time_words, upcoming
 
 from ..messages import JobDone, JobFailed
 from ..widgets import fmt
@@ -29,6 +30,11 @@ APP_HINTS = {
     "never_verified": "press v to verify the latest",
     "verify_overdue": "press v",
     "long_lock": "back up after hours, or choose per-table locking in Setup",
+    "backup_overdue": "press b to back up now, and see Logs",
+    "run_failed": "see Logs",
+    "run_skipped": "see Logs",
+    "run_incomplete": "see Logs",
+    "runs_missed": "see Logs, and check that the machine was on and the schedule is installed",
 }
 """What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (
@@ -40,6 +46,11 @@ ACTIONS = (
 
 class DashboardScreen(JobScreen):
     """The home screen; every action has a key (shown in the action list; the most used in the footer too)."""
+
+    DEFAULT_CSS = """
+    DashboardScreen #side { width: 22; height: 1fr; }
+    DashboardScreen #next-runs { width: 22; padding: 0; }
+    """
 
     BINDINGS = [
         Binding("b", "backup", "Back up"),
@@ -68,8 +79,10 @@ class DashboardScreen(JobScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="home"):
-            yield OptionList(*[Option(f"{label:<12} {key}", id=name) for name, label, key in ACTIONS],
-                             id="actions")
+            with Vertical(id="side"):
+                yield OptionList(*[Option(f"{label:<12} {key}", id=name) for name, label, key in ACTIONS],
+                                 id="actions")
+                yield InfoPanel("Next runs", id="next-runs")
             with VerticalScroll(id="panels"):
                 yield InfoPanel("Last backup", id="last-backup")
                 yield InfoPanel("Last verification", id="last-verification")
@@ -110,7 +123,10 @@ class DashboardScreen(JobScreen):
         self.query_one("#last-backup", InfoPanel).show(last_backup_lines(status, current))
         self.query_one("#last-verification", InfoPanel).show(verification_lines(status, current))
         self.query_one("#repository", InfoPanel).show(repository_lines(status))
-        self.query_one("#alerts", AlertList).show_alerts(alert_line(a) for a in alerts(self.settings, status, current))
+        settings = self.settings
+        self.query_one("#alerts", AlertList).show_alerts(alert_line(a) for a in alerts(settings, status, current))
+        self.query_one("#next-runs", InfoPanel).show(next_run_lines(upcoming(settings, status.schedule, current),
+                                                                    current))
         self.query_one("#recent", InfoPanel).show(recent_lines(status))
 
     # --- actions ------------------------------------------------------------------------------------
@@ -175,6 +191,21 @@ def alert_line(alert: Alert) -> tuple[str, str]:
     """(level, text) of one alert, its hint naming this screen's key where there is one."""
     hint = APP_HINTS.get(alert.kind)
     return alert.level, (replace(alert, hint=hint) if hint else alert).text
+
+
+def next_run_lines(runs: list[NextRun], current: Any) -> list[str | Text]:
+    """Each scheduled job and when it runs next (``tonight at 9:00 pm``), marked when the operating
+    system does not have it (the settings' time then)."""
+    if not runs:
+        return [Text("Nothing is scheduled.", style="yellow")]
+    lines: list[str | Text] = []
+    for run in runs:
+        lines.append(Text(f"{LABELS.get(run.job, run.job).capitalize()}:", style="bold"))
+        when = Text(time_words(run.at, current))
+        if not run.installed:
+            when.append(" (not installed)", style="yellow")
+        lines.append(when)
+    return lines
 
 
 def last_backup_lines(status: State, current: Any) -> list[str | Text]:

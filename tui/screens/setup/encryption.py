@@ -19,7 +19,9 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from engine.errors import WrongPassphrase
 from engine.repository import keys as keymod
+from engine.repository.policy import save_policy
 from engine.repository.repo import Repository
+from engine.retention import Policy
 
 from ...messages import JobDone, JobFailed
 from ...secrets_input import ENV, MIN_LENGTH
@@ -52,10 +54,14 @@ def machine_enrolled(location: str) -> bool:
     return os.path.exists(keymod.credentials_path(Repository.open(location).repo_id))
 
 
-def create_repository(location: str, passphrase: str, enroll: bool) -> tuple[str, bool]:
-    """Create the repository; returns the recovery key and whether this computer is
-    enrolled (a worker)."""
+def create_repository(location: str, passphrase: str, enroll: bool,
+                      retention: Policy | None = None) -> tuple[str, bool]:
+    """Create the repository, storing the settings' ``retention`` policy in it (signed with the
+    passphrase, so scheduled maintenance can apply it); returns the recovery key and whether this
+    computer is enrolled (a worker)."""
     repo, recovery = Repository.init(location, passphrase)
+    if retention is not None and not retention.empty:
+        save_policy(repo.backend, repo.keys.maint_key, repo.repo_id, repo.keys.data_private, retention)  # type: ignore[arg-type]
     if enroll:
         keymod.enroll_machine(repo.keys, repo.location)
     return recovery, enroll
@@ -233,7 +239,9 @@ class EncryptionStep(SetupStep):
                 self.problem(found)
                 return
             self._result("Creating the encrypted repository...")
-            self.start_job("create", lambda: self.Created(*create_repository(location, passphrase, enroll)))
+            retention = self.draft.to_settings().retention.policy()
+            self.start_job("create", lambda: self.Created(*create_repository(location, passphrase, enroll,
+                                                                             retention)))
         else:
             if not self._value("passphrase"):
                 self.problem("Type the passphrase (or the recovery key).")
