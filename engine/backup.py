@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -144,6 +144,7 @@ def _run_locked(
 
             tables = TableCache(repo.repo_id, repo.ids)
         for db_plan in databases:
+            assert tables is not None  # (made above when there are databases)
             dump = DatabaseDump(db_plan, writer, pipeline.get(), tables, on_event=on_event, cancel=cancel)
             source, refs_id = dump.run()
             sources.append(source)
@@ -196,7 +197,8 @@ class _OnDemandPipeline:
             self._pipeline = SealPipeline(self._writer, self._cancel)
         return self._pipeline
 
-    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None) -> list[tuple[bytes, int]]:
+    def store_blocks(self, blocks: Iterable[bytes], *,
+                     on_chunk: Callable[[int], None] | None = None) -> list[tuple[bytes, int]]:
         return self.get().store_blocks(blocks, on_chunk=on_chunk)
 
     @property

@@ -24,6 +24,7 @@ import re
 import textwrap
 from dataclasses import dataclass, fields, replace
 from functools import cache
+from typing import Any
 
 from .errors import UsageError
 from .jobsettings import RetentionSettings, ScheduleSettings, parse_days
@@ -107,9 +108,10 @@ def all_keys() -> dict[str, Key]:
              Key("folders.extra", "", "extra_folders", top.extra_folders, docs.get("extra_folders", ""))]
     for table, defaults in (("database", DatabaseSettings()), ("schedule", ScheduleSettings()),
                             ("retention", RetentionSettings())):
-        docs = field_docs(type(defaults))
+        cls: type = type(defaults)  # (to mypy, a union of classes is not hashable)
+        docs = field_docs(cls)
         found += [Key(f"{table}.{f.name}", table, f.name, getattr(defaults, f.name), docs.get(f.name, ""))
-                  for f in fields(defaults)]  # type: ignore[arg-type]
+                  for f in fields(defaults)]
     return {k.name: k for k in found}
 
 
@@ -200,10 +202,11 @@ def _update(change, path: str | None) -> Settings:
 
 
 def _with(settings: Settings, k: Key, value: object) -> Settings:
+    change: dict[str, Any] = {k.attr: value}  # (any key's: its value was checked by _parse)
     if not k.table:
-        return replace(settings, **{k.attr: value})
-    owner = getattr(settings, k.table) or DatabaseSettings()  # a database key turns the database on
-    return replace(settings, **{k.table: replace(owner, **{k.attr: value})})
+        return replace(settings, **change)
+    owner: Any = getattr(settings, k.table) or DatabaseSettings()  # a database key turns the database on
+    return replace(settings, **{k.table: replace(owner, **change)})
 
 
 def _checked(old: Settings, new: Settings) -> Settings:
@@ -215,16 +218,21 @@ def _checked(old: Settings, new: Settings) -> Settings:
     return new
 
 
-def _combined(k: Key, current: Settings, value: tuple | object, mode: str) -> object:
+def _combined(k: Key, current: Settings, value: object, mode: str) -> object:
     if mode == "set":
         return value
-    have = tuple(value_of(current, k) or ())
+    have, given = _texts(value_of(current, k)), _texts(value)
     if mode == "add":
-        return have + tuple(value)  # type: ignore[arg-type]  (one already there is refused, in the app's words)
-    missing = [v for v in value if v not in have]  # type: ignore[union-attr]
+        return have + given  # (one already there is refused, in the app's words)
+    missing = [v for v in given if v not in have]
     if missing:
         raise SettingRefused(f"'{missing[0]}' is not in {k.name} ({', '.join(have) or 'empty'}).")
-    return tuple(v for v in have if v not in value)  # type: ignore[operator]
+    return tuple(v for v in have if v not in given)
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    """A list key's value (None, a database key of a folders-only setup, is empty)."""
+    return tuple(str(v) for v in value) if isinstance(value, tuple) else ()
 
 
 # --- checking one value ----------------------------------------------------------------------------
@@ -279,7 +287,7 @@ def _check_disk(k: Key, value: object) -> None:
     if k.name == "repository":
         problem = check_destination(str(value)).problem
     elif k.is_folder:
-        problem = next(filter(None, map(folder_problem, value if k.is_list else (value,))), None)  # type: ignore[arg-type]
+        problem = next(filter(None, map(folder_problem, _texts(value) if k.is_list else (str(value),))), None)
     else:
         return
     if problem:
@@ -293,7 +301,7 @@ def _check_relations(k: Key, current: Settings, value: object) -> None:
         problem = images_folder_problem(str(value), list(current.extra_folders))
     elif k.name == "folders.extra":
         chosen: list[str] = []
-        for folder in value:  # type: ignore[attr-defined]
+        for folder in _texts(value):
             problem = problem or extra_folder_problem(folder, current.images_folder, chosen)
             chosen.append(folder)
     if problem:

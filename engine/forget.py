@@ -65,6 +65,7 @@ class ForgetResult:
 
 def stored_policy(repo: Repository) -> StoredPolicy | None:
     """The repository's policy, its signature checked with the key this side has."""
+    verify_key: bytes | None
     if repo.keys.data_private is not None:
         verify_key = public_key(repo.keys.data_private)
     else:

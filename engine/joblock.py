@@ -9,10 +9,11 @@ the holder's process ID and start time, only to say who holds it.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
 from typing import IO
 
-if os.name == "nt":  # pragma: no cover - Windows
+if sys.platform == "win32":  # pragma: no cover - Windows
     import msvcrt
 
     def _try_lock(f: IO[bytes]) -> bool:

@@ -312,7 +312,9 @@ def _saved_settings() -> Settings:
 
 def _record(job: Job, trigger: str, started: str, result: str, message: str, code: int,
             ctx: RunContext | None = None) -> RunRecord:
-    saved = {} if ctx is None else dict(snapshot_id=ctx.snapshot_id, files=ctx.files, bytes=ctx.bytes,
-                                         databases=ctx.databases, office_wait=round(ctx.office_wait, 3))
-    return RunRecord(job=job.name, trigger=trigger, started=started, finished=runlog.now_iso(), result=result,
-                     message=message, exit_code=code, pid=os.getpid(), **saved)
+    record = RunRecord(job=job.name, trigger=trigger, started=started, finished=runlog.now_iso(), result=result,
+                       message=message, exit_code=code, pid=os.getpid())
+    if ctx is None:
+        return record
+    return dataclasses.replace(record, snapshot_id=ctx.snapshot_id, files=ctx.files, bytes=ctx.bytes,
+                               databases=ctx.databases, office_wait=round(ctx.office_wait, 3))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
 
 from .chunker import BLOCK_SIZE, chunk_blocks, make_chunker
 from .errors import Cancelled
@@ -21,6 +22,14 @@ from .repository.blobs import LEVEL
 from .repository.repo import BlobWriter
 
 MAX_IN_FLIGHT = 64 * 1024 * 1024
+
+
+class BlockStore(Protocol):
+    """What a folder backup needs of a pipeline: a :class:`SealPipeline`, or one made
+    on first use (``engine.backup``)."""
+
+    def store_blocks(self, blocks: Iterable[bytes], *,
+                     on_chunk: Callable[[int], None] | None = None) -> list[tuple[bytes, int]]: ...
 
 
 class SealPipeline:
@@ -35,8 +44,8 @@ class SealPipeline:
         self._in_flight_bytes = 0
         self.bytes_added = 0
 
-    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk=None, level: int = LEVEL,
-                     gather: int = BLOCK_SIZE) -> list[tuple[bytes, int]]:
+    def store_blocks(self, blocks: Iterable[bytes], *, on_chunk: Callable[[int], None] | None = None,
+                     level: int = LEVEL, gather: int = BLOCK_SIZE) -> list[tuple[bytes, int]]:
         """Chunk a stream of byte blocks and store its new chunks (zstd ``level``); returns
         (ID, length) per chunk."""
         content: list[tuple[bytes, int]] = []

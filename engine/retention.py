@@ -195,8 +195,13 @@ class _Rule:
 def _rules(policy: Policy) -> list[_Rule]:
     rules = [_Rule("last", policy.last, lambda _t, position: position)]
     for (name, period), count in zip(_PERIODS, policy.counts()[1:], strict=True):
-        rules.append(_Rule(name, count, lambda t, _p, period=period: period(t)))
+        rules.append(_Rule(name, count, _of_time(period)))
     return rules
+
+
+def _of_time(period: Callable[[datetime], tuple[int, ...]]) -> Callable[[datetime, int], object]:
+    """A rule's period from the snapshot's time alone (not its position)."""
+    return lambda t, _position: period(t)
 
 
 def _anchor(snapshots: Iterable[Candidate], now: datetime) -> datetime | None:

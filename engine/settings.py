@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 FILE_NAME = "settings.toml"
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 LOCK_MODES = ("consistent", "per-table")
 
 
@@ -150,7 +151,7 @@ class Settings:
         precedence (environment, this machine's credentials file, option files)."""
         from .backup import BackupPlan
 
-        databases = ()
+        databases: tuple[DatabasePlan, ...] = ()
         if self.database is not None:
             from .database.connection import resolve_password
             from .database.dump import DatabasePlan
@@ -195,7 +196,7 @@ def load_settings(path: str | None = None) -> Settings | None:
     return from_dict(doc, path)
 
 
-def _typed(doc: dict, key: str, kind: type | tuple[type, ...], default: object, where: str) -> object:
+def _typed(doc: dict, key: str, kind: type[_V], default: object, where: str) -> _V:
     value = doc.get(key, default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -210,7 +211,7 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
     if not isinstance(folders, dict):
         raise SettingsError(f"In {where}, [folders] must be a table.")
     extra = _typed(folders, "extra", list, [], where)
-    if not all(isinstance(x, str) for x in extra):  # type: ignore[union-attr]
+    if not all(isinstance(x, str) for x in extra):
         raise SettingsError(f"In {where}, folders.extra must be a list of folder paths.")
     database = None
     if "database" in doc:
@@ -220,17 +221,17 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
         defaults = DatabaseSettings()
         database = DatabaseSettings(
             host=str(_typed(d, "host", str, defaults.host, where)),
-            port=int(_typed(d, "port", int, defaults.port, where)),  # type: ignore[call-overload]
+            port=int(_typed(d, "port", int, defaults.port, where)),
             user=str(_typed(d, "user", str, defaults.user, where)),
             name=str(_typed(d, "name", str, defaults.name, where)),
             lock_mode=str(_typed(d, "lock_mode", str, defaults.lock_mode, where)),
-            lock_timeout=float(_typed(d, "lock_timeout", float, defaults.lock_timeout, where)),  # type: ignore[arg-type]
+            lock_timeout=float(_typed(d, "lock_timeout", float, defaults.lock_timeout, where)),
         )
     known = {"repository", "folders", "database", "schedule", "retention"}
     return Settings(
         repository=str(_typed(doc, "repository", str, "", where)),
         images_folder=str(_typed(folders, "images", str, "", where)),
-        extra_folders=tuple(extra),  # type: ignore[arg-type]
+        extra_folders=tuple(extra),
         database=database,
         schedule=_table(doc, "schedule", ScheduleSettings(), where),
         retention=_table(doc, "retention", RetentionSettings(), where),
@@ -255,14 +256,14 @@ def _table(doc: dict, name: str, defaults: _T, where: str) -> _T:
     table = doc.get(name, {})
     if not isinstance(table, dict):
         raise SettingsError(f"In {where}, [{name}] must be a table.")
-    values = {}
+    values: dict[str, object] = {}
     for f in fields(defaults):  # type: ignore[arg-type]
         default = getattr(defaults, f.name)
         if isinstance(default, tuple):
             items = _typed(table, f.name, list, list(default), f"{where} [{name}]")
-            if not all(isinstance(x, str) for x in items):  # type: ignore[union-attr]
+            if not all(isinstance(x, str) for x in items):
                 raise SettingsError(f"In {where}, {name}.{f.name} must be a list of words.")
-            values[f.name] = tuple(items)  # type: ignore[arg-type]
+            values[f.name] = tuple(items)
         else:
             values[f.name] = _typed(table, f.name, type(default), default, f"{where} [{name}]")
     return type(defaults)(**values)

@@ -30,6 +30,7 @@ from .database.connection import (
     DbTarget,
     connect,
     kill_session,
+    one_row,
     parse_url,
     translate,
 )
@@ -91,7 +92,7 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (scratch,))
-            if cur.fetchone()[0]:
+            if one_row(cur)[0]:
                 raise DatabaseError(f"The scratch database '{scratch}' already exists; refusing to use it.")
         try:
             result = restore_database(repo, snap, server.with_database(scratch), source_name=source["name"],

@@ -16,7 +16,7 @@ from pymysql.connections import Connection
 
 from ..errors import Cancelled
 from .checksum import StreamChecksum
-from .connection import DbTarget, connect
+from .connection import DbTarget, connect, one_row
 from .schema import quote_ident, read_schema
 from .stream import ScanFailed, read_stream, spec_for
 
@@ -121,7 +121,7 @@ def check_tables(conn: Connection, names: list[str],
     verdicts: dict[str, str] = {}
     with conn.cursor() as cur:
         cur.execute("SELECT DATABASE()")
-        prefix = f"{cur.fetchone()[0]}."  # the server names each table ``database.table``; dots allowed in both
+        prefix = f"{one_row(cur)[0]}."  # the server names each table ``database.table``; dots allowed in both
     for i in range(0, len(names), 50):
         batch = names[i : i + 50]
         with conn.cursor() as cur:

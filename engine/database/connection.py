@@ -23,9 +23,11 @@ import os
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pymysql
+import pymysql.cursors
 
 from .. import paths
 from ..errors import OdbackupError, UsageError
@@ -233,24 +235,32 @@ def kill_session(conn: pymysql.connections.Connection | None, thread_id: int) ->
     return True
 
 
+def one_row(cur: pymysql.cursors.Cursor) -> tuple[Any, ...]:
+    """The row of a query that always returns one (``SELECT COUNT(*) ...``, ``SELECT @@...``)."""
+    row = cur.fetchone()
+    if row is None:
+        raise DatabaseError("The database server gave an empty answer to a question that always has one; try again.")
+    return row
+
+
 def connect(target: DbTarget, *, database: str | None = None, **options: object) -> pymysql.connections.Connection:
     """Open a connection (TLS when the server offers it); server errors become
     plain-words :class:`DatabaseError` s. ``LOAD DATA LOCAL`` is allowed (the restore loads
     rows so), and answered only by :mod:`loadlocal`: a server asking any connection for a
     file of this machine (a rogue or impersonated one) is refused."""
     loadlocal.install()
-    args = dict(host=target.host, port=target.port, user=target.user, password=target.password or "",
+    args: dict[str, Any] = dict(host=target.host, port=target.port, user=target.user, password=target.password or "",
                 database=database, charset="utf8mb4", autocommit=True, local_infile=True, connect_timeout=10,
                 **options)
     try:
         if target.server not in _WITHOUT_TLS:
             try:
-                return pymysql.connect(ssl=_tls_context(), **args)  # type: ignore[arg-type]
+                return pymysql.connect(ssl=_tls_context(), **args)
             except pymysql.err.OperationalError as exc:
                 if exc.args[0] != 2026:  # "SSL is required but the server doesn't support it"
                     raise
                 _WITHOUT_TLS.add(target.server)
-        return pymysql.connect(ssl_disabled=True, **args)  # type: ignore[arg-type]
+        return pymysql.connect(ssl_disabled=True, **args)
     except pymysql.err.MySQLError as exc:
         raise translate(exc, target, database) from None
 
@@ -265,16 +275,16 @@ def refuses_without_password(target: DbTarget) -> bool:
     where asking a person for one helps). Any other answer (it lets the user in, it does not
     answer at all) is False: the connection made afterwards reports it in plain words. Asked
     the way :func:`connect` asks (TLS when offered), with pymysql's own error codes."""
-    args = dict(host=target.host, port=target.port, user=target.user, password="", connect_timeout=10)
+    args: dict[str, Any] = dict(host=target.host, port=target.port, user=target.user, password="", connect_timeout=10)
     try:
         if target.server not in _WITHOUT_TLS:
             try:
-                pymysql.connect(ssl=_tls_context(), **args).close()  # type: ignore[arg-type]
+                pymysql.connect(ssl=_tls_context(), **args).close()
                 return False
             except pymysql.err.OperationalError as exc:
                 if exc.args[0] != 2026:  # the server offers no TLS
                     raise
-        pymysql.connect(ssl_disabled=True, **args).close()  # type: ignore[arg-type]
+        pymysql.connect(ssl_disabled=True, **args).close()
     except pymysql.err.MySQLError as exc:
         return bool(exc.args) and exc.args[0] in _REFUSED
     return False

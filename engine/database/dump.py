@@ -31,7 +31,7 @@ from ..folders.backup import tree_bytes_of
 from ..pipeline import SealPipeline
 from ..repository.repo import BlobWriter
 from . import locking
-from .connection import DatabaseError, DbTarget, connect, kill_session, translate
+from .connection import DatabaseError, DbTarget, connect, kill_session, one_row, translate
 from .preflight import describe
 from .readers import MISSING_TABLE_CODES, TableGone, TableRead, TableReaders, empty
 from .readlock import GLOBAL_SCOPE as GLOBAL_SCOPE  # the scope events name a global lock by
@@ -147,8 +147,8 @@ class DatabaseDump:
         except pymysql.err.MySQLError as exc:
             raise translate(exc, target, self.db) from None
         finally:
-            for conn in (data, *self._helpers, meta, monitor, self._watcher.conn if self._watcher else None):
-                _close(conn)
+            for opened in (data, *self._helpers, meta, monitor, self._watcher.conn if self._watcher else None):
+                _close(opened)
 
     def _open_helpers(self, schema: Schema) -> None:
         """Extra reading connections: in consistent mode with MyISAM tables (the global read
@@ -165,7 +165,7 @@ class DatabaseDump:
     def _server_identity(self, meta: Connection) -> str:
         with meta.cursor() as cur:
             cur.execute("SELECT @@hostname, @@port, @@datadir, VERSION()")
-            host, port, datadir, version = cur.fetchone()
+            host, port, datadir, version = one_row(cur)
         self.server_version = version
         return f"{host}:{port}:{datadir}"
 
@@ -248,7 +248,8 @@ class DatabaseDump:
         wanted = list(known)
         if also_new:
             wanted += sorted(set(now) - set(schema.signatures))
-        fresh_nontx, fresh_tx = [], []
+        fresh_nontx: list[Table] = []
+        fresh_tx: list[Table] = []
         for name in wanted:
             if name not in now:
                 continue  # dropped: _table reports it

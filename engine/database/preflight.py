@@ -19,7 +19,7 @@ from pymysql.connections import Connection
 
 from ..events import DatabasePreflight, PatientFilesChecked
 from . import locking
-from .connection import DbTarget, connect, translate
+from .connection import DbTarget, connect, one_row, translate
 from .schema import TRANSACTIONAL_ENGINES, Schema, read_schema
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def server_identity(conn: Connection) -> str:
     """``host:port:datadir`` as the server itself reports it (the table cache's key)."""
     with conn.cursor() as cur:
         cur.execute("SELECT @@hostname, @@port, @@datadir")
-        host, port, datadir = cur.fetchone()
+        host, port, datadir = one_row(cur)
     return f"{host}:{port}:{datadir}"
 
 
@@ -71,7 +71,7 @@ def office_connections(conn: Connection, ours: set[int]) -> tuple[tuple[str, ...
         cur.execute("SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'PROCESS'"
                     " AND GRANTEE = CONCAT(\"'\", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), \"'@'\","
                     " SUBSTRING_INDEX(CURRENT_USER(), '@', -1), \"'\")")
-        sees_all = bool(cur.fetchone()[0])
+        sees_all = bool(one_row(cur)[0])
     names = tuple(f"{user}@{str(host).split(':')[0]}" + (f" ({db})" if db else "")
                   for _pid, user, host, db in rows if user not in ("system user", "event_scheduler"))
     return names, sees_all
@@ -184,7 +184,7 @@ def expected_lock_window(target: DbTarget, repo: Repository | None = None) -> tu
             cur.execute("SELECT COALESCE(SUM(DATA_LENGTH), 0), COUNT(*) FROM information_schema.TABLES"
                         " WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' AND COALESCE(ENGINE, '')"
                         " NOT IN %s", (target.database, tuple(TRANSACTIONAL_ENGINES)))
-            data, tables = cur.fetchone()
+            data, tables = one_row(cur)
         return guess_lock_seconds(int(data), int(tables)), False
     except pymysql.err.MySQLError as exc:
         raise translate(exc, target, target.database) from None

@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 
 import blake3
 import pymysql
@@ -91,7 +92,7 @@ class _Table:
     scan_failed: bool = False
     gone: bool = False
     counts: list[int] = field(default_factory=lambda: [0, 0])
-    throttle: Throttle | None = None
+    throttle: Throttle = field(init=False)  # made by TableReaders.read
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class TableReaders:
     """Reads tables on ``conns`` (connections that all see the same rows) at once; see module."""
 
     def __init__(self, conns: list, pipeline: SealPipeline, database: str, *, emit: EventSink,
-                 cancel: threading.Event, abort: Callable[[], None],
+                 cancel: threading.Event, abort: Callable[[], object],
                  beat: Callable[[], None] = lambda: None) -> None:
         self.conns, self.pipeline, self.database = conns, pipeline, database
         self.emit, self.cancel, self.abort, self.beat = emit, cancel, abort, beat
@@ -126,7 +127,7 @@ class TableReaders:
         for table in sorted(tables, key=lambda t: t.data_length, reverse=True):
             scan = scan_worth_trying(table)
             state = _Table(table, spec_for(table), scan, tried_scan=scan)
-            state.throttle = Throttle(lambda s=state: self._progress(s), self.emit)
+            state.throttle = Throttle(partial(self._progress, state), self.emit)
             ready.append(self._first(state))
         running: dict[Future, _Task] = {}
         pool = ThreadPoolExecutor(max_workers=len(self.conns), thread_name_prefix="odbackup-table")

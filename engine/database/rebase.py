@@ -30,6 +30,7 @@ from .schema import quote_ident
 _IDENT_CHAR = r"[0-9A-Za-z_$\u0080-\uffff]"
 _BARE = re.compile(_IDENT_CHAR + "+")
 _SPACE = re.compile(r"\s+")
+_EXECUTABLE = re.compile(r"/\*M?!\d*")  # an executable comment's marker and version
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ def _quoted(sql: str, at: int, quote: str, backslash: bool) -> int:
     return len(sql)
 
 
+def _match_end(pattern: re.Pattern[str], sql: str, i: int) -> int:
+    """Where ``pattern``, known to match at ``i``, ends."""
+    match = pattern.match(sql, i)
+    assert match is not None
+    return match.end()
+
+
 def tokens(sql: str, sql_mode: str = "") -> Iterator[_Token]:
     """The statement's tokens; joined, they give back ``sql`` exactly."""
     modes = {m.strip().upper() for m in sql_mode.split(",")}
@@ -65,7 +73,7 @@ def tokens(sql: str, sql_mode: str = "") -> Iterator[_Token]:
     while i < n:
         c = sql[i]
         if c.isspace():
-            end = _SPACE.match(sql, i).end()
+            end = _match_end(_SPACE, sql, i)
             yield _Token("space", sql[i:end])
         elif c == "#" or (sql.startswith("--", i) and (i + 2 == n or sql[i + 2].isspace())):
             end = sql.find("\n", i)
@@ -74,7 +82,7 @@ def tokens(sql: str, sql_mode: str = "") -> Iterator[_Token]:
         elif sql.startswith("/*", i):
             if sql.startswith("/*!", i) or sql.startswith("/*M!", i):
                 # executable comment: its marker and version are skipped, its text is SQL
-                end = re.compile(r"/\*M?!\d*").match(sql, i).end()
+                end = _match_end(_EXECUTABLE, sql, i)
                 yield _Token("other", sql[i:end])
             else:
                 end = sql.find("*/", i + 2)
@@ -90,7 +98,7 @@ def tokens(sql: str, sql_mode: str = "") -> Iterator[_Token]:
             end = i + 1
             yield _Token("dot", ".")
         elif _BARE.match(sql, i):
-            end = _BARE.match(sql, i).end()
+            end = _match_end(_BARE, sql, i)
             word = sql[i:end]
             yield _Token("other" if word[0].isdigit() and word.isdigit() else "name", word, word)
         else:

@@ -36,7 +36,7 @@ from ..progress import Throttle
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 from . import loadlocal
-from .connection import DatabaseError, DbTarget, connect, translate
+from .connection import DatabaseError, DbTarget, connect, one_row, translate
 from .rebase import next_token, rebase, tokens
 from .schema import ROWS_ELSEWHERE_ENGINES, Program, quote_ident
 from .stream import StreamSpec, load_sql
@@ -164,7 +164,7 @@ def _session(conn: Connection) -> None:
                     "SET SESSION net_read_timeout = 3600", "SET SESSION net_write_timeout = 3600"):
             cur.execute(sql)
         cur.execute("SELECT @@max_allowed_packet")
-        conn._odb_packet = max(1024, int(cur.fetchone()[0]) // 2)  # type: ignore[attr-defined]
+        conn._odb_packet = max(1024, int(one_row(cur)[0]) // 2)  # type: ignore[attr-defined]
         _myisam_session(cur)
 
 
@@ -187,13 +187,13 @@ def prepare_target(conn: Connection, name: str, charset: str, collation: str, *,
     """Create the target database; refuse a non-empty one unless replacing was confirmed."""
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
-        exists = cur.fetchone()[0] > 0
+        exists = one_row(cur)[0] > 0
         cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (name,))
-        objects = cur.fetchone()[0]
+        objects = one_row(cur)[0]
         for sql in ("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s",
                     "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s"):
             cur.execute(sql, (name,))
-            objects += cur.fetchone()[0]
+            objects += one_row(cur)[0]
         if exists and objects:
             if not replace:
                 raise UnsafePath(f"The database '{name}' already exists and is not empty; nothing was changed.",
@@ -375,8 +375,8 @@ class DatabaseRestorer:
                 except pymysql.err.MySQLError as exc:
                     failed.append((view, exc))
             if len(failed) == len(pending):
-                for view, exc in failed:
-                    self.problems.append(f"view {view.name}: {exc.args[-1]}")
+                for view, error in failed:
+                    self.problems.append(f"view {view.name}: {error.args[-1]}")
                 return
             pending = [v for v, _ in failed]
 
@@ -402,7 +402,7 @@ class DatabaseRestorer:
                 if program.collation:
                     cur.execute("SET SESSION collation_connection = %s", (program.collation,))
             try:
-                cur.execute(text)
+                cur.execute(text)  # type: ignore[arg-type]  # (bytes are sent as they are; the stub says str)
             finally:
                 cur.execute(f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'")
                 cur.execute("SET SESSION time_zone = '+00:00'")

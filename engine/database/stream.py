@@ -287,7 +287,7 @@ class _Batches:
                 if not inflight:
                     return
                 head = inflight[0]
-                if planning and not head.done() and len(inflight) < depth:
+                if planning and boundary is not None and not head.done() and len(inflight) < depth:
                     wait([head, boundary], return_when=FIRST_COMPLETED)
                     continue
                 result = head.result()

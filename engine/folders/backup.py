@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from operator import attrgetter
 from stat import S_ISDIR, S_ISLNK, S_ISREG
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..errors import Cancelled
 from ..events import BackupProgress, EventSink, FileSkipped
@@ -31,7 +31,7 @@ from ..repository.repo import BlobWriter, Repository
 from .filescache import CachedFolder, FilesCache, stat_signature
 
 if TYPE_CHECKING:
-    from ..pipeline import SealPipeline
+    from ..pipeline import BlockStore
 
 
 def tree_bytes_of(doc: dict) -> bytes:
@@ -67,7 +67,7 @@ class FolderBackup:
         *,
         on_event: EventSink,
         cancel: threading.Event,
-        pipeline: SealPipeline,
+        pipeline: BlockStore,
     ) -> None:
         self.repo, self.writer, self.cache, self.counter = repo, writer, cache, counter
         self.on_event, self.cancel = on_event, cancel
@@ -201,7 +201,7 @@ class FolderBackup:
                     clean = False
                 file_recs.append(_file_rec(name, node["mode"], sig))
             elif kind is _DIR:
-                tree_id, refs_id = extra[name]  # type: ignore[misc]
+                tree_id, refs_id = extra[name]
                 refs.add(refs_id)
                 node["type"] = "dir"
                 node["subtree"] = tree_id.hex()
@@ -297,7 +297,7 @@ def _file_rec(name: str, mode: int, sig: tuple[int, int, int, int]) -> str:
 def _other_rec(name: str, kind: str, st: os.stat_result, extra: object) -> str:
     """A subfolder (with its tree and refs IDs) or a link (with its target)."""
     if kind is _DIR:
-        tree_id, refs_id = extra  # type: ignore[misc]
+        tree_id, refs_id = cast("tuple[bytes, bytes]", extra)
         return f"d\0{name}\0{st.st_mode & 0o7777}\0{st.st_mtime_ns}\0{tree_id.hex()}\0{refs_id.hex()}"
     return f"l\0{name}\0{st.st_mode & 0o7777}\0{st.st_mtime_ns}\0{extra}"
 

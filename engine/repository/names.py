@@ -24,6 +24,7 @@ be non-empty text without NUL, at most 64 characters (the server's limit).
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from ..errors import UnsafeSnapshot
 
@@ -95,7 +96,6 @@ def check_tree(tree_id: bytes, tree: object) -> None:
     entries (``nodes``), or a database tree's tables (``tables``)."""
     if not isinstance(tree, dict):
         _unsafe_tree(tree_id, "it is not a listing")
-    assert isinstance(tree, dict)
     if "nodes" in tree:
         _check_nodes(tree_id, tree["nodes"])
     if "tables" in tree:
@@ -106,7 +106,7 @@ def _check_nodes(tree_id: bytes, nodes: object) -> None:
     if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
         _unsafe_tree(tree_id, "its entries are malformed")
     seen: set[str] = set()
-    for node in nodes:  # type: ignore[union-attr]
+    for node in nodes:
         name = node.get("name")
         problem = node_name_problem(name)
         if problem is None and name in seen:
@@ -121,13 +121,13 @@ def _check_nodes(tree_id: bytes, nodes: object) -> None:
 def _check_tables(tree_id: bytes, tables: object) -> None:
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         _unsafe_tree(tree_id, "its tables are malformed")
-    for table in tables:  # type: ignore[union-attr]
+    for table in tables:
         problem = sql_name_problem(table.get("name"))
         if problem is not None:
             _unsafe_tree(tree_id, f"the table {table.get('name')!r} has {problem}")
 
 
-def _unsafe_tree(tree_id: bytes, why: str) -> None:
+def _unsafe_tree(tree_id: bytes, why: str) -> NoReturn:
     raise UnsafeSnapshot(f"A listing in the snapshot (tree {tree_id.hex()[:12]}) is damaged or unsafe: {why}.")
 
 

@@ -12,6 +12,7 @@ file under a real name.
 """
 from __future__ import annotations
 
+import builtins
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -178,7 +179,7 @@ class LocalBackend:
                 except FileNotFoundError:
                     continue
 
-    def temp_files(self) -> list[str]:
+    def temp_files(self) -> builtins.list[str]:  # (``list`` here is the method above)
         """Leftover temporary files (from an interrupted run)."""
         found = []
         for dirpath, _dirs, files in os.walk(self.root):

@@ -258,7 +258,7 @@ class BackupScreen(JobScreen):
     def _skipped_lines(self) -> list[str | Text]:
         if not self.skipped:
             return ["Nothing was skipped."]
-        shown = [Text(f"Skipped: {s}", style="yellow") for s in self.skipped[:5]]
+        shown: list[str | Text] = [Text(f"Skipped: {s}", style="yellow") for s in self.skipped[:5]]
         if len(self.skipped) > 5:
             shown.append(Text(f"... and {len(self.skipped) - 5} more (see the log).", style="yellow"))
         return shown

@@ -12,16 +12,16 @@ from textual.widgets import Checkbox, Input, RadioButton, Select
 class Tick(Checkbox):
     """A checkbox: ``[X]`` when checked, ``[ ]`` when not."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual reads this class attribute's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual reads this class attribute's name
         return "X" if self.value else " "
 
 
 class Choice(RadioButton):
     """A radio button: ``(●)`` when chosen, ``( )`` when not."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802
         return "●" if self.value else " "
 
 
