@@ -101,9 +101,10 @@ class Repository:
         backend = LocalBackend(location)
         for folder in FOLDERS:
             os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
-        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": os.urandom(16).hex(),
+        repo_id = os.urandom(16).hex()
+        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": repo_id,
                   "family": source.family, "label": label}
-        keys = dataclasses.replace(source.keys, repo_id=config["id"])
+        keys = dataclasses.replace(source.keys, repo_id=repo_id)
         recovery = new_recovery_secret()
         keymod.add_key_file(backend, keymod.make_key_file(keys, passphrase=passphrase))
         keymod.add_key_file(backend, keymod.make_key_file(keys, recovery=recovery))

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
-from engine.database.connection import DbTarget, connect
+from engine.database.connection import DbTarget, connect, one_row
 from engine.database.preflight import DatabaseSummary, list_databases
 from engine.settings import DatabaseSettings
 
@@ -34,7 +34,7 @@ def test_server(target: DbTarget) -> ServerInfo:
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT VERSION()")
-            version = str(cur.fetchone()[0])
+            version = str(one_row(cur)[0])
     finally:
         conn.close()
     return ServerInfo(version, list_databases(target))
