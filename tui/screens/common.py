@@ -2,7 +2,10 @@
 
 Engine calls run in thread workers started by :meth:`JobScreen.start_job`.
 Their events come back as :class:`~tui.messages.EngineEvent` messages (and
-into the job's log file); a job that fails is handed to the App, which shows
+into the job's log file), dispatched by class to the screen's methods whose first
+parameter is annotated with the event class (:func:`engine.events.dispatch`;
+``def show_lock_status(self, e: ev.LockStatus)``); events a screen has no method
+for are not shown. A job that fails is handed to the App, which shows
 it in one place. A job that needs the passphrase and has none asks for it
 once and starts again.
 """
@@ -66,6 +69,10 @@ class JobScreen(Screen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._jobs: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        """An event of this screen's job: to the screen's method for its class, if it has one."""
+        ev.dispatch(self, message.event)
 
     def start_job(self, name: str, work: Callable[..., Any], *args: Any) -> Worker:
         """Run ``work(*args)`` in a thread; one job of a name at a time (a new one replaces it)."""
