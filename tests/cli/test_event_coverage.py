@@ -43,6 +43,7 @@ def _job_screens() -> list[type]:
         importlib.import_module(module.name)
 
     def walk(cls: type) -> typing.Iterator[type]:
+        sub: type
         for sub in cls.__subclasses__():
             yield sub
             yield from walk(sub)
@@ -108,8 +109,21 @@ def test_a_method_named_after_an_event_is_its_handler():
     assert not wrong, f"annotate the first parameter with its event class (e: ev.CLASS): {sorted(set(wrong))}"
 
 
+def test_screens_dispatch_engine_events_only_through_job_screen():
+    """Textual calls every ``on_engine_event`` along the class chain: a screen with its own
+    would see each event twice (once there, once through JobScreen's dispatch by class)."""
+    from tui.screens.common import JobScreen
+
+    own = [s.__qualname__ for s in _job_screens() if "on_engine_event" in vars(s)]
+    assert "on_engine_event" in vars(JobScreen)
+    assert not own, f"these screens handle EngineEvent themselves; use methods annotated by event class: {own}"
+
+
 def test_handlers_are_built_from_annotations_once_per_class():
     class Consumer:
+        def __init__(self) -> None:
+            self.got: list[ev.Event] = []
+
         def seen(self, e: ev.FileSkipped | ev.TableSkipped) -> None:
             self.got.append(e)
 
@@ -120,7 +134,6 @@ def test_handlers_are_built_from_annotations_once_per_class():
             raise AssertionError
 
     consumer = Consumer()
-    consumer.got = []
     skipped = ev.FileSkipped("a", "gone")
     assert ev.dispatch(consumer, skipped) is True and consumer.got == [skipped]
     assert ev.dispatch(consumer, ev.ScanFinished(1, 2)) is False
