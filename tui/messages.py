@@ -19,14 +19,15 @@ PROGRESS_EVENTS: tuple[type[ev.Event], ...] = (
 NOT_IN_APP: frozenset[type[ev.Event]] = frozenset({
     ev.ScanFinished,  # its totals arrive in the next backup_progress
     ev.PackWritten,  # storage detail
-    ev.StaleLockRemoved,  # said in the job log
-    ev.RestoreResumed, ev.RestoreProblem, ev.RestoreFinished,  # the restore job's result says them
-    ev.VerifyStarted, ev.VerifyFinished,  # the verify screen says them itself, and its result
+    ev.StaleLockRemoved, ev.RestoreResumed,  # said in the job's log only
+    ev.RestoreProblem, ev.RestoreFinished,  # the restore job's result shows them when it ends
+    ev.VerifyStarted, ev.VerifyFinished,  # the verify screen says them itself, from its job's result
     # check, forget and prune run from the command line (odbackup check/forget/prune) only
     ev.CheckProgress, ev.CheckProblem, ev.DamageFound, ev.CheckFinished,
     ev.SnapshotKept, ev.SnapshotForgotten, ev.PrunePlanned, ev.PruneProgress, ev.PruneFinished,
 })
-"""Engine events that no screen of the app shows (they still go to the job's log file).
+"""Engine events that no screen of the app shows (the job's log file still has the text
+printer's words for them).
 
 Where the others go: each screen that runs engine work handles the events of its job with
 methods annotated with their classes (:meth:`tui.screens.common.JobScreen.on_engine_event`);
