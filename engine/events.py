@@ -5,11 +5,19 @@ written, a snapshot saved) are always sent; byte counters (``*Progress``) are
 throttled by the engine to a few per second. The CLI's text and JSON-lines
 printers and the TUI all consume this one stream. ``to_dict`` gives the JSON
 form: ``{"event": "<snake_case class name>", ...fields}``.
+
+Consumers dispatch by class, all in one way (:func:`handlers`, :func:`dispatch`):
+a public method whose first parameter is annotated with an event class (or a
+union of them, or :class:`Event` itself for "any event") handles that class.
 """
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 
@@ -25,9 +33,78 @@ def ignore_events(event: Event) -> None:
     """An event sink that drops everything."""
 
 
-def event_name(event: Event) -> str:
-    """``BackupProgress`` -> ``backup_progress``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+def event_name(event: Event | type[Event]) -> str:
+    """``BackupProgress`` (an event or its class) -> ``backup_progress``."""
+    cls = event if isinstance(event, type) else type(event)
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+def event_classes() -> list[type[Event]]:
+    """Every event class (every subclass of :class:`Event`, at any depth), in name order."""
+
+    def walk(cls: type[Event]) -> Iterator[type[Event]]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    return sorted(set(walk(Event)), key=lambda c: c.__name__)
+
+
+Handler = Callable[[typing.Any, Event], None]
+"""An unbound handler method: ``handler(consumer, event)``."""
+
+
+def _handled_classes(func: types.FunctionType) -> tuple[type[Event], ...]:
+    """The event classes ``func``'s first parameter after ``self`` is annotated with (none when it
+    is not an event handler)."""
+    names = func.__code__.co_varnames[:func.__code__.co_argcount]
+    if len(names) < 2 or names[1] not in func.__annotations__:
+        return ()
+    hint = func.__annotations__[names[1]]
+    if isinstance(hint, str):
+        module = sys.modules.get(func.__module__)
+        try:
+            hint = eval(hint, vars(module) if module else func.__globals__)  # noqa: S307 - the module's own annotation
+        except Exception:  # noqa: BLE001 - a name only imported for type checkers: not an event handler
+            return ()
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+        else (hint,)
+    return tuple(c for c in options if isinstance(c, type) and issubclass(c, Event))
+
+
+@functools.cache
+def handlers(owner: type) -> dict[type[Event], Handler]:
+    """``owner``'s table {event class: handler}, built once per class from its public methods
+    (inherited ones too; a subclass's method wins) whose first parameter is annotated with
+    event classes. Two methods of one class claiming one event class is a programming error."""
+    table: dict[type[Event], Handler] = {}
+    for klass in reversed(owner.__mro__):
+        claimed: dict[type[Event], str] = {}
+        for name, func in vars(klass).items():
+            if name.startswith("_") or not isinstance(func, types.FunctionType):
+                continue
+            for cls in _handled_classes(func):
+                if cls in claimed:
+                    raise TypeError(f"{klass.__qualname__}: both {claimed[cls]} and {name} handle {cls.__name__}")
+                claimed[cls] = name
+                table[cls] = func
+    return table
+
+
+def handler_for(owner: type, event_class: type[Event]) -> Handler | None:
+    """The handler ``owner`` has for ``event_class``: its own, or the one for the nearest base
+    class (a handler annotated with :class:`Event` takes every event), or None."""
+    table = handlers(owner)
+    return next((table[c] for c in event_class.__mro__ if c in table), None)
+
+
+def dispatch(consumer: object, event: Event) -> bool:
+    """Call ``consumer``'s handler for ``event``; False when it has none."""
+    handler = handler_for(type(consumer), type(event))
+    if handler is None:
+        return False
+    handler(consumer, event)
+    return True
 
 
 def to_dict(event: Event) -> dict:

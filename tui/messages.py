@@ -23,13 +23,31 @@ from engine import events as ev
 from engine.errors import OdbackupError
 
 PROGRESS_EVENTS: tuple[type[ev.Event], ...] = (
-    ev.BackupProgress, ev.TableProgress, ev.RestoreProgress, ev.CheckProgress, ev.LockStatus,
+    ev.BackupProgress, ev.TableProgress, ev.RestoreProgress, ev.CheckProgress, ev.LockStatus, ev.DemoProgress,
 )
+
+NOT_IN_APP: frozenset[type[ev.Event]] = frozenset({
+    ev.ScanFinished,  # its totals arrive in the next backup_progress
+    ev.PackWritten,  # storage detail
+    ev.StaleLockRemoved, ev.RestoreResumed,  # said in the job's log only
+    ev.RestoreProblem, ev.RestoreFinished,  # the restore job's result shows them when it ends
+    ev.VerifyStarted, ev.VerifyFinished,  # the verify screen says them itself, from its job's result
+    # check, forget and prune run from the command line (odbackup check/forget/prune) only
+    ev.CheckProgress, ev.CheckProblem, ev.DamageFound, ev.CheckFinished,
+    ev.SnapshotKept, ev.SnapshotForgotten, ev.PrunePlanned, ev.PruneProgress, ev.PruneFinished,
+})
+"""Engine events that no screen of the app shows (the job's log file still has the text
+printer's words for them).
+
+Where the others go: each screen that runs engine work handles the events of its job with
+methods annotated with their classes (:meth:`tui.screens.common.JobScreen.on_engine_event`);
+``tests/cli/test_event_coverage.py`` lists which screen shows which event and fails when an
+event class is neither shown by a screen nor listed here."""
 
 
 def is_progress(event: ev.Event) -> bool:
     """Throttled counters (dropped when a newer one of the same kind is waiting), not milestones."""
-    return isinstance(event, PROGRESS_EVENTS) or type(event).__name__ == "DemoProgress"
+    return isinstance(event, PROGRESS_EVENTS)
 
 
 class EngineEvent(Message):

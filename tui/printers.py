@@ -3,6 +3,12 @@
 One event stream, two printers (restic's ``ui/backup/text.go`` and
 ``json.go`` are the model). Text progress is redrawn in place on a terminal
 and left out otherwise, so a scheduled run's log holds only milestones.
+
+Both dispatch by class (:func:`engine.events.dispatch`): a method whose first
+parameter is annotated with an event class handles it. The JSON printer has one
+handler for every :class:`~engine.events.Event`; the text printer has words for
+each class, or lists it in :attr:`TextPrinter.SILENT`
+(``tests/cli/test_event_coverage.py`` holds both to it).
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import shutil
 import sys
 import threading
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 import humanize
 
@@ -126,7 +132,11 @@ class JsonPrinter(_ClosedOutput):
         self._lock = threading.Lock()
 
     def __call__(self, event: ev.Event) -> None:
-        self.emit(ev.to_dict(event))
+        ev.dispatch(self, event)
+
+    def on_event(self, e: ev.Event) -> None:
+        """Every event, whatever its class: its generic JSON form (docs/CLI.md, "JSON lines")."""
+        self.emit(ev.to_dict(e))
 
     def emit(self, doc: dict) -> None:
         line = json.dumps(doc, default=str) + "\n"
@@ -154,6 +164,13 @@ class JsonPrinter(_ClosedOutput):
 class TextPrinter(_ClosedOutput):
     """Human-readable output: results on stdout, progress and notices on stderr."""
 
+    SILENT: ClassVar[frozenset[type[ev.Event]]] = frozenset({
+        ev.ScanFinished,  # its totals show in the next backup_progress line
+        ev.PackWritten,  # storage detail; the snapshot line says what was written
+        ev.TableDumped,  # one per table: the table_progress line and the database_dumped line say it
+    })
+    """Events the text has no words for, on purpose (every other event class has a handler)."""
+
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
         self.out, self.err = out, err
         self.live = err.isatty()
@@ -163,10 +180,8 @@ class TextPrinter(_ClosedOutput):
         self._backup_eta, self._restore_eta = Eta(), Eta()
 
     def __call__(self, event: ev.Event) -> None:
-        handler = getattr(self, f"on_{ev.event_name(event)}", None)
-        if handler is not None:
-            with self._lock:
-                handler(event)
+        with self._lock:
+            ev.dispatch(self, event)  # an event in SILENT (or, in error, one with no words) says nothing
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -451,10 +466,9 @@ class TextPrinter(_ClosedOutput):
             self._line(f"  - {p}", stream=self.out)
         self._line(f"Report: {e.report_text}", stream=self.out)
 
-    def on_demo_progress(self, e: ev.Event) -> None:
-        phase, done, total = e.phase, e.done, e.total  # type: ignore[attr-defined]
-        shown = f"{size(done)} / {size(total)}" if phase == "images" else f"{done:,} / {total:,}"
-        self._status(f"demo: {phase} {shown}")
+    def on_demo_progress(self, e: ev.DemoProgress) -> None:
+        shown = f"{size(e.done)} / {size(e.total)}" if e.phase == "images" else f"{e.done:,} / {e.total:,}"
+        self._status(f"demo: {e.phase} {shown}")
 
 
 # --- odbackup status ----------------------------------------------------------------------

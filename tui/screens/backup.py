@@ -28,7 +28,7 @@ from engine.progress import Eta
 from engine.settings import Settings
 
 from ..joblog import JobLog
-from ..messages import EngineEvent, JobDone, JobFailed
+from ..messages import JobDone, JobFailed
 from ..printers import watch_lost_words
 from ..widgets import fmt
 from ..widgets.live import LockBanner, TableList
@@ -123,11 +123,6 @@ class BackupScreen(JobScreen):
         self.start_job("backup", lambda: self.Finished(*backup_job(self, settings, self.lock_mode, self.app.secret)))
 
     # --- events -------------------------------------------------------------------------------------
-
-    def on_engine_event(self, message: EngineEvent) -> None:
-        handler = getattr(self, f"show_{ev.event_name(message.event)}", None)
-        if handler is not None:
-            handler(message.event)
 
     def _set(self, widget_id: str, text: str | Text) -> None:
         self.query_one(f"#{widget_id}", Static).update(text)

@@ -2,7 +2,10 @@
 
 Engine calls run in thread workers started by :meth:`JobScreen.start_job`.
 Their events come back as :class:`~tui.messages.EngineEvent` messages (and
-into the job's log file). A job ends with a typed message: the outcome its work
+into the job's log file), dispatched by class to the screen's methods whose first
+parameter is annotated with the event class (:func:`engine.events.dispatch`;
+``def show_lock_status(self, e: ev.LockStatus)``); events a screen has no method
+for are not shown. A job ends with a typed message: the outcome its work
 returns (a :class:`~tui.messages.JobDone` declared in the screen), or a
 :class:`~tui.messages.JobFailed` that the screen may answer and that the App
 shows in one place. A job that needs the passphrase and has none asks for it
@@ -98,6 +101,10 @@ class JobScreen(Screen):
         job = partial(work, *args, **kwargs)
         self._jobs[name] = job
         return self.run_worker(job, name=name, group=name, thread=True, exclusive=True, exit_on_error=False)
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        """An event of this screen's job: to the screen's method for its class, if it has one."""
+        ev.dispatch(self, message.event)
 
     def job_running(self, name: str) -> bool:
         return any(w.node is self and w.name == name and w.state in (WorkerState.PENDING, WorkerState.RUNNING)

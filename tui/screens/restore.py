@@ -24,7 +24,7 @@ from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
 
 from ..joblog import JobLog
-from ..messages import EngineEvent, JobDone, JobFailed
+from ..messages import JobDone, JobFailed
 from ..widgets import fmt
 from ..widgets.choices import Field, Picker
 from ..widgets.panels import InfoPanel
@@ -332,23 +332,25 @@ class RestoreScreen(JobScreen):
 
         self.start_job("restore", work)
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        e = message.event
-        bar = self.query_one("#restore-progress", ProgressBar)
-        if isinstance(e, ev.DatabaseRestoreStarted):
-            bar.update(total=max(e.tables, 1), progress=0)
-        elif isinstance(e, ev.TableRestored):
-            bar.advance(1)
-            self.query_one("#restore-phase", Static).update(f"Restored table {e.table}: {e.rows:,} rows")
-        elif isinstance(e, ev.RestoreStarted):
-            bar.update(total=max(e.bytes_total, 1), progress=0)
-            self.eta = Eta()
-        elif isinstance(e, ev.RestoreProgress):
-            bar.update(progress=e.bytes_done)
-            self.query_one("#restore-phase", Static).update(
-                f"{e.files_done:,} of {e.files_total:,} files, {fmt.size(e.bytes_done)} of {fmt.size(e.bytes_total)}"
-                f"  {fmt.rate(e.bytes_done, e.elapsed)}  "
-                f"{fmt.time_left(self.eta.seconds_left(e.bytes_done, e.bytes_total, e.elapsed))}")
+    # --- events (dispatched by class: JobScreen.on_engine_event) -------------------------------
+
+    def show_database_restore_started(self, e: ev.DatabaseRestoreStarted) -> None:
+        self.query_one("#restore-progress", ProgressBar).update(total=max(e.tables, 1), progress=0)
+
+    def show_table_restored(self, e: ev.TableRestored) -> None:
+        self.query_one("#restore-progress", ProgressBar).advance(1)
+        self.query_one("#restore-phase", Static).update(f"Restored table {e.table}: {e.rows:,} rows")
+
+    def show_restore_started(self, e: ev.RestoreStarted) -> None:
+        self.query_one("#restore-progress", ProgressBar).update(total=max(e.bytes_total, 1), progress=0)
+        self.eta = Eta()
+
+    def show_restore_progress(self, e: ev.RestoreProgress) -> None:
+        self.query_one("#restore-progress", ProgressBar).update(progress=e.bytes_done)
+        self.query_one("#restore-phase", Static).update(
+            f"{e.files_done:,} of {e.files_total:,} files, {fmt.size(e.bytes_done)} of {fmt.size(e.bytes_total)}"
+            f"  {fmt.rate(e.bytes_done, e.elapsed)}  "
+            f"{fmt.time_left(self.eta.seconds_left(e.bytes_done, e.bytes_total, e.elapsed))}")
 
     def on_restore_screen_files_restored(self, message: FilesRestored) -> None:
         request, r = message.request, message.result

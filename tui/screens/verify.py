@@ -19,7 +19,7 @@ from engine.errors import Cancelled, OdbackupError, UsageError
 from engine.settings import Settings
 
 from ..joblog import JobLog
-from ..messages import EngineEvent, JobDone, JobFailed
+from ..messages import JobDone, JobFailed
 from ..widgets import fmt
 from ..widgets.choices import Field, Picker
 from ..widgets.live import TableList
@@ -209,27 +209,31 @@ class VerifyScreen(JobScreen):
         self.start_job("verify", lambda: self.Finished(verify_job(self, settings, choice.snapshot_id, server,
                                                                   password, self.app.secret)))
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        e = message.event
-        bar = self.query_one(ProgressBar)
-        if isinstance(e, ev.DatabaseRestoreStarted):
-            self.query_one("#phase", Static).update(f"Restoring {e.database} into {e.target} "
-                                                    f"({fmt.count(e.tables, 'table')}, {fmt.size(e.bytes)})...")
-            bar.update(total=max(e.tables, 1) * 2, progress=0)
-        elif isinstance(e, ev.TableRestored):
-            bar.advance(1)
-        elif isinstance(e, ev.DatabaseRestored):
-            self.query_one("#phase", Static).update(f"Comparing the tables of {e.database}...")
-        elif isinstance(e, ev.TableVerified):
-            bar.advance(1)
-            self.query_one(TableList).verified(e)
-        elif isinstance(e, ev.PatientFilesChecked):
-            self.patient_checks.append(e)
-        elif isinstance(e, ev.FilesVerified):
-            damaged = f"; {len(e.damaged)} DAMAGED" if e.damaged else "; none damaged"
-            self.files_line = (f"Files: {fmt.count(e.files, 'file')} decrypted and matched their hashes "
-                               f"({fmt.size(e.bytes)}){damaged}.")
-            self.query_one("#phase", Static).update("Writing the report...")
+    # --- events (dispatched by class: JobScreen.on_engine_event) -------------------------------
+
+    def show_database_restore_started(self, e: ev.DatabaseRestoreStarted) -> None:
+        self.query_one("#phase", Static).update(f"Restoring {e.database} into {e.target} "
+                                                f"({fmt.count(e.tables, 'table')}, {fmt.size(e.bytes)})...")
+        self.query_one(ProgressBar).update(total=max(e.tables, 1) * 2, progress=0)
+
+    def show_table_restored(self, e: ev.TableRestored) -> None:
+        self.query_one(ProgressBar).advance(1)
+
+    def show_database_restored(self, e: ev.DatabaseRestored) -> None:
+        self.query_one("#phase", Static).update(f"Comparing the tables of {e.database}...")
+
+    def show_table_verified(self, e: ev.TableVerified) -> None:
+        self.query_one(ProgressBar).advance(1)
+        self.query_one(TableList).verified(e)
+
+    def show_files_verified(self, e: ev.FilesVerified) -> None:
+        damaged = f"; {len(e.damaged)} DAMAGED" if e.damaged else "; none damaged"
+        self.files_line = (f"Files: {fmt.count(e.files, 'file')} decrypted and matched their hashes "
+                           f"({fmt.size(e.bytes)}){damaged}.")
+        self.query_one("#phase", Static).update("Writing the report...")
+
+    def show_patient_files_checked(self, e: ev.PatientFilesChecked) -> None:
+        self.patient_checks.append(e)
 
     def on_verify_screen_finished(self, message: Finished) -> None:
         self.outcome = result = message.outcome

@@ -13,12 +13,13 @@ from textual.widget import Widget
 from textual.widgets import Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from engine import events as ev
 from engine.database.connection import connect
 from engine.database.preflight import list_databases
 from engine.errors import OdbackupError
 
 from ...joblog import JobLog
-from ...messages import EngineEvent, JobDone, JobFailed
+from ...messages import JobDone, JobFailed
 from ...widgets import fmt
 from ...widgets.choices import Field
 from ..common import post_events
@@ -133,14 +134,11 @@ class DemoStep(SetupStep):
         finally:
             conn.close()
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        e = message.event
-        if type(e).__name__ != "DemoProgress":
-            return
-        phase, done, total = e.phase, e.done, e.total  # type: ignore[attr-defined]
-        shown = f"{fmt.size(done)} of {fmt.size(total)}" if phase == "images" else f"{done:,} of {total:,}"
-        self.query_one("#demo-phase", Static).update(f"{PHASES.get(phase, phase)}: {shown}")
-        self.query_one("#demo-progress", ProgressBar).update(total=max(total, 1), progress=done)
+    def show_demo_progress(self, e: ev.DemoProgress) -> None:
+        """Dispatched by class (JobScreen.on_engine_event)."""
+        shown = f"{fmt.size(e.done)} of {fmt.size(e.total)}" if e.phase == "images" else f"{e.done:,} of {e.total:,}"
+        self.query_one("#demo-phase", Static).update(f"{PHASES.get(e.phase, e.phase)}: {shown}")
+        self.query_one("#demo-progress", ProgressBar).update(total=max(e.total, 1), progress=e.done)
 
     def on_demo_step_name_found(self, message: NameFound) -> None:
         field = self.query_one("#database", Input)
