@@ -157,6 +157,12 @@ def test_restore_killed_at_a_random_moment_finishes_exactly_when_run_again(tmp_p
             assert f"Office/{rel}" in started, f"{rel} is not whole and not marked started"
             assert path.stat().st_mtime_ns != (source / rel).stat().st_mtime_ns, rel
 
+    if not (target / f"Office{JOURNAL_SUFFIX}").exists() and not unfinished and not partial:
+        # A loaded machine let the restore end (journal removed) before the kill landed: nothing
+        # to finish, and what it wrote must already be exact.
+        assert describe_tree(restored, with_dir_times=True) == describe_tree(source, with_dir_times=True)
+        assert leftovers(target) == []
+        return
     verify = seed % 2 == 1  # run again as is, or with --verify (which reads back the kept files too)
     again = ok(repo.run([*args, "--verify"] if verify else args))
     doc = summary(again)
