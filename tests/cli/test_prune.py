@@ -29,6 +29,8 @@ from cli_helpers import (
     summary,
 )
 
+from engine.repository.prune import MAX_UNUSED_SHARE
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "database"))
 from dbhelpers import server_conn  # noqa: E402
 from exactcopy import describe  # noqa: E402
@@ -189,7 +191,9 @@ def test_prune_killed_at_random_moments_leaves_a_valid_repository(tmp_path, forg
         _assert_restores_exactly(repo, expected, database, tmp_path / f"out{seed}")
         ok(repo.run(["prune", "--repo", repo.path], passphrase=None))  # a later run finishes the work
         ok(repo.run(["check", "--repo", repo.path], passphrase=None))
-        assert repo.size() <= reference.size() * 1.05
+        # A killed prune's packs end at other places than a clean one's, so the follow-up prune may
+        # stop repacking at another point: both leave at most MAX_UNUSED_SHARE (10 %) unused.
+        assert repo.size() <= reference.size() * (1 + MAX_UNUSED_SHARE)
     assert in_the_middle >= 3, f"only {in_the_middle} kill(s) landed while prune was changing the packs"
 
 
