@@ -340,3 +340,35 @@ async def test_a_burst_with_tab_fills_each_field_with_what_was_typed_into_it(db_
         await settle(pilot)
         values = {name: dialog.query_one(f"#{name}").value for name in ("name", "server", "user", "password")}
     assert values == {"name": "copy", "server": "db2:3307", "user": "odbackup", "password": "s3cret"}
+
+
+async def test_a_restore_from_the_app_takes_a_readers_lock(folder_settings, tmp_path):
+    """While a run that deletes (prune, forget) holds the repository, a restore started in the app
+    is refused with the reason (it takes a reader's lock, as the CLI's restore does), and nothing
+    is written."""
+    from engine.repository.lock import RepoLock
+
+    backup(folder_settings)
+    held = Repository.open(folder_settings.repository)
+    held.unlock(PASSPHRASE)
+    app = OdbackupApp(folder_settings)
+    target = tmp_path / "restored"
+    async with app.run_test(size=SIZE_LARGE) as pilot:
+        await open_restore(pilot)
+        await pilot.press("down", "down")
+        await settle(pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RestoreFilesDialog)
+        dialog.query_one("#folder").value = str(target)
+        lock, _ = RepoLock.acquire(held.backend, held.keys.maint_key, "prune", mode="delete")
+        try:
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ErrorScreen), app.screen
+            assert "being cleaned up by" in text_of(app.screen.query_one("#error-message"))
+        finally:
+            lock.release()
+    assert not target.exists() or not any(target.rglob("*.jpg"))
+    assert os.listdir(os.path.join(folder_settings.repository, "locks")) == []

@@ -300,10 +300,11 @@ class RestoreScreen(JobScreen):
         def work() -> RestoreScreen.DatabaseRestored:
             log = JobLog("restore")
             try:
-                return self.DatabaseRestored(restore_database(
-                    repo, snap, request.target, source_name=request.source, replace=request.replace,
-                    confirm=request.confirm, on_event=post_events(self, "restore", log),
-                    cancel=get_current_worker().cancelled_event))
+                with repo.reading("restore-db"):  # a reader's lock: nothing is pruned meanwhile
+                    return self.DatabaseRestored(restore_database(
+                        repo, snap, request.target, source_name=request.source, replace=request.replace,
+                        confirm=request.confirm, on_event=post_events(self, "restore", log),
+                        cancel=get_current_worker().cancelled_event))
             except OdbackupError as exc:
                 log.error(exc)
                 raise
@@ -322,10 +323,12 @@ class RestoreScreen(JobScreen):
         def work() -> RestoreScreen.FilesRestored:
             log = JobLog("restore")
             try:
-                return self.FilesRestored(request, restore(
-                    repo, snap, request.folder, paths=request.paths, verify=request.verify,
-                    original=request.original, overwrite=request.overwrite, confirm=request.confirm, live=live,
-                    on_event=post_events(self, "restore", log), cancel=get_current_worker().cancelled_event))
+                with repo.reading("restore"):  # a reader's lock: nothing is pruned meanwhile
+                    return self.FilesRestored(request, restore(
+                        repo, snap, request.folder, paths=request.paths, verify=request.verify,
+                        original=request.original, overwrite=request.overwrite, confirm=request.confirm,
+                        live=live, on_event=post_events(self, "restore", log),
+                        cancel=get_current_worker().cancelled_event))
             except OdbackupError as exc:
                 log.error(exc)
                 raise
