@@ -107,6 +107,11 @@ class State:
     """Why the operating system's schedule could not be read (no scheduler runs, it did not answer)."""
     history: tuple[RunRecord, ...] = ()
     """The runs of the last days (``MISSED_LOOKBACK``), newest first: which expected runs happened."""
+    patient_files_missing: int = 0
+    """Files the live database's ``document``/``eobattach`` rows name that the live images folder
+    lacks today (engine.opendental.documents; 0 when not checked)."""
+    patient_files_examples: tuple[str, ...] = ()
+    """The first few of them (paths inside the images folder)."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -335,6 +340,12 @@ def _database_alerts(settings: Settings, state: State) -> list[Alert]:
     if state.database_problem:
         found.append(Alert("critical", "database_unreachable", "Database unreachable",
                            f"The database cannot be reached: {state.database_problem}"))
+    if state.patient_files_missing:
+        first = ", ".join(state.patient_files_examples[:3])
+        found.append(Alert("warning", "patient_files_missing", "Patient files missing",
+                           f"{state.patient_files_missing:,} patient file(s) the database names are missing from "
+                           f"the images folder today (first: {first})",
+                           "restore them from an older backup, or find out where they went"))
     consistent = settings.database is not None and settings.database.lock_mode == "consistent"
     if consistent and state.expected_lock is not None and state.expected_lock >= LARGE_LOCK_SECONDS:
         how = "last backup" if state.expected_lock_measured else "estimate"
@@ -358,7 +369,24 @@ def gather_state(settings: Settings, sources: Sources | None = None) -> State:
     found["runs"] = tuple(last_runs().values())
     found["history"] = tuple(r for r in history(None, 2000) if when(r.started) >= _utcnow() - MISSED_LOOKBACK)
     found.update(_schedule_part(settings))
+    if not found.get("database_problem"):
+        found.update(_patient_files_part(settings))
     return State(location=settings.repository, **found)
+
+
+def _patient_files_part(settings: Settings) -> dict[str, Any]:
+    """The live check of the files the database names (issue 18); nothing when it cannot run."""
+    if settings.database is None or not settings.images_folder:
+        return {}
+    from .opendental.documents import CHECKED, check_settings
+
+    try:
+        checked = check_settings(settings)
+    except (OdbackupError, OSError):
+        return {}  # the database's own problem is said by its own alert
+    if checked is None or checked.state != CHECKED:
+        return {}
+    return {"patient_files_missing": checked.missing_total, "patient_files_examples": checked.missing[:3]}
 
 
 def _utcnow() -> datetime:

@@ -216,3 +216,25 @@ def test_corpus_21_1_9_rows_added_to_a_copy_are_checked(corpora_here, admin, fre
     assert verdict_words(report) == ("FAILED: restores, but 1 patient file the database names is not in the "
                                      "backup.")
     assert "S/SmithJohn9001/SmithJohn9001_2.pdf" in render_text(report)
+
+
+def test_status_says_which_patient_files_are_missing_today(demo, repo):
+    """``odbackup status`` and the dashboard (engine.status): the live check, as a warning."""
+    from engine.settings import DatabaseSettings, Settings
+    from engine.status import alerts, gather_state
+
+    db, images = demo
+    deleted, _stray = _damage(images)
+    t = target(db)
+    settings = Settings(repository=repo.location, images_folder=images,
+                        database=DatabaseSettings(host=t.host, port=t.port, user=t.user, name=db))
+    state = gather_state(settings)
+    assert state.patient_files_missing == 3 and set(state.patient_files_examples) <= set(deleted)
+    (found,) = [a for a in alerts(settings, state, _now()) if a.kind == "patient_files_missing"]
+    assert found.level == "warning" and found.message.startswith("3 patient file(s) the database names")
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

@@ -162,6 +162,11 @@ CASES = {
         dict(schedule_problem="Neither systemd nor cron is running on this machine."),
         [("critical", "schedule_unreadable", "The operating system's schedule could not be read: Neither systemd "
                                              "nor cron is running on this machine: see odbackup schedule show.")]),
+    "patient files the database names are missing today": (
+        dict(patient_files_missing=12, patient_files_examples=("S/SmithJohn12/xray1.jpg", "EOBs/eob7.pdf")),
+        [("warning", "patient_files_missing", "12 patient file(s) the database names are missing from the images "
+                                              "folder today (first: S/SmithJohn12/xray1.jpg, EOBs/eob7.pdf): "
+                                              "restore them from an older backup, or find out where they went.")]),
     "nightly runs missed": (
         dict(history=tuple(sched("backup", f"2025-06-{day}T21:00:04+00:00") for day in (29, 26, 25, 24))),
         [("critical", "runs_missed", "2 scheduled backup run(s) did not happen in the last 7 days (the last: "
@@ -190,7 +195,7 @@ def test_every_alert_is_in_the_table():
                      "backup_overdue", "incomplete", "never_verified", "verify_failed", "verify_overdue",
                      "destination_full", "database_unreachable", "long_lock", "run_failed", "run_skipped",
                      "run_incomplete", "no_retention_policy", "schedule_not_installed", "schedule_disabled",
-                     "schedule_unreadable", "runs_missed"}
+                     "schedule_unreadable", "runs_missed", "patient_files_missing"}
 
 
 FRI_21 = datetime(2025, 6, 27, 21, tzinfo=UTC)
