@@ -47,6 +47,7 @@ from .events import (
 )
 from .folders.browse import roots, walk
 from .reports import store_report
+from .repository.records import DatabaseSource
 from .repository.repo import Repository
 from .repository.snapshot import Snapshot
 
@@ -79,10 +80,10 @@ def scratch_name(snap: Snapshot, database: str) -> str:
     return f"odbackup_verify_{snap.short_id}_{database[:24]}_{secrets.token_hex(3)}"
 
 
-def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbTarget, keep: bool,
+def _verify_database(repo: Repository, snap: Snapshot, source: DatabaseSource, server: DbTarget, keep: bool,
                      on_event: EventSink, cancel: threading.Event) -> DatabaseVerdict:
-    scratch = scratch_name(snap, source["name"])
-    verdict = DatabaseVerdict(source["name"], scratch, kept=keep)
+    scratch = scratch_name(snap, source.name)
+    verdict = DatabaseVerdict(source.name, scratch, kept=keep)
     conn = connect(server)
     try:
         with conn.cursor() as cur:
@@ -90,7 +91,7 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
             if cur.fetchone()[0]:
                 raise DatabaseError(f"The scratch database '{scratch}' already exists; refusing to use it.")
         try:
-            result = restore_database(repo, snap, server.with_database(scratch), source_name=source["name"],
+            result = restore_database(repo, snap, server.with_database(scratch), source_name=source.name,
                                       disable_events=True, on_event=on_event, cancel=cancel)
             verdict.problems += list(result.problems)
             try:
@@ -128,12 +129,12 @@ def _drop_scratch(conn, server: DbTarget, scratch: str) -> str | None:
         return f"the scratch database {scratch} could not be dropped ({exc}); drop it by hand"
 
 
-def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
+def _compare(repo: Repository, source: DatabaseSource, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
              on_event: EventSink, cancel: threading.Event) -> None:
-    tree = repo.read_tree(bytes.fromhex(source["tree"]))
+    tree = repo.read_tree(bytes.fromhex(source.tree))
     parts = {n["name"]: [rows for rows, _ in n["parts"]] for n in tree["tables"] if n.get("parts")}
     elsewhere = frozenset(n["name"] for n in tree["tables"] if rows_elsewhere(n))
-    live = _LiveTables(source["name"], [n for n in tree["tables"] if n["name"] not in elsewhere], on_event)
+    live = _LiveTables(source.name, [n for n in tree["tables"] if n["name"] not in elsewhere], on_event)
     check_conn = connect(server.with_database(scratch), database=scratch)
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
@@ -153,9 +154,9 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     created = _tables_in(conn, scratch) if elsewhere else frozenset()
     for node in tree["tables"]:
         if node["name"] in elsewhere:
-            _definition_verified(source["name"], node["name"], node["name"] in created, verdict, on_event)
+            _definition_verified(source.name, node["name"], node["name"] in created, verdict, on_event)
             continue
-        event = _table_verified(source["name"], node, sums.get(node["name"]), checks.get(node["name"], "missing"))
+        event = _table_verified(source.name, node, sums.get(node["name"]), checks.get(node["name"], "missing"))
         _add_table(verdict, live.emit_once, event)
         if not event.checksum_ok:
             verdict.problems.append(f"table {node['name']}: rows {event.rows_restored}/{node['rows']}, "
@@ -255,8 +256,8 @@ def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel
                 report.damaged_files.append(entry.path)
 
 
-def default_server(source: dict) -> DbTarget:
-    return parse_url(f"mysql://{source.get('user', 'root')}@{source['server']}")
+def default_server(source: DatabaseSource) -> DbTarget:
+    return parse_url(f"mysql://{source.user or 'root'}@{source.server}")
 
 
 def verify_snapshot(
@@ -281,7 +282,7 @@ def _verify_snapshot(repo: Repository, snap: Snapshot, server: DbTarget | None, 
     started = time.monotonic()
     report = VerifyReport(snap.snapshot_id, snap.time, datetime.now(UTC).isoformat(timespec="seconds"))
     sources = database_sources(repo, snap)
-    on_event(VerifyStarted(snap.snapshot_id, tuple(f"odbackup_verify_{snap.short_id}_{s['name']}_*"
+    on_event(VerifyStarted(snap.snapshot_id, tuple(f"odbackup_verify_{snap.short_id}_{s.name}_*"
                                                    for s in sources)))
     for source in sources:
         target = password_for(server or default_server(source))
@@ -290,9 +291,9 @@ def _verify_snapshot(repo: Repository, snap: Snapshot, server: DbTarget | None, 
         except (DatabaseError, OdbackupError) as exc:
             if isinstance(exc, Cancelled):
                 raise
-            verdict = DatabaseVerdict(source["name"], "", problems=[f"could not be restored and compared: {exc}"])
+            verdict = DatabaseVerdict(source.name, "", problems=[f"could not be restored and compared: {exc}"])
         report.databases.append(verdict)
-        report.problems += [f"{source['name']}: {p}" for p in verdict.problems]
+        report.problems += [f"{source.name}: {p}" for p in verdict.problems]
     _verify_files(repo, snap, report, cancel)
     on_event(FilesVerified(report.files, report.file_bytes, tuple(report.damaged_files)))
     report.problems += [f"file damaged: {p}" for p in report.damaged_files]

@@ -217,7 +217,7 @@ def _snapshot_json(row: SnapshotRow) -> dict:
     if row.damaged:
         return {"event": "snapshot", "id": row.snapshot_id, "damaged": True, "problem": row.problem}
     return {"event": "snapshot", "id": row.snapshot_id, "time": row.time, "hostname": row.hostname,
-            "complete": row.complete, "stats": row.stats, "verified_at": row.verified_at,
+            "complete": row.complete, "stats": row.stats.to_json() if row.stats else {}, "verified_at": row.verified_at,
             "verified_ok": row.verified_ok,
             "sources": None if row.sources is None else [src.where for src in row.sources],
             "sources_hidden": row.sources_hidden, "damaged": False}

@@ -29,6 +29,7 @@ from ..errors import Cancelled
 from ..events import DatabaseDumped, EventSink, TableDumped, TableSkipped
 from ..folders.backup import tree_bytes_of
 from ..pipeline import SealPipeline
+from ..repository.records import DatabaseSource
 from ..repository.repo import BlobWriter
 from . import locking
 from .connection import DatabaseError, DbTarget, connect, kill_session, translate
@@ -104,7 +105,7 @@ class DatabaseDump:
 
     # --- the run -------------------------------------------------------------------------------
 
-    def run(self) -> tuple[dict, bytes]:
+    def run(self) -> tuple[DatabaseSource, bytes]:
         """Returns (the snapshot's source record, the refs blob ID)."""
         started = time.monotonic()
         target = self.plan.target
@@ -378,7 +379,7 @@ class DatabaseDump:
 
     # --- the result ----------------------------------------------------------------------------------
 
-    def _finish(self, schema: Schema, nodes: list[dict], started: float) -> tuple[dict, bytes]:
+    def _finish(self, schema: Schema, nodes: list[dict], started: float) -> tuple[DatabaseSource, bytes]:
         tree = {
             "database": self.db, "charset": schema.charset, "collation": schema.collation,
             "server_version": self.server_version, "tables": nodes,
@@ -391,11 +392,9 @@ class DatabaseDump:
         seconds = time.monotonic() - started
         self.emit(DatabaseDumped(self.db, self.stats.tables, self.stats.rows, self.stats.bytes,
                                  self.stats.lock_window, seconds))
-        source = {"kind": "database", "name": self.db, "server": self.plan.target.server,
-                  "user": self.plan.target.user,
-                  "server_version": self.server_version, "tree": tree_id.hex(), "lock_mode": self.plan.lock_mode,
-                  "lock_window": round(self.stats.lock_window, 3), "tables": self.stats.tables,
-                  "rows": self.stats.rows, "bytes": self.stats.bytes}
+        source = DatabaseSource(self.db, self.plan.target.server, self.server_version, tree_id.hex(),
+                                self.plan.lock_mode, round(self.stats.lock_window, 3), self.stats.tables,
+                                self.stats.rows, self.stats.bytes, user=self.plan.target.user)
         return source, refs_id
 
 

@@ -33,6 +33,7 @@ from ..events import (
     ignore_events,
 )
 from ..progress import Throttle
+from ..repository.records import DatabaseSource
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 from . import loadlocal
@@ -133,22 +134,21 @@ class DatabaseRestoreResult:
     problems: tuple[str, ...]
 
 
-def database_sources(repo: Repository, snap: Snapshot) -> list[dict]:
-    snap.open_body(repo.require_full_key())
-    return [s for s in snap.sources if s["kind"] == "database"]
+def database_sources(repo: Repository, snap: Snapshot) -> list[DatabaseSource]:
+    return list(snap.open_body(repo.require_full_key()).databases)
 
 
-def find_database(repo: Repository, snap: Snapshot, name: str | None) -> dict:
+def find_database(repo: Repository, snap: Snapshot, name: str | None) -> DatabaseSource:
     sources = database_sources(repo, snap)
     if not sources:
         raise DatabaseError(f"Snapshot {snap.short_id} holds no database.")
     if name is None and len(sources) == 1:
         return sources[0]
     for s in sources:
-        if s["name"] == name:
+        if s.name == name:
             return s
     raise DatabaseError(f"Snapshot {snap.short_id} holds no database '{name}' "
-                        f"(it has: {', '.join(s['name'] for s in sources)}).")
+                        f"(it has: {', '.join(s.name for s in sources)}).")
 
 
 LOAD_SQL_MODE = "NO_AUTO_VALUE_ON_ZERO"
@@ -506,7 +506,7 @@ def restore_database(
 ) -> DatabaseRestoreResult:
     """Restore one database of ``snap`` as ``target.database`` on ``target``'s server."""
     source = find_database(repo, snap, source_name)
-    tree = repo.read_tree(bytes.fromhex(source["tree"]))
+    tree = repo.read_tree(bytes.fromhex(source.tree))
     if not target.database:
         raise DatabaseError("Say which database to restore into (mysql://USER@HOST:PORT/NEWNAME).")
     started = time.monotonic()

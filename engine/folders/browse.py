@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import SnapshotNotFound
+from ..repository.records import FolderSource
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 
@@ -25,20 +26,19 @@ class Entry:
         return str(self.node["type"])
 
 
-def source_root(source: dict) -> dict:
+def source_root(source: FolderSource) -> dict:
     """A source folder as a directory node."""
     return {
-        "name": source["name"],
+        "name": source.name,
         "type": "dir",
-        "subtree": source["tree"],
-        "mode": source.get("mode", 0o755),
-        "mtime_ns": source.get("mtime_ns", 0),
+        "subtree": source.tree,
+        "mode": source.mode,
+        "mtime_ns": source.mtime_ns,
     }
 
 
 def roots(repo: Repository, snap: Snapshot) -> list[Entry]:
-    snap.open_body(repo.require_full_key())
-    return [Entry(s["name"], source_root(s)) for s in snap.sources if s["kind"] == "folder"]
+    return [Entry(s.name, source_root(s)) for s in snap.open_body(repo.require_full_key()).folders]
 
 
 def children(repo: Repository, entry: Entry) -> list[Entry]:

@@ -166,21 +166,23 @@ def _overlap(a: str, b: str) -> bool:
 def destinations(snap: Snapshot, target: str | None, roots: list[str], original: bool) -> dict[str, str]:
     """For each source folder name in ``roots``: the folder its contents are restored into."""
     found = {}
-    for source in snap.sources:
-        if source["kind"] == "folder" and source["name"] in roots:
+    assert snap.body is not None, "open_body first"
+    for source in snap.body.folders:
+        if source.name in roots:
             if original:
-                found[source["name"]] = os.path.abspath(source["path"])
+                found[source.name] = os.path.abspath(source.path)
             else:
                 assert target is not None
-                if not safe_name(source["name"]):
-                    raise UnsafePath(f"The snapshot names a folder '{source['name']}', which is not a safe name.")
-                found[source["name"]] = os.path.join(os.path.abspath(target), source["name"])
+                if not safe_name(source.name):
+                    raise UnsafePath(f"The snapshot names a folder '{source.name}', which is not a safe name.")
+                found[source.name] = os.path.join(os.path.abspath(target), source.name)
     return found
 
 
 def live_folders_touched(snap: Snapshot, bases: dict[str, str], live: tuple[str, ...] = ()) -> list[str]:
     """The live folders (the snapshot's sources, plus ``live``) a restore into ``bases`` would write into."""
-    candidates = [s["path"] for s in snap.sources if s["kind"] == "folder"] + list(live)
+    assert snap.body is not None, "open_body first"
+    candidates = [s.path for s in snap.body.folders] + list(live)
     touched: list[str] = []
     for path in candidates:
         if any(_overlap(path, base) for base in bases.values()) and not any(same_folder(path, t) for t in touched):

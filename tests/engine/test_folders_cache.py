@@ -127,7 +127,7 @@ def test_unchanged_rerun_reuses_every_folder_and_reads_no_file(repo_path, source
     assert second.folders_reused == folder_count(source)
     assert (second.files, second.bytes, second.bytes_added) == (first.files, first.bytes, 0)
     assert_snapshot_is_disk(repo_path, second, source)
-    trees = [opened(repo_path).find_snapshot(r.snapshot_id).sources[0]["tree"] for r in (first, second)]
+    trees = [opened(repo_path).find_snapshot(r.snapshot_id).sources[0].tree for r in (first, second)]
     assert trees[0] == trees[1]
 
 

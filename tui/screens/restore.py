@@ -20,6 +20,7 @@ from engine.errors import OdbackupError
 from engine.folders import browse
 from engine.folders.restore import RestorePreview, preview
 from engine.progress import Eta
+from engine.repository.records import DatabaseSource, FolderSource
 from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
 
@@ -44,7 +45,7 @@ class Item:
     kind: str
     name: str
     entry: browse.Entry | None = None
-    source: dict | None = None
+    source: DatabaseSource | None = None
     node: dict | None = None
 
 
@@ -57,8 +58,8 @@ def describe(item: Item) -> str:
     """One line about the highlighted item."""
     if item.kind == "database" and item.source:
         s = item.source
-        return (f"Database {s['name']} from {s['server']}: {fmt.count(s.get('tables', 0), 'table')}, "
-                f"{s.get('rows', 0):,} rows, {fmt.size(s.get('bytes', 0))}. Press d to restore it.")
+        return (f"Database {s.name} from {s.server}: {fmt.count(s.tables, 'table')}, "
+                f"{s.rows:,} rows, {fmt.size(s.bytes)}. Press d to restore it.")
     if item.kind == "table" and item.node:
         return f"Table {item.name}: {item.node['rows']:,} rows, {fmt.size(item.node['bytes'])}. Press d to " \
                "restore its database."
@@ -143,11 +144,11 @@ class RestoreScreen(JobScreen):
             return
         tree.root.set_label(f"Snapshot {snap.short_id} of {fmt.local(snap.time)}")
         tree.root.expand()
-        databases = [s for s in snap.sources if s["kind"] == "database"]
+        databases = [s for s in snap.sources if isinstance(s, DatabaseSource)]
         if databases:
             node = tree.root.add("Databases", Item("databases", "Databases"), expand=True)
             for source in databases:
-                node.add(source["name"], Item("database", source["name"], source=source), allow_expand=True)
+                node.add(source.name, Item("database", source.name, source=source), allow_expand=True)
         folders = tree.root.add("Folders", Item("folders", "Folders"), expand=True)
         for entry in browse.roots(self.repo, snap) if self.repo else []:
             folders.add(entry.node["name"] + "/", Item("dir", entry.node["name"], entry=entry), allow_expand=True)
@@ -164,7 +165,7 @@ class RestoreScreen(JobScreen):
         if item.kind == "dir" and item.entry is not None and repo is not None:
             self.start_job(f"children:{node.id}", lambda: (node, browse.children(repo, item.entry)))
         elif item.kind == "database" and item.source and repo is not None:
-            tree_id = bytes.fromhex(item.source["tree"])
+            tree_id = bytes.fromhex(item.source.tree)
             self.start_job(f"children:{node.id}", lambda: (node, repo.read_tree(tree_id)["tables"]))
 
     def _add_children(self, node: TreeNode, children: list) -> None:
@@ -186,7 +187,7 @@ class RestoreScreen(JobScreen):
         node = self.query_one("#browse", Tree).cursor_node
         return node.data if node is not None else None
 
-    def _database_of(self, node: TreeNode | None) -> dict | None:
+    def _database_of(self, node: TreeNode | None) -> DatabaseSource | None:
         while node is not None:
             if node.data is not None and node.data.kind == "database":
                 return node.data.source
@@ -200,7 +201,7 @@ class RestoreScreen(JobScreen):
         if snap is None or self.running:
             return
         if source is None:
-            databases = [s for s in snap.sources if s["kind"] == "database"]
+            databases = [s for s in snap.sources if isinstance(s, DatabaseSource)]
             if len(databases) != 1:
                 self.notify("Highlight a database (or one of its tables) first.", severity="warning")
                 return
@@ -208,7 +209,7 @@ class RestoreScreen(JobScreen):
         settings = self.app.settings  # type: ignore[attr-defined]
         live = (f"{settings.database.host}:{settings.database.port}", settings.database.name) \
             if settings.database else None
-        self.app.push_screen(RestoreDatabaseDialog(source["name"], source["server"], source.get("user", "root"),
+        self.app.push_screen(RestoreDatabaseDialog(source.name, source.server, source.user or "root",
                                                    snap.time, live), self._run_database)
 
     def action_restore_files(self) -> None:
@@ -216,7 +217,7 @@ class RestoreScreen(JobScreen):
         if snap is None or self.running:
             return
         paths = (item.entry.path,) if item is not None and item.entry is not None else ()
-        sources = tuple(s["path"] for s in snap.sources if s["kind"] == "folder")
+        sources = tuple(s.path for s in snap.sources if isinstance(s, FolderSource))
         if not sources:
             self.notify("This snapshot holds no folders.", severity="warning")
             return

@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from engine import events as ev
 from engine.database.connection import DbTarget, resolve_password
 from engine.errors import Cancelled, OdbackupError, UsageError
+from engine.repository.records import DatabaseSource
 from engine.settings import Settings
 
 from ..joblog import JobLog
@@ -55,8 +56,8 @@ def load_choices(settings: Settings, secret: str | None) -> list[SnapshotChoice]
     """Snapshots, newest first (needs the passphrase: their contents are read)."""
     repo = open_repo(settings.repository, full=True, secret=secret)
     return [SnapshotChoice(s.snapshot_id, s.time, s.complete,
-                           tuple((src["name"], src["server"], src.get("user", "root"))
-                                 for src in s.sources if src["kind"] == "database"))
+                           tuple((src.name, src.server, src.user or "root")
+                                 for src in s.sources if isinstance(src, DatabaseSource)))
             for s in reversed(repo.snapshots())]
 
 
