@@ -231,7 +231,7 @@ class Checker:
             if isinstance(source, DatabaseSource):
                 self._check_database_tree(snap, source)
         for entry, problem in _walk_checked(self.repo, roots(self.repo, snap)):
-            missing = [c for c, _ in entry.node.get("content", []) if bytes.fromhex(c) not in self.index]
+            missing = [c for c, _ in entry.node.content or () if bytes.fromhex(c) not in self.index]
             if problem or missing or _uses_bad(entry, self.bad_blobs):
                 self._damage(snap, entry.path, problem or "data missing or damaged")
 
@@ -253,9 +253,9 @@ class Checker:
 def _uses_bad(entry: Entry, bad: set[bytes]) -> bool:
     if not bad:
         return False
-    ids = [c for c, _ in entry.node.get("content", [])]
-    if entry.type == "dir":
-        ids.append(entry.node["subtree"])
+    ids = [c for c, _ in entry.node.content or ()]
+    if entry.node.subtree is not None:
+        ids.append(entry.node.subtree)
     return any(bytes.fromhex(i) in bad for i in ids)
 
 

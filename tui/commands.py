@@ -253,12 +253,12 @@ def _ls(repo: Repository, snap, path: str | None, out: Printer) -> int:
             node = entry.node
             if isinstance(out, JsonPrinter):
                 out.emit({"event": "entry", "path": entry.path, "type": entry.type,
-                          "size": node.get("size"), "mtime_ns": node.get("mtime_ns")})
+                          "size": node.size, "mtime_ns": node.mtime_ns})
                 continue
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(node.get("mtime_ns", 0) / 1e9))
-            extra = f" -> {node['target']}" if entry.type == "symlink" else ""
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(node.mtime_ns / 1e9))
+            extra = f" -> {node.target}" if entry.type == "symlink" else ""
             shown = entry.path + ("/" if entry.type == "dir" else "")
-            out.result(f"{entry.type[0]} {node.get('size', 0):>14,} {when}  {shown}{extra}")
+            out.result(f"{entry.type[0]} {node.size or 0:>14,} {when}  {shown}{extra}")
     out.summary({"snapshot_id": snap.snapshot_id, "entries": count})
     return EXIT_OK
 

@@ -66,7 +66,7 @@ def snapshot_entries(repo_path, snapshot_id: str) -> dict[str, dict]:
     found = {}
     for entry in browse.walk(repo, root):
         rel = entry.path.split("/", 1)[1] if "/" in entry.path else ""
-        node = dict(entry.node)
+        node = entry.node.to_json()
         if node["type"] == "file":
             node["bytes"] = b"".join(repo.read_blob(bytes.fromhex(cid)) for cid, _ in node["content"])
         found[rel] = node

@@ -20,6 +20,7 @@ from engine.errors import OdbackupError
 from engine.folders import browse
 from engine.folders.restore import RestorePreview, preview
 from engine.progress import Eta
+from engine.repository import records
 from engine.repository.records import DatabaseSource, FolderSource
 from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
@@ -46,7 +47,7 @@ class Item:
     name: str
     entry: browse.Entry | None = None
     source: DatabaseSource | None = None
-    node: dict | None = None
+    node: records.TreeNode | records.TableNode | None = None
 
 
 def load(settings: Any, secret: str | None) -> tuple[Repository, list[Snapshot]]:
@@ -60,12 +61,12 @@ def describe(item: Item) -> str:
         s = item.source
         return (f"Database {s.name} from {s.server}: {fmt.count(s.tables, 'table')}, "
                 f"{s.rows:,} rows, {fmt.size(s.bytes)}. Press d to restore it.")
-    if item.kind == "table" and item.node:
-        return f"Table {item.name}: {item.node['rows']:,} rows, {fmt.size(item.node['bytes'])}. Press d to " \
+    if item.kind == "table" and isinstance(item.node, records.TableNode):
+        return f"Table {item.name}: {item.node.rows:,} rows, {fmt.size(item.node.bytes)}. Press d to " \
                "restore its database."
-    if item.kind == "file" and item.node:
-        when = fmt.local(datetime.fromtimestamp(item.node.get("mtime_ns", 0) / 1e9, UTC))
-        return f"File {item.entry.path if item.entry else item.name}: {fmt.size(item.node.get('size', 0))}, " \
+    if item.kind == "file" and isinstance(item.node, records.TreeNode):
+        when = fmt.local(datetime.fromtimestamp(item.node.mtime_ns / 1e9, UTC))
+        return f"File {item.entry.path if item.entry else item.name}: {fmt.size(item.node.size or 0)}, " \
                f"changed {when}. Press f to restore it."
     if item.kind in ("dir", "folders"):
         what = item.entry.path if item.entry else "every folder"
@@ -151,7 +152,7 @@ class RestoreScreen(JobScreen):
                 node.add(source.name, Item("database", source.name, source=source), allow_expand=True)
         folders = tree.root.add("Folders", Item("folders", "Folders"), expand=True)
         for entry in browse.roots(self.repo, snap) if self.repo else []:
-            folders.add(entry.node["name"] + "/", Item("dir", entry.node["name"], entry=entry), allow_expand=True)
+            folders.add(entry.node.name + "/", Item("dir", entry.node.name, entry=entry), allow_expand=True)
         tree.move_cursor(tree.root)
 
     # --- browsing -----------------------------------------------------------------------------------------
@@ -166,17 +167,18 @@ class RestoreScreen(JobScreen):
             self.start_job(f"children:{node.id}", lambda: (node, browse.children(repo, item.entry)))
         elif item.kind == "database" and item.source and repo is not None:
             tree_id = bytes.fromhex(item.source.tree)
-            self.start_job(f"children:{node.id}", lambda: (node, repo.read_tree(tree_id)["tables"]))
+            self.start_job(f"children:{node.id}",
+                           lambda: (node, records.DatabaseTree.from_json(repo.read_tree(tree_id)).tables))
 
     def _add_children(self, node: TreeNode, children: list) -> None:
         for child in children:
             if isinstance(child, browse.Entry):
                 is_dir = child.type == "dir"
-                label = child.node["name"] + ("/" if is_dir else f"  {fmt.size(child.node.get('size', 0))}")
-                node.add(label, Item("dir" if is_dir else "file", child.node["name"], entry=child, node=child.node),
+                label = child.node.name + ("/" if is_dir else f"  {fmt.size(child.node.size or 0)}")
+                node.add(label, Item("dir" if is_dir else "file", child.node.name, entry=child, node=child.node),
                          allow_expand=is_dir)
             else:
-                node.add_leaf(f"{child['name']}  {child['rows']:,} rows", Item("table", child["name"], node=child))
+                node.add_leaf(f"{child.name}  {child.rows:,} rows", Item("table", child.name, node=child))
 
     @on(Tree.NodeHighlighted, "#browse")
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
