@@ -88,6 +88,7 @@ def test_a_folder_snapshot_written_by_the_backup_reads_and_writes_back_byte_for_
     assert _canonical_body(body.to_json()) == body_raw
     (folder,) = body.sources
     assert isinstance(folder, FolderSource) and folder.name == "OpenDentImages" and body.databases == ()
+    assert folder.extra == {} and body.extra == {}
 
     trees = _folder_trees(repo, folder.tree)
     assert len(trees) == 3  # the source, S, S/SmithJohn1234
@@ -95,6 +96,7 @@ def test_a_folder_snapshot_written_by_the_backup_reads_and_writes_back_byte_for_
         tree = FolderTree.from_json(json.loads(raw))
         assert tree_bytes_of(tree.to_json()) == raw
         assert all(TreeNode.from_json(n.to_json()) == n for n in tree.nodes)
+        assert all(n.extra == {} for n in tree.nodes) and tree.extra == {}  # every key the backup writes is known
     top = {n.name: n for n in FolderTree.from_json(json.loads(trees[0])).nodes}
     assert top["a.txt"].type == "file" and top["a.txt"].size == 3 and len(top["a.txt"].content or ()) == 1
     assert top["empty.txt"].size == 0 and top["empty.txt"].content == ()
@@ -140,12 +142,14 @@ def test_a_database_snapshot_written_by_the_backup_reads_and_writes_back_byte_fo
     (db,) = body.sources
     assert isinstance(db, DatabaseSource) and (db.name, db.server, db.user) == (name, "127.0.0.1:3306", "root")
     assert (db.tables, db.rows, db.bytes) == (2, 2, snap.stats.db_bytes)
+    assert db.extra == {} and body.extra == {} and snap.stats.extra == {}
     assert db.where == f"127.0.0.1:3306/{name}"
 
     raw = repo.read_blob(bytes.fromhex(db.tree))
     tree = DatabaseTree.from_json(json.loads(raw))
     assert tree_bytes_of(tree.to_json()) == raw
     assert DatabaseTree.from_json(tree.to_json()) == tree
+    assert tree.extra == {} and all(t.extra == {} for t in tree.tables)
     tables = {t.name: t for t in tree.tables}
     assert tables["patient"].rows == 2 and tables["patient"].auto_increment == 3
     assert tables["note"].rows == 0 and tables["note"].content == ()
