@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import SnapshotNotFound
-from ..repository.records import FolderSource, FolderTree, TreeNode
+from ..repository.records import FolderSource, FolderTree, TreeNode, parse
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 
@@ -39,7 +39,7 @@ def children(repo: Repository, entry: Entry) -> list[Entry]:
     if entry.type != "dir":
         return []
     assert entry.node.subtree is not None  # a dir has one (engine/repository/names.py checks it)
-    tree = FolderTree.from_json(repo.read_tree(bytes.fromhex(entry.node.subtree)))
+    tree = parse(FolderTree, repo.read_tree(bytes.fromhex(entry.node.subtree)))
     return [Entry(f"{entry.path}/{n.name}", n) for n in tree.nodes]
 
 

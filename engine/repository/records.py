@@ -22,11 +22,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 Json = dict[str, Any]
 Content = tuple[tuple[str, int], ...]
 """A file's or table's chunks in order: (data blob ID as hex, length)."""
+
+
+class _Record(Protocol):
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Any: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def parse(cls: type[R], doc: Any) -> R:
+    """``cls.from_json(doc)``, where a document missing a key or of the wrong shape (damaged, or
+    forged) is a :class:`ValueError`, as malformed JSON is."""
+    try:
+        return cls.from_json(doc)  # type: ignore[no-any-return]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"a malformed {cls.__name__} ({type(exc).__name__}: {exc})") from exc
 
 
 def _extra(doc: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import crypto
 from .names import check_body
-from .records import SnapshotBody, SnapshotStats, Source
+from .records import SnapshotBody, SnapshotStats, Source, parse
 from .storage import Backend
 
 HEADER_KIND = "snapshot"
@@ -52,12 +52,13 @@ class Snapshot:
 
     def open_body(self, opener: crypto.SessionOpener) -> SnapshotBody:
         """Open the body (full key only) and check its names: raises ``crypto.DecryptionFailed`` when
-        it is damaged, :class:`~engine.errors.UnsafeSnapshot` when it names a source unsafely."""
+        it is damaged, ``ValueError`` when it is malformed, :class:`~engine.errors.UnsafeSnapshot` when
+        it names a source unsafely."""
         if self.body is None:
             plain = opener.open(self.body_session, self.body_sealed, BODY_AAD)
             body = json.loads(plain)
             check_body(self.snapshot_id, body)
-            self.body = SnapshotBody.from_json(body)
+            self.body = parse(SnapshotBody, body)
         return self.body
 
     @property
@@ -89,7 +90,7 @@ def read_snapshot(backend: Backend, maint_key: bytes, snap_id: str) -> Snapshot:
         time=doc["time"],
         hostname=doc["hostname"],
         complete=bool(doc["complete"]),
-        stats=SnapshotStats.from_json(doc["stats"]),
+        stats=parse(SnapshotStats, doc["stats"]),
         refs=bytes.fromhex(doc["refs"]),
         body_session=crypto.unb64(doc["body"]["session"]),
         body_sealed=crypto.unb64(doc["body"]["sealed"]),

@@ -29,6 +29,7 @@ from engine.repository.records import (
     SnapshotStats,
     TableNode,
     TreeNode,
+    parse,
     source_from_json,
 )
 from engine.repository.repo import Repository
@@ -228,6 +229,18 @@ def test_keys_and_kinds_from_a_newer_version_are_kept_in_place():
 def test_stats_without_a_key_every_version_wrote_are_refused():
     with pytest.raises(ValueError, match="bytes_stored"):
         SnapshotStats.from_json({k: v for k, v in OLD_STATS.items() if k != "bytes_stored"})
+
+
+@pytest.mark.parametrize(("cls", "doc"), [
+    (SnapshotBody, {"program": "odbackup", "skipped": [], "sources": [{"kind": "folder", "name": "C"}]}),
+    (SnapshotBody, {"program": "odbackup", "sources": "not a list of sources"}),
+    (FolderTree, {"nodes": [{"name": "x", "type": "file"}]}),
+    (DatabaseTree, {"database": "d", "tables": []}),
+])
+def test_a_malformed_document_is_a_value_error_like_malformed_json(cls, doc):
+    """So every reader that reports a damaged snapshot on bad JSON reports these the same way."""
+    with pytest.raises(ValueError, match=f"malformed {cls.__name__}"):
+        parse(cls, doc)
 
 
 def test_a_repository_holding_an_old_snapshot_opens_and_lists_it(folder_snapshot):
