@@ -83,7 +83,7 @@ def verify_job(screen: VerifyScreen, settings: Settings, snapshot_id: str, serve
             repo, snap, server=server,
             password_for=lambda t: t.with_password(password) if password else resolve_password(t),
             on_event=post_events(screen, "verify", log), cancel=get_current_worker().cancelled_event)
-        objects = sum(len(repo.read_tree(bytes.fromhex(s["tree"]))["programs"])
+        objects = sum(len(repo.read_tree(bytes.fromhex(s.tree))["programs"])
                       for s in database_sources(repo, snap))
     except OdbackupError as exc:
         log.error(exc)
