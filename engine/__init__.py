@@ -32,7 +32,8 @@ The packages and modules (each says more in its own docstring):
 
 ``repository/``
     The repository itself: storage, keys and machine credentials, packs,
-    blobs, the index, snapshot files, locks.
+    blobs, the index, snapshot files and their typed records (``records.py``:
+    stats, sources, tree and table nodes), locks.
 ``folders/``
     Folder backup, the files cache, restore of files, browsing a snapshot.
 ``database/``

@@ -31,6 +31,7 @@ from .folders.backup import FolderBackup, FolderStats
 from .folders.filescache import FilesCache
 from .progress import TreeCounter
 from .repository.lock import RepoLock
+from .repository.records import FolderSource, SkippedEntry, SnapshotBody, SnapshotStats, Source
 from .repository.repo import BlobWriter, Repository
 from .repository.snapshot import Snapshot, seal_body, write_snapshot
 
@@ -65,7 +66,7 @@ class BackupResult:
     folders_reused: int = 0  # folders found unchanged as a whole (tree reused, no file looked up)
     lock_window: float = 0.0
     """Seconds the office's writes were or could have been blocked by the databases' locks, from
-    each request to its release (the snapshot's ``stats["lock_window"]``)."""
+    each request to its release (the snapshot's ``stats.lock_window``)."""
 
 
 def source_names(folders: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -137,7 +138,8 @@ def _run_locked(
     folders = FolderBackup(repo, writer, cache, counter, on_event=on_event, cancel=cancel, pipeline=pipeline)
     tables = None
     try:
-        sources, root_refs = [], []
+        sources: list[Source] = []
+        root_refs: list[bytes] = []
         if databases:  # the database stack (pymysql) is loaded only when needed
             from .database.dump import DatabaseDump
             from .database.tablecache import TableCache
@@ -154,10 +156,7 @@ def _run_locked(
         for name, path in names:
             tree_id, refs_id = folders.backup_folder(path)
             st = os.stat(path)
-            sources.append(
-                {"kind": "folder", "name": name, "path": path, "tree": tree_id.hex(),
-                 "mode": st.st_mode & 0o7777, "mtime_ns": st.st_mtime_ns}
-            )
+            sources.append(FolderSource(name, path, tree_id.hex(), st.st_mode & 0o7777, st.st_mtime_ns))
             root_refs.append(refs_id)
             if counter.finished and not scan_reported:
                 on_event(ScanFinished(counter.files, counter.bytes))
@@ -219,32 +218,29 @@ def _save_snapshot(
     writer: BlobWriter,
     stats: FolderStats,
     bytes_added: int,
-    sources: list[dict],
+    sources: list[Source],
     refs_id: bytes,
     on_event: EventSink,
     started: float,
 ) -> BackupResult:
     complete = not stats.skipped
     duration = time.monotonic() - started
-    body = {
-        "program": f"odbackup {__version__}",
-        "sources": sources,
-        "skipped": [{"path": p, "reason": r} for p, r in stats.skipped],
-    }
-    databases = [src for src in sources if src["kind"] == "database"]
-    summary = {
-        "files": stats.files,
-        "bytes": stats.bytes,
-        "databases": len(databases),
-        "db_tables": sum(src["tables"] for src in databases),
-        "db_rows": sum(src["rows"] for src in databases),
-        "db_bytes": sum(src["bytes"] for src in databases),
-        "lock_window": round(sum(src["lock_window"] for src in databases), 3),
-        "bytes_added": bytes_added,
-        "bytes_stored": writer.bytes_stored,
-        "duration": round(duration, 3),
-        "skipped": len(stats.skipped),
-    }
+    body = SnapshotBody(f"odbackup {__version__}", tuple(sources),
+                        tuple(SkippedEntry(p, r) for p, r in stats.skipped))
+    databases = body.databases
+    summary = SnapshotStats(
+        files=stats.files,
+        bytes=stats.bytes,
+        databases=len(databases),
+        db_tables=sum(src.tables for src in databases),
+        db_rows=sum(src.rows for src in databases),
+        db_bytes=sum(src.bytes for src in databases),
+        lock_window=round(sum(src.lock_window for src in databases), 3),
+        bytes_added=bytes_added,
+        bytes_stored=writer.bytes_stored,
+        duration=round(duration, 3),
+        skipped=len(stats.skipped),
+    )
     body_session = writer.session
     snap = Snapshot(
         snapshot_id="",
@@ -263,5 +259,5 @@ def _save_snapshot(
     )
     return BackupResult(
         snap_id, complete, stats.files, stats.bytes, bytes_added, writer.bytes_stored, duration,
-        tuple(stats.skipped), stats.files_read, stats.folders_reused, summary["lock_window"],
+        tuple(stats.skipped), stats.files_read, stats.folders_reused, summary.lock_window or 0.0,
     )

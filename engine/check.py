@@ -41,6 +41,7 @@ from .repository.blobs import open_blob
 from .repository.index import Index, read_index_file
 from .repository.lock import read_lock
 from .repository.pack import PackContents
+from .repository.records import DatabaseSource
 from .repository.repo import Repository
 from .repository.snapshot import Snapshot, read_snapshot, snapshot_ids
 from .repository.storage import LocalBackend
@@ -227,20 +228,20 @@ class Checker:
             self.error(f"snapshot {snap.short_id}", f"unsafe name: {exc}")
             return
         for source in snap.sources:
-            if source["kind"] == "database":
+            if isinstance(source, DatabaseSource):
                 self._check_database_tree(snap, source)
         for entry, problem in _walk_checked(self.repo, roots(self.repo, snap)):
-            missing = [c for c, _ in entry.node.get("content", []) if bytes.fromhex(c) not in self.index]
+            missing = [c for c, _ in entry.node.content or () if bytes.fromhex(c) not in self.index]
             if problem or missing or _uses_bad(entry, self.bad_blobs):
                 self._damage(snap, entry.path, problem or "data missing or damaged")
 
-    def _check_database_tree(self, snap: Snapshot, source: dict) -> None:
+    def _check_database_tree(self, snap: Snapshot, source: DatabaseSource) -> None:
         try:
-            self.repo.read_tree(bytes.fromhex(source["tree"]))
+            self.repo.read_tree(bytes.fromhex(source.tree))
         except UnsafeSnapshot as exc:
-            self._damage(snap, source["name"], f"unsafe name: {exc}")
+            self._damage(snap, source.name, f"unsafe name: {exc}")
         except OdbackupError as exc:
-            self._damage(snap, source["name"], f"database description unreadable ({exc})")
+            self._damage(snap, source.name, f"database description unreadable ({exc})")
 
     def _damage(self, snap: Snapshot, path: str, why: str) -> None:
         paths = self.result.damaged.setdefault(snap.snapshot_id, [])
@@ -252,9 +253,9 @@ class Checker:
 def _uses_bad(entry: Entry, bad: set[bytes]) -> bool:
     if not bad:
         return False
-    ids = [c for c, _ in entry.node.get("content", [])]
-    if entry.type == "dir":
-        ids.append(entry.node["subtree"])
+    ids = [c for c, _ in entry.node.content or ()]
+    if entry.node.subtree is not None:
+        ids.append(entry.node.subtree)
     return any(bytes.fromhex(i) in bad for i in ids)
 
 

@@ -9,10 +9,10 @@ passphrase or recovery key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from .reports import verifications
+from .repository.records import SnapshotStats
 from .repository.repo import Repository
 from .repository.snapshot import Snapshot
 
@@ -50,8 +50,8 @@ class SnapshotRow:
     sources: tuple[ListedSource, ...] | None = None
     """None when the repository was opened without the passphrase (``sources_hidden`` says why)."""
     sources_hidden: str | None = None
-    stats: Mapping[str, Any] = field(default_factory=dict)
-    """The snapshot's figures as stored (``snapshots --json`` gives them whole)."""
+    stats: SnapshotStats | None = None
+    """The snapshot's figures as stored (``snapshots --json`` gives them whole); None when damaged."""
     damaged: bool = False
     problem: str | None = None
     """Why a damaged snapshot cannot be used."""
@@ -61,10 +61,10 @@ class SnapshotRow:
         return self.snapshot_id[:8]
 
 
-def backed_up_bytes(stats: Mapping[str, Any]) -> int:
+def backed_up_bytes(stats: SnapshotStats) -> int:
     """What a snapshot backed up: its folders' files and its databases (``db_bytes``, as
     engine/backup.py writes it)."""
-    return int(stats.get("bytes", 0)) + int(stats.get("db_bytes", 0))
+    return stats.backed_up_bytes
 
 
 def list_snapshots(repo: Repository, checked: Mapping[str, tuple[str, bool]] | None = None) -> list[SnapshotRow]:
@@ -79,13 +79,12 @@ def list_snapshots(repo: Repository, checked: Mapping[str, tuple[str, bool]] | N
 def snapshot_row(snap: Snapshot, verified_at: str | None = None, verified_ok: bool | None = None) -> SnapshotRow:
     """One readable snapshot as a row."""
     return SnapshotRow(
-        snap.snapshot_id, snap.time, snap.hostname, snap.complete, int(snap.stats.get("files", 0)),
-        backed_up_bytes(snap.stats), int(snap.stats.get("bytes_added", 0)), verified_at, verified_ok,
+        snap.snapshot_id, snap.time, snap.hostname, snap.complete, snap.stats.files,
+        backed_up_bytes(snap.stats), snap.stats.bytes_added, verified_at, verified_ok,
         sources=_sources(snap), sources_hidden=None if snap.body else SOURCES_HIDDEN, stats=snap.stats)
 
 
 def _sources(snap: Snapshot) -> tuple[ListedSource, ...] | None:
     if not snap.body:
         return None
-    return tuple(ListedSource(src["name"], src.get("path") or f"{src['server']}/{src['name']}")
-                 for src in snap.body["sources"])
+    return tuple(ListedSource(src.name, src.where) for src in snap.body.sources)

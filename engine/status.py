@@ -437,12 +437,12 @@ def _repository_part(settings: Settings, sources: Sources) -> dict[str, Any]:
     rows = [row for row in list_snapshots(repo, checked) if not row.damaged]
     found: dict[str, Any] = {"snapshots": len(rows), "stored_bytes": _stored_bytes(repo), "repo": repo,
                              "stored_policy": _has_policy(repo)}
-    if settings.database is None or all("db_bytes" in row.stats for row in rows):
+    if settings.database is None or all(row.stats and row.stats.db_bytes is not None for row in rows):
         # (headers of snapshots older than db_bytes do not say how big their databases were: no ratio then)
         found["logical_bytes"] = sum(row.bytes for row in rows)
-    with_db = [row for row in rows if "lock_window" in row.stats]
-    if with_db:  # the lock window the last backup of the database really had
-        found["last_lock_window"] = float(with_db[-1].stats["lock_window"])
+    windows = [row.stats.lock_window for row in rows if row.stats and row.stats.lock_window is not None]
+    if windows:  # the lock window the last backup of the database really had
+        found["last_lock_window"] = float(windows[-1])
     return found | _snapshot_part(rows, checked)
 
 
@@ -468,8 +468,9 @@ def _has_policy(repo: Repository) -> bool | None:
 
 
 def _last_backup(row: SnapshotRow) -> LastBackup:
+    stats = row.stats
     return LastBackup(row.snapshot_id, row.time, row.complete, row.files, row.bytes,
-                      float(row.stats.get("duration", 0.0)), row.verified_ok, int(row.stats.get("databases", 0)))
+                      float(stats.duration) if stats else 0.0, row.verified_ok, (stats and stats.databases) or 0)
 
 
 def _stored_bytes(repo: Repository) -> int:

@@ -49,6 +49,7 @@ from .events import (
 )
 from .folders.browse import roots, walk
 from .reports import store_report
+from .repository.records import DatabaseSource, DatabaseTree, FolderSource, TableNode
 from .repository.repo import Repository
 from .repository.snapshot import Snapshot
 
@@ -84,10 +85,10 @@ def scratch_name(snap: Snapshot, database: str) -> str:
     return f"odbackup_verify_{snap.short_id}_{database[:24]}_{secrets.token_hex(3)}"
 
 
-def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbTarget, keep: bool,
+def _verify_database(repo: Repository, snap: Snapshot, source: DatabaseSource, server: DbTarget, keep: bool,
                      on_event: EventSink, cancel: threading.Event, images: _Images) -> DatabaseVerdict:
-    scratch = scratch_name(snap, source["name"])
-    verdict = DatabaseVerdict(source["name"], scratch, kept=keep)
+    scratch = scratch_name(snap, source.name)
+    verdict = DatabaseVerdict(source.name, scratch, kept=keep)
     conn = connect(server)
     try:
         with conn.cursor() as cur:
@@ -95,7 +96,7 @@ def _verify_database(repo: Repository, snap: Snapshot, source: dict, server: DbT
             if one_row(cur)[0]:
                 raise DatabaseError(f"The scratch database '{scratch}' already exists; refusing to use it.")
         try:
-            result = restore_database(repo, snap, server.with_database(scratch), source_name=source["name"],
+            result = restore_database(repo, snap, server.with_database(scratch), source_name=source.name,
                                       disable_events=True, on_event=on_event, cancel=cancel)
             verdict.problems += list(result.problems)
             try:
@@ -118,7 +119,7 @@ class _Images:
     """Which of the snapshot's folders is the A to Z folder (None: none), and what the settings
     name (``folders.images``)."""
 
-    source: dict | None
+    source: FolderSource | None
     configured: str
 
 
@@ -161,17 +162,17 @@ def _drop_scratch(conn, server: DbTarget, scratch: str) -> str | None:
         return f"the scratch database {scratch} could not be dropped ({exc}); drop it by hand"
 
 
-def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
+def _compare(repo: Repository, source: DatabaseSource, conn, server: DbTarget, scratch: str, verdict: DatabaseVerdict,
              on_event: EventSink, cancel: threading.Event) -> None:
-    tree = repo.read_tree(bytes.fromhex(source["tree"]))
-    parts = {n["name"]: [rows for rows, _ in n["parts"]] for n in tree["tables"] if n.get("parts")}
-    elsewhere = frozenset(n["name"] for n in tree["tables"] if rows_elsewhere(n))
-    live = _LiveTables(source["name"], [n for n in tree["tables"] if n["name"] not in elsewhere], on_event)
+    tree = DatabaseTree.from_json(repo.read_tree(bytes.fromhex(source.tree)))
+    parts = {n.name: [rows for rows, _ in n.parts] for n in tree.tables if n.parts}
+    elsewhere = frozenset(n.name for n in tree.tables if rows_elsewhere(n))
+    live = _LiveTables(source.name, [n for n in tree.tables if n.name not in elsewhere], on_event)
     check_conn = connect(server.with_database(scratch), database=scratch)
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="odbackup-check") as pool:  # CHECK TABLE meanwhile
             checking = pool.submit(compare.check_tables, check_conn,
-                                   [n["name"] for n in tree["tables"] if n["name"] not in elsewhere], live.checked)
+                                   [n.name for n in tree.tables if n.name not in elsewhere], live.checked)
             try:
                 sums = compare.stream_checksums(conn, server, scratch, parts, cancel=cancel, skip=elsewhere,
                                                 on_table=live.summed)
@@ -184,27 +185,27 @@ def _compare(repo: Repository, source: dict, conn, server: DbTarget, scratch: st
     finally:
         check_conn.close()
     created = _tables_in(conn, scratch) if elsewhere else frozenset()
-    for node in tree["tables"]:
-        if node["name"] in elsewhere:
-            _definition_verified(source["name"], node["name"], node["name"] in created, verdict, on_event)
+    for node in tree.tables:
+        if node.name in elsewhere:
+            _definition_verified(source.name, node.name, node.name in created, verdict, on_event)
             continue
-        event = _table_verified(source["name"], node, sums.get(node["name"]), checks.get(node["name"], "missing"))
+        event = _table_verified(source.name, node, sums.get(node.name), checks.get(node.name, "missing"))
         _add_table(verdict, live.emit_once, event)
         if not event.checksum_ok:
-            verdict.problems.append(f"table {node['name']}: rows {event.rows_restored}/{node['rows']}, "
-                                    "content differs" if node["name"] in sums else f"table {node['name']} is missing")
+            verdict.problems.append(f"table {node.name}: rows {event.rows_restored}/{node.rows}, "
+                                    "content differs" if node.name in sums else f"table {node.name} is missing")
         if event.check_table != "OK":
-            verdict.problems.append(f"table {node['name']}: CHECK TABLE says {event.check_table}")
+            verdict.problems.append(f"table {node.name}: CHECK TABLE says {event.check_table}")
     conn.select_db(scratch)
-    verdict.problems += compare.program_problems(conn, scratch, tree["programs"])
+    verdict.problems += compare.program_problems(conn, scratch, [dict(p) for p in tree.programs])
     verdict.open_dental = compare.open_dental_facts(conn)
 
 
-def _table_verified(database: str, node: dict, summed: tuple[int, str] | None, check: str) -> TableVerified:
+def _table_verified(database: str, node: TableNode, summed: tuple[int, str] | None, check: str) -> TableVerified:
     """A table's row count and checksum (None: not read) against the backup's, and its CHECK TABLE."""
     rows, digest = summed or (0, "")
-    ok = summed is not None and digest == node["checksum"] and rows == node["rows"]
-    return TableVerified(database, node["name"], node["rows"], rows, ok, check)
+    ok = summed is not None and digest == node.checksum and rows == node.rows
+    return TableVerified(database, node.name, node.rows, rows, ok, check)
 
 
 class _LiveTables:
@@ -212,9 +213,9 @@ class _LiveTables:
     its CHECK TABLE (the check thread) are in, so the list fills while the rest is compared;
     the final pass sends only the ones not sent yet."""
 
-    def __init__(self, database: str, nodes: list[dict], on_event: EventSink) -> None:
+    def __init__(self, database: str, nodes: list[TableNode], on_event: EventSink) -> None:
         self.database, self.on_event = database, on_event
-        self.nodes = {n["name"]: n for n in nodes}
+        self.nodes = {n.name: n for n in nodes}
         self.sums: dict[str, tuple[int, str]] = {}
         self.checks: dict[str, str] = {}
         self.sent: set[str] = set()
@@ -281,15 +282,15 @@ def _verify_files(repo: Repository, snap: Snapshot, report: VerifyReport, cancel
             if entry.type != "file":
                 continue
             try:
-                for cid, _size in entry.node["content"]:
+                for cid, _size in entry.node.content or ():
                     report.file_bytes += len(repo.read_blob(bytes.fromhex(cid)))
                 report.files += 1
             except OdbackupError:
                 report.damaged_files.append(entry.path)
 
 
-def default_server(source: dict) -> DbTarget:
-    return parse_url(f"mysql://{source.get('user', 'root')}@{source['server']}")
+def default_server(source: DatabaseSource) -> DbTarget:
+    return parse_url(f"mysql://{source.user or 'root'}@{source.server}")
 
 
 def verify_snapshot(
@@ -323,7 +324,7 @@ def _verify_snapshot(repo: Repository, snap: Snapshot, server: DbTarget | None, 
     report = VerifyReport(snap.snapshot_id, snap.time, datetime.now(UTC).isoformat(timespec="seconds"))
     sources = database_sources(repo, snap)
     images = _Images(images_source(snap.sources, images_folder) if sources else None, images_folder)
-    on_event(VerifyStarted(snap.snapshot_id, tuple(f"odbackup_verify_{snap.short_id}_{s['name']}_*"
+    on_event(VerifyStarted(snap.snapshot_id, tuple(f"odbackup_verify_{snap.short_id}_{s.name}_*"
                                                    for s in sources)))
     for source in sources:
         target = password_for(server or default_server(source))
@@ -332,9 +333,9 @@ def _verify_snapshot(repo: Repository, snap: Snapshot, server: DbTarget | None, 
         except (DatabaseError, OdbackupError) as exc:
             if isinstance(exc, Cancelled):
                 raise
-            verdict = DatabaseVerdict(source["name"], "", problems=[f"could not be restored and compared: {exc}"])
+            verdict = DatabaseVerdict(source.name, "", problems=[f"could not be restored and compared: {exc}"])
         report.databases.append(verdict)
-        report.problems += [f"{source['name']}: {p}" for p in verdict.problems]
+        report.problems += [f"{source.name}: {p}" for p in verdict.problems]
     _verify_files(repo, snap, report, cancel)
     on_event(FilesVerified(report.files, report.file_bytes, tuple(report.damaged_files)))
     report.problems += [f"file damaged: {p}" for p in report.damaged_files]

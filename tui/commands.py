@@ -257,12 +257,13 @@ def _patient_files_preflight(paths: tuple[str, ...], databases: tuple, out: Prin
     from engine.backup import source_names
     from engine.database.preflight import patient_files
     from engine.opendental.documents import images_source
+    from engine.repository.records import FolderSource
 
-    folders = [{"kind": "folder", "name": name, "path": path} for name, path in source_names(paths)]
-    images = images_source(folders, _images_setting())
+    folders = [FolderSource(name, path, tree="", mode=0, mtime_ns=0) for name, path in source_names(paths)]
+    images = images_source(folders, _images_setting())  # the folders about to be backed up, not yet stored
     if images is not None:
         for plan in databases:
-            out(patient_files(plan.target, images["path"]))
+            out(patient_files(plan.target, images.path))
 
 
 def _database_figures(dumped: list) -> dict:
@@ -302,7 +303,7 @@ def _snapshot_json(row: SnapshotRow) -> dict:
     if row.damaged:
         return {"event": "snapshot", "id": row.snapshot_id, "damaged": True, "problem": row.problem}
     return {"event": "snapshot", "id": row.snapshot_id, "time": row.time, "hostname": row.hostname,
-            "complete": row.complete, "stats": row.stats, "verified_at": row.verified_at,
+            "complete": row.complete, "stats": row.stats.to_json() if row.stats else {}, "verified_at": row.verified_at,
             "verified_ok": row.verified_ok,
             "sources": None if row.sources is None else [src.where for src in row.sources],
             "sources_hidden": row.sources_hidden, "damaged": False}
@@ -338,12 +339,12 @@ def _ls(repo: Repository, snap, path: str | None, out: Printer) -> int:
             node = entry.node
             if isinstance(out, JsonPrinter):
                 out.emit({"event": "entry", "path": entry.path, "type": entry.type,
-                          "size": node.get("size"), "mtime_ns": node.get("mtime_ns")})
+                          "size": node.size, "mtime_ns": node.mtime_ns})
                 continue
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(node.get("mtime_ns", 0) / 1e9))
-            extra = f" -> {node['target']}" if entry.type == "symlink" else ""
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(node.mtime_ns / 1e9))
+            extra = f" -> {node.target}" if entry.type == "symlink" else ""
             shown = entry.path + ("/" if entry.type == "dir" else "")
-            out.result(f"{entry.type[0]} {node.get('size', 0):>14,} {when}  {shown}{extra}")
+            out.result(f"{entry.type[0]} {node.size or 0:>14,} {when}  {shown}{extra}")
     out.summary({"snapshot_id": snap.snapshot_id, "entries": count})
     return EXIT_OK
 

@@ -29,6 +29,7 @@ from ..errors import Cancelled
 from ..events import DatabaseDumped, EventSink, TableDumped, TableSkipped
 from ..folders.backup import tree_bytes_of
 from ..pipeline import SealPipeline
+from ..repository.records import DatabaseSource, DatabaseTree, TableNode
 from ..repository.repo import BlobWriter
 from . import locking
 from .connection import DatabaseError, DbTarget, connect, kill_session, one_row, translate
@@ -104,7 +105,7 @@ class DatabaseDump:
 
     # --- the run -------------------------------------------------------------------------------
 
-    def run(self) -> tuple[dict, bytes]:
+    def run(self) -> tuple[DatabaseSource, bytes]:
         """Returns (the snapshot's source record, the refs blob ID)."""
         started = time.monotonic()
         target = self.plan.target
@@ -182,10 +183,10 @@ class DatabaseDump:
         self.emit(describe(meta, schema, self.plan.target, lock_mode=self.plan.lock_mode, ours=ours,
                            estimate=estimate))
 
-    def _dump(self, schema: Schema, meta: Connection, data: Connection, lock: ReadLock) -> list[dict]:
+    def _dump(self, schema: Schema, meta: Connection, data: Connection, lock: ReadLock) -> list[TableNode]:
         nontx = [t for t in schema.tables if not t.transactional]
         tx = [t for t in schema.tables if t.transactional]
-        nodes: list[dict] = []
+        nodes: list[TableNode] = []
         if self.plan.lock_mode == "consistent" and nontx:
             self._idle_limit(data, locked=True)
             with lock.acquire(tuple(t.name for t in schema.tables)):
@@ -213,7 +214,7 @@ class DatabaseDump:
             for table in nontx:
                 nodes += self._one_locked_table(schema, table, data, meta, lock)
             self._idle_limit(data, locked=False)
-        return sorted(nodes, key=lambda n: n["name"])
+        return sorted(nodes, key=lambda n: n.name)
 
     def _idle_limit(self, data: Connection, *, locked: bool) -> None:
         """While the data session may hold a lock, the server ends it after NET_WRITE_TIMEOUT
@@ -225,7 +226,7 @@ class DatabaseDump:
             self._short_idle = locked
 
     def _one_locked_table(self, schema: Schema, table: Table, data: Connection, meta: Connection,
-                          lock: ReadLock) -> list[dict]:
+                          lock: ReadLock) -> list[TableNode]:
         self._idle_limit(data, locked=True)
         try:
             lock.acquire((table.name,), table=table.name)
@@ -297,10 +298,11 @@ class DatabaseDump:
 
     # --- tables -------------------------------------------------------------------------------------
 
-    def _tables(self, tables: list[Table], data: Connection, stats: dict[str, tuple]) -> list[dict]:
+    def _tables(self, tables: list[Table], data: Connection, stats: dict[str, tuple]) -> list[TableNode]:
         """The tables' tree nodes: unchanged ones from the table cache, the others read on every
         reading connection at once (readers.py)."""
-        nodes, to_read, proofs = [], [], {}
+        nodes: list[TableNode] = []
+        to_read, proofs = [], {}
         for table in tables:
             self._check_cancel()
             stat = stats.get(table.name)
@@ -308,11 +310,11 @@ class DatabaseDump:
                 self._skip(table, "the table was dropped during the backup")
                 continue
             table, proofs[table.name] = self._as_locked(table, stat)
-            cached = None if table.rows_elsewhere else self.cache.lookup(self.server, self.db, table.name,
-                                                                         proofs[table.name])
-            if cached is not None and all(self.writer.known(bytes.fromhex(c)) for c, _ in cached["content"]):
+            cached = None if table.rows_elsewhere else _cached_node(
+                self.cache.lookup(self.server, self.db, table.name, proofs[table.name]))
+            if cached is not None and all(self.writer.known(bytes.fromhex(c)) for c, _ in cached.content):
                 self._count(cached)
-                self.emit(TableDumped(self.db, table.name, cached["rows"], cached["bytes"], 0.0, True))
+                self.emit(TableDumped(self.db, table.name, cached.rows, cached.bytes, 0.0, True))
                 nodes.append(cached)
             elif table.counts_rows and stat[3] == 0:  # counted under the lock: nothing to read
                 nodes.append(self._node(empty(table), stat[2], proofs[table.name]))
@@ -348,22 +350,19 @@ class DatabaseDump:
             proof = TableCache.proof(update_time, data_length, table.create_sql)
         return table, proof
 
-    def _node(self, read: TableRead, auto_increment, proof: str | None, *, elsewhere: bool = False) -> dict:
+    def _node(self, read: TableRead, auto_increment, proof: str | None, *, elsewhere: bool = False) -> TableNode:
         table = read.table
-        node = {
-            "name": table.name, "engine": table.engine, "create": table.create_sql, "stream": read.spec.to_json(),
-            "rows": read.rows, "bytes": read.bytes, "checksum": read.checksum,
-            "content": [[c.hex(), n] for c, n in read.content], "auto_increment": auto_increment,
-        }
-        if elsewhere:
-            node["rows_elsewhere"] = True
-        if read.parts:
-            node["parts"] = read.parts
+        node = TableNode(
+            table.name, table.engine, table.create_sql, read.spec.to_json(), read.rows, read.bytes, read.checksum,
+            auto_increment, tuple((c.hex(), n) for c, n in read.content),
+            parts=tuple((rows, chunks) for rows, chunks in read.parts) if read.parts else None,
+            rows_elsewhere=elsewhere,
+        )
         if read.scanned is not None:
             self.cache.remember_scan(self.server, self.db, table.name, ok=read.scanned)
-        self.cache.remember(self.server, self.db, table.name, proof, node)
+        self.cache.remember(self.server, self.db, table.name, proof, node.to_json())
         self._count(node)
-        self.emit(TableDumped(self.db, table.name, node["rows"], node["bytes"], read.seconds, False))
+        self.emit(TableDumped(self.db, table.name, node.rows, node.bytes, read.seconds, False))
         return node
 
     def _skip(self, table: Table, reason: str) -> dict | None:
@@ -372,32 +371,37 @@ class DatabaseDump:
         self.emit(TableSkipped(self.db, table.name, reason))
         return None
 
-    def _count(self, node: dict) -> None:
+    def _count(self, node: TableNode) -> None:
         self.stats.tables += 1
-        self.stats.rows += node["rows"]
-        self.stats.bytes += node["bytes"]
+        self.stats.rows += node.rows
+        self.stats.bytes += node.bytes
 
     # --- the result ----------------------------------------------------------------------------------
 
-    def _finish(self, schema: Schema, nodes: list[dict], started: float) -> tuple[dict, bytes]:
-        tree = {
-            "database": self.db, "charset": schema.charset, "collation": schema.collation,
-            "server_version": self.server_version, "tables": nodes,
-            "programs": [p.to_json() for p in schema.programs],
-        }
-        tree_id = self.writer.store("tree", tree_bytes_of(tree))
-        refs = {tree_id} | {bytes.fromhex(c) for n in nodes for c, _ in n["content"]}
+    def _finish(self, schema: Schema, nodes: list[TableNode], started: float) -> tuple[DatabaseSource, bytes]:
+        tree = DatabaseTree(self.db, schema.charset, schema.collation, self.server_version, tuple(nodes),
+                            tuple(p.to_json() for p in schema.programs))
+        tree_id = self.writer.store("tree", tree_bytes_of(tree.to_json()))
+        refs = {tree_id} | {bytes.fromhex(c) for n in nodes for c, _ in n.content}
         refs_id = self.writer.store("refs", b"".join(sorted(refs)))
         self.cache.remember_lock_window(self.server, self.db, self.stats.lock_window)
         seconds = time.monotonic() - started
         self.emit(DatabaseDumped(self.db, self.stats.tables, self.stats.rows, self.stats.bytes,
                                  self.stats.lock_window, seconds))
-        source = {"kind": "database", "name": self.db, "server": self.plan.target.server,
-                  "user": self.plan.target.user,
-                  "server_version": self.server_version, "tree": tree_id.hex(), "lock_mode": self.plan.lock_mode,
-                  "lock_window": round(self.stats.lock_window, 3), "tables": self.stats.tables,
-                  "rows": self.stats.rows, "bytes": self.stats.bytes}
+        source = DatabaseSource(self.db, self.plan.target.server, self.server_version, tree_id.hex(),
+                                self.plan.lock_mode, round(self.stats.lock_window, 3), self.stats.tables,
+                                self.stats.rows, self.stats.bytes, user=self.plan.target.user)
         return source, refs_id
+
+
+def _cached_node(doc: dict | None) -> TableNode | None:
+    """A table cache row as a tree node (None: none, or one this version cannot read: read again)."""
+    if doc is None:
+        return None
+    try:
+        return TableNode.from_json(doc)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _fresh_statistics(meta: Connection) -> None:

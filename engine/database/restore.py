@@ -33,6 +33,7 @@ from ..events import (
     ignore_events,
 )
 from ..progress import Throttle
+from ..repository.records import Content, DatabaseSource, DatabaseTree, TableNode
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 from . import loadlocal
@@ -68,7 +69,7 @@ class _Parts:
     Measured (server side, the same files): loads 3.0 s, copy 1.7 s, index
     build 9.4 s, against about 5.6 s (twice 2.8 s) to load the table whole."""
 
-    node: dict
+    node: TableNode
     columns: str  # the loaded columns, quoted, as both statements list them
     sides: list[str]
     pending: int
@@ -88,17 +89,17 @@ class _Parts:
 class _Load:
     """One ``LOAD DATA``: a table's stream (or one part of it), into ``into``."""
 
-    node: dict
+    node: TableNode
     into: str
-    content: list
+    content: Content
     rows: int
     group: _Parts | None = None
 
 
-def rows_elsewhere(node: dict) -> bool:
+def rows_elsewhere(node: TableNode) -> bool:
     """A table backed up as its definition only (schema.ROWS_ELSEWHERE_ENGINES); snapshots made
     before the flag existed hold such tables' rows, which must not be loaded through them."""
-    return bool(node.get("rows_elsewhere")) or node.get("engine", "").lower() in ROWS_ELSEWHERE_ENGINES
+    return node.rows_elsewhere or node.engine.lower() in ROWS_ELSEWHERE_ENGINES
 
 
 def _create_side_table(cur, side: str, table: str, columns: str) -> None:
@@ -133,22 +134,21 @@ class DatabaseRestoreResult:
     problems: tuple[str, ...]
 
 
-def database_sources(repo: Repository, snap: Snapshot) -> list[dict]:
-    snap.open_body(repo.require_full_key())
-    return [s for s in snap.sources if s["kind"] == "database"]
+def database_sources(repo: Repository, snap: Snapshot) -> list[DatabaseSource]:
+    return list(snap.open_body(repo.require_full_key()).databases)
 
 
-def find_database(repo: Repository, snap: Snapshot, name: str | None) -> dict:
+def find_database(repo: Repository, snap: Snapshot, name: str | None) -> DatabaseSource:
     sources = database_sources(repo, snap)
     if not sources:
         raise DatabaseError(f"Snapshot {snap.short_id} holds no database.")
     if name is None and len(sources) == 1:
         return sources[0]
     for s in sources:
-        if s["name"] == name:
+        if s.name == name:
             return s
     raise DatabaseError(f"Snapshot {snap.short_id} holds no database '{name}' "
-                        f"(it has: {', '.join(s['name'] for s in sources)}).")
+                        f"(it has: {', '.join(s.name for s in sources)}).")
 
 
 LOAD_SQL_MODE = "NO_AUTO_VALUE_ON_ZERO"
@@ -208,17 +208,17 @@ def prepare_target(conn: Connection, name: str, charset: str, collation: str, *,
 
 
 class DatabaseRestorer:
-    def __init__(self, repo: Repository, tree: dict, target: DbTarget, *, on_event: EventSink,
+    def __init__(self, repo: Repository, tree: DatabaseTree, target: DbTarget, *, on_event: EventSink,
                  cancel: threading.Event, disable_events: bool) -> None:
         self.repo, self.tree, self.target = repo, tree, target
-        self.name: str = target.database or tree["database"]
+        self.name: str = target.database or tree.database
         self.on_event, self.cancel, self.disable_events = on_event, cancel, disable_events
         self._sink_lock = threading.Lock()
         self.problems: list[str] = []
         self.rows = 0
         self._groups: list[_Parts] = []  # tables loaded in parts (their side tables go on failure)
-        self._names = frozenset([n["name"].lower() for n in tree["tables"]]
-                                + [p["name"].lower() for p in tree["programs"] if p["kind"] == "view"])
+        self._names = frozenset([n.name.lower() for n in tree.tables]
+                                + [p["name"].lower() for p in tree.programs if p["kind"] == "view"])
 
     def emit(self, event) -> None:
         with self._sink_lock:
@@ -232,22 +232,22 @@ class DatabaseRestorer:
 
     def create_tables(self, conn: Connection) -> None:
         with conn.cursor() as cur:
-            for node in self.tree["tables"]:
+            for node in self.tree.tables:
                 try:
-                    cur.execute(with_auto_increment(node["create"], node.get("auto_increment")))
+                    cur.execute(with_auto_increment(node.create, node.auto_increment))
                 except pymysql.err.MySQLError as exc:
                     if not rows_elsewhere(node):
                         raise
                     # a FEDERATED or CONNECT table whose other end this server cannot reach:
                     # the rest of the database is restored all the same
-                    self.problems.append(f"table {node['name']} (its rows live elsewhere): {exc.args[-1]}")
+                    self.problems.append(f"table {node.name} (its rows live elsewhere): {exc.args[-1]}")
 
     def load_tables(self, conn: Connection, pool: ThreadPoolExecutor) -> None:
         # big tables first; empty tables need no load at all
         loads: deque[_Load] = deque()
         try:
-            for node in sorted((n for n in self.tree["tables"] if n["content"] and not rows_elsewhere(n)),
-                               key=lambda n: -n["bytes"]):
+            for node in sorted((n for n in self.tree.tables if n.content and not rows_elsewhere(n)),
+                               key=lambda n: -n.bytes):
                 loads.extend(self._loads(conn, node))
         except BaseException:
             for group in self._groups:
@@ -289,24 +289,24 @@ class DatabaseRestorer:
                 _drop_side_tables(conn, group)
             raise errors[0]
 
-    def _loads(self, conn: Connection, node: dict) -> list[_Load]:
+    def _loads(self, conn: Connection, node: TableNode) -> list[_Load]:
         """What to load for one table: its stream, or (a big MyISAM or Aria table the backup read
         in parts) each part at once, the first into the table and each other into a side table
         of the same definition, copied in once all are loaded (see :class:`_Parts`)."""
-        parts = node.get("parts") or []
-        if len(parts) < 2 or node["engine"].lower() not in PART_ENGINES:
-            return [_Load(node, node["name"], node["content"], node["rows"])]
-        columns = ", ".join(quote_ident(c) for c in StreamSpec.from_json(node["stream"]).columns)
+        parts = node.parts or ()
+        if len(parts) < 2 or node.engine.lower() not in PART_ENGINES:
+            return [_Load(node, node.name, node.content, node.rows)]
+        columns = ", ".join(quote_ident(c) for c in StreamSpec.from_json(dict(node.stream)).columns)
         group = _Parts(node, columns, [f"odbackup-part{i}-{secrets.token_hex(4)}" for i in range(1, len(parts))],
                        len(parts), time.monotonic())
         self._groups.append(group)
         with conn.cursor() as cur:
-            cur.execute(f"ALTER TABLE {quote_ident(node['name'])} DISABLE KEYS")
+            cur.execute(f"ALTER TABLE {quote_ident(node.name)} DISABLE KEYS")
             for side in group.sides:
-                _create_side_table(cur, side, node["name"], columns)
+                _create_side_table(cur, side, node.name, columns)
         loads, start = [], 0
-        for into, (rows, chunks) in zip([node["name"], *group.sides], parts, strict=True):
-            loads.append(_Load(node, into, node["content"][start : start + chunks], rows, group))
+        for into, (rows, chunks) in zip([node.name, *group.sides], parts, strict=True):
+            loads.append(_Load(node, into, node.content[start : start + chunks], rows, group))
             start += chunks
         return loads
 
@@ -316,7 +316,7 @@ class DatabaseRestorer:
         started = time.monotonic()
         node = load.node
         done = [0]
-        progress = Throttle(lambda: TableProgress(self.name, node["name"], 0, done[0], node["rows"]), self.emit)
+        progress = Throttle(lambda: TableProgress(self.name, node.name, 0, done[0], node.rows), self.emit)
 
         def blocks() -> Iterator[bytes]:
             for data in _prefetch(pool, self.repo.read_blob, [bytes.fromhex(c) for c, _ in load.content]):
@@ -328,11 +328,11 @@ class DatabaseRestorer:
         source = loadlocal.register(blocks())
         try:
             with conn.cursor() as cur:
-                rows = cur.execute(load_sql(load.into, StreamSpec.from_json(node["stream"]), source))
+                rows = cur.execute(load_sql(load.into, StreamSpec.from_json(dict(node.stream)), source))
         finally:
             loadlocal.forget(source)
         if rows != load.rows:
-            self.problems.append(f"table {node['name']}: {rows} rows loaded, {load.rows} in the backup")
+            self.problems.append(f"table {node.name}: {rows} rows loaded, {load.rows} in the backup")
         if load.group is None:
             self._restored(node, rows, started)
         elif load.group.loaded(rows):  # the last of its parts
@@ -341,7 +341,7 @@ class DatabaseRestorer:
     def _join(self, conn: Connection, group: _Parts) -> None:
         """Copy the side tables' rows into the table (in order: its rows stay in key order) and
         build its indexes once, by sorting (parallel repair, see _myisam_session)."""
-        name, columns = quote_ident(group.node["name"]), group.columns
+        name, columns = quote_ident(group.node.name), group.columns
         with conn.cursor() as cur:
             for side in group.sides:
                 self.check_cancel()
@@ -351,15 +351,15 @@ class DatabaseRestorer:
         group.sides = []
         self._restored(group.node, group.rows, group.started)
 
-    def _restored(self, node: dict, rows: int, started: float) -> None:
+    def _restored(self, node: TableNode, rows: int, started: float) -> None:
         with self._sink_lock:
             self.rows += rows
-        self.emit(TableRestored(self.name, node["name"], rows, time.monotonic() - started))
+        self.emit(TableRestored(self.name, node.name, rows, time.monotonic() - started))
 
     # --- views, routines, triggers, events ----------------------------------------------------------
 
     def create_programs(self, conn: Connection) -> None:
-        programs = [Program.from_json(p) for p in self.tree["programs"]]
+        programs = [Program.from_json(dict(p)) for p in self.tree.programs]
         self._create_views(conn, [p for p in programs if p.kind == "view"])
         for program in programs:
             if program.kind != "view":
@@ -388,7 +388,7 @@ class DatabaseRestorer:
 
     def _execute_program(self, conn: Connection, program: Program) -> None:
         # created in the new database, and acting on it: never on the one backed up (see rebase)
-        sql = rebase(program.create_sql, self.tree["database"], self.name, sql_mode=program.sql_mode,
+        sql = rebase(program.create_sql, self.tree.database, self.name, sql_mode=program.sql_mode,
                      table_names=self._names)
         if program.kind == "event" and self.disable_events:
             sql = _disabled_event(sql)
@@ -506,18 +506,18 @@ def restore_database(
 ) -> DatabaseRestoreResult:
     """Restore one database of ``snap`` as ``target.database`` on ``target``'s server."""
     source = find_database(repo, snap, source_name)
-    tree = repo.read_tree(bytes.fromhex(source["tree"]))
+    tree = DatabaseTree.from_json(repo.read_tree(bytes.fromhex(source.tree)))
     if not target.database:
         raise DatabaseError("Say which database to restore into (mysql://USER@HOST:PORT/NEWNAME).")
     started = time.monotonic()
     run = DatabaseRestorer(repo, tree, target, on_event=on_event, cancel=cancel or threading.Event(),
                            disable_events=disable_events)
-    run.emit(DatabaseRestoreStarted(tree["database"], f"{target.server}/{run.name}", len(tree["tables"]),
-                                    sum(n["bytes"] for n in tree["tables"])))
+    run.emit(DatabaseRestoreStarted(tree.database, f"{target.server}/{run.name}", len(tree.tables),
+                                    sum(n.bytes for n in tree.tables)))
     conn = connect(target)
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="odbackup-open")
     try:
-        prepare_target(conn, run.name, tree["charset"], tree["collation"], replace=replace, confirm=confirm)
+        prepare_target(conn, run.name, tree.charset, tree.collation, replace=replace, confirm=confirm)
         _session(conn)
         run.create_tables(conn)
         run.load_tables(conn, pool)
@@ -528,7 +528,7 @@ def restore_database(
         pool.shutdown(wait=True, cancel_futures=True)
         conn.close()
     seconds = time.monotonic() - started
-    run.emit(DatabaseRestored(tree["database"], run.name, len(tree["tables"]), run.rows, seconds,
+    run.emit(DatabaseRestored(tree.database, run.name, len(tree.tables), run.rows, seconds,
                               tuple(run.problems)))
-    return DatabaseRestoreResult(tree["database"], run.name, len(tree["tables"]), run.rows, seconds,
+    return DatabaseRestoreResult(tree.database, run.name, len(tree.tables), run.rows, seconds,
                                  tuple(run.problems))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, cast
 from ..errors import Cancelled
 from ..events import BackupProgress, EventSink, FileSkipped
 from ..progress import Throttle, TreeCounter
+from ..repository.records import Content, FolderTree, TreeNode
 from ..repository.repo import BlobWriter, Repository
 from .filescache import CachedFolder, FilesCache, stat_signature
 
@@ -39,8 +40,8 @@ def tree_bytes_of(doc: dict) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def tree_bytes(nodes: list[dict]) -> bytes:
-    return tree_bytes_of({"nodes": nodes})
+def tree_bytes(nodes: list[TreeNode]) -> bytes:
+    return tree_bytes_of(FolderTree(tuple(nodes)).to_json())
 
 
 @dataclass
@@ -177,7 +178,7 @@ class FolderBackup:
         file_keys = {entry.name: cache_key(entry.path) for entry, _st, kind in listed if kind is _FILE}
         cached_files = self.cache.lookup_many(list(file_keys.values())) if file_keys else {}
         extra = {entry.name: x for entry, _st, _kind, x in others}
-        nodes: list[dict] = []
+        nodes: list[TreeNode] = []
         file_recs: list[str] = []
         refs: set[bytes] = set()
         data: set[bytes] = set()
@@ -185,11 +186,11 @@ class FolderBackup:
             name = entry.name
             if kind is not _FILE and name not in extra:
                 continue  # a link that could not be read (skipped above)
-            node = {"name": name, "mode": st.st_mode & 0o7777, "mtime_ns": st.st_mtime_ns}
+            mode = st.st_mode & 0o7777
             if kind is _FILE:
                 self._check_cancel()
                 file_key = file_keys[name]
-                done = self._file(entry.path, st, node, file_key, cached_files.get(file_key))
+                done = self._file(entry.path, st, name, file_key, cached_files.get(file_key))
                 if done is None:
                     clean = False
                     continue
@@ -197,17 +198,15 @@ class FolderBackup:
                 ids = [cid for cid, _ in content]
                 refs.update(ids)
                 data.update(ids)
-                if "changed_while_read" in node:
+                if node.changed_while_read:
                     clean = False
-                file_recs.append(_file_rec(name, node["mode"], sig))
+                file_recs.append(_file_rec(name, mode, sig))
             elif kind is _DIR:
                 tree_id, refs_id = extra[name]
                 refs.add(refs_id)
-                node["type"] = "dir"
-                node["subtree"] = tree_id.hex()
+                node = TreeNode(name, "dir", mode, st.st_mtime_ns, subtree=tree_id.hex())
             else:
-                node["type"] = "symlink"
-                node["target"] = extra[name]
+                node = TreeNode(name, "symlink", mode, st.st_mtime_ns, target=str(extra[name]))
             nodes.append(node)
         tree_id = self.writer.store("tree", tree_bytes(nodes))
         refs.add(tree_id)
@@ -224,10 +223,10 @@ class FolderBackup:
         self,
         path: str,
         st: os.stat_result,
-        node: dict,
+        name: str,
         key: bytes,
         cached: tuple[tuple[int, int, int, int], bytes] | None,
-    ) -> tuple[dict, tuple[int, int, int, int], list[tuple[bytes, int]]] | None:
+    ) -> tuple[TreeNode, tuple[int, int, int, int], list[tuple[bytes, int]]] | None:
         """The file's tree node, the signature its content was taken at, and its chunks
         (None: skipped). ``cached`` is the files cache's row for it, if any."""
         self.stats.current = path
@@ -236,7 +235,8 @@ class FolderBackup:
             content = self.cache.decode(cached[1])
             if all(self.writer.known(cid) for cid, _ in content):
                 self._file_done(st.st_size)
-                node.update(type="file", size=st.st_size, content=_content_json(content))
+                node = TreeNode(name, "file", st.st_mode & 0o7777, st.st_mtime_ns, size=st.st_size,
+                                content=_content_of(content))
                 return node, sig, content
         try:
             content, st0, changed = self._read_file(path)
@@ -245,11 +245,10 @@ class FolderBackup:
             return None
         self._file_done(0)
         self.stats.files_read += 1
-        node.update(type="file", mtime_ns=st0.st_mtime_ns, size=sum(n for _, n in content),
-                    content=_content_json(content))
+        node = TreeNode(name, "file", st.st_mode & 0o7777, st0.st_mtime_ns, size=sum(n for _, n in content),
+                        content=_content_of(content), changed_while_read=changed)
         sig0 = stat_signature(st0)
         if changed:
-            node["changed_while_read"] = True
             self._skip(path, "changed while it was being read; the copy may be inconsistent")
         else:
             self.cache.remember(key, sig0, content)
@@ -307,8 +306,8 @@ def _listing_bytes(recs: list[str]) -> bytes:
     return "\0".join(recs).encode("utf-8", "surrogatepass")
 
 
-def _content_json(content: list[tuple[bytes, int]]) -> list[list]:
-    return [[cid.hex(), size] for cid, size in content]
+def _content_of(content: list[tuple[bytes, int]]) -> Content:
+    return tuple((cid.hex(), size) for cid, size in content)
 
 
 def _is_junction(st: os.stat_result) -> bool:

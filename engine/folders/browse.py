@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import SnapshotNotFound
+from ..repository.records import FolderSource, FolderTree, TreeNode, parse
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 
@@ -18,34 +19,28 @@ class Entry:
     """One node of a snapshot, with its path inside the snapshot."""
 
     path: str
-    node: dict
+    node: TreeNode
 
     @property
     def type(self) -> str:
-        return str(self.node["type"])
+        return self.node.type
 
 
-def source_root(source: dict) -> dict:
+def source_root(source: FolderSource) -> TreeNode:
     """A source folder as a directory node."""
-    return {
-        "name": source["name"],
-        "type": "dir",
-        "subtree": source["tree"],
-        "mode": source.get("mode", 0o755),
-        "mtime_ns": source.get("mtime_ns", 0),
-    }
+    return TreeNode(source.name, "dir", source.mode, source.mtime_ns, subtree=source.tree)
 
 
 def roots(repo: Repository, snap: Snapshot) -> list[Entry]:
-    snap.open_body(repo.require_full_key())
-    return [Entry(s["name"], source_root(s)) for s in snap.sources if s["kind"] == "folder"]
+    return [Entry(s.name, source_root(s)) for s in snap.open_body(repo.require_full_key()).folders]
 
 
 def children(repo: Repository, entry: Entry) -> list[Entry]:
     if entry.type != "dir":
         return []
-    tree = repo.read_tree(bytes.fromhex(entry.node["subtree"]))
-    return [Entry(f"{entry.path}/{n['name']}", n) for n in tree["nodes"]]
+    assert entry.node.subtree is not None  # a dir has one (engine/repository/names.py checks it)
+    tree = parse(FolderTree, repo.read_tree(bytes.fromhex(entry.node.subtree)))
+    return [Entry(f"{entry.path}/{n.name}", n) for n in tree.nodes]
 
 
 def walk(repo: Repository, entry: Entry) -> Iterator[Entry]:
@@ -65,7 +60,7 @@ def find(repo: Repository, snap: Snapshot, path: str) -> Entry:
     level = roots(repo, snap)
     found: Entry | None = None
     for part in parts:
-        found = next((e for e in level if e.node["name"] == part), None)
+        found = next((e for e in level if e.node.name == part), None)
         if found is None:
             raise SnapshotNotFound(f"'{path}' is not in snapshot {snap.short_id}.")
         level = children(repo, found)

@@ -44,6 +44,7 @@ from ..events import (
     ignore_events,
 )
 from ..progress import Throttle
+from ..repository.records import TreeNode
 from ..repository.repo import Repository
 from ..repository.snapshot import Snapshot
 from . import journal as journals
@@ -124,10 +125,10 @@ class _Plan:
     """What a restore will create, found before anything is written: folders (parents first,
     each with its snapshot node or None), links, files, and the folders whose dates it sets."""
 
-    dirs: list[tuple[str, dict | None]] = field(default_factory=list)
+    dirs: list[tuple[str, TreeNode | None]] = field(default_factory=list)
     links: list[tuple[Entry, str]] = field(default_factory=list)
     jobs: list[FileJob] = field(default_factory=list)
-    dated: list[tuple[str, dict]] = field(default_factory=list)
+    dated: list[tuple[str, TreeNode]] = field(default_factory=list)
     created: dict[str, set[str]] = field(default_factory=dict)
     """base -> the snapshot paths of what will be created there (for its journal)."""
 
@@ -166,21 +167,23 @@ def _overlap(a: str, b: str) -> bool:
 def destinations(snap: Snapshot, target: str | None, roots: list[str], original: bool) -> dict[str, str]:
     """For each source folder name in ``roots``: the folder its contents are restored into."""
     found = {}
-    for source in snap.sources:
-        if source["kind"] == "folder" and source["name"] in roots:
+    assert snap.body is not None, "open_body first"
+    for source in snap.body.folders:
+        if source.name in roots:
             if original:
-                found[source["name"]] = os.path.abspath(source["path"])
+                found[source.name] = os.path.abspath(source.path)
             else:
                 assert target is not None
-                if not safe_name(source["name"]):
-                    raise UnsafePath(f"The snapshot names a folder '{source['name']}', which is not a safe name.")
-                found[source["name"]] = os.path.join(os.path.abspath(target), source["name"])
+                if not safe_name(source.name):
+                    raise UnsafePath(f"The snapshot names a folder '{source.name}', which is not a safe name.")
+                found[source.name] = os.path.join(os.path.abspath(target), source.name)
     return found
 
 
 def live_folders_touched(snap: Snapshot, bases: dict[str, str], live: tuple[str, ...] = ()) -> list[str]:
     """The live folders (the snapshot's sources, plus ``live``) a restore into ``bases`` would write into."""
-    candidates = [s["path"] for s in snap.sources if s["kind"] == "folder"] + list(live)
+    assert snap.body is not None, "open_body first"
+    candidates = [s.path for s in snap.body.folders] + list(live)
     touched: list[str] = []
     for path in candidates:
         if any(_overlap(path, base) for base in bases.values()) and not any(same_folder(path, t) for t in touched):
@@ -317,7 +320,7 @@ class Restorer:
     def _is_dir(self, path: str) -> bool:
         return path in self._planned or os.path.isdir(path)
 
-    def _make_base(self, base: str, node: dict | None, plan: _Plan) -> str | None:
+    def _make_base(self, base: str, node: TreeNode | None, plan: _Plan) -> str | None:
         if os.path.islink(base) and not self.original:
             self.problem(self._rel(base, base), "a link already stands where a folder goes; "
                          "nothing was written through it")
@@ -328,7 +331,7 @@ class Restorer:
         self._plan_dir(base, node, base, plan)
         return base
 
-    def _plan_dir(self, path: str, node: dict | None, base: str, plan: _Plan) -> None:
+    def _plan_dir(self, path: str, node: TreeNode | None, base: str, plan: _Plan) -> None:
         """A folder to create, or one an earlier run of this restore created: both get the backup's
         dates; other existing folders stay as they are."""
         if self._is_dir(path):
@@ -341,7 +344,7 @@ class Restorer:
             plan.dated.append((path, node))
             plan.creates(base, self._rel(path, base))
 
-    def _mkdir(self, parent: str, name: str, base: str, node: dict | None, plan: _Plan) -> str | None:
+    def _mkdir(self, parent: str, name: str, base: str, node: TreeNode | None, plan: _Plan) -> str | None:
         path = os.path.join(parent, name)
         if not safe_name(name):
             self.problem(name, "refused: unsafe name", damage=True)
@@ -374,7 +377,7 @@ class Restorer:
         while stack:
             self._check_cancel()
             current, where = stack.pop()
-            name = current.node["name"]
+            name = current.node.name
             dest = os.path.join(where, name)
             if not safe_name(name) or not _inside(base, os.path.dirname(dest)):
                 self.problem(current.path, "refused: the name would land outside the restore folder", damage=True)
@@ -401,7 +404,7 @@ class Restorer:
             plan.creates(base, entry.path)
         elif not (self._own(entry.path, base) and os.path.islink(dest)):
             self.problem(entry.path, "already exists in the restore folder; not overwritten")
-        elif os.readlink(dest) != entry.node["target"]:
+        elif os.readlink(dest) != entry.node.target:
             plan.links.append((entry, dest))  # this restore's own, cut short: made again
 
     def _plan_file(self, entry: Entry, dest: str, base: str, plan: _Plan) -> None:
@@ -430,8 +433,8 @@ class Restorer:
         st = os.lstat(dest)
         if not stat.S_ISREG(st.st_mode):
             return False
-        dated = st.st_mtime_ns == int(entry.node.get("mtime_ns", 0))
-        if dated and st.st_size == int(entry.node["size"]):
+        dated = st.st_mtime_ns == entry.node.mtime_ns
+        if dated and st.st_size == entry.node.size:
             if self.verify:
                 jobs.append(FileJob(entry.path, dest, entry.node, base, check=True))
             else:
@@ -474,12 +477,12 @@ class Restorer:
         try:
             if os.path.islink(dest):
                 os.remove(dest)  # this restore's own, pointing elsewhere: made again
-            os.symlink(entry.node["target"], dest)
+            os.symlink(str(entry.node.target), dest)
         except OSError as exc:  # e.g. Windows without the symlink privilege
             self.problem(entry.path, f"link not created: {exc.strerror or exc}")
 
     def write_files(self, jobs: list[FileJob]) -> None:
-        self._totals = (len(jobs), sum(int(j.node["size"]) for j in jobs if not j.check))
+        self._totals = (len(jobs), sum(j.node.size or 0 for j in jobs if not j.check))
         self.on_event(RestoreStarted(self.snap.snapshot_id, ", ".join(sorted(set(self.bases.values()))),
                                      *self._totals))
         self.writer.run(jobs, self._settle, self._tick)
@@ -510,10 +513,10 @@ class Restorer:
         return self.writer.kept
 
 
-def _looks_whole(path: str, node: dict) -> bool:
+def _looks_whole(path: str, node: TreeNode) -> bool:
     """Same size and modification time as in the backup."""
     st = os.stat(path)
-    return st.st_size == int(node["size"]) and st.st_mtime_ns == int(node.get("mtime_ns", 0))
+    return st.st_size == node.size and st.st_mtime_ns == node.mtime_ns
 
 
 def _selection(repo: Repository, snap: Snapshot, target: str | None, paths: tuple[str, ...],
@@ -547,8 +550,8 @@ def preview(
     return RestorePreview(
         destinations=tuple(sorted(set(bases.values()))),
         live=tuple(live_folders_touched(snap, bases, live)),
-        new_files=len(new), new_bytes=sum(int(j.node["size"]) for j in new),
-        replaced=tuple(j.rel for j in replaced), replaced_bytes=sum(int(j.node["size"]) for j in replaced),
+        new_files=len(new), new_bytes=sum(j.node.size or 0 for j in new),
+        replaced=tuple(j.rel for j in replaced), replaced_bytes=sum(j.node.size or 0 for j in replaced),
         unchanged=run.state.unchanged, problems=tuple(run.state.problems),
         unfinished=tuple(j.path for j in run.journals.values() if j.resumed),
         already_complete=run.state.already_complete,

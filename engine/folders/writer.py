@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from ..errors import OdbackupError
+from ..repository.records import TreeNode
 from ..repository.repo import Repository
 from ..repository.storage import RangeReader
 from .journal import partial_path
@@ -43,7 +44,7 @@ class FileJob:
 
     rel: str
     dest: str
-    node: dict
+    node: TreeNode
     base: str
     replace: bool = False
     own: bool = False
@@ -121,7 +122,7 @@ class FileWriter:
                 job.own = rewritten = True  # whole by size and time, but other bytes
             self._open(job)
             reader = self._reader()
-            for cid, _size in job.node["content"]:
+            for cid, _size in job.node.content or ():
                 if stop.is_set() or self.cancel.is_set():
                     self._discard(job)
                     return Outcome(job, written=False)
@@ -220,10 +221,10 @@ class FileWriter:
             os.remove(kept)
             _move_aside_and_place(job.dest, kept, job.temp)
 
-    def _matches(self, path: str, node: dict) -> bool:
+    def _matches(self, path: str, node: TreeNode) -> bool:
         """Does the file at ``path`` hold exactly the backup's bytes (every chunk against its ID)?"""
         with open(path, "rb") as f:
-            for cid, size in node["content"]:
+            for cid, size in node.content or ():
                 piece = f.read(int(size))
                 if len(piece) != int(size) or self.repo.ids.blob_id("data", piece).hex() != cid:
                     return False
@@ -254,11 +255,11 @@ def _free_name(path: str) -> str:
     raise FileExistsError(f"no free name beside '{path}'")
 
 
-def apply_metadata(path: str, node: dict) -> None:
+def apply_metadata(path: str, node: TreeNode) -> None:
     """The backup's mode (where the disk has modes) and modification time."""
     try:
-        os.chmod(path, int(node.get("mode", 0o644)))
+        os.chmod(path, node.mode)
     except OSError:
         pass  # e.g. a FAT/exFAT USB drive: modes do not exist there
-    mtime = int(node.get("mtime_ns", 0))
+    mtime = node.mtime_ns
     os.utime(path, ns=(mtime, mtime))

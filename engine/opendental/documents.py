@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..events import PatientFilesChecked
+from ..repository.records import FolderSource, Source
 
 EOB_FOLDER = "EOBs"
 SHOWN = 20
@@ -137,33 +138,33 @@ def not_checked(database: str, state: str, folder: str, note: str, *, live: bool
 # --- the snapshot's images folder (verify) ------------------------------------------------------
 
 
-def images_source(sources: Iterable[dict], configured: str) -> dict | None:
+def images_source(sources: Iterable[Source], configured: str) -> FolderSource | None:
     """The snapshot's folder source that is the A to Z folder: the one backed up from
     ``configured`` (the settings' ``folders.images``), or, when none is configured, the one named
     ``OpenDentImages``."""
-    folders = [s for s in sources if s.get("kind") == "folder"]
+    folders = [s for s in sources if isinstance(s, FolderSource)]
     if configured.strip():
         wanted = windows_key(os.path.abspath(configured)) if not _is_windows_path(configured) \
             else windows_key(configured)
-        return next((s for s in folders if windows_key(s.get("path", "")) == wanted), None)
-    return next((s for s in folders if windows_key(s["name"]) == windows_key(DEFAULT_FOLDER_NAME)), None)
+        return next((s for s in folders if windows_key(s.path) == wanted), None)
+    return next((s for s in folders if windows_key(s.name) == windows_key(DEFAULT_FOLDER_NAME)), None)
 
 
 def _is_windows_path(path: str) -> bool:
     return path.startswith("\\\\") or (len(path) > 1 and path[1] == ":")
 
 
-def snapshot_files(repo, source: dict) -> Iterator[str]:
+def snapshot_files(repo, source: FolderSource) -> Iterator[str]:
     """The files of a snapshot's folder source, as paths inside it."""
     from ..folders.browse import Entry, source_root, walk
 
-    prefix = source["name"] + "/"
-    for entry in walk(repo, Entry(source["name"], source_root(source))):
+    prefix = source.name + "/"
+    for entry in walk(repo, Entry(source.name, source_root(source))):
         if entry.type == "file":
             yield entry.path.removeprefix(prefix)
 
 
-def check_snapshot(repo, source: dict | None, conn, database: str, configured: str) -> PatientFilesChecked:
+def check_snapshot(repo, source: FolderSource | None, conn, database: str, configured: str) -> PatientFilesChecked:
     """Verify's check: the rows of the (restored) database ``database`` on ``conn`` against the
     snapshot's images folder ``source`` (None: the snapshot holds none)."""
     named = read_named_files(conn, database)
@@ -175,7 +176,7 @@ def check_snapshot(repo, source: dict | None, conn, database: str, configured: s
             f"no images folder is set in the settings, and none is named {DEFAULT_FOLDER_NAME};"
         return not_checked(database, NO_IMAGES_FOLDER, configured,
                            f"this snapshot holds no images folder ({where} not in it)", live=False, named=named)
-    return compare_files(database, source["name"], named, snapshot_files(repo, source), live=False)
+    return compare_files(database, source.name, named, snapshot_files(repo, source), live=False)
 
 
 # --- the live images folder (before a backup, status) -------------------------------------------

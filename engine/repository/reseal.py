@@ -16,6 +16,7 @@ with another key).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -29,6 +30,7 @@ from ..events import (
     SnapshotCopied,
     ignore_events,
 )
+from .records import DatabaseSource, FolderSource
 from .repo import BlobWriter, Repository
 from .snapshot import Snapshot, read_snapshot, seal_body, snapshot_ids, write_snapshot
 
@@ -103,19 +105,19 @@ class _Resealer:
 
     def snapshot(self, target: Repository, snap: Snapshot) -> str:
         """The snapshot's sources rewritten, then its file (sealed for the target) written last."""
-        body = dict(snap.body or {})
+        assert snap.body is not None, "opened with the full key first"
         root_refs, sources = set(), []
-        for src in body.get("sources", []):
-            src = dict(src)
-            rewrite = self.database if src["kind"] == "database" else self.folder
-            tree, refs = rewrite(bytes.fromhex(src["tree"]))
-            src["tree"] = tree.hex()
-            sources.append(src)
-            root_refs.add(refs)
-        body["sources"] = sources
+        for src in snap.body.sources:
+            if isinstance(src, FolderSource | DatabaseSource):
+                rewrite = self.database if isinstance(src, DatabaseSource) else self.folder
+                tree, refs = rewrite(bytes.fromhex(src.tree))
+                src = dataclasses.replace(src, tree=tree.hex())
+                root_refs.add(refs)
+            sources.append(src)  # a source of a kind this version does not know goes as it is
+        body = dataclasses.replace(snap.body, sources=tuple(sources))
         refs_id = self.writer.store("refs", b"".join(sorted(root_refs)))
         self.writer.flush()
-        new = Snapshot("", snap.time, snap.hostname, snap.complete, dict(snap.stats), refs_id,
+        new = Snapshot("", snap.time, snap.hostname, snap.complete, snap.stats, refs_id,
                        self.writer.session.public, seal_body(body, self.writer.session))
         return write_snapshot(target.backend, target.keys.maint_key, new)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import crypto
 from .names import check_body
+from .records import SnapshotBody, SnapshotStats, Source, parse
 from .storage import Backend
 
 HEADER_KIND = "snapshot"
@@ -21,17 +22,18 @@ BODY_AAD = b"snapshot body"
 
 @dataclass
 class Snapshot:
-    """A snapshot as stored. ``body`` is None until opened with the full key."""
+    """A snapshot as stored. ``body`` is None until opened with the full key. Its stats and body are
+    typed records (:mod:`engine.repository.records`) that write back exactly the JSON they were read from."""
 
     snapshot_id: str
     time: str
     hostname: str
     complete: bool
-    stats: dict
+    stats: SnapshotStats
     refs: bytes
     body_session: bytes
     body_sealed: bytes
-    body: dict | None = field(default=None)
+    body: SnapshotBody | None = field(default=None)
 
     @property
     def short_id(self) -> str:
@@ -43,29 +45,30 @@ class Snapshot:
             "time": self.time,
             "hostname": self.hostname,
             "complete": self.complete,
-            "stats": self.stats,
+            "stats": self.stats.to_json(),
             "refs": self.refs.hex(),
             "body": {"session": crypto.b64(self.body_session), "sealed": crypto.b64(self.body_sealed)},
         }
 
-    def open_body(self, opener: crypto.SessionOpener) -> dict:
+    def open_body(self, opener: crypto.SessionOpener) -> SnapshotBody:
         """Open the body (full key only) and check its names: raises ``crypto.DecryptionFailed`` when
-        it is damaged, :class:`~engine.errors.UnsafeSnapshot` when it names a source unsafely."""
+        it is damaged, ``ValueError`` when it is malformed, :class:`~engine.errors.UnsafeSnapshot` when
+        it names a source unsafely."""
         if self.body is None:
             plain = opener.open(self.body_session, self.body_sealed, BODY_AAD)
             body = json.loads(plain)
             check_body(self.snapshot_id, body)
-            self.body = body
+            self.body = parse(SnapshotBody, body)
         return self.body
 
     @property
-    def sources(self) -> list[dict]:
+    def sources(self) -> tuple[Source, ...]:
         assert self.body is not None, "open_body first"
-        return list(self.body["sources"])
+        return self.body.sources
 
 
-def seal_body(body: dict, session: crypto.SealSession) -> bytes:
-    return session.seal(json.dumps(body, sort_keys=True).encode(), BODY_AAD)
+def seal_body(body: SnapshotBody, session: crypto.SealSession) -> bytes:
+    return session.seal(json.dumps(body.to_json(), sort_keys=True).encode(), BODY_AAD)
 
 
 def write_snapshot(backend: Backend, maint_key: bytes, snap: Snapshot) -> str:
@@ -87,7 +90,7 @@ def read_snapshot(backend: Backend, maint_key: bytes, snap_id: str) -> Snapshot:
         time=doc["time"],
         hostname=doc["hostname"],
         complete=bool(doc["complete"]),
-        stats=doc["stats"],
+        stats=parse(SnapshotStats, doc["stats"]),
         refs=bytes.fromhex(doc["refs"]),
         body_session=crypto.unb64(doc["body"]["session"]),
         body_sealed=crypto.unb64(doc["body"]["sealed"]),

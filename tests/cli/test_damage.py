@@ -70,7 +70,7 @@ def flip_blob(repo_path: Path, blob_id: str) -> Path:
 def flip_bytes_in_chunk(repo_path: Path, snapshot_path: str, which: str) -> Path:
     """Damage the first, middle or last stored chunk of the file ``snapshot_path``."""
     repo = unlocked(repo_path)
-    content = browse.find(repo, repo.find_snapshot("latest"), snapshot_path).node["content"]
+    content = browse.find(repo, repo.find_snapshot("latest"), snapshot_path).node.content
     assert len(content) >= 3, "the test file should span several chunks"
     return flip_blob(repo_path, content[{"first": 0, "middle": len(content) // 2, "last": -1}[which]][0])
 
@@ -145,7 +145,7 @@ def damaged_folder(tmp_path_factory):
     source = make_clinic(base / "Clinic")
     snapshot_id = repo.backup(source)["snapshot_id"]
     opened = unlocked(repo.path)
-    flip_blob(repo.path, browse.find(opened, opened.find_snapshot("latest"), "Clinic/Patients").node["subtree"])
+    flip_blob(repo.path, browse.find(opened, opened.find_snapshot("latest"), "Clinic/Patients").node.subtree)
     return repo, source, snapshot_id
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import describe_tree, events, explain, ok, run_cli, summary
 
+from engine.repository.records import SnapshotStats
 from engine.repository.repo import BlobWriter, Repository
-from engine.repository.snapshot import Snapshot, seal_body, write_snapshot
+from engine.repository.snapshot import BODY_AAD, Snapshot, write_snapshot
 
 
 def office(tmp_path: Path) -> Path:
@@ -191,6 +192,15 @@ def test_repo_naming_a_plain_file_is_not_a_repository(tmp_path):
 # --- a snapshot forged with machine credentials ---------------------------------------------
 
 
+def forged_stats(files: int, bytes: int) -> SnapshotStats:
+    return SnapshotStats(files=files, bytes=bytes, bytes_added=bytes, bytes_stored=0, duration=0.0, skipped=0)
+
+
+def seal_raw(body: dict, session) -> bytes:
+    """A body sealed as a forger writes it: any JSON, not through the records."""
+    return session.seal(json.dumps(body, sort_keys=True).encode(), BODY_AAD)
+
+
 def forge_snapshot(repo_path: Path, source_name: str, node_name: str = "x.txt") -> str:
     """A snapshot written with this machine's write-only credentials (as any enrolled machine can),
     with a source named ``source_name`` holding one file named ``node_name``."""
@@ -208,7 +218,7 @@ def forge_snapshot(repo_path: Path, source_name: str, node_name: str = "x.txt") 
             "sources": [{"kind": "folder", "name": source_name, "path": "/forged", "tree": tree_id.hex(),
                          "mode": 0o755, "mtime_ns": 0}]}
     snap = Snapshot("", datetime.now(UTC).isoformat(timespec="microseconds"), socket.gethostname(), True,
-                    {"files": 1, "bytes": 5}, root_refs, writer.session.public, seal_body(body, writer.session))
+                    forged_stats(files=1, bytes=5), root_refs, writer.session.public, seal_raw(body, writer.session))
     return write_snapshot(repo.backend, repo.keys.maint_key, snap)
 
 
@@ -285,9 +295,10 @@ def forge_database_snapshot(repo_path: Path, table: str) -> str:
     writer.flush()
     body = {"program": "forged", "skipped": [],
             "sources": [{"kind": "database", "name": "opendental", "server": "127.0.0.1:1", "user": "root",
+                         "server_version": "forged", "lock_mode": "consistent",
                          "tree": tree_id.hex(), "tables": 1, "rows": 0, "bytes": 0, "lock_window": 0}]}
     snap = Snapshot("", datetime.now(UTC).isoformat(timespec="microseconds"), socket.gethostname(), True,
-                    {"files": 0, "bytes": 0}, root_refs, writer.session.public, seal_body(body, writer.session))
+                    forged_stats(files=0, bytes=0), root_refs, writer.session.public, seal_raw(body, writer.session))
     return write_snapshot(repo.backend, repo.keys.maint_key, snap)
 
 

@@ -190,7 +190,7 @@ def _same_figure_everywhere(reported: float, log: EventLog, result: BackupResult
     assert offered == pytest.approx(reported, abs=0.002), (log.of(LockReleased), log.of(LockGaveUp))
     assert result.lock_window == pytest.approx(reported, abs=0.002)
     snap = repo.snapshots()[-1]
-    assert snap.stats["lock_window"] == pytest.approx(reported, abs=0.002)
+    assert snap.stats.lock_window == pytest.approx(reported, abs=0.002)
     estimate = preflight(target(db), repo=repo).estimated_lock_seconds
     assert estimate == pytest.approx(reported, abs=0.002), "the next preflight's estimate is another figure"
 

@@ -157,7 +157,7 @@ def test_every_trait_round_trips_exactly(mode, admin, fresh_db, repo, monkeypatc
     result = run_backup(repo, BackupPlan(databases=(DatabasePlan(target(original), lock_mode=mode.split(",")[0]),)))
     assert result.complete
     if mode.endswith("in parts"):
-        tree = repo.read_tree(bytes.fromhex(database_sources(repo, repo.find_snapshot("latest"))[0]["tree"]))
+        tree = repo.read_tree(bytes.fromhex(database_sources(repo, repo.find_snapshot("latest"))[0].tree))
         parted = sorted(n["name"] for n in tree["tables"] if n.get("parts"))
         assert {"values", "geo", "auto"} <= set(parted), parted
     outcome = restore_database(repo, repo.find_snapshot("latest"), target(restored))

@@ -83,7 +83,7 @@ def _backup(repo, db: str, mode: str):
     result = run_backup(repo, BackupPlan(databases=(DatabasePlan(target(db), lock_mode=mode),)))
     assert result.complete
     snap = repo.find_snapshot(result.snapshot_id)
-    tree = repo.read_tree(bytes.fromhex(database_sources(repo, snap)[0]["tree"]))
+    tree = repo.read_tree(bytes.fromhex(database_sources(repo, snap)[0].tree))
     return snap, {node["name"]: node for node in tree["tables"]}
 
 
@@ -125,7 +125,7 @@ def _restores_exactly(admin, repo, snap, db: str, into: str) -> None:
     real = restore_module.DatabaseRestorer._join
 
     def spy(self, conn, group):
-        joined.append(group.node["name"])
+        joined.append(group.node.name)
         return real(self, conn, group)
 
     restore_module.DatabaseRestorer._join = spy
@@ -311,7 +311,7 @@ def test_side_tables_hold_no_index_unless_the_server_refuses(admin, fresh_db, re
         with conn.cursor() as cur:
             for side in group.sides:
                 cur.execute(f"SHOW INDEX FROM `{side}`")
-                shapes[group.node["name"]] = tuple(sorted({r[2] for r in cur.fetchall()}))
+                shapes[group.node.name] = tuple(sorted({r[2] for r in cur.fetchall()}))
         return real_join(self, conn, group)
 
     monkeypatch.setattr(restore_module, "_create_side_table", create)

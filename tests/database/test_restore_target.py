@@ -63,7 +63,7 @@ def test_a_merge_table_is_restored_as_a_definition_and_its_tables_keep_their_row
                     f" UNION=(`{db}`.log2023, `{db}`.log2024) INSERT_METHOD=LAST")
     result = run_backup(repo, BackupPlan(databases=(DatabasePlan(target(db)),)))
     assert result.complete
-    tree = repo.read_tree(bytes.fromhex(next(s for s in repo.find_snapshot("latest").sources)["tree"]))
+    tree = repo.read_tree(bytes.fromhex(next(s for s in repo.find_snapshot("latest").sources).tree))
     merge = next(n for n in tree["tables"] if n["name"] == "log_all")
     assert merge["rows_elsewhere"] and merge["content"] == [] and merge["rows"] == 0
 

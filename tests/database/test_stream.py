@@ -365,7 +365,7 @@ def test_backup_remembers_a_table_out_of_key_order(admin, fresh_db, repo, monkey
         result = run_backup(repo, BackupPlan(databases=(DatabasePlan(target(db)),)))
         assert result.complete
         snap = repo.find_snapshot(result.snapshot_id)
-        tree = repo.read_tree(bytes.fromhex(database_sources(repo, snap)[0]["tree"]))
+        tree = repo.read_tree(bytes.fromhex(database_sources(repo, snap)[0].tree))
         for node in tree["tables"]:
             _, _, want, _ = _streams(db, node["name"], 1, scan=False)
             assert node["checksum"] == blake3.blake3(want).hexdigest()

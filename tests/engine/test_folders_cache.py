@@ -66,7 +66,7 @@ def snapshot_entries(repo_path, snapshot_id: str) -> dict[str, dict]:
     found = {}
     for entry in browse.walk(repo, root):
         rel = entry.path.split("/", 1)[1] if "/" in entry.path else ""
-        node = dict(entry.node)
+        node = entry.node.to_json()
         if node["type"] == "file":
             node["bytes"] = b"".join(repo.read_blob(bytes.fromhex(cid)) for cid, _ in node["content"])
         found[rel] = node
@@ -127,7 +127,7 @@ def test_unchanged_rerun_reuses_every_folder_and_reads_no_file(repo_path, source
     assert second.folders_reused == folder_count(source)
     assert (second.files, second.bytes, second.bytes_added) == (first.files, first.bytes, 0)
     assert_snapshot_is_disk(repo_path, second, source)
-    trees = [opened(repo_path).find_snapshot(r.snapshot_id).sources[0]["tree"] for r in (first, second)]
+    trees = [opened(repo_path).find_snapshot(r.snapshot_id).sources[0].tree for r in (first, second)]
     assert trees[0] == trees[1]
 
 

@@ -17,6 +17,7 @@ from engine.listing import (
 )
 from engine.reports import store_report
 from engine.repository import keys as keymod
+from engine.repository.records import SnapshotStats
 from engine.repository.repo import Repository
 
 PASS = "a long test passphrase"
@@ -47,7 +48,7 @@ def test_rows_oldest_first_with_sizes_verifications_and_sources(two_backups):
     assert (rows[0].verified_at, rows[0].verified_ok) == ("2025-06-30T11:00:00+00:00", True)  # the latest
     assert (rows[1].verified_at, rows[1].verified_ok) == (None, None)
     assert rows[1].sources == (ListedSource("Charts", src),) and rows[1].sources_hidden is None
-    assert rows[1].stats["files"] == 2 and rows[1].short_id == second[:8]
+    assert rows[1].stats is not None and rows[1].stats.files == 2 and rows[1].short_id == second[:8]
 
 
 def test_machine_credentials_list_everything_but_the_sources(two_backups):
@@ -80,4 +81,5 @@ def test_a_damaged_snapshot_is_listed_last_and_says_why(two_backups):
     ({"db_bytes": 5}, 5),
 ])
 def test_backed_up_bytes_counts_folders_and_databases(stats, expected):
-    assert backed_up_bytes(stats) == expected
+    base = {"files": 0, "bytes": 0, "bytes_added": 0, "bytes_stored": 0, "duration": 0.0, "skipped": 0}
+    assert backed_up_bytes(SnapshotStats.from_json(base | stats)) == expected

@@ -225,7 +225,7 @@ def test_expected_lock_window_comes_from_the_last_backup_when_the_server_is_away
     away = dataclasses.replace(db_settings, database=dataclasses.replace(db_settings.database, port=1))
     status = load_status(away, PASSPHRASE)
     assert status.database_problem
-    assert status.expected_lock == snap.stats["lock_window"] and status.expected_lock_measured
+    assert status.expected_lock == snap.stats.lock_window and status.expected_lock_measured
     texts = [a.text for a in alerts(away, status, datetime.now(UTC))]
     assert any(t.startswith("The database cannot be reached") for t in texts)
     big = dataclasses.replace(status, expected_lock=95.0)
@@ -240,8 +240,8 @@ async def test_sizes_include_the_database_as_the_cli_shows_them_and_the_ratio_sh
     run_backup(repo, db_settings.backup_plan())
     run_backup(repo, db_settings.backup_plan())
     stats = repo.snapshots()[-1].stats
-    assert stats["db_bytes"] > 0
-    whole = fmt.size(stats["bytes"] + stats["db_bytes"])
+    assert stats.db_bytes is not None and stats.db_bytes > 0
+    whole = fmt.size(stats.bytes + stats.db_bytes)
     cli = subprocess.run([sys.executable, "-m", "tui.cli", "snapshots", "--repo", db_settings.repository],
                          capture_output=True, text=True, env={**os.environ, "ODBACKUP_PASSPHRASE": PASSPHRASE})
     assert cli.returncode == 0, cli.stderr

@@ -18,6 +18,7 @@ from engine import events as ev
 from engine.backup import BackupResult
 from engine.database.preflight import DatabaseSummary
 from engine.errors import RepositoryLocked
+from engine.repository.records import DatabaseSource, FolderSource, SnapshotBody, SnapshotStats
 from engine.repository.snapshot import Snapshot
 from engine.settings import DatabaseSettings, DestinationCheck, Settings
 from engine.status import LastBackup, State, Verification
@@ -236,11 +237,11 @@ class FakeRepo:
 def test_restore_browser(snap_compare, size, monkeypatch):
     snaps = []
     for n, when in enumerate((at(16, 5), at(12), at(16, 5, day=29))):
-        snap = Snapshot(f"{n + 3:x}" * 64, when, "SERVER", True, {}, b"", b"", b"")
-        snap.body = {"sources": [
-            {"kind": "database", "name": "opendental", "server": "127.0.0.1:3306", "user": "root", "tree": "00",
-             "tables": 408, "rows": 2_722_000, "bytes": 6_400_000_000},
-            {"kind": "folder", "name": "OpenDentImages", "path": "/srv/OpenDentImages", "tree": "00"}]}
+        snap = Snapshot(f"{n + 3:x}" * 64, when, "SERVER", True, SnapshotStats(0, 0, 0, 0, 0.0, 0), b"", b"", b"")
+        snap.body = SnapshotBody("odbackup", (
+            DatabaseSource("opendental", "127.0.0.1:3306", "10.11", "00", "consistent", 0.0, 408, 2_722_000,
+                           6_400_000_000, user="root"),
+            FolderSource("OpenDentImages", "/srv/OpenDentImages", "00", 0o755, 0)))
         snaps.append(snap)
     monkeypatch.setattr(restore, "load", lambda settings, secret: (FakeRepo(), snaps))
 

@@ -20,6 +20,8 @@ from engine.errors import OdbackupError
 from engine.folders import browse
 from engine.folders.restore import RestorePreview, RestoreResult, preview
 from engine.progress import Eta
+from engine.repository import records
+from engine.repository.records import DatabaseSource, FolderSource
 from engine.repository.repo import Repository
 from engine.repository.snapshot import Snapshot
 
@@ -47,8 +49,8 @@ class Item:
     kind: str
     name: str
     entry: browse.Entry | None = None
-    source: dict | None = None
-    node: dict | None = None
+    source: DatabaseSource | None = None
+    node: records.TreeNode | records.TableNode | None = None
 
 
 def load(settings: Any, secret: str | None) -> tuple[Repository, list[Snapshot]]:
@@ -60,14 +62,14 @@ def describe(item: Item) -> str:
     """One line about the highlighted item."""
     if item.kind == "database" and item.source:
         s = item.source
-        return (f"Database {s['name']} from {s['server']}: {fmt.count(s.get('tables', 0), 'table')}, "
-                f"{s.get('rows', 0):,} rows, {fmt.size(s.get('bytes', 0))}. Press d to restore it.")
-    if item.kind == "table" and item.node:
-        return f"Table {item.name}: {item.node['rows']:,} rows, {fmt.size(item.node['bytes'])}. Press d to " \
+        return (f"Database {s.name} from {s.server}: {fmt.count(s.tables, 'table')}, "
+                f"{s.rows:,} rows, {fmt.size(s.bytes)}. Press d to restore it.")
+    if item.kind == "table" and isinstance(item.node, records.TableNode):
+        return f"Table {item.name}: {item.node.rows:,} rows, {fmt.size(item.node.bytes)}. Press d to " \
                "restore its database."
-    if item.kind == "file" and item.node:
-        when = fmt.local(datetime.fromtimestamp(item.node.get("mtime_ns", 0) / 1e9, UTC))
-        return f"File {item.entry.path if item.entry else item.name}: {fmt.size(item.node.get('size', 0))}, " \
+    if item.kind == "file" and isinstance(item.node, records.TreeNode):
+        when = fmt.local(datetime.fromtimestamp(item.node.mtime_ns / 1e9, UTC))
+        return f"File {item.entry.path if item.entry else item.name}: {fmt.size(item.node.size or 0)}, " \
                f"changed {when}. Press f to restore it."
     if item.kind in ("dir", "folders"):
         what = item.entry.path if item.entry else "every folder"
@@ -109,7 +111,7 @@ class RestoreScreen(JobScreen):
         """The tables of a database in the snapshot, for its tree node."""
 
         node: TreeNode[Item]
-        tables: list[dict]
+        tables: list[records.TableNode]
 
     @dataclass
     class DatabaseRestored(JobDone):
@@ -190,14 +192,14 @@ class RestoreScreen(JobScreen):
             return
         tree.root.set_label(f"Snapshot {snap.short_id} of {fmt.local(snap.time)}")
         tree.root.expand()
-        databases = [s for s in snap.sources if s["kind"] == "database"]
+        databases = [s for s in snap.sources if isinstance(s, DatabaseSource)]
         if databases:
             node = tree.root.add("Databases", Item("databases", "Databases"), expand=True)
             for source in databases:
-                node.add(source["name"], Item("database", source["name"], source=source), allow_expand=True)
+                node.add(source.name, Item("database", source.name, source=source), allow_expand=True)
         folders = tree.root.add("Folders", Item("folders", "Folders"), expand=True)
         for entry in browse.roots(self.repo, snap) if self.repo else []:
-            folders.add(entry.node["name"] + "/", Item("dir", entry.node["name"], entry=entry), allow_expand=True)
+            folders.add(entry.node.name + "/", Item("dir", entry.node.name, entry=entry), allow_expand=True)
         tree.move_cursor(tree.root)
 
     # --- browsing -----------------------------------------------------------------------------------------
@@ -212,19 +214,20 @@ class RestoreScreen(JobScreen):
         if item.kind == "dir" and entry is not None and repo is not None:
             self.start_job(f"children:{node.id}", lambda: self.FolderRead(node, browse.children(repo, entry)))
         elif item.kind == "database" and item.source and repo is not None:
-            tree_id = bytes.fromhex(item.source["tree"])
-            self.start_job(f"children:{node.id}", lambda: self.TablesRead(node, repo.read_tree(tree_id)["tables"]))
+            tree_id = bytes.fromhex(item.source.tree)
+            self.start_job(f"children:{node.id}", lambda: self.TablesRead(
+                node, list(records.DatabaseTree.from_json(repo.read_tree(tree_id)).tables)))
 
     def on_restore_screen_folder_read(self, message: FolderRead) -> None:
         for child in message.entries:
             is_dir = child.type == "dir"
-            label = child.node["name"] + ("/" if is_dir else f"  {fmt.size(child.node.get('size', 0))}")
-            message.node.add(label, Item("dir" if is_dir else "file", child.node["name"], entry=child,
+            label = child.node.name + ("/" if is_dir else f"  {fmt.size(child.node.size or 0)}")
+            message.node.add(label, Item("dir" if is_dir else "file", child.node.name, entry=child,
                                          node=child.node), allow_expand=is_dir)
 
     def on_restore_screen_tables_read(self, message: TablesRead) -> None:
         for table in message.tables:
-            message.node.add_leaf(f"{table['name']}  {table['rows']:,} rows", Item("table", table["name"], node=table))
+            message.node.add_leaf(f"{table.name}  {table.rows:,} rows", Item("table", table.name, node=table))
 
     @on(Tree.NodeHighlighted, "#browse")
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
@@ -235,7 +238,7 @@ class RestoreScreen(JobScreen):
         node = self.query_one("#browse", Tree).cursor_node
         return node.data if node is not None else None
 
-    def _database_of(self, node: TreeNode | None) -> dict | None:
+    def _database_of(self, node: TreeNode | None) -> DatabaseSource | None:
         while node is not None:
             if node.data is not None and node.data.kind == "database":
                 return node.data.source
@@ -249,7 +252,7 @@ class RestoreScreen(JobScreen):
         if snap is None or self.running:
             return
         if source is None:
-            databases = [s for s in snap.sources if s["kind"] == "database"]
+            databases = [s for s in snap.sources if isinstance(s, DatabaseSource)]
             if len(databases) != 1:
                 self.notify("Highlight a database (or one of its tables) first.", severity="warning")
                 return
@@ -257,7 +260,7 @@ class RestoreScreen(JobScreen):
         settings = self.settings
         live = (f"{settings.database.host}:{settings.database.port}", settings.database.name) \
             if settings.database else None
-        self.app.push_screen(RestoreDatabaseDialog(source["name"], source["server"], source.get("user", "root"),
+        self.app.push_screen(RestoreDatabaseDialog(source.name, source.server, source.user or "root",
                                                    snap.time, live), self._run_database)
 
     def action_restore_files(self) -> None:
@@ -265,7 +268,7 @@ class RestoreScreen(JobScreen):
         if snap is None or self.running:
             return
         paths = (item.entry.path,) if item is not None and item.entry is not None else ()
-        sources = tuple(s["path"] for s in snap.sources if s["kind"] == "folder")
+        sources = tuple(s.path for s in snap.sources if isinstance(s, FolderSource))
         if not sources:
             self.notify("This snapshot holds no folders.", severity="warning")
             return

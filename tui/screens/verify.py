@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from engine import events as ev
 from engine.database.connection import DbTarget, resolve_password
 from engine.errors import Cancelled, OdbackupError, UsageError
+from engine.repository.records import DatabaseSource
 from engine.settings import Settings
 
 from ..joblog import JobLog
@@ -56,8 +57,8 @@ def load_choices(settings: Settings, secret: str | None) -> list[SnapshotChoice]
     """Snapshots, newest first (needs the passphrase: their contents are read)."""
     repo = open_repo(settings.repository, full=True, secret=secret)
     return [SnapshotChoice(s.snapshot_id, s.time, s.complete,
-                           tuple((src["name"], src["server"], src.get("user", "root"))
-                                 for src in s.sources if src["kind"] == "database"))
+                           tuple((src.name, src.server, src.user or "root")
+                                 for src in s.sources if isinstance(src, DatabaseSource)))
             for s in reversed(repo.snapshots())]
 
 
@@ -83,7 +84,7 @@ def verify_job(screen: VerifyScreen, settings: Settings, snapshot_id: str, serve
             repo, snap, server=server, images_folder=settings.images_folder,
             password_for=lambda t: t.with_password(password) if password else resolve_password(t),
             on_event=post_events(screen, "verify", log), cancel=get_current_worker().cancelled_event)
-        objects = sum(len(repo.read_tree(bytes.fromhex(s["tree"]))["programs"])
+        objects = sum(len(repo.read_tree(bytes.fromhex(s.tree))["programs"])
                       for s in database_sources(repo, snap))
     except OdbackupError as exc:
         log.error(exc)
