@@ -67,13 +67,17 @@ def test_the_first_twenty_are_named_and_all_are_counted():
 
 
 def test_the_images_source_is_the_one_backed_up_from_the_settings_folder():
-    sources = [{"kind": "database", "name": "opendental"},
-               {"kind": "folder", "name": "OpenDentImages", "path": "C:\\OpenDentImages"},
-               {"kind": "folder", "name": "Docs", "path": "/srv/Docs"},
-               {"kind": "folder", "name": "Scans", "path": "/srv/AtoZ"}]
-    assert images_source(sources, "c:/opendentimages\\")["name"] == "OpenDentImages"
-    assert images_source(sources, "/srv/AtoZ")["name"] == "Scans"
-    assert images_source(sources, "")["name"] == "OpenDentImages"  # Open Dental's default name
+    from engine.repository.records import FolderSource, OtherSource
+
+    def folder(name: str, path: str) -> FolderSource:
+        return FolderSource(name, path, tree="00", mode=0o755, mtime_ns=0)
+
+    sources = [OtherSource({"kind": "database", "name": "opendental"}),
+               folder("OpenDentImages", "C:\\OpenDentImages"), folder("Docs", "/srv/Docs"),
+               folder("Scans", "/srv/AtoZ")]
+    assert images_source(sources, "c:/opendentimages\\").name == "OpenDentImages"
+    assert images_source(sources, "/srv/AtoZ").name == "Scans"
+    assert images_source(sources, "").name == "OpenDentImages"  # Open Dental's default name
     assert images_source(sources, "/srv/Other") is None
     assert images_source(sources[2:], "") is None
 
