@@ -165,3 +165,14 @@ async def test_install_then_the_state_read_back_then_remove(saved, system):
         screen.query_one("#remove").press()
         await settle(pilot)
         assert "backup: not installed" in screen.state_text()
+
+
+def test_what_the_nightly_backs_up_is_said_for_a_folders_only_setup_too():
+    from engine.settings import DatabaseSettings, Settings
+    from tui.widgets.frequency_form import job_lines
+
+    folders_only = job_lines(Settings(repository="/r", images_folder="/srv/OpenDentImages"))[0]
+    assert folders_only.endswith("It backs up /srv/OpenDentImages.")
+    both = job_lines(Settings(repository="/r", images_folder="/srv/OpenDentImages",
+                              database=DatabaseSettings(name="opendental")))[0]
+    assert both.endswith("It backs up the database opendental and /srv/OpenDentImages.")

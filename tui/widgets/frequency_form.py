@@ -78,7 +78,8 @@ def job_lines(settings: Settings) -> list[str]:
     schedule = settings.schedule
     db = settings.database
     database = f"the database {db.name}" if db is not None and db.name else "no database"
-    folders = ", ".join(settings.folders) or "no folder"
+    parts = [p for p in (database if db is not None else "", ", ".join(settings.folders)) if p]
+    what = " and ".join(parts) if parts else "nothing: no database and no folder is set up"
     lines = []
     if is_off(schedule.nightly):
         lines.append("Nightly backup: off. Nothing is backed up by itself every night.")
@@ -86,7 +87,7 @@ def job_lines(settings: Settings) -> list[str]:
         where = ("after the office closes, before " + SUPPLEMENTAL) if outside_supplemental(schedule.nightly) \
             else "inside the window where " + SUPPLEMENTAL + ": pick an earlier time"
         lines.append(f"Every night at {clock_words(schedule.nightly)} ({days_words(schedule.nightly_days)}), {where}. "
-                     f"It backs up {database} and {folders}.")
+                     f"It backs up {what}.")
     if is_off(schedule.intraday):
         lines.append("Every hour in office hours: off.")
     else:
