@@ -8,7 +8,8 @@ so the machine's load falls on both alike), and the check alone. "Without"
 replaces ``engine.verify._check_patient_files`` by a no-op for those runs: a
 measurement switch, nothing else changes. Prints medians, min-max and the
 ratio; run it on a quiet machine. Needs the MariaDB server of the tests
-(127.0.0.1:3306, root); the database it creates is dropped at the end.
+(127.0.0.1:3306, root); the database it creates is dropped at the end, and its
+reports, caches and settings stay in a temporary folder.
 
     .venv/bin/python bench/patient_files.py --scale 4 --repeat 5
 """
@@ -52,7 +53,9 @@ def main() -> int:
     db = f"odbench_patient_files_{os.getpid()}"
     admin = connect(server)
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["ODBACKUP_REPORTS_DIR"] = os.path.join(tmp, "reports")
+        for name, folder in (("ODBACKUP_REPORTS_DIR", "reports"), ("ODBACKUP_CACHE_DIR", "cache"),
+                             ("ODBACKUP_CONFIG_DIR", "config")):
+            os.environ[name] = os.path.join(tmp, folder)  # never this machine's own folders
         try:
             images = os.path.join(tmp, "OpenDentImages")
             create_demo(admin, db, images, scale=args.scale)
