@@ -32,6 +32,7 @@ from pathlib import Path
 from folders import machine_facts
 from make_atoz_tree import GB, TreeParams, TreeStats, ensure_tree, make_patient
 from measure import measure
+from report import write_doc
 from tools import REPO_ROOT, git_revision, locate, make_tools
 
 DEFAULT_SCRATCH = Path("/tmp/odbackup-bench-prune")
@@ -139,14 +140,6 @@ def render(runs: list[dict], facts: dict, tree: TreeStats, versions: dict) -> st
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    text = DOC.read_text()
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        sys.exit(f"{DOC}: markers {BEGIN} ... {END} not found")
-    DOC.write_text(f"{text[: start + len(BEGIN)]}\n{section}\n{text[end:]}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH)
@@ -171,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(runs, {**machine_facts(), "load": load}, tree, versions)
     print(section)
     if args.write_doc:
-        write_doc(section)
+        write_doc(DOC, section, BEGIN, END)
     return 0
 
 

@@ -180,11 +180,10 @@ def render_section(results: dict) -> str:
     return "\n".join(parts)
 
 
-def write_doc(doc: Path, section: str) -> None:
-    """Replace the text between the folders markers in DOC."""
+def write_doc(doc: Path, section: str, begin: str = BEGIN_MARK, end: str = END_MARK) -> None:
+    """Replace the text between the markers ``begin`` and ``end`` in DOC (the folders' by default)."""
     text = doc.read_text()
-    start, end = text.find(BEGIN_MARK), text.find(END_MARK)
-    if start < 0 or end < start:
-        sys.exit(f"{doc}: markers {BEGIN_MARK} ... {END_MARK} not found")
-    head = text[: start + len(BEGIN_MARK)]
-    doc.write_text(f"{head}\n{section}\n{text[end:]}")
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        sys.exit(f"{doc}: markers {begin} ... {end} not found")
+    doc.write_text(f"{text[: start + len(begin)]}\n{section}\n{text[stop:]}")
