@@ -51,6 +51,11 @@ def pack_size_target() -> int:
     return int(os.environ.get("ODBACKUP_TEST_PACK_SIZE") or DEFAULT_PACK_SIZE)
 
 
+
+def _refuse_not_empty(location: str) -> None:
+    if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
+        raise RepositoryExists(f"'{location}' is not empty.")
+
 class Repository:
     """An opened repository. Unlock it (passphrase or machine credentials) before use."""
 
@@ -72,22 +77,8 @@ class Repository:
     @classmethod
     def init(cls, location: str, passphrase: str) -> tuple[Repository, str]:
         """Create a repository; returns it (unlocked) and the recovery key to show once."""
-        if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
-            raise RepositoryExists(f"'{location}' is not empty.")
-        backend = LocalBackend(location)
-        for folder in FOLDERS:
-            os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
-        repo_id = os.urandom(16).hex()
-        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": repo_id}
-        keys = keymod.Keys.generate(repo_id)
-        recovery = new_recovery_secret()
-        keymod.add_key_file(backend, keymod.make_key_file(keys, passphrase=passphrase))
-        keymod.add_key_file(backend, keymod.make_key_file(keys, recovery=recovery))
-        # The config is written last: a folder without it is not a repository yet.
-        backend.write_atomic("config", [json.dumps(config, indent=1).encode()])
-        repo = cls(backend, config)
-        repo._set_keys(keys)
-        return repo, format_recovery_key(recovery)
+        _refuse_not_empty(location)
+        return cls._create(location, passphrase, keymod.Keys.generate, {})
 
     @classmethod
     def init_related(cls, location: str, source: Repository, passphrase: str,
@@ -95,19 +86,25 @@ class Repository:
         """Create a repository related to ``source`` (unlocked with its full key): its own ID, label,
         key files (``passphrase``) and recovery key, but ``source``'s secrets, so sealed blobs, refs
         blobs and snapshot files are copied between the two as they are (docs/FORMAT.md section 10.4)."""
-        if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
-            raise RepositoryExists(f"'{location}' is not empty.")
+        _refuse_not_empty(location)
         source.require_full_key()
+        return cls._create(location, passphrase, lambda repo_id: dataclasses.replace(source.keys, repo_id=repo_id),
+                           {"family": source.family, "label": label})
+
+    @classmethod
+    def _create(cls, location: str, passphrase: str, keys_for: Callable[[str], keymod.Keys],
+                config_extra: dict[str, str]) -> tuple[Repository, str]:
+        """The folders, the key files (passphrase and a new recovery key) and, last, the config."""
         backend = LocalBackend(location)
         for folder in FOLDERS:
             os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
         repo_id = os.urandom(16).hex()
-        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": repo_id,
-                  "family": source.family, "label": label}
-        keys = dataclasses.replace(source.keys, repo_id=repo_id)
+        config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": repo_id, **config_extra}
+        keys = keys_for(repo_id)
         recovery = new_recovery_secret()
         keymod.add_key_file(backend, keymod.make_key_file(keys, passphrase=passphrase))
         keymod.add_key_file(backend, keymod.make_key_file(keys, recovery=recovery))
+        # The config is written last: a folder without it is not a repository yet.
         backend.write_atomic("config", [json.dumps(config, indent=1).encode()])
         repo = cls(backend, config)
         repo._set_keys(keys)

@@ -30,11 +30,10 @@ from ..events import (
     SnapshotCopied,
     ignore_events,
 )
+from .copy import PROGRESS_EVERY
 from .records import DatabaseSource, FolderSource
 from .repo import BlobWriter, Repository
 from .snapshot import Snapshot, read_snapshot, seal_body, snapshot_ids, write_snapshot
-
-PROGRESS_EVERY = 0.25
 
 
 def _canonical(doc: dict) -> bytes:
