@@ -50,6 +50,8 @@ The packages and modules (each says more in its own docstring):
     What ``odbackup run JOB`` does.
 ``runlog.py``
     The run records (one line per run, the last result per job) and the log folder.
+``filelock.py``
+    An operating-system lock on an open file (Linux and Windows), released when the process ends.
 ``joblock.py``
     One run of a job at a time (an operating-system lock a crash cannot leave behind).
 ``forget.py``

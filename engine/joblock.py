@@ -1,7 +1,7 @@
 """One run of a job at a time, on this machine.
 
-The lock is the operating system's lock on an open file (``fcntl.flock`` on
-Linux, ``msvcrt.locking`` on Windows), not a file's existence: the system
+The lock is the operating system's lock on an open file (:mod:`engine.filelock`),
+not a file's existence: the system
 releases it when the process ends however it ends, so a run killed with
 ``kill -9``, a crash or a power cut never leaves the job stuck. The file holds
 the holder's process ID and start time, only to say who holds it.
@@ -9,36 +9,10 @@ the holder's process ID and start time, only to say who holds it.
 from __future__ import annotations
 
 import os
-import sys
 from datetime import UTC, datetime
 from typing import IO
 
-if sys.platform == "win32":  # pragma: no cover - Windows
-    import msvcrt
-
-    def _try_lock(f: IO[bytes]) -> bool:
-        try:
-            f.seek(0)
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(f: IO[bytes]) -> None:
-        f.seek(0)
-        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-else:
-    import fcntl
-
-    def _try_lock(f: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-
-    def _unlock(f: IO[bytes]) -> None:
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+from .filelock import try_lock, unlock
 
 
 class JobBusy(Exception):
@@ -64,7 +38,7 @@ class JobLock:
         # Byte 0 is the one locked on Windows; the holder's note starts after it, so it can
         # be read while the lock is held (a locked byte cannot be read on Windows).
         f = open(self.path, "a+b")  # noqa: SIM115 - held open for the whole run
-        if not _try_lock(f):
+        if not try_lock(f.fileno()):
             f.close()
             raise JobBusy(self.job, self._holder())
         f.seek(0)
@@ -79,7 +53,7 @@ class JobLock:
         if self._file is None:
             return
         try:
-            _unlock(self._file)
+            unlock(self._file.fileno())
         finally:
             self._file.close()
             self._file = None

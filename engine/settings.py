@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from . import paths
 from .errors import OdbackupError
+from .filelock import try_lock, unlock
 from .jobsettings import RetentionSettings, ScheduleSettings
 from .places import DestinationCheck, check_destination, repository_inside_problem  # noqa: F401  (importable here too)
 
@@ -304,15 +305,15 @@ LOCK_WAIT = 30.0
 def settings_lock(path: str | None = None, wait: float = LOCK_WAIT) -> Iterator[None]:
     """Hold ``settings.toml.lock`` beside the settings while they are read, changed and written.
 
-    An operating-system lock on an open file (``flock`` on POSIX, ``msvcrt.locking`` on Windows),
-    not a file whose existence is the lock: the system releases it when the process ends,
+    An operating-system lock on an open file (:mod:`engine.filelock`), not a file whose
+    existence is the lock: the system releases it when the process ends,
     however it ends, so a killed writer never leaves the settings locked."""
     lock_path = (path or settings_path()) + ".lock"
     os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     try:
         deadline = time.monotonic() + wait
-        while not _try_lock(fd):
+        while not try_lock(fd):
             if time.monotonic() > deadline:
                 raise SettingsError(f"The settings are being changed by another odbackup for more than "
                                     f"{wait:g} seconds ({lock_path} is locked).",
@@ -322,42 +323,9 @@ def settings_lock(path: str | None = None, wait: float = LOCK_WAIT) -> Iterator[
         try:
             yield
         finally:
-            _unlock(fd)
+            unlock(fd)
     finally:
         os.close(fd)
-
-
-def _unlock(fd: int) -> None:
-    """Release the lock (closing the file would too; Windows asks for it to be said first)."""
-    if os.name == "nt":
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _try_lock(fd: int) -> bool:
-    """Take the lock on ``fd`` if it is free (never waits)."""
-    if os.name == "nt":
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def to_toml(settings: Settings) -> str:
