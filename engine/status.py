@@ -359,9 +359,11 @@ def _database_alerts(settings: Settings, state: State) -> list[Alert]:
 # --- gathering the state ------------------------------------------------------------------------
 
 
-def gather_state(settings: Settings, sources: Sources | None = None) -> State:
+def gather_state(settings: Settings, sources: Sources | None = None, *, patient_files: bool = False) -> State:
     """Read everything the alerts need (slow: run it in a worker). ``sources``: the credentials
-    at hand (default: this process's environment; nobody is asked)."""
+    at hand (default: this process's environment; nobody is asked). ``patient_files``: also
+    check the files the live database names against the images folder (every ``document`` row
+    and every patient folder: ``odbackup status`` does, not each return to the dashboard)."""
     found = _repository_part(settings, Sources.here() if sources is None else sources)
     repo = found.pop("repo", None)
     found.update(_lock_part(settings, repo, found.pop("last_lock_window", None)))
@@ -369,7 +371,7 @@ def gather_state(settings: Settings, sources: Sources | None = None) -> State:
     found["runs"] = tuple(last_runs().values())
     found["history"] = tuple(r for r in history(None, 2000) if when(r.started) >= _utcnow() - MISSED_LOOKBACK)
     found.update(_schedule_part(settings))
-    if not found.get("database_problem"):
+    if patient_files and not found.get("database_problem"):
         found.update(_patient_files_part(settings))
     return State(location=settings.repository, **found)
 

@@ -619,7 +619,7 @@ def status(args: argparse.Namespace, out: Printer) -> int:
 
     _use_folders(args)
     settings = _schedule_settings()
-    state = gather_state(settings)
+    state = gather_state(settings, patient_files=True)
     now = datetime.now().astimezone()
     found = alerts(settings, state, now)
     level = max((a.level for a in found), key=list(EXIT_STATUS).index)

@@ -223,7 +223,7 @@ def test_corpus_21_1_9_rows_added_to_a_copy_are_checked(corpora_here, admin, fre
 
 
 def test_status_says_which_patient_files_are_missing_today(demo, repo):
-    """``odbackup status`` and the dashboard (engine.status): the live check, as a warning."""
+    """``odbackup status`` (engine.status): the live check, as a warning."""
     from engine.settings import DatabaseSettings, Settings
     from engine.status import alerts, gather_state
 
@@ -232,7 +232,7 @@ def test_status_says_which_patient_files_are_missing_today(demo, repo):
     t = target(db)
     settings = Settings(repository=repo.location, images_folder=images,
                         database=DatabaseSettings(host=t.host, port=t.port, user=t.user, name=db))
-    state = gather_state(settings)
+    state = gather_state(settings, patient_files=True)
     assert state.patient_files_missing == 3 and set(state.patient_files_examples) <= set(deleted)
     (found,) = [a for a in alerts(settings, state, _now()) if a.kind == "patient_files_missing"]
     assert found.level == "warning" and found.message.startswith("3 patient file(s) the database names")
