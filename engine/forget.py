@@ -15,7 +15,9 @@ snapshot (times in this machine's local zone; verified = its latest
 verification report passed). Damaged snapshot files are never removed here,
 and verification reports are never deleted (kept at least 6 years, also
 after their snapshot is gone). Removing snapshots holds the delete lock
-(docs/FORMAT.md section 9); a dry run holds a reader's lock only.
+(docs/FORMAT.md section 9); a dry run holds a reader's lock only, and says
+how much space the forget would free
+(:func:`engine.repository.prune.estimate_freed`).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from .reports import verifications
 from .repository import keys as keymod
 from .repository.lock import RepoLock
 from .repository.policy import StoredPolicy, load_policy, public_key, save_policy
-from .repository.prune import PruneResult, prune
+from .repository.prune import PruneResult, SpaceEstimate, estimate_freed, prune
 from .repository.repo import Repository
 from .retention import Candidate, Decision, Policy, apply_policy
 from .schedule.localzone import local_zone
@@ -61,6 +63,8 @@ class ForgetResult:
     removed: tuple[str, ...]
     dry_run: bool
     pruned: PruneResult | None
+    estimate: SpaceEstimate | None = None
+    """A dry run without prune: the space forgetting would free (a prune's plan says it otherwise)."""
 
 
 def stored_policy(repo: Repository) -> StoredPolicy | None:
@@ -96,9 +100,10 @@ def forget(repo: Repository, given: Policy | None = None, *, save: bool = False,
         removed = _apply(repo, decision, dry_run, on_event)
         pruned = prune(repo, lock, dry_run=dry_run, on_event=on_event, cancel=cancel,
                        leaving_out=frozenset(removed)) if with_prune else None
+        estimate = estimate_freed(repo, removed, cancel=cancel) if dry_run and not with_prune else None
     finally:
         lock.release()
-    return ForgetResult(policy, source, decision, removed, dry_run, pruned)
+    return ForgetResult(policy, source, decision, removed, dry_run, pruned, estimate)
 
 
 def _choose_policy(repo: Repository, given: Policy | None, stored: StoredPolicy | None,

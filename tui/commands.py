@@ -530,6 +530,12 @@ def forget(args: argparse.Namespace, out: Printer) -> int:
            "kept": [s.snapshot_id for s in result.decision.keep], "removed": list(result.removed)}
     if result.pruned is not None:
         doc["prune"] = _prune_summary(result.pruned)
+    if result.estimate is not None:
+        out.result(f"Forgetting them would free about {size(result.estimate.bytes_freed)} "
+                   "(after a prune)" + (f"; {size(result.estimate.bytes_unused_now)} is unused already."
+                                        if result.estimate.bytes_unused_now else "."))
+        doc["would_free"] = result.estimate.bytes_freed
+        doc["unused_now"] = result.estimate.bytes_unused_now
     out.summary(doc)
     return EXIT_OK
 

@@ -144,19 +144,84 @@ def plan_prune(repo: Repository, *, on_event: EventSink = ignore_events, cancel:
     return plan
 
 
+@dataclass(frozen=True)
+class SpaceEstimate:
+    """What forgetting some snapshots would free, measured without changing anything."""
+
+    snapshots_removed: int
+    blobs_freed: int
+    bytes_freed: int
+    """Stored bytes that only the removed snapshots use, counted as prune counts unused bytes (a
+    pack none of whose blobs is used any more whole, with its header; else its unused blobs): what
+    a prune after that forget gets back, less the small unused share it leaves in packs that are
+    still mostly used."""
+    bytes_unused_now: int
+    """Stored bytes no snapshot uses already (a forget without prune, a killed run's leftovers)."""
+    bytes_total: int
+    """Bytes of every indexed pack."""
+
+
+def estimate_freed(repo: Repository, removing: Iterable[str], *,
+                   cancel: threading.Event | None = None) -> SpaceEstimate:
+    """The space that forgetting the snapshots ``removing`` would free (:class:`SpaceEstimate`).
+
+    Read-only: it takes no lock either (a lock is a file written into the repository), so it
+    works on a read-only copy and never holds up a backup. What the kept snapshots use is
+    walked from their refs lists as prune does (machine credentials suffice); then what the
+    removed ones use and the kept ones do not. A prune that runs meanwhile may make it fail
+    ("cannot be estimated"): nothing is harmed, try again.
+    """
+    cancel = cancel or threading.Event()
+    gone = set(removing)
+    after = "so the space it would free cannot be estimated."
+    packs = _load_packs(repo, sorted(name for name, _ in repo.backend.list("index")), after)
+    index = Index()
+    for pack in packs.values():
+        index.add_pack(pack)
+    repo._index = index  # the same index the repository would load, read once
+    kept_roots: list[bytes] = []
+    gone_roots: list[bytes] = []
+    for snap_id in snapshot_ids(repo.backend):
+        try:
+            refs = read_snapshot(repo.backend, repo.keys.maint_key, snap_id).refs
+        except (crypto.DecryptionFailed, ValueError, KeyError, TypeError, OSError) as exc:
+            raise RepositoryDamaged(f"Snapshot {snap_id[:8]} cannot be read, {after}",
+                                    hint="Run 'odbackup check'.") from exc
+        (gone_roots if snap_id in gone else kept_roots).append(refs)
+
+    def missing(what: str) -> RepositoryDamaged:
+        return RepositoryDamaged(f"{what} The space forgetting would free cannot be estimated (a prune may have "
+                                 "run meanwhile).", hint="Try again; if it says so again, run 'odbackup check'.")
+
+    stopped = "Estimating the space was cancelled."
+    kept = _walk_refs(repo, kept_roots, cancel, missing, stopped)
+    freed = _walk_refs(repo, gone_roots, cancel, missing, stopped, known=kept) - kept
+    unused_now = sum(_pack_unused(p, kept | freed) for p in packs.values())
+    unused_after = sum(_pack_unused(p, kept) for p in packs.values())
+    return SpaceEstimate(len(gone_roots), len(freed), unused_after - unused_now, unused_now,
+                         sum(p.size for p in packs.values()))
+
+
+def _pack_unused(pack: PackContents, used: set[bytes]) -> int:
+    """A pack's bytes no snapshot uses, as prune counts them: all of it (header too) when none of
+    its blobs is used, else its unused blobs."""
+    return pack.size if _used_bytes(pack, used) == 0 else _unused_bytes(pack, used)
+
+
 def _damaged(what: str) -> RepositoryDamaged:
     return RepositoryDamaged(f"{what} Prune deletes nothing in a damaged repository: nothing was deleted.",
                              hint="Run 'odbackup check --read-data' to see which snapshots and files are affected.")
 
 
-def _load_packs(repo: Repository, index_files: Iterable[str]) -> dict[str, PackContents]:
+def _load_packs(repo: Repository, index_files: Iterable[str],
+                after: str = "so prune cannot tell what is stored where; nothing was deleted."
+                ) -> dict[str, PackContents]:
     packs: dict[str, PackContents] = {}
     for name in index_files:
         try:
             doc = read_index_file(repo.backend, name, repo.keys.maint_key)
         except (crypto.DecryptionFailed, ValueError, OSError) as exc:
-            raise RepositoryDamaged(f"Index file {name} cannot be read, so prune cannot tell what is stored "
-                                    "where; nothing was deleted.", hint="Run 'odbackup check'.") from exc
+            raise RepositoryDamaged(f"Index file {name} cannot be read, {after}", hint="Run 'odbackup check'.") from exc
         for pack in doc["packs"]:
             packs.setdefault(pack["id"], PackContents.from_json(pack))
     return packs
@@ -165,39 +230,55 @@ def _load_packs(repo: Repository, index_files: Iterable[str]) -> dict[str, PackC
 def _used_blobs(repo: Repository, snaps: list[str], on_event: EventSink, cancel: threading.Event,
                 refresh: Callable[[], None]) -> set[bytes]:
     """Every blob the snapshots use: their refs blobs, walked (each refs blob once)."""
-    used: set[bytes] = set()
-    todo: list[bytes] = []
+    roots = []
     for snap_id in snaps:
         try:
-            todo.append(read_snapshot(repo.backend, repo.keys.maint_key, snap_id).refs)
+            roots.append(read_snapshot(repo.backend, repo.keys.maint_key, snap_id).refs)
         except (crypto.DecryptionFailed, ValueError, KeyError, TypeError, OSError) as exc:
             raise RepositoryDamaged(f"Snapshot {snap_id[:8]} cannot be read, so prune cannot tell what it uses; "
                                     "nothing was deleted.", hint="Run 'odbackup check'.") from exc
-    tick = time.monotonic()
+
+    def tick(count: int) -> None:
+        on_event(PruneProgress("used", count, 0))
+        refresh()
+
+    return _walk_refs(repo, roots, cancel, _damaged, "Prune was cancelled before deleting anything.", tick)
+
+
+def _walk_refs(repo: Repository, roots: list[bytes], cancel: threading.Event,
+               missing: Callable[[str], RepositoryDamaged], cancelled: str,
+               tick: Callable[[int], None] = lambda _count: None,
+               known: set[bytes] | frozenset[bytes] = frozenset()) -> set[bytes]:
+    """Every blob reachable from the refs blobs ``roots`` (the refs blobs included), each refs blob
+    read once; ``missing`` words the error for a blob that is not where the index says. Refs blobs
+    in ``known`` (an earlier walk's result) are not walked again: a refs blob's ID is the hash of
+    its list, so everything below it is in ``known`` too."""
+    used: set[bytes] = set()
+    todo = list(roots)
+    last = time.monotonic()
     while todo:
         refs_id = todo.pop()
-        if refs_id in used:
+        if refs_id in used or refs_id in known:
             continue
         used.add(refs_id)
         try:
             listed = repo.read_blob(refs_id)
         except RepositoryDamaged as exc:
-            raise _damaged(str(exc)) from exc
+            raise missing(str(exc)) from exc
         for i in range(0, len(listed), crypto.ID_SIZE):
             blob_id = listed[i : i + crypto.ID_SIZE]
             loc = repo.index.get(blob_id)
             if loc is None:
-                raise _damaged(f"Blob {blob_id.hex()[:12]} that a snapshot uses is missing.")
+                raise missing(f"Blob {blob_id.hex()[:12]} that a snapshot uses is missing.")
             if loc.blob_type == "refs":
                 todo.append(blob_id)
             else:
                 used.add(blob_id)
         if cancel.is_set():
-            raise Cancelled("Prune was cancelled before deleting anything.")
-        if time.monotonic() - tick > PROGRESS_EVERY:
-            on_event(PruneProgress("used", len(used), 0))
-            refresh()
-            tick = time.monotonic()
+            raise Cancelled(cancelled)
+        if time.monotonic() - last > PROGRESS_EVERY:
+            tick(len(used))
+            last = time.monotonic()
     return used
 
 
