@@ -36,6 +36,9 @@ def isolate(base: Path, setenv) -> None:
     os.makedirs(base / "home", exist_ok=True)
     setenv("ODBACKUP_TEST_WEAK_KDF", "1")
     setenv("ODBACKUP_TEST_PACK_SIZE", str(256 * 1024))
+    # The operating system's scheduler too (/etc/cron.d, systemd's folders, /proc): a test that
+    # installs the schedule (the setup's last step does) never touches the real one.
+    setenv("ODBACKUP_TEST_SCHEDULE_ROOT", str(base / "system"))
 
 
 @pytest.fixture(autouse=True, scope="session")

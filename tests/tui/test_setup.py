@@ -57,6 +57,30 @@ def on_screen(app) -> str:
     return " ".join(" ".join(lines).split())
 
 
+def running_cron() -> str:
+    """A cron daemon "runs" below the test's stand-in of the operating system (tests/conftest.py
+    points the scheduler's paths there); returns its cron.d folder."""
+    system = os.environ["ODBACKUP_TEST_SCHEDULE_ROOT"]
+    os.makedirs(os.path.join(system, "proc", "4242"))
+    os.makedirs(os.path.join(system, "etc", "cron.d"))
+    with open(os.path.join(system, "proc", "4242", "comm"), "w") as f:
+        f.write("cron\n")
+    return os.path.join(system, "etc", "cron.d")
+
+
+async def save_and_finish(pilot) -> str:
+    """The last step's Save: the settings are saved and the schedule installed (the step stays to
+    say how that went: here no scheduler runs, so it says why and how else); then on to home."""
+    step = pilot.app.screen
+    assert isinstance(step, FinishStep)
+    await next_step(pilot)
+    assert pilot.app.screen is step and load_settings() is not None
+    said = text_of(step.query_one("#install-result"))
+    assert said and str(step.query_one("#next", Button).label) == "Go to the home screen"
+    await next_step(pilot)
+    return said
+
+
 async def to_encryption(pilot, images: str, destination: str) -> None:
     """Welcome -> folders only -> the images folder -> the destination -> when to back up -> step 6."""
     await settle(pilot)
@@ -211,7 +235,10 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
         summary = text_of(step.query_one("#summary"))
         assert f"Database: {small_db} on 127.0.0.1:3306 as root (consistent locking, lock timeout 8 s)" in summary
         assert f"Backups go to: {destination}" in summary and "enrolled" in summary
-        await next_step(pilot)
+        cron = running_cron()
+        said = await save_and_finish(pilot)
+        assert "backup: installed, next run " in said and "at 8:00 pm" in said, said
+        assert "0 20 * * *" in open(os.path.join(cron, "odbackup")).read()
         assert isinstance(app.screen, DashboardScreen)
         assert len(app.screen_stack) == 2
 
@@ -252,6 +279,14 @@ async def test_an_existing_repository_is_unlocked_not_created(enrolled, images):
         await next_step(pilot)
         assert isinstance(app.screen, FinishStep)
         assert "Database: none (folders only)" in text_of(app.screen.query_one("#summary"))
+        step = app.screen
+        await next_step(pilot)  # saved; no scheduler runs here: the step says so, in view at 80x24
+        assert app.screen is step and load_settings() is not None
+        assert text_of(step.query_one("#install-result")).startswith(
+            "Not installed: Neither systemd nor cron is running")
+        assert problem(step).startswith("Not installed: Neither systemd nor cron is running")
+        assert "install the schedule later with f on the home screen" in problem(step)
+        assert step.query_one("#step-problem").region.bottom <= 24
         await next_step(pilot)
         assert isinstance(app.screen, DashboardScreen)
     assert load_settings().database is None
@@ -276,7 +311,7 @@ async def test_setup_from_home_changes_the_passphrase(folder_settings):
         await settle(pilot)
         assert "The passphrase was changed" in text_of(step.query_one("#encryption-result"))
         await next_step(pilot)
-        await next_step(pilot)
+        await save_and_finish(pilot)
         assert isinstance(app.screen, DashboardScreen) and len(app.screen_stack) == 2
     Repository.open(folder_settings.repository).unlock(NEW_PASSPHRASE)
 
@@ -334,8 +369,11 @@ async def test_back_to_step_5_once_the_repository_is_created_shows_it_as_it_is(i
         await next_step(pilot)
         assert isinstance(app.screen, FinishStep)
         assert "This computer: enrolled" in text_of(app.screen.query_one("#summary"))
+        cron = running_cron()
+        app.screen.query_one("#install-schedule", Checkbox).value = False  # not now: straight home
         await next_step(pilot)
         assert isinstance(app.screen, DashboardScreen)
+    assert not os.listdir(cron)  # nothing was installed
     Repository.open(destination).unlock(NEW_PASSPHRASE)  # the passphrase chosen first, as the step said
 
 

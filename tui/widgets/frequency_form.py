@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
 from engine.jobsettings import OFF, RetentionSettings, ScheduleSettings
+from engine.repository.prune import SpaceEstimate
+from engine.retention import Decision, Policy
 from engine.runlog import RunRecord
 from engine.settings import Settings
+from engine.words import size
 
 SCHEDULE_FIELDS = (
     ("nightly", "Every night at", "a time like 21:00, or off"),
@@ -118,6 +121,23 @@ def retention_words(retention: RetentionSettings) -> str:
     return f"Keeps {retention.policy().describe()}."
 
 
+def preview_words(decision: Decision, estimate: SpaceEstimate | None, policy: Policy,
+                  stored: Policy | None) -> str:
+    """What the retention would keep and remove now, the space that frees, and whether it is the
+    policy the repository holds (the one scheduled maintenance applies)."""
+    kept, removed = len(decision.keep), len(decision.remove)
+    if not removed:
+        text = f"Applied now it keeps all {kept} backup(s), removes none."
+    else:
+        freed = size(estimate.bytes_freed) if estimate is not None else "an unknown amount"
+        text = f"Applied now it keeps {kept} backup(s), removes {removed} and would free about {freed}."
+    if stored is None:
+        return text + " Not in the repository yet: Save stores it (passphrase)."
+    if stored != policy:
+        return text + f" Maintenance applies the stored {stored.describe()} until Save."
+    return text
+
+
 def state_words(states: Iterable, calendars: dict, now: datetime | None = None) -> list[str]:
     """What the operating system has, job by job (``engine.schedule.install.JobState``)."""
     lines = []
@@ -129,6 +149,34 @@ def state_words(states: Iterable, calendars: dict, now: datetime | None = None) 
         lines.append(f"{s.job}: {have}" + (f", next run {when_words(s.next_run, now)}" if s.next_run else "")
                      + (f" ({s.detail})" if not s.enabled and s.detail else ""))
     return lines
+
+
+def schedule_headline(states: Iterable, calendars: dict, now: datetime | None = None) -> str:
+    """The schedule in one line: "Installed: next backup tonight at 9:00 pm", or what is missing."""
+    states = list(states)
+    wanted = [s for s in states if s.job in calendars]
+    missing = [s.job for s in wanted if not s.registered]
+    disabled = [s.job for s in wanted if s.registered and not s.enabled]
+    if not calendars:
+        return "Nothing is scheduled: every job is off in the settings."
+    if len(missing) == len(wanted):
+        return "Not installed: no backup runs by itself yet."
+    if missing or disabled:
+        return (f"Partly installed: {', '.join(missing)} not installed" if missing else "Installed") + \
+            (f"; {', '.join(disabled)} NOT enabled" if disabled else "") + ". Install schedule again."
+    backups = [s for s in wanted if s.job != "maintenance" and s.next_run]
+    first = min(backups or [s for s in wanted if s.next_run], key=lambda s: _moment(s.next_run), default=None)
+    if first is None:
+        return "Installed (the system does not say when it runs next)."
+    what = "backup" if first.job != "maintenance" else "maintenance"
+    return f"Installed: next {what} {when_words(first.next_run, now)}."
+
+
+def _moment(iso: str) -> datetime:
+    try:
+        return datetime.fromisoformat(iso).astimezone()
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def when_words(iso: str, now: datetime | None = None) -> str:

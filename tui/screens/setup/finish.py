@@ -1,17 +1,22 @@
-"""The last step: everything chosen, in plain words; Save writes the settings."""
+"""The last step: everything chosen, in plain words; Save writes the settings, then (unless
+unticked) installs the schedule into the operating system and says how that went, in the
+Frequency screen's words, before going on to the home screen."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Button, Checkbox, Static
 
 from engine.database.connection import save_password
 from engine.errors import OdbackupError
 from engine.settings import Settings, save_settings
 
+from ...messages import JobDone, JobFailed
 from ...widgets import fmt
+from ..frequency import ScheduleReport, install_schedule
 from .base import SetupStep
 from .draft import SetupDraft
 
@@ -51,18 +56,37 @@ def save(draft: SetupDraft) -> Settings:
 
 
 class FinishStep(SetupStep):
-    """Review and save."""
+    """Review, save, and install the schedule."""
 
     STEP = 7
     HEADING = "Ready to save"
     NEXT_LABEL = "Save and finish"
+    NEXT_JOBS = ("install",)
+
+    @dataclass
+    class Installed(JobDone):
+        """The schedule's installation, as the operating system answered."""
+
+        report: ScheduleReport
+
+    def __init__(self, draft: SetupDraft) -> None:
+        super().__init__(draft)
+        self.saved: Settings | None = None
+        """The settings, once saved (Next then goes to the home screen)."""
 
     def body(self) -> Iterable[Widget]:
         yield Static(summary(self.draft), id="summary")
         yield Static("The settings hold no password: the database password is kept in an owner-only file "
                      "on this computer, and the passphrase is never stored.", classes="hint")
+        scheduled = bool(self.draft.to_settings().schedule.calendars())
+        yield Checkbox("Install the schedule into the operating system now, so the backups run by themselves",
+                       scheduled, id="install-schedule", disabled=not scheduled, compact=True)
+        yield Static("", id="install-result")
 
     def next_requested(self) -> None:
+        if self.saved is not None:  # saved and installed (or not): on to the home screen
+            self.app.finish_setup(self.saved)
+            return
         try:
             settings = save(self.draft)
         except (OdbackupError, OSError) as exc:
@@ -72,4 +96,31 @@ class FinishStep(SetupStep):
             self.problem(f"{error.message} {error.hint or ''}".strip())
             return
         self.app.notify("The setup is saved.", title="Saved")
-        self.app.finish_setup(settings)
+        if not self.query_one("#install-schedule", Checkbox).value:
+            self.app.finish_setup(settings)
+            return
+        self.saved = settings
+        self.query_one("#install-schedule", Checkbox).disabled = True
+        self.say("install-result", "Installing the schedule...")
+        self.start_job("install", lambda: self.Installed(install_schedule(settings)))
+
+    def on_finish_step_installed(self, message: Installed) -> None:
+        report = message.report
+        self.say("install-result", "\n".join(report.lines))
+        self.problem(None if report.ok else f"{report.lines[0]} The settings are saved; install the schedule "
+                                            "later with f on the home screen.")
+        self._go_on_label()
+
+    def on_job_failed(self, message: JobFailed) -> None:
+        if message.job != "install":
+            return
+        self.say("install-result", f"Not installed: {message.error.message}")
+        self.problem(f"Not installed: {message.error.message} The settings are saved; install the schedule "
+                     "later with f on the home screen.")
+        self._go_on_label()
+        message.stop()
+
+    def _go_on_label(self) -> None:
+        button = self.query_one("#next", Button)
+        button.label = "Go to the home screen"
+        button.focus()

@@ -1,8 +1,9 @@
 """Setup step 5: when the backups run and how long they are kept (the Frequency form).
 
-The values go into the draft and are saved with the rest at the last step; installing the
-schedule into the operating system is done from the dashboard's Frequency screen (``f``)
-once the settings exist, because the scheduled runs read the saved settings.
+The values go into the draft and are saved with the rest at the last step, which then
+installs the schedule into the operating system (the scheduled runs read the saved settings,
+so it cannot be installed before) and says how that went; the dashboard's Frequency screen
+(``f``) installs or removes it later.
 """
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ class FrequencyStep(SetupStep):
 
     def body(self) -> Iterable[Widget]:
         yield FrequencyForm(replace(self.draft.to_settings()), id="freq-form")
-        yield Static("After the setup, press f on the home screen to install this schedule into the "
-                     "operating system (it runs without the passphrase, with this machine's write-only key).",
-                     id="freq-after")
+        yield Static("The last step saves the settings and installs this schedule into the operating system "
+                     "(it runs without the passphrase, with this machine's write-only key); f on the home "
+                     "screen changes it later.", id="freq-after")
 
     def check(self) -> str | None:
         schedule, retention, found = self.query_one(FrequencyForm).read()
