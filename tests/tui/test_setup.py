@@ -76,7 +76,7 @@ async def save_and_finish(pilot) -> str:
     await next_step(pilot)
     assert pilot.app.screen is step and load_settings() is not None
     said = text_of(step.query_one("#install-result"))
-    assert said and str(step.query_one("#next", Button).label) == "Go to the home screen"
+    assert said and str(step.query_one("#next", Button).label) == "Finish"
     await next_step(pilot)
     return said
 

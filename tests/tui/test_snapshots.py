@@ -358,6 +358,29 @@ def test_setup_finish(snap_compare, size):
     assert snap_compare(setup_app(), terminal_size=size, run_before=push(lambda: FinishStep(draft)))
 
 
+@SIZES
+def test_setup_finish_after_installing_the_schedule(snap_compare, size, monkeypatch):
+    from tui.screens.frequency import ScheduleReport
+    from tui.screens.setup import finish
+
+    monkeypatch.setattr(finish, "save", lambda draft: SETTINGS)
+    monkeypatch.setattr(finish, "install_schedule", lambda settings: ScheduleReport((
+        "Wrote /etc/cron.d/odbackup (2 job(s)).", "The schedule in the operating system (cron):",
+        "backup: installed, next run tonight at 9:00 pm", "intraday: not installed (off in the settings)",
+        "maintenance: installed, next run Sun 06 Jul at 11:30 pm")))
+    draft = SetupDraft(database="opendental", images_folder="/srv/OpenDentImages", repository="/media/usb/odbackup",
+                       enrolled=True)
+
+    async def run_before(pilot) -> None:
+        await push(lambda: finish.FinishStep(draft))(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        for _ in range(3):  # the answer is scrolled into view once it is laid out
+            await pilot.pause()
+
+    assert snap_compare(setup_app(), terminal_size=size, run_before=run_before)
+
+
 def test_snapshot_inputs_do_not_depend_on_this_machine():
     assert not os.path.exists("/media/usb/odbackup")  # the fixed paths above are only words
     assert threading.current_thread() is threading.main_thread()
@@ -451,9 +474,10 @@ def test_frequency(snap_compare, size, monkeypatch):
 
     monkeypatch.setattr(frequency, "read_schedule", lambda calendars: frequency.ScheduleReport((
         "The schedule in the operating system (cron):", "backup: installed, next run tonight at 9:00 pm",
-        "intraday: not installed (off in the settings)", "maintenance: installed, next run Sun 06 Jul at 11:30 pm")))
+        "intraday: not installed (off in the settings)", "maintenance: installed, next run Sun 06 Jul at 11:30 pm"),
+        headline="Installed: next backup tonight at 9:00 pm."))
     monkeypatch.setattr(frequency, "retention_preview", lambda settings, retention, secret:
-                        "Applied now it would keep 12 backup(s) and remove 0.")
+                        "Applied now it keeps 12 backup(s), removes 3 and would free about 1.2 GiB.")
     assert snap_compare(app(), terminal_size=size, run_before=push(frequency.FrequencyScreen))
 
 

@@ -79,7 +79,7 @@ class FinishStep(SetupStep):
         yield Static("The settings hold no password: the database password is kept in an owner-only file "
                      "on this computer, and the passphrase is never stored.", classes="hint")
         scheduled = bool(self.draft.to_settings().schedule.calendars())
-        yield Checkbox("Install the schedule into the operating system now, so the backups run by themselves",
+        yield Checkbox("Install the schedule now, so the backups run by themselves",
                        scheduled, id="install-schedule", disabled=not scheduled, compact=True)
         yield Static("", id="install-result")
 
@@ -122,5 +122,5 @@ class FinishStep(SetupStep):
 
     def _go_on_label(self) -> None:
         button = self.query_one("#next", Button)
-        button.label = "Go to the home screen"
+        button.label = "Finish"
         button.focus()
