@@ -106,7 +106,7 @@ class FinishStep(SetupStep):
 
     def on_finish_step_installed(self, message: Installed) -> None:
         report = message.report
-        self.say("install-result", "\n".join(report.lines))
+        self.say("install-result", "\n".join((report.headline,) * bool(report.headline) + report.lines))
         self.problem(None if report.ok else f"{report.lines[0]} The settings are saved; install the schedule "
                                             "later with f on the home screen.")
         self._go_on_label()
