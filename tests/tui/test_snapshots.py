@@ -367,7 +367,7 @@ def test_setup_finish_after_installing_the_schedule(snap_compare, size, monkeypa
     monkeypatch.setattr(finish, "install_schedule", lambda settings: ScheduleReport((
         "Wrote /etc/cron.d/odbackup (2 job(s)).", "The schedule in the operating system (cron):",
         "backup: installed, next run tonight at 9:00 pm", "intraday: not installed (off in the settings)",
-        "maintenance: installed, next run Sun 06 Jul at 11:30 pm")))
+        "maintenance: installed, next run Sun 06 Jul at 11:30 pm"), headline="Installed: next backup tonight at 9:00 pm."))
     draft = SetupDraft(database="opendental", images_folder="/srv/OpenDentImages", repository="/media/usb/odbackup",
                        enrolled=True)
 
