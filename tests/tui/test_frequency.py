@@ -306,7 +306,8 @@ async def test_save_stores_the_retention_in_the_repository_with_the_passphrase(s
         assert isinstance(app.screen, PassphraseScreen)  # only the passphrase holder sets the policy
         await pilot.press("escape")
         await settle(pilot)
-        assert screen.problem_text.startswith("Saved in the settings only, not in the repository")
+        assert screen.problem_text == ("Saved in the settings only, without the passphrase: scheduled maintenance "
+                                       "keeps the retention stored in the repository. Save again to store it.")
         assert stored_policy(machine_repo(saved.repository)) is None
         assert load_settings().retention.daily == 14
         await pilot.press("ctrl+s")
@@ -361,6 +362,6 @@ def test_the_preview_in_words():
     assert preview_words(decision, estimate, policy, policy) == ("Applied now it keeps 1 backup(s), removes 2 and "
                                                                  "would free about 3.0 MiB.")
     assert preview_words(decision, estimate, policy, Policy(last=2)).endswith(
-        " Maintenance applies the stored 2 latest until Save.")
+        " Until Save, maintenance keeps the stored 2 latest.")
     assert preview_words(Decision(tuple(snaps), (), {}), None, policy, None) == (
         "Applied now it keeps all 3 backup(s), removes none. Not in the repository yet: Save stores it (passphrase).")

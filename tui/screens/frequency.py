@@ -37,7 +37,7 @@ from ..widgets.frequency_form import (
     schedule_headline,
     state_words,
 )
-from .common import JobScreen, open_repo
+from .common import ASKS_FOR_SECRET, JobScreen, open_repo
 
 
 @dataclass(frozen=True)
@@ -344,8 +344,9 @@ class FrequencyScreen(JobScreen):
         if message.job == "preview":
             self.query_one("#freq-preview", Static).update(f"What it would keep and remove now: {error.message}")
         elif message.job == "policy":
-            self.problem(f"Saved in the settings only, not in the repository ({error.message}): scheduled "
-                         "maintenance keeps applying the policy stored there.")
+            why = "without the passphrase" if isinstance(error, ASKS_FOR_SECRET) else f"({error.message})"
+            self.problem(f"Saved in the settings only, {why}: scheduled maintenance keeps the retention "
+                         "stored in the repository. Save again to store it.")
         else:
             text = f"{error.message} {error.hint or ''}".strip()
             self.query_one("#freq-state", Static).update(text)

@@ -134,7 +134,7 @@ def preview_words(decision: Decision, estimate: SpaceEstimate | None, policy: Po
     if stored is None:
         return text + " Not in the repository yet: Save stores it (passphrase)."
     if stored != policy:
-        return text + f" Maintenance applies the stored {stored.describe()} until Save."
+        return text + f" Until Save, maintenance keeps the stored {stored.describe()}."
     return text
 
 
