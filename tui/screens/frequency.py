@@ -312,14 +312,10 @@ class FrequencyScreen(JobScreen):
         self.start_job("remove", lambda: self.ScheduleRead(remove_schedule(calendars), answer=True))
 
     def _answering(self, text: str) -> None:
+        """(The buttons stay enabled: disabling the focused one would throw the keyboard focus
+        elsewhere; a second press is answered by :meth:`scheduling`.)"""
         self.query_one("#freq-state", Static).update(text)
         self.query_one("#freq-headline", Static).update(f"Schedule: {text[0].lower()}{text[1:]}")
-        for button in self.query_one("#install", Button), self.query_one("#remove", Button):
-            button.disabled = True
-
-    def _answered(self) -> None:
-        for button in self.query_one("#install", Button), self.query_one("#remove", Button):
-            button.disabled = False
 
     def on_frequency_screen_previewed(self, message: Previewed) -> None:
         self.query_one("#freq-preview", Static).update(message.text)
@@ -336,7 +332,6 @@ class FrequencyScreen(JobScreen):
         self.query_one("#freq-headline", Static).update(report.headline or report.lines[0])
         self.problem(None if report.ok else report.lines[0])
         if message.answer:  # the answer to Install or Remove: brought into view
-            self._answered()
             self.call_after_refresh(state.scroll_visible, animate=False)
 
     def on_job_failed(self, message: JobFailed) -> None:
@@ -352,5 +347,4 @@ class FrequencyScreen(JobScreen):
             self.query_one("#freq-state", Static).update(text)
             self.query_one("#freq-headline", Static).update(f"Schedule: {error.message}")
             self.problem(error.message)
-            self._answered()
         message.stop()
