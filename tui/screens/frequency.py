@@ -51,6 +51,9 @@ class ScheduleReport:
     """The state in one line ("Installed: next backup tonight at 9:00 pm"); the first line if empty."""
 
 
+NOT_INSTALLED = "Not installed: no backup runs by itself yet (why: in the line below)."
+
+
 def read_schedule(calendars: dict, said: tuple[str, ...] = ()) -> ScheduleReport:
     """The schedule as the operating system has it (cron's file when no scheduler runs)."""
     from engine.schedule import install as inst
@@ -78,11 +81,12 @@ def install_schedule(settings: Settings) -> ScheduleReport:
         lines = install_cron.render(jobs, system=install_cron.system_wide()).strip().splitlines()
         return ScheduleReport((f"Not installed: {exc.message}", "Install cron (or run this on the practice "
                                "server), or add these lines by hand ('odbackup schedule install --print'):",
-                               *lines), ok=False)
+                               *lines), ok=False, headline=NOT_INSTALLED)
     try:
         said = tuple(inst.installer(kind).install(jobs))
     except inst.ScheduleInstallError as exc:
-        return ScheduleReport((f"Not installed: {exc.message}", *([exc.hint] if exc.hint else ())), ok=False)
+        return ScheduleReport((f"Not installed: {exc.message}", *([exc.hint] if exc.hint else ())), ok=False,
+                              headline=NOT_INSTALLED)
     return read_schedule(calendars, said)
 
 
@@ -96,7 +100,8 @@ def remove_schedule(calendars: dict) -> ScheduleReport:
     try:
         said = tuple(inst.installer(kind).remove())
     except inst.ScheduleInstallError as exc:
-        return ScheduleReport((f"Not removed: {exc.message}",), ok=False)
+        return ScheduleReport((f"Not removed: {exc.message}",), ok=False,
+                              headline="Not removed: the schedule is as it was (why: in the line below).")
     return read_schedule(calendars, said)
 
 
@@ -345,6 +350,6 @@ class FrequencyScreen(JobScreen):
         else:
             text = f"{error.message} {error.hint or ''}".strip()
             self.query_one("#freq-state", Static).update(text)
-            self.query_one("#freq-headline", Static).update(f"Schedule: {error.message}")
+            self.query_one("#freq-headline", Static).update("Schedule: not changed (why: in the line below).")
             self.problem(error.message)
         message.stop()
