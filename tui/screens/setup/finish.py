@@ -106,7 +106,8 @@ class FinishStep(SetupStep):
 
     def on_finish_step_installed(self, message: Installed) -> None:
         report = message.report
-        self.say("install-result", "\n".join((report.headline,) * bool(report.headline) + report.lines))
+        first = (report.headline,) if report.ok and report.headline else ()  # a failure: its reason first
+        self.say("install-result", "\n".join(first + report.lines))
         self.problem(None if report.ok else f"{report.lines[0]} The settings are saved; install the schedule "
                                             "later with f on the home screen.")
         self._go_on_label()
