@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")
     _add_job_commands(add)
+    from . import archive_commands
+
+    archive_commands.add_parser(add, _json_arg, cli_help.ARCHIVE_DESCRIPTIONS)
     return parser
 
 
@@ -195,7 +198,7 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """``run`` and ``schedule``: the jobs from the saved settings, and when the system starts them."""
     from engine.jobs import JOBS
 
-    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance) from the saved settings")
+    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance, archive) from the saved settings")
     p.add_argument("job", choices=tuple(JOBS), metavar="JOB", help="one of: " + ", ".join(JOBS))
     p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
     _folder_args(p)

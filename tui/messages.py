@@ -37,6 +37,8 @@ NOT_IN_APP: frozenset[type[ev.Event]] = frozenset({
     ev.SnapshotKept, ev.SnapshotForgotten, ev.PrunePlanned, ev.PruneProgress, ev.PruneFinished,
     # so does copy (odbackup copy; the Archives screen is still to come)
     ev.CopyPlanned, ev.CopyProgress, ev.SnapshotCopied, ev.CopyFinished,
+    # odbackup run archive (the Archives screen is still to come)
+    ev.ArchiveDriveFound, ev.ArchiveDriveMissing, ev.ArchiveCopyDone, ev.ArchiveSealed,
 })
 """Engine events that no screen of the app shows (the job's log file still has the text
 printer's words for them).
