@@ -27,6 +27,8 @@ ROTATE_DAYS = 7
 """A rotating drive not copied for longer than this is due to be swapped in."""
 WARN_MONTHS = 3
 """A monthly drive with room for this many months or fewer says so."""
+KEEP_FREE_PERCENT = 2.0
+"""A monthly drive is full when a copy would leave less than this share of it free."""
 HISTORY = 24
 """How many (time, bytes used) measurements of each drive the book keeps."""
 
@@ -95,6 +97,8 @@ class ArchiveBook:
     """A rotating drive not copied for longer than this is due to be swapped in."""
     warn_months: int = WARN_MONTHS
     """A monthly drive with room for this many months or fewer says so ahead."""
+    keep_free_percent: float = KEEP_FREE_PERCENT
+    """A monthly drive is full when a copy would leave less than this share of it free."""
 
     def find(self, key: str) -> ArchiveDrive:
         """The drive whose ID starts with ``key`` or whose label is ``key`` (any case)."""
@@ -117,14 +121,16 @@ class ArchiveBook:
 
     def to_json(self) -> dict:
         return {"drives": [d.to_json() for d in self.drives], "search_folders": list(self.search_folders),
-                "rotate_days": self.rotate_days, "warn_months": self.warn_months}
+                "rotate_days": self.rotate_days, "warn_months": self.warn_months,
+                "keep_free_percent": self.keep_free_percent}
 
     @classmethod
     def from_json(cls, doc: dict) -> ArchiveBook:
         return cls(drives=tuple(ArchiveDrive.from_json(d) for d in doc.get("drives", ())),
                    search_folders=tuple(str(f) for f in doc.get("search_folders", ())),
                    rotate_days=int(doc.get("rotate_days", ROTATE_DAYS)),
-                   warn_months=int(doc.get("warn_months", WARN_MONTHS)))
+                   warn_months=int(doc.get("warn_months", WARN_MONTHS)),
+                   keep_free_percent=float(doc.get("keep_free_percent", KEEP_FREE_PERCENT)))
 
 
 # --- reading and writing the book ----------------------------------------------------------------

@@ -42,11 +42,12 @@ def months_left(drive: ArchiveDrive) -> float | None:
     return float("inf") if growth == 0 else drive.free_bytes / growth
 
 
-def is_full(drive: ArchiveDrive, needed: int, margin: float = 0.02) -> bool:
-    """Would ``needed`` more bytes not fit on the drive (keeping ``margin`` of it free)?"""
-    if drive.free_bytes is None:
+def is_full(drive: ArchiveDrive, needed: int, keep_free_percent: float) -> bool:
+    """Would ``needed`` more bytes (more than none) not fit on the drive, keeping
+    ``keep_free_percent`` of it free?"""
+    if drive.free_bytes is None or needed <= 0:
         return False
-    keep = int((drive.total_bytes or 0) * margin)
+    keep = int((drive.total_bytes or 0) * keep_free_percent / 100)
     return needed > drive.free_bytes - keep
 
 

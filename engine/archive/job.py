@@ -104,7 +104,7 @@ def archive_to(ctx: RunContext, source: Repository, drive: ArchiveDrive, place: 
     """Copy, retention, check and book-keeping for one plugged-in drive (module docstring)."""
     target = open_drive(place)
     before = {name for name, _size in target.backend.list("data")}
-    copied = _copy(ctx, source, target, drive)
+    copied = _copy(ctx, source, target, drive, load_book().keep_free_percent)
     if copied is None:
         _seal(ctx, target, drive, place)
         return
@@ -119,7 +119,8 @@ def archive_to(ctx: RunContext, source: Repository, drive: ArchiveDrive, place: 
                     f"{note}; checked, {room_words(entry)}. It may be unplugged now.")
 
 
-def _copy(ctx: RunContext, source: Repository, target: Repository, drive: ArchiveDrive) -> tuple[str, ...] | None:
+def _copy(ctx: RunContext, source: Repository, target: Repository, drive: ArchiveDrive,
+          keep_free_percent: float) -> tuple[str, ...] | None:
     """The snapshots copied; None when a monthly drive would not hold them (it is to be sealed)."""
     from ..repository.copy import copy_snapshots, planned_bytes
     from ..repository.lock import RepoLock
@@ -130,7 +131,7 @@ def _copy(ctx: RunContext, source: Repository, target: Repository, drive: Archiv
             if drive.monthly:
                 room = free_space(target.location)
                 now = drive if room is None else _with_room(drive, room)
-                if is_full(now, planned_bytes(source, target)):
+                if is_full(now, planned_bytes(source, target), keep_free_percent):
                     return None
             result = copy_snapshots(source, target, on_event=ctx.on_event, cancel=ctx.cancel,
                                     refresh=lock.refresh)
@@ -144,9 +145,14 @@ def _with_room(drive: ArchiveDrive, room: tuple[int, int]) -> ArchiveDrive:
 
 
 def _retention(ctx: RunContext, target: Repository) -> str:
+    from ..errors import NoCredentials
     from ..forget import forget, stored_policy
 
-    if stored_policy(target) is None:
+    try:
+        policy = stored_policy(target)
+    except NoCredentials:  # enrolled for the main repository only (the drive was added elsewhere)
+        policy = None
+    if policy is None:
         ctx.incomplete = (f"the archive drive at {target.location} holds no retention policy, so nothing was "
                           "removed from it (add the drive again with the passphrase to store one)")
         return "no retention policy on it"
