@@ -39,6 +39,8 @@ Exit codes:
 
 SNAPSHOT = ("SNAPSHOT is an ID prefix (4 or more hex digits), 'latest', or a local date or date and time "
             "(2026-11-20, 2026-11-20T17:00): the latest snapshot taken at or before it.")
+AT = ("--at \"2026-11-03 14:00\" instead of SNAPSHOT: the newest snapshot at or before that local time in "
+      "REPO or any archive drive of it plugged in now; stderr says which repository it came from.")
 
 DESCRIPTIONS = {
     "init": "Create a new encrypted repository in REPO: a new or empty folder on a USB drive, a network "
@@ -69,19 +71,20 @@ DESCRIPTIONS = {
               "could not be read (they are named; the snapshot is saved, marked incomplete).",
     "snapshots": "List the repository's snapshots: ID, time, host, files, size, complete or not, and the "
                  "last verification. What each holds (folders, databases) is shown with the passphrase; "
-                 "this machine's write-only credentials cannot read it.",
-    "ls": "List the files and folders of a snapshot (needs the passphrase). " + SNAPSHOT + " PATH starts "
-          "with the backed-up folder's name: --path /srv/OpenDentImages is stored as OpenDentImages/...",
+                 "this machine's write-only credentials cannot read it. With --at \"2026-11-03 14:00\": only "
+                 "the newest snapshot at or before it, in REPO or an archive drive plugged in, and where it is.",
+    "ls": "List the files and folders of a snapshot (needs the passphrase). " + SNAPSHOT + " " + AT
+          + " PATH starts with the backed-up folder's name: --path /srv/OpenDentImages is stored as OpenDentImages/...",
     "restore": "Restore a snapshot's files (or only the PATHs given) into --to DIR, as DIR/<folder name>/...: "
                "a file already there is never overwritten. Writing into a folder the snapshot was backed up "
                "from (or with --original, back in place) needs --overwrite and --confirm with that folder's "
                "full path; a replaced file's current version is first moved aside to "
                "FOLDER.odbackup-replaced-<time>/, never deleted. Try --dry-run first. Needs the passphrase. "
-               + SNAPSHOT,
+               + SNAPSHOT + " " + AT,
     "restore-db": "Restore a database of a snapshot into a new database (--into mysql://USER@HOST:PORT/NEWNAME). "
                   "An existing non-empty database is never written into, unless --replace and --confirm "
                   "repeats its name. Triggers, routines and events that name the original database are "
-                  "restored naming the new one. Needs the passphrase. " + SNAPSHOT,
+                  "restored naming the new one. Needs the passphrase. " + SNAPSHOT + " " + AT,
     "verify": "Prove a snapshot restores completely and exactly: each database is restored into a scratch "
               "database (odbackup_verify_..., never an existing one) and every table compared with the "
               "checksums taken at backup time; CHECK TABLE runs; views, routines, triggers and events are "

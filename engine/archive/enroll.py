@@ -85,9 +85,7 @@ def _related_there(place: str, main: Repository) -> Repository:
         raise UsageError(f"The repository at {place} belongs to another repository family, not to "
                          f"{main.location}: nothing was written there.",
                          hint="Use a blank drive (or an empty folder on it) for a new archive drive.")
-    from dataclasses import replace
-
-    archive._set_keys(replace(main.keys, repo_id=archive.repo_id))  # one family: the same secrets
+    archive.use_family_keys(main)
     return archive
 
 
