@@ -57,7 +57,7 @@ def _main_location(args: argparse.Namespace) -> str:
 
 
 def _retention_policy():
-    """A rotating drive keeps what the main repository keeps: its stored policy, else the settings'."""
+    """The settings' retention (a rotating drive's when the main repository stores none)."""
     from engine.jobsettings import RetentionSettings
     from engine.settings import load_settings
 
@@ -67,7 +67,7 @@ def _retention_policy():
 
 def add_drive(args: argparse.Namespace, out: Printer) -> int:
     from engine.archive.enroll import add_drive as add
-    from engine.forget import stored_policy
+    from engine.archive.enroll import retention_for
     from engine.recovery import looks_like_recovery_key
     from engine.repository.repo import Repository
 
@@ -79,8 +79,7 @@ def add_drive(args: argparse.Namespace, out: Printer) -> int:
     main.unlock(secret)
     passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
     kind = "monthly" if args.monthly else "rotating"
-    stored = stored_policy(main) if kind == "rotating" else None
-    policy = stored.policy if stored is not None else _retention_policy() if kind == "rotating" else None
+    policy = retention_for(kind, main, _retention_policy())
     added = add(args.path, args.label, kind, main, passphrase, policy)
     drive = added.drive
     if isinstance(out, JsonPrinter):

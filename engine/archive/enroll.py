@@ -59,6 +59,31 @@ def add_drive(place: str, label: str, kind: str, main: Repository, passphrase: s
     return AddedDrive(drive, existing is None, recovery, credentials)
 
 
+def retention_for(kind: str, main: Repository, fallback: Policy) -> Policy | None:
+    """A rotating drive keeps what the main repository keeps: its stored policy, else ``fallback``
+    (the settings' retention). A monthly drive keeps everything (None)."""
+    if kind != "rotating":
+        return None
+    from ..forget import stored_policy
+
+    stored = stored_policy(main)
+    return stored.policy if stored is not None else fallback
+
+
+def add_with_passphrase(place: str, label: str, kind: str, main_location: str, passphrase: str,
+                        fallback: Policy) -> AddedDrive:
+    """:func:`add_drive` for a front end holding the main repository's passphrase (not its recovery
+    key: the new drive's repository takes the passphrase as its own)."""
+    from ..recovery import looks_like_recovery_key
+
+    if looks_like_recovery_key(passphrase):
+        raise UsageError("Adding an archive drive takes the passphrase, not the recovery key.",
+                         hint="Give the passphrase, or use 'odbackup archive add' with the recovery key.")
+    main = Repository.open(main_location)
+    main.unlock(passphrase)
+    return add_drive(place, label, kind, main, passphrase, retention_for(kind, main, fallback))
+
+
 def _refuse_wrong(place: str, label: str, kind: str, main: Repository) -> None:
     if kind not in KINDS:
         raise UsageError(f"An archive drive is one of: {', '.join(KINDS)} (got '{kind}').")
