@@ -60,7 +60,9 @@ def room_words(drive: ArchiveDrive) -> str:
         return f"{size(drive.free_bytes)} free" if drive.free_bytes is not None else "room not known yet"
     if left == float("inf"):
         return f"{size(drive.free_bytes or 0)} free (not growing)"
-    return f"room for about {max(0, int(left))} more month(s)"
+    if left < 1:
+        return "room for less than a month more"
+    return f"room for about {int(left)} more month(s)"
 
 
 def rotation_due(drive: ArchiveDrive, book: ArchiveBook, now: datetime) -> bool:

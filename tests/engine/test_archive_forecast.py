@@ -45,7 +45,7 @@ def test_growth_per_month_from_the_first_to_the_latest_measurement(used, expecte
     (6 * GIB, 2, 3.0, "room for about 3 more month(s)"),
     (7 * GIB, 2, 3.5, "room for about 3 more month(s)"),
     (40 * GIB, 2, 20.0, "room for about 20 more month(s)"),
-    (1 * GIB, 2, 0.5, "room for about 0 more month(s)"),
+    (1 * GIB, 2, 0.5, "room for less than a month more"),
 ])
 def test_months_left_is_the_free_space_over_the_measured_growth(free, growth_gib, months, words):
     d = drive(kind="monthly", free_bytes=free, total_bytes=100 * GIB,

@@ -36,14 +36,25 @@ def load_drives() -> tuple[ArchiveBook, list[Located]]:
 
 
 def drive_row(spot: Located, book: ArchiveBook, now: datetime) -> tuple[str, ...]:
-    """One drive as the table shows it."""
+    """One drive as the table shows it (80 columns: the full words are in the line below the table
+    when a row is chosen, and on the dashboard)."""
     d = spot.drive
-    if d.sealed:
-        due = "sealed"
-    else:
-        due = "DUE" if rotation_due(d, book, now) else "no"
-    return (d.label, d.kind, "plugged in" if spot.place else "not here",
-            fmt.ago(d.last_copy, now) if d.last_copy else "never", str(d.snapshots), room_words(d), due)
+    due = "-" if d.sealed else "DUE" if rotation_due(d, book, now) else "no"
+    label = d.label if len(d.label) <= 22 else d.label[:21] + "…"
+    return (label, d.kind, "yes" if spot.place else "no",
+            fmt.ago(d.last_copy, now) if d.last_copy else "never", str(d.snapshots), room_short(d), due)
+
+
+def room_short(drive) -> str:
+    """The room left in a few characters: ``~3 months``, ``71.0 GiB``, ``sealed``."""
+    from engine.archive.forecast import months_left
+
+    left = months_left(drive)
+    if drive.sealed:
+        return "sealed"
+    if left is not None and left != float("inf"):
+        return "<1 month" if left < 1 else f"~{int(left)} months"
+    return fmt.size(drive.free_bytes) if drive.free_bytes is not None else "?"
 
 
 def dashboard_lines(book: ArchiveBook | None, now: datetime) -> list[str | Text]:
@@ -128,7 +139,7 @@ class ArchivesScreen(JobScreen):
     def on_mount(self) -> None:
         self.sub_title = "Archive drives"
         table = self.query_one(DataTable)
-        table.add_columns("Drive", "Kind", "Now", "Last copy", "Snaps", "Space left", "Due")
+        table.add_columns("Drive", "Kind", "Here", "Last copy", "Snaps", "Room", "Due")
         table.focus()
         self.action_refresh()
 
@@ -180,6 +191,9 @@ class ArchivesScreen(JobScreen):
         bar = self.query_one(ProgressBar)
         bar.display = bool(e.bytes)
         bar.update(total=max(e.bytes, 1), progress=0)
+        if not e.snapshots:
+            self._say(Text(f"Nothing new to copy: all {e.snapshots_present} snapshot(s) are already there."))
+            return
         self._say(Text(f"Copying {e.snapshots} snapshot(s), {fmt.size(e.bytes)} "
                        f"({e.snapshots_present} already there)."))
 
@@ -238,5 +252,7 @@ class ArchivesScreen(JobScreen):
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
         spot = next((s for s in self.found if s.drive.repo_id == event.row_key.value), None)
         if spot is not None:
-            where = spot.place or f"not plugged in (last seen at {spot.drive.hint})"
-            self._say(Text(f"{spot.drive.label} ({spot.drive.repo_id[:8]}): {where}. {spot.drive.last_message}"))
+            d = spot.drive
+            where = f"plugged in at {spot.place}" if spot.place else f"not plugged in (last seen at {d.hint})"
+            self._say(Text(f"{d.label} ({d.kind}, ID {d.repo_id[:8]}): {where}; {room_words(d)}. "
+                           f"{d.last_message}".strip()))

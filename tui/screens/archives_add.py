@@ -121,12 +121,17 @@ class AddDriveScreen(JobScreen):
 
     def on_add_drive_screen_added(self, message: Added) -> None:
         self.problem("")
-        self.app.push_screen(DriveKeyScreen(message.added), lambda _none: self.dismiss(message.added))
+
+        def written_down(_none: None) -> None:
+            self.dismiss(message.added)  # not awaited: called from this screen's own message handling
+
+        self.app.push_screen(DriveKeyScreen(message.added), written_down)
 
     def on_job_failed(self, message: JobFailed) -> None:
         if message.job == "add":
             error = message.error
             self.problem(f"{error.message} {error.hint or ''}".strip())
+            self.query_one("#drive-path").focus()  # the folder is what to fix, most often
             message.stop()
 
     @on(Button.Pressed, "#cancel")

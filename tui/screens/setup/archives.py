@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.widget import Widget
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 from engine.archive.enroll import AddedDrive
 
@@ -65,10 +65,10 @@ class ArchivesStep(SetupStep):
         self.start_job("add", lambda: self.Added(add_job(location, settings, path, label, kind,
                                                          self.draft.secret or self.app.secret)))
 
-    def next_field(self, event) -> None:  # Enter in the label field adds the drive
-        super().next_field(event)
-        if event.input.id == "drive-label":
-            self.add_drive()
+    @on(Input.Submitted, "#drive-label")
+    def _label_entered(self) -> None:
+        """Enter in the label field adds the drive (the base class leaves OWN_ENTER fields to us)."""
+        self.add_drive()
 
     def on_archives_step_added(self, message: Added) -> None:
         self.added.append(message.added)
