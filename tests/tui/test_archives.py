@@ -168,3 +168,58 @@ async def test_the_setup_step_adds_a_drive_or_is_skipped(folder_settings, tmp_pa
     [drive] = load_book().drives
     assert (drive.label, drive.kind) == ("Monthly 2026", "monthly")
     assert not (tmp_path / "MONTHLY" / "policy").exists()  # a monthly drive keeps everything
+
+
+async def test_the_restore_screen_lists_and_restores_the_snapshots_only_a_drive_holds(folder_settings, tmp_path):
+    from textual.widgets import Select, Tree
+
+    from engine.archive.enroll import add_drive
+    from engine.forget import forget
+    from engine.repository.copy import copy_snapshots
+    from engine.retention import Policy
+    from tui.screens.restore import RestoreScreen
+    from tui.screens.restore_dialogs import RestoreFilesDialog
+
+    main = Repository.open(folder_settings.repository)
+    main.unlock(PASSPHRASE)
+    xray = Path(folder_settings.images_folder) / "S" / "SmithJohn0" / "xray1.jpg"
+    before = xray.read_bytes()
+    first = run_backup(main, BackupPlan(folder_settings.folders)).snapshot_id
+    drive = tmp_path / "DRIVE_B" / "odbackup"
+    add_drive(str(drive), "Drive B", "rotating", main, PASSPHRASE, None)
+    archive = Repository.open(str(drive))
+    archive.use_family_keys(main)
+    copy_snapshots(main, archive)
+    xray.write_bytes(b"changed since")
+    second = run_backup(main, BackupPlan(folder_settings.folders)).snapshot_id
+    forget(main, Policy(last=1))  # the main repository keeps only the newest
+    assert [s.snapshot_id for s in main.snapshots()] == [second]
+
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        app.secret = PASSPHRASE
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RestoreScreen)
+        picker = screen.query_one("#snapshot", Select)
+        options = [(str(label), value) for label, value in picker._options if value != Select.BLANK]
+        assert [value for _label, value in options] == [second, first]
+        assert options[1][0].endswith(f"{first[:8]}  (on Drive B)") and "(on" not in options[0][0]
+        picker.value = first
+        await settle(pilot)
+        tree = screen.query_one(Tree)
+        assert "(on the archive drive 'Drive B')" in str(tree.root.label)
+        assert screen.repo is not None and screen.repo.location == str(drive)
+        tree.focus()
+        tree.move_cursor(tree.root)
+        await pilot.press("f")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RestoreFilesDialog)
+        dialog.query_one("#folder").value = str(tmp_path / "restored")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert lines_of(screen, "#restore-result")[0].startswith("Restored ")
+    assert (tmp_path / "restored" / "OpenDentImages" / "S" / "SmithJohn0" / "xray1.jpg").read_bytes() == before
