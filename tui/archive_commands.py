@@ -103,7 +103,7 @@ def add_drive(args: argparse.Namespace, out: Printer) -> int:
 
 
 def list_drives(args: argparse.Namespace, out: Printer) -> int:
-    from engine.archive.drives import load_book, locate_all
+    from engine.archive.drives import blank_drives, load_book, locate_all
     from engine.archive.forecast import room_words, rotation_due
 
     book = load_book()
@@ -116,13 +116,18 @@ def list_drives(args: argparse.Namespace, out: Printer) -> int:
                      "plugged_in": spot.place is not None, "last_seen": d.hint, "last_copy": d.last_copy,
                      "snapshots": d.snapshots, "free_bytes": d.free_bytes, "room": room_words(d),
                      "rotation_due": rotation_due(d, book, now), "sealed": d.sealed})
+    blank = blank_drives()
     if isinstance(out, JsonPrinter):
-        out.summary({"drives": rows, "search_folders": list(book.search_folders), "rotate_days": book.rotate_days})
+        out.summary({"drives": rows, "search_folders": list(book.search_folders), "rotate_days": book.rotate_days,
+                     "blank_drives": blank})
         return EXIT_OK
     if not rows:
         out.result("No archive drive yet. Plug in a blank drive and run: odbackup archive add PATH --label NAME")
     for spot in spots:
         out.result(_drive_line(spot, book, now))
+    for mount in blank:
+        out.result(f"A drive without backups is plugged in at {mount}: make it an archive drive with "
+                   f"'odbackup archive add {os.path.join(mount, 'odbackup')} --label NAME'.")
     return EXIT_OK
 
 

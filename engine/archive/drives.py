@@ -265,6 +265,20 @@ def locate_all(book: ArchiveBook) -> list[Located]:
     return [locate(drive, places) for drive in book.drives]
 
 
+def blank_drives(mounts: list[str] | None = None, is_mount: Callable[[str], bool] = os.path.ismount) -> list[str]:
+    """Drives plugged in now that could become archive drives: mount points (default: the system's,
+    :func:`system_mount_points`) that are really mounted (an unplugged drive's left-over folder is
+    not), writable, and hold no odbackup repository at the top or one level inside. Reads only."""
+    found = []
+    for mount in system_mount_points() if mounts is None else mounts:
+        if not is_mount(mount) or not os.access(mount, os.W_OK):
+            continue
+        if any(repo_id_at(place) for place in [mount, *_inside(mount, 1)]):
+            continue
+        found.append(os.path.abspath(mount))
+    return found
+
+
 def free_space(place: str) -> tuple[int, int] | None:
     """(free, total) bytes of the drive holding ``place``, or None when it cannot be read."""
     import shutil

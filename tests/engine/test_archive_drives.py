@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.archive.drives import (
     ArchiveBook,
     ArchiveDrive,
+    blank_drives,
     candidate_places,
     load_book,
     locate,
@@ -76,3 +77,20 @@ def test_the_book_is_read_and_changed_under_its_lock(tmp_path):
     spots = locate_all(book)
     assert [s.place for s in spots] == [archive.location, None]
     assert load_book().without(archive.repo_id).drives[0].label == "Drive A"
+
+
+def test_blank_drives_are_mounted_writable_and_hold_no_repository(tmp_path):
+    """The system's mount test is handed in (mounting a drive in a test needs more than a folder):
+    a left-over mount point, a drive holding a repository, or one an archive is on, is not offered."""
+    main, archive, mounts = _drives(tmp_path)
+    blank = mounts / "NEW_USB"
+    blank.mkdir()
+    (blank / "lost+found").mkdir()
+    left_over = mounts / "OLD_USB"
+    left_over.mkdir()
+    places = [str(blank), str(left_over), str(mounts / "DRIVE_B"), str(tmp_path / "main")]
+    mounted = {str(blank), str(mounts / "DRIVE_B"), str(tmp_path / "main")}
+    before = _tree(tmp_path)
+    assert blank_drives(places, mounted.__contains__) == [str(blank)]
+    assert blank_drives([str(tmp_path / "nowhere")]) == []
+    assert _tree(tmp_path) == before

@@ -29,7 +29,7 @@ FOUND = [Located(DRIVE_A, DRIVE_A.hint), Located(DRIVE_B, None), Located(MONTHLY
 
 
 def fixed_drives(monkeypatch) -> None:
-    monkeypatch.setattr(archives, "load_drives", lambda: (BOOK, FOUND))
+    monkeypatch.setattr(archives, "load_drives", lambda: (BOOK, FOUND, []))
 
 
 def open_archives(pilot_keys: tuple[str, ...] = ()):

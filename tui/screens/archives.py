@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from engine import events as ev
-from engine.archive.drives import ArchiveBook, Located, load_book, locate_all
+from engine.archive.drives import ArchiveBook, Located, blank_drives, load_book, locate_all
 from engine.archive.forecast import room_words, rotation_due
 from engine.runlog import RunRecord
 from engine.settings import Settings
@@ -29,10 +29,11 @@ from ..widgets import fmt
 from .common import JobScreen, post_events
 
 
-def load_drives() -> tuple[ArchiveBook, list[Located]]:
-    """The book and where each drive is now (reads only)."""
+def load_drives() -> tuple[ArchiveBook, list[Located], list[str]]:
+    """The book, where each drive is now, and the drives plugged in that could become archive
+    drives (reads only)."""
     book = load_book()
-    return book, locate_all(book)
+    return book, locate_all(book), blank_drives()
 
 
 def drive_row(spot: Located, book: ArchiveBook, now: datetime) -> tuple[str, ...]:
@@ -113,6 +114,8 @@ class ArchivesScreen(JobScreen):
 
         book: ArchiveBook
         found: list[Located]
+        blank: list[str]
+        """Drives plugged in that hold no backups (they could become archive drives)."""
 
     @dataclass
     class Copied(JobDone):
@@ -124,6 +127,8 @@ class ArchivesScreen(JobScreen):
         super().__init__()
         self.book: ArchiveBook | None = None
         self.found: list[Located] = []
+        self.blank: str | None = None
+        """A drive plugged in that holds no backups (offered when adding a drive)."""
         self.said: list[Text] = []
 
     def compose(self) -> ComposeResult:
@@ -147,9 +152,9 @@ class ArchivesScreen(JobScreen):
         self.start_job("drives", lambda: self.Loaded(*load_drives()))
 
     def on_archives_screen_loaded(self, message: Loaded) -> None:
-        self.show_drives(message.book, message.found)
+        self.show_drives(message.book, message.found, message.blank)
 
-    def show_drives(self, book: ArchiveBook, found: list[Located]) -> None:
+    def show_drives(self, book: ArchiveBook, found: list[Located], blank: list[str] | None = None) -> None:
         self.book, self.found = book, found
         now = fmt.now()
         table = self.query_one(DataTable)
@@ -163,6 +168,9 @@ class ArchivesScreen(JobScreen):
             summary = f"Plugged in: {', '.join(here)}. Press c to copy to it now."
         else:
             summary = "No archive drive is plugged in. Plug one in, then press c (or wait for tonight's run)."
+        if blank:
+            summary += f" A drive without backups is at {blank[0]}: press a to make it an archive drive."
+            self.blank = blank[0]
         self.query_one("#archives-summary", Static).update(summary)
 
     # --- copy now -------------------------------------------------------------------------------------
@@ -240,7 +248,7 @@ class ArchivesScreen(JobScreen):
     def action_add(self) -> None:
         from .archives_add import AddDriveScreen
 
-        self.app.push_screen(AddDriveScreen(self.settings), lambda added: self.action_refresh())
+        self.app.push_screen(AddDriveScreen(self.settings, self.blank), lambda added: self.action_refresh())
 
     def action_back(self) -> None:
         if self.job_running("copy"):

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Header, Label, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from engine.archive.enroll import AddedDrive, add_with_passphrase
 from engine.errors import NeedsFullKey
@@ -76,9 +76,11 @@ class AddDriveScreen(JobScreen):
 
         added: AddedDrive
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, blank: str | None = None) -> None:
         super().__init__()
         self.saved = settings
+        self.blank = blank
+        """A drive plugged in that holds no backups: its folder is offered."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -97,6 +99,10 @@ class AddDriveScreen(JobScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Add an archive drive"
+        if self.blank:
+            import os
+
+            self.query_one("#drive-path", Input).value = os.path.join(self.blank, "odbackup")
         self.query_one("#drive-path").focus()
 
     def repository_location(self) -> str:
