@@ -7,7 +7,10 @@ not sealed, with this machine's write-only credentials only:
    any moment leaves a drive that passes ``check``; the next run finishes);
    a monthly drive that would not hold them is *sealed* instead (below);
 2. a rotating drive's retention: the policy stored on the drive when it was
-   added (``forget`` with prune); a monthly drive keeps everything;
+   added (``forget`` with prune); a monthly drive keeps everything. A rotating
+   drive is sent only the snapshots its policy keeps among all it would then
+   hold (:func:`worth_copying`), so nothing is copied only to be removed, and
+   sent again next time;
 3. check what it wrote: every pack this run published is read back and its
    BLAKE3 hash compared with its name (no key needed), then the drive's
    structure is checked;
@@ -133,9 +136,40 @@ def _copy(ctx: RunContext, source: Repository, target: Repository, drive: Archiv
                 now = drive if room is None else _with_room(drive, room)
                 if is_full(now, planned_bytes(source, target), keep_free_percent):
                     return None
-            result = copy_snapshots(source, target, on_event=ctx.on_event, cancel=ctx.cancel,
+            wanted = None if drive.monthly else worth_copying(source, target)
+            if wanted == []:
+                return ()
+            result = copy_snapshots(source, target, wanted, on_event=ctx.on_event, cancel=ctx.cancel,
                                     refresh=lock.refresh)
     return result.snapshots
+
+
+def worth_copying(source: Repository, target: Repository) -> list[str] | None:
+    """The snapshots a rotating drive lacks that its own policy keeps among all it would then hold
+    (None: every one it lacks, when it stores no policy this machine can read). Copying what its
+    retention would remove at once would only send it again on every run."""
+    from datetime import UTC, datetime
+
+    from ..errors import NoCredentials
+    from ..forget import stored_policy
+    from ..reports import verifications
+    from ..retention import Candidate, apply_policy
+    from ..schedule.localzone import local_zone
+
+    try:
+        stored = stored_policy(target)
+    except NoCredentials:
+        return None
+    if stored is None:
+        return None
+    held = target.snapshots()
+    have = {s.snapshot_id for s in held}
+    lacking = [s for s in source.snapshots() if s.snapshot_id not in have]
+    checked = verifications(target)
+    candidates = [Candidate(s.snapshot_id, datetime.fromisoformat(s.time), s.complete,
+                            bool(checked.get(s.snapshot_id, (None, False))[1])) for s in held + lacking]
+    kept = {c.snapshot_id for c in apply_policy(candidates, stored.policy, datetime.now(UTC), tz=local_zone()).keep}
+    return [s.snapshot_id for s in lacking if s.snapshot_id in kept]
 
 
 def _with_room(drive: ArchiveDrive, room: tuple[int, int]) -> ArchiveDrive:

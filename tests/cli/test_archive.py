@@ -194,11 +194,17 @@ def test_a_rotating_drive_applies_the_retention_stored_on_it(tmp_path, office):
     doc = summary(_add(repo, media / "DRIVE_A" / "odbackup", "Drive A"))
     assert doc["policy"] == "2 latest", doc
     saved = [_nightly(repo, images, i) for i in range(4)]
-    done = _archive_run(repo)
-    assert "retention removed 2 snapshot(s)" in done["message"], done
+    done = _archive_run(repo)  # only what the drive's policy keeps is sent
+    assert "2 snapshot(s) copied, 2 held" in done["message"] and "retention removed 0" in done["message"], done
     drive = media / "DRIVE_A" / "odbackup"
     assert _snapshots(repo, drive) == [s for s, _t in saved[2:]]
-    _restores_exactly(repo, drive, saved[2:], tmp_path / "out")
+    saved += [_nightly(repo, images, i) for i in range(4, 6)]
+    done = _archive_run(repo)
+    assert "2 snapshot(s) copied, 2 held" in done["message"] and "retention removed 2" in done["message"], done
+    assert _snapshots(repo, drive) == [s for s, _t in saved[4:]]
+    again = _archive_run(repo)  # the main repository still holds the older ones: they are not sent again
+    assert "0 snapshot(s) copied, 2 held" in again["message"] and "retention removed 0" in again["message"]
+    _restores_exactly(repo, drive, saved[4:], tmp_path / "out")
 
 
 def test_a_monthly_drive_keeps_everything_and_is_sealed_when_full(tmp_path, office):
