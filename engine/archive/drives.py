@@ -270,9 +270,10 @@ def blank_drives(mounts: list[str] | None = None, is_mount: Callable[[str], bool
     :func:`system_mount_points`) that are really mounted (an unplugged drive's left-over folder is
     not), writable, and hold no odbackup repository at the top or one level inside. Reads only."""
     found = []
+    system = os.path.normcase(os.environ.get("SystemDrive", "C:") + "\\") if os.name == "nt" else "/"
     for mount in system_mount_points() if mounts is None else mounts:
-        if not is_mount(mount) or not os.access(mount, os.W_OK):
-            continue
+        if os.path.normcase(mount) == system or not is_mount(mount) or not os.access(mount, os.W_OK):
+            continue  # (Windows' own drive is never offered)
         if any(repo_id_at(place) for place in [mount, *_inside(mount, 1)]):
             continue
         found.append(os.path.abspath(mount))

@@ -115,8 +115,7 @@ def archive_to(ctx: RunContext, source: Repository, drive: ArchiveDrive, place: 
     _check_written(ctx, target, before)
     held = len(target.snapshots())
     updated = update_drive(drive.repo_id, lambda d: _measured(d, place, held, len(copied), note))
-    entry = next(d for d in updated.drives if d.repo_id == drive.repo_id) if drive.repo_id in \
-        {d.repo_id for d in updated.drives} else drive
+    entry = next((d for d in updated.drives if d.repo_id == drive.repo_id), drive)
     ctx.on_event(ArchiveCopyDone(drive.label, place, len(copied), held, room_words(entry)))
     ctx.said.append(f"Archive drive '{drive.label}' at {place}: {len(copied)} snapshot(s) copied, {held} held, "
                     f"{note}; checked, {room_words(entry)}. It may be unplugged now.")
