@@ -445,7 +445,7 @@ def _schedule_part(settings: Settings) -> dict[str, Any]:
 
 def read_schedule() -> dict[str, Any]:
     """``schedule`` (each job as the scheduler has it) or ``schedule_problem``."""
-    from .jobs import JOBS
+    from .jobsettings import JOBS  # the jobs the settings schedule
     from .schedule.install import ScheduleInstallError, available_kind, installer
 
     try:

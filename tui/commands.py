@@ -743,7 +743,8 @@ def _rendered(kind: str, jobs: list) -> str:
 
 
 def _show_schedule(kind: str, module, calendars: dict, out: Printer) -> int:  # noqa: ANN001
-    from engine.jobs import JOBS
+    # the jobs the settings schedule ('run archive' is not one of them yet)
+    from engine.jobsettings import JOBS
 
     states = module.show(tuple(JOBS))
     if isinstance(out, JsonPrinter):
