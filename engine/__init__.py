@@ -43,6 +43,10 @@ The packages and modules (each says more in its own docstring):
 ``opendental/``
     What is specific to Open Dental: the sample practice (``demo/``), and the
     ``document`` rows checked against the images folder (``documents.py``).
+``archive/``
+    Archive drives known by repository ID and label: the archive book, finding
+    a drive wherever it is plugged in, ``odbackup run archive``, the room-left
+    forecast, and going back to a date across the repositories present.
 ``schedule/``
     When each job runs (pure ``next_runs``) and the files each operating
     system's scheduler reads (systemd, cron, Windows Task Scheduler).

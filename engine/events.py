@@ -670,3 +670,46 @@ class DemoProgress(Event):
     phase: str
     done: int
     total: int
+
+
+# --- archive drives (odbackup run archive) -------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveDriveFound(Event):
+    """A known archive drive is plugged in, recognized by its repository ID (``moved``: somewhere
+    else than it was last seen, e.g. another drive letter)."""
+
+    label: str
+    location: str
+    moved: bool
+
+
+@dataclass(frozen=True)
+class ArchiveDriveMissing(Event):
+    """A known archive drive is not plugged in (a reminder, not a failure)."""
+
+    label: str
+    last_copy: str | None
+
+
+@dataclass(frozen=True)
+class ArchiveCopyDone(Event):
+    """Everything the archive drive should get is on it and checked: it may be unplugged now."""
+
+    label: str
+    location: str
+    snapshots_copied: int
+    snapshots_held: int
+    room: str
+    """The room left, in words (``room for about 3 more months``)."""
+
+
+@dataclass(frozen=True)
+class ArchiveSealed(Event):
+    """A full monthly archive drive was sealed: its final verification report is written on it."""
+
+    label: str
+    location: str
+    report: str
+    """The report file's path on the drive."""

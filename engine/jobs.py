@@ -18,6 +18,9 @@ The jobs (docs/CLI.md, ``odbackup run``):
   (``check`` without ``--read-data``); the machine's write-only credentials
   do all three. With no policy stored, retention is skipped and the run ends
   ``incomplete`` saying so: maintenance then cannot free space.
+- ``archive``: the snapshots each plugged-in archive drive lacks, its
+  retention and a check (``engine.archive.job``); no drive plugged in ends
+  ``skipped``, a reminder, never a failure.
 
 :func:`run` runs one job with this machine's write-only credentials, never
 the passphrase and never a prompt, under the job's run lock (two runs of one
@@ -70,6 +73,9 @@ class RunContext:
     office_wait: float = 0.0
     incomplete: str | None = None
     """Why what was saved is incomplete (files that could not be read), else None."""
+    skipped: str | None = None
+    """Why there was nothing to do this time, as a reminder (no archive drive plugged in), else None:
+    the run ends ``skipped``, not failed."""
     said: list[str] = field(default_factory=list)
     """What each step did, in plain words (the run's message)."""
     _repo: Repository | None = None
@@ -212,6 +218,12 @@ def _retention(ctx: RunContext) -> None:
                     f"reclaiming space freed {_size(freed)}.")
 
 
+def _archive(ctx: RunContext) -> None:
+    from .archive.job import run_archive
+
+    run_archive(ctx)
+
+
 RETENTION = Step("retention", "forget what the stored retention policy no longer keeps and reclaim the space",
                  _retention)
 CHECK = Step("check", "check the repository's structure", _check)
@@ -225,6 +237,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         (Step("backup", "back up the database only", _office_hours),)),
     Job("maintenance", "look after the repository: " + ", then ".join(s.what for s in MAINTENANCE_STEPS),
         timedelta(hours=12), MAINTENANCE_STEPS),
+    Job("archive", "copy the snapshots to the archive drive that is plugged in, then its retention and a check",
+        timedelta(hours=12), (Step("archive", "copy to the archive drives", _archive),)),
 )}
 
 
@@ -295,6 +309,8 @@ def _run_steps(job: Job, settings: Settings | None, on_event: EventSink, cancel:
         where = f" ({exc.filename})" if exc.filename else ""
         return _record(job, trigger, started, "failed", f"{exc.strerror or exc}{where}. What to do: check that "
                        "the drive or network share is connected and writable.", EXIT_FAILED, ctx)
+    if ctx.skipped and not ctx.said:
+        return _record(job, trigger, started, "skipped", ctx.skipped, EXIT_SKIPPED, ctx)
     if ctx.incomplete:
         return _record(job, trigger, started, "incomplete", " ".join(ctx.said) + f" Incomplete: {ctx.incomplete}.",
                        EXIT_INCOMPLETE, ctx)

@@ -112,6 +112,11 @@ class State:
     lacks today (engine.opendental.documents; 0 when not checked)."""
     patient_files_examples: tuple[str, ...] = ()
     """The first few of them (paths inside the images folder)."""
+    archive_book: Any = None
+    """The archive drives as the last copies found them (``engine.archive.drives.ArchiveBook``;
+    None: none set up, or the book could not be read)."""
+    archive_problem: str | None = None
+    """Why the archive book could not be read."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -155,8 +160,19 @@ def alerts(settings: Settings, state: State, now: datetime, *, tz: tzinfo | None
     ``tz``: the zone the schedule's times are in (default: this machine's)."""
     found = (_place_alerts(state) + _backup_alerts(settings, state, now, tz) + _schedule_alerts(settings, state)
              + _run_alerts(settings, state) + _missed_alerts(settings, state, now, tz)
-             + _database_alerts(settings, state))
+             + _database_alerts(settings, state) + _archive_alerts(state, now))
     return found or [ALL_GOOD]
+
+
+def _archive_alerts(state: State, now: datetime) -> list[Alert]:
+    """The archive drives' reminders (engine.archive.forecast): a drive to swap in, room running out."""
+    if state.archive_problem:
+        return [Alert("warning", "archive_book_unreadable", "Archive drives unknown", state.archive_problem)]
+    if state.archive_book is None:
+        return []
+    from .archive.forecast import archive_alerts
+
+    return archive_alerts(state.archive_book, now)
 
 
 def _place_alerts(state: State) -> list[Alert]:
@@ -314,6 +330,8 @@ def _run_alerts(settings: Settings, state: State) -> list[Alert]:
     for run in state.runs:
         if run.result == "ok" or (no_policy and NO_POLICY_SKIP in run.message):
             continue
+        if run.job == "archive" and run.result == "skipped" and state.archive_book is not None:
+            continue  # no drive plugged in: the archive alerts say which drive is due, and when
         level: Level = "critical" if run.result == "failed" else "warning"
         how = "scheduled" if run.trigger == "schedule" else "last"
         found.append(Alert(level, f"run_{run.result}", f"{run.job.capitalize()} run {run.result}",
@@ -371,9 +389,21 @@ def gather_state(settings: Settings, sources: Sources | None = None, *, patient_
     found["runs"] = tuple(last_runs().values())
     found["history"] = tuple(r for r in history(None, 2000) if when(r.started) >= _utcnow() - MISSED_LOOKBACK)
     found.update(_schedule_part(settings))
+    found.update(_archive_part())
     if patient_files and not found.get("database_problem"):
         found.update(_patient_files_part(settings))
     return State(location=settings.repository, **found)
+
+
+def _archive_part() -> dict[str, Any]:
+    """The archive book (cheap: one small file); nothing when there are no archive drives."""
+    from .archive.drives import ArchiveError, load_book
+
+    try:
+        book = load_book()
+    except ArchiveError as exc:
+        return {"archive_problem": exc.message}
+    return {"archive_book": book} if book.drives else {}
 
 
 def _patient_files_part(settings: Settings) -> dict[str, Any]:
@@ -415,7 +445,7 @@ def _schedule_part(settings: Settings) -> dict[str, Any]:
 
 def read_schedule() -> dict[str, Any]:
     """``schedule`` (each job as the scheduler has it) or ``schedule_problem``."""
-    from .jobs import JOBS
+    from .jobsettings import JOBS  # the jobs the settings schedule
     from .schedule.install import ScheduleInstallError, available_kind, installer
 
     try:

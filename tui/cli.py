@@ -15,6 +15,7 @@ from engine import __version__
 from engine.errors import OdbackupError, UsageError
 
 from . import cli_help, commands
+from .at_option import add_at_arg
 from .printers import EXIT_OUTPUT_CLOSED
 
 EXIT_INCOMPLETE = 3
@@ -74,15 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(p)
     p = add("snapshots", commands.snapshots, "list snapshots")
     _repo_arg(p)
+    add_at_arg(p)
     _json_arg(p)
     p = add("ls", commands.ls, "list files in a snapshot")
     _repo_arg(p)
-    p.add_argument("snapshot", metavar="SNAPSHOT", help="an ID prefix, 'latest' or a date (see above)")
+    p.add_argument("snapshot", nargs="?", metavar="SNAPSHOT",
+                   help="an ID prefix, 'latest' or a date (see above); not with --at")
     p.add_argument("path", nargs="?", metavar="PATH", help="only below this path")
+    add_at_arg(p)
     _json_arg(p)
     p = add("restore", commands.restore, "restore a snapshot (or chosen paths) into a folder")
     _repo_arg(p)
-    p.add_argument("snapshot", metavar="SNAPSHOT")
+    p.add_argument("snapshot", nargs="?", metavar="SNAPSHOT", help="not with --at")
+    add_at_arg(p)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--to", metavar="DIR", help="folder to restore into (a new or empty one is safest)")
     where.add_argument("--original", action="store_true",
@@ -96,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(p)
     p = add("restore-db", commands.restore_db, "restore a database of a snapshot into a new database")
     _repo_arg(p)
-    p.add_argument("snapshot", metavar="SNAPSHOT")
+    p.add_argument("snapshot", nargs="?", metavar="SNAPSHOT", help="not with --at")
+    add_at_arg(p)
     p.add_argument("--db", metavar="DBNAME", help="which database of the snapshot (if it has several)")
     p.add_argument("--into", required=True, metavar="URL", help="mysql://USER@HOST:PORT/NEWNAME")
     p.add_argument("--replace", action="store_true", help="replace an existing non-empty database (needs --confirm)")
@@ -151,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")
     _add_job_commands(add)
+    from . import archive_commands
+
+    archive_commands.add_parser(add, _json_arg, cli_help.ARCHIVE_DESCRIPTIONS)
     return parser
 
 
@@ -195,7 +204,7 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """``run`` and ``schedule``: the jobs from the saved settings, and when the system starts them."""
     from engine.jobs import JOBS
 
-    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance) from the saved settings")
+    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance, archive) from the saved settings")
     p.add_argument("job", choices=tuple(JOBS), metavar="JOB", help="one of: " + ", ".join(JOBS))
     p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
     _folder_args(p)

@@ -28,7 +28,8 @@ Exit codes:
   5    the repository is locked by another run (which one is named)
   6    the repository is damaged (check found errors, or a restore met damaged
        data), or verify FAILED
-  7    run: skipped, the previous run of the same job is still going
+  7    run: skipped, the previous run of the same job is still going (archive:
+       no archive drive is plugged in, a reminder)
   8    status: a warning needs attention (nothing critical)
   9    status: something critical needs attention (a backup overdue, a failed
        run, the schedule not installed ...)
@@ -38,6 +39,8 @@ Exit codes:
 
 SNAPSHOT = ("SNAPSHOT is an ID prefix (4 or more hex digits), 'latest', or a local date or date and time "
             "(2026-11-20, 2026-11-20T17:00): the latest snapshot taken at or before it.")
+AT = ("--at \"2026-11-03 14:00\" instead of SNAPSHOT: the newest snapshot at or before that local time in "
+      "REPO or any archive drive of it plugged in now; stderr says which repository it came from.")
 
 DESCRIPTIONS = {
     "init": "Create a new encrypted repository in REPO: a new or empty folder on a USB drive, a network "
@@ -68,19 +71,20 @@ DESCRIPTIONS = {
               "could not be read (they are named; the snapshot is saved, marked incomplete).",
     "snapshots": "List the repository's snapshots: ID, time, host, files, size, complete or not, and the "
                  "last verification. What each holds (folders, databases) is shown with the passphrase; "
-                 "this machine's write-only credentials cannot read it.",
-    "ls": "List the files and folders of a snapshot (needs the passphrase). " + SNAPSHOT + " PATH starts "
-          "with the backed-up folder's name: --path /srv/OpenDentImages is stored as OpenDentImages/...",
+                 "this machine's write-only credentials cannot read it. With --at \"2026-11-03 14:00\": only "
+                 "the newest snapshot at or before it, in REPO or an archive drive plugged in, and where it is.",
+    "ls": "List the files and folders of a snapshot (needs the passphrase). " + SNAPSHOT + " " + AT
+          + " PATH starts with the backed-up folder's name: --path /srv/OpenDentImages is stored as OpenDentImages/...",
     "restore": "Restore a snapshot's files (or only the PATHs given) into --to DIR, as DIR/<folder name>/...: "
                "a file already there is never overwritten. Writing into a folder the snapshot was backed up "
                "from (or with --original, back in place) needs --overwrite and --confirm with that folder's "
                "full path; a replaced file's current version is first moved aside to "
                "FOLDER.odbackup-replaced-<time>/, never deleted. Try --dry-run first. Needs the passphrase. "
-               + SNAPSHOT,
+               + SNAPSHOT + " " + AT,
     "restore-db": "Restore a database of a snapshot into a new database (--into mysql://USER@HOST:PORT/NEWNAME). "
                   "An existing non-empty database is never written into, unless --replace and --confirm "
                   "repeats its name. Triggers, routines and events that name the original database are "
-                  "restored naming the new one. Needs the passphrase. " + SNAPSHOT,
+                  "restored naming the new one. Needs the passphrase. " + SNAPSHOT + " " + AT,
     "verify": "Prove a snapshot restores completely and exactly: each database is restored into a scratch "
               "database (odbackup_verify_..., never an existing one) and every table compared with the "
               "checksums taken at backup time; CHECK TABLE runs; views, routines, triggers and events are "
@@ -106,7 +110,8 @@ DESCRIPTIONS = {
            "enroll'): no passphrase and no prompt, as the schedule starts it. backup: the database and every "
            "folder, in the saved lock mode. intraday: the database only, in the office-hours lock mode. "
            "maintenance: the repository's upkeep (retention by the policy stored in the repository, reclaiming "
-           "space, a check). Every run leaves a "
+           "space, a check). archive: the snapshots the plugged-in archive drive lacks, its own retention "
+           "and a check of what was written (no drive plugged in: skipped, exit 7). Every run leaves a "
            "record in the log folder (runs/runs.jsonl and runs/last-JOB.json) and a job log. A run whose "
            "previous run of the same job is still going is recorded as skipped and exits 7. The database "
            "password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered or the option files.",
@@ -128,6 +133,30 @@ DESCRIPTIONS = {
     "unlock": "Clear the lock a crashed or killed run left in the repository. A lock whose owner still "
               "looks alive (its process runs on this machine, or another machine refreshed it recently) is "
               "kept, unless --force.",
+}
+
+DESCRIPTIONS["archive"] = (
+    "Archive drives: removable drives that each hold a repository related to the main one, recognized "
+    "by that repository's ID and a label, never by drive letter or mount point. 'archive add PATH --label "
+    "NAME [--monthly]' makes a blank drive (or an empty folder on one) an archive drive: it needs the "
+    "passphrase once and prints the drive's recovery key. 'archive list' says where each drive is now, its "
+    "last copy, its snapshots and its room. 'odbackup run archive' copies to whichever is plugged in.")
+
+ARCHIVE_DESCRIPTIONS = {
+    "add": "Make PATH an archive drive of the main repository (--repo, or the saved settings'): a missing or "
+           "empty folder gets a new related repository (shown: its recovery key), a repository related to "
+           "the main one is added as it is, anything else is refused and nothing is written. Rotating drives "
+           "(the default) take turns and keep what the main repository's retention keeps; --monthly drives "
+           "keep everything and are sealed with a final verification report when full. Needs the passphrase "
+           "(ODBACKUP_PASSPHRASE or the prompt).",
+    "list": "List the archive drives: each one's label, kind and ID, where it is plugged in now (found by its "
+            "ID), its last copy, the snapshots it held then, its room (monthly drives: about how many more "
+            "months) and whether it is due to be swapped in. Reads only.",
+    "remove": "Forget an archive drive by its label. Nothing on the drive is changed: 'archive add' on its "
+              "folder brings it back.",
+    "search": "Folders to look in for archive drives, besides the system's mount points (/media, /run/media "
+              "and /mnt; drive letters on Windows): each folder, and two levels inside it. With no DIR: list "
+              "them. --remove takes the DIRs out.",
 }
 
 DESCRIPTIONS["config"] = (

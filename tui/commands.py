@@ -280,6 +280,10 @@ def _database_figures(dumped: list, lock_window: float) -> dict:
 def snapshots(args: argparse.Namespace, out: Printer) -> int:
     from engine.listing import list_snapshots
 
+    if getattr(args, "at", None):
+        from .at_option import snapshots_at
+
+        return snapshots_at(args, out)
     repo = _open(args, out, full=False)
     rows = list_snapshots(repo)
     if isinstance(out, JsonPrinter):
@@ -323,9 +327,11 @@ def _snapshot_line(row: SnapshotRow) -> str:
 
 def ls(args: argparse.Namespace, out: Printer) -> int:
 
-    repo = _open(args, out, full=True)
+    from .at_option import open_for
+
+    repo, ref = open_for(args, out, full=True)
     with repo.reading("ls"):
-        return _ls(repo, repo.find_snapshot(args.snapshot), args.path, out)
+        return _ls(repo, repo.find_snapshot(ref), args.path, out)
 
 
 def _ls(repo: Repository, snap, path: str | None, out: Printer) -> int:
@@ -351,9 +357,11 @@ def _ls(repo: Repository, snap, path: str | None, out: Printer) -> int:
 
 def restore(args: argparse.Namespace, out: Printer) -> int:
 
-    repo = _open(args, out, full=True)
+    from .at_option import open_for
+
+    repo, ref = open_for(args, out, full=True)
     with repo.reading("restore"):
-        return _restore(args, repo, repo.find_snapshot(args.snapshot), out)
+        return _restore(args, repo, repo.find_snapshot(ref), out)
 
 
 def _restore(args: argparse.Namespace, repo: Repository, snap, out: Printer) -> int:
@@ -409,9 +417,11 @@ def restore_db(args: argparse.Namespace, out: Printer) -> int:
     from engine.database.restore import restore_database
 
     target = resolve_password(named_database(args.into, "NEWNAME", "opendental_restored"), ask=db_password_prompt())
-    repo = _open(args, out, full=True)
+    from .at_option import open_for
+
+    repo, ref = open_for(args, out, full=True)
     with repo.reading("restore-db"):
-        snap = repo.find_snapshot(args.snapshot)
+        snap = repo.find_snapshot(ref)
         result = restore_database(repo, snap, target, source_name=args.db, replace=args.replace,
                                   confirm=args.confirm, on_event=out)
     out.summary({"snapshot_id": snap.snapshot_id, "database": result.database, "target": result.target,
@@ -739,7 +749,8 @@ def _rendered(kind: str, jobs: list) -> str:
 
 
 def _show_schedule(kind: str, module, calendars: dict, out: Printer) -> int:  # noqa: ANN001
-    from engine.jobs import JOBS
+    # the jobs the settings schedule ('run archive' is not one of them yet)
+    from engine.jobsettings import JOBS
 
     states = module.show(tuple(JOBS))
     if isinstance(out, JsonPrinter):

@@ -24,6 +24,7 @@ from engine.errors import OdbackupError
 
 PROGRESS_EVENTS: tuple[type[ev.Event], ...] = (
     ev.BackupProgress, ev.TableProgress, ev.RestoreProgress, ev.CheckProgress, ev.LockStatus, ev.DemoProgress,
+    ev.CopyProgress,
 )
 
 NOT_IN_APP: frozenset[type[ev.Event]] = frozenset({
@@ -35,8 +36,8 @@ NOT_IN_APP: frozenset[type[ev.Event]] = frozenset({
     # check, forget and prune run from the command line (odbackup check/forget/prune) only
     ev.CheckProgress, ev.CheckProblem, ev.DamageFound, ev.CheckFinished,
     ev.SnapshotKept, ev.SnapshotForgotten, ev.PrunePlanned, ev.PruneProgress, ev.PruneFinished,
-    # so does copy (odbackup copy; the Archives screen is still to come)
-    ev.CopyPlanned, ev.CopyProgress, ev.SnapshotCopied, ev.CopyFinished,
+    # copy's per-snapshot lines and totals (the Archives screen shows the plan, the progress and the end)
+    ev.SnapshotCopied, ev.CopyFinished,
 })
 """Engine events that no screen of the app shows (the job's log file still has the text
 printer's words for them).

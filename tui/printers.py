@@ -339,6 +339,24 @@ class TextPrinter(_ClosedOutput):
         self._line(f"Copied {e.snapshots} snapshot(s): {e.blobs:,} blob(s), {size(e.bytes_sent)} sent in "
                    f"{e.packs_written} pack(s), {e.seconds:.1f} s.", stream=self.out)
 
+    # --- archive drives ----------------------------------------------------------------------
+
+    def on_archive_drive_found(self, e: ev.ArchiveDriveFound) -> None:
+        moved = " (it was somewhere else before: found by its ID)" if e.moved else ""
+        self._line(f"Archive drive '{e.label}' is plugged in at {e.location}{moved}.", stream=self.out)
+
+    def on_archive_drive_missing(self, e: ev.ArchiveDriveMissing) -> None:
+        last = f"last copied {_when(e.last_copy)}" if e.last_copy else "never copied yet"
+        self._line(f"Archive drive '{e.label}' is not plugged in ({last}).")
+
+    def on_archive_copy_done(self, e: ev.ArchiveCopyDone) -> None:
+        self._line(f"Archive drive '{e.label}': {e.snapshots_copied} snapshot(s) copied, {e.snapshots_held} held, "
+                   f"{e.room}. Checked: you may unplug it now.", stream=self.out)
+
+    def on_archive_sealed(self, e: ev.ArchiveSealed) -> None:
+        self._line(f"Archive drive '{e.label}' is full and was sealed; its final verification report is "
+                   f"{e.report}. Put it in storage and add the next drive.", stream=self.out)
+
     # --- databases -------------------------------------------------------------------------
 
     def on_database_preflight(self, e: ev.DatabasePreflight) -> None:

@@ -109,6 +109,12 @@ def copy_snapshots(source: Repository, target: Repository, refs: list[str] | Non
                       written, adopted, seconds)
 
 
+def planned_bytes(source: Repository, target: Repository, refs: list[str] | None = None) -> int:
+    """The sealed bytes a copy would send now (the blobs ``target`` lacks for the snapshots it lacks):
+    an archive drive's room is judged against it before anything is written."""
+    return _plan(source, target, refs, threading.Event()).bytes
+
+
 # --- deciding what to send ---------------------------------------------------------------------
 
 

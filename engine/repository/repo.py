@@ -176,6 +176,13 @@ class Repository:
             keys = keymod.load_machine_credentials(self.family)
         self._set_keys(dataclasses.replace(keys, repo_id=self.repo_id))
 
+    def use_family_keys(self, other: Repository) -> None:
+        """Unlock with the keys of ``other``, a related repository already unlocked (one family
+        holds the same secrets, section 10.4): an archive drive opened beside the main repository."""
+        if not self.related_to(other):
+            raise NoCredentials(f"{self.location} is not related to {other.location}.")
+        self._set_keys(dataclasses.replace(other.keys, repo_id=self.repo_id))
+
     @property
     def keys(self) -> keymod.Keys:
         assert self._keys is not None, "repository not unlocked"

@@ -19,6 +19,7 @@ from engine.settings import load_settings, settings_path
 from tui.app import OdbackupApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.setup import folders
+from tui.screens.setup.archives import ArchivesStep
 from tui.screens.setup.database import DatabaseStep
 from tui.screens.setup.demo import DemoStep
 from tui.screens.setup.destination import DestinationStep
@@ -49,6 +50,13 @@ async def type_into(pilot, selector: str, text: str) -> None:
 async def next_step(pilot) -> None:
     await pilot.press("ctrl+n")
     await settle(pilot)
+
+
+async def skip_archives(pilot) -> None:
+    """The optional Archives step: Skip."""
+    assert isinstance(pilot.app.screen, ArchivesStep)
+    assert str(pilot.app.screen.query_one("#next", Button).label) == "Skip"
+    await next_step(pilot)
 
 
 def on_screen(app) -> str:
@@ -109,6 +117,7 @@ async def create_and_write_down(pilot, *, enroll: bool) -> None:
     for field_id, group in zip(("#group-a", "#group-b"), step.expected(), strict=True):
         await type_into(pilot, field_id, group)
     await next_step(pilot)
+    await skip_archives(pilot)
     assert isinstance(pilot.app.screen, FinishStep)
 
 
@@ -234,6 +243,8 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
         await next_step(pilot)
 
         step = app.screen
+        await skip_archives(pilot)
+        step = app.screen
         assert isinstance(step, FinishStep)
         summary = text_of(step.query_one("#summary"))
         assert f"Database: {small_db} on 127.0.0.1:3306 as root (consistent locking, lock timeout 8 s)" in summary
@@ -283,6 +294,7 @@ async def test_an_existing_repository_is_unlocked_not_created(enrolled, images):
         assert "does not unlock this repository" in problem(step)
         await type_into(pilot, "#passphrase", PASSPHRASE)
         await next_step(pilot)
+        await skip_archives(pilot)
         assert isinstance(app.screen, FinishStep)
         assert "Database: none (folders only)" in text_of(app.screen.query_one("#summary"))
         step = app.screen
@@ -317,6 +329,7 @@ async def test_setup_from_home_changes_the_passphrase(folder_settings):
         await settle(pilot)
         assert "The passphrase was changed" in text_of(step.query_one("#encryption-result"))
         await next_step(pilot)
+        await skip_archives(pilot)
         await save_and_finish(pilot)
         assert isinstance(app.screen, DashboardScreen) and len(app.screen_stack) == 2
     Repository.open(folder_settings.repository).unlock(NEW_PASSPHRASE)
@@ -357,6 +370,9 @@ async def test_back_to_step_5_once_the_repository_is_created_shows_it_as_it_is(i
         assert "This computer: not enrolled" in text_of(app.screen.query_one("#summary"))
         await pilot.press("escape")
         await settle(pilot)
+        assert isinstance(app.screen, ArchivesStep)
+        await pilot.press("escape")
+        await settle(pilot)
         step = app.screen
         assert isinstance(step, EncryptionStep) and step.mode == "ready"
         shown = on_screen(app)
@@ -373,6 +389,7 @@ async def test_back_to_step_5_once_the_repository_is_created_shows_it_as_it_is(i
         assert is_enrolled(destination)  # the button really enrolls
         assert "This computer is enrolled" in on_screen(app) and not step.query_one("#enroll-now").display
         await next_step(pilot)
+        await skip_archives(pilot)
         assert isinstance(app.screen, FinishStep)
         assert "This computer: enrolled" in text_of(app.screen.query_one("#summary"))
         cron = running_cron()
@@ -393,8 +410,12 @@ async def test_the_enrolment_shown_is_the_machines_own(enrolled, images):
         await type_into(pilot, "#passphrase", PASSPHRASE)
         step.query_one("#enroll", Checkbox).value = False
         await next_step(pilot)
+        await skip_archives(pilot)
         assert isinstance(app.screen, FinishStep)
         assert "This computer: enrolled" in text_of(app.screen.query_one("#summary"))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ArchivesStep)
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is step and step.mode == "ready"
@@ -481,6 +502,7 @@ async def test_the_recovery_check_reads_look_alikes_as_the_engine_does():
         await type_into(pilot, "#group-a", "OOOOO")
         await type_into(pilot, "#group-b", "o0O0o")
         await next_step(pilot)
+        await skip_archives(pilot)
         assert isinstance(app.screen, FinishStep)
 
 

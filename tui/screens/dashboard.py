@@ -20,6 +20,7 @@ from engine.upcoming import LABELS, NextRun, time_words, upcoming
 from ..messages import JobDone, JobFailed
 from ..widgets import fmt
 from ..widgets.panels import AlertList, InfoPanel
+from .archives import dashboard_lines
 from .common import JobScreen
 
 ROOMY_HEIGHT = 34
@@ -35,11 +36,14 @@ APP_HINTS = {
     "run_skipped": "see Logs",
     "run_incomplete": "see Logs",
     "runs_missed": "see Logs, and check that the machine was on and the schedule is installed",
+    "archive_never_copied": "plug it in, then press a and c to copy now",
+    "archive_next_drive": "put it in storage, and press a to add the next drive",
 }
 """What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (
     ("backup", "Back up now", "b"), ("verify", "Verify", "v"), ("restore", "Restore", "r"),
-    ("snapshots", "Snapshots", "s"), ("frequency", "Frequency", "f"), ("setup", "Setup", "e"),
+    ("snapshots", "Snapshots", "s"), ("frequency", "Frequency", "f"), ("archives", "Archives", "a"),
+    ("setup", "Setup", "e"),
     ("logs", "Logs", "l"), ("help", "Help", "?"),
 )
 
@@ -60,6 +64,7 @@ class DashboardScreen(JobScreen):
         Binding("e", "setup", "Setup", show=False),  # in the Actions list with its key; the footer
         Binding("f", "frequency", "Frequency"),      # must fit 80 columns
         Binding("l", "logs", "Logs", show=False),
+        Binding("a", "archives", "Archives", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("u", "unlock", "Unlock", show=False),
         Binding("g", "refresh", "Refresh", show=False),
@@ -88,11 +93,13 @@ class DashboardScreen(JobScreen):
                 yield InfoPanel("Last verification", id="last-verification")
                 yield InfoPanel("Repository", id="repository")
                 yield AlertList("Alerts", id="alerts")
+                yield InfoPanel("Archive drives", id="archives")
                 yield InfoPanel("Recent backups", id="recent")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Home"
+        self.query_one("#archives").display = False  # shown once there are archive drives
         self.query_one("#actions", OptionList).border_title = "Actions"
         self.action_refresh()
 
@@ -128,6 +135,9 @@ class DashboardScreen(JobScreen):
         self.query_one("#next-runs", InfoPanel).show(next_run_lines(upcoming(settings, status.schedule, current),
                                                                     current))
         self.query_one("#recent", InfoPanel).show(recent_lines(status))
+        archives = self.query_one("#archives", InfoPanel)
+        archives.show(dashboard_lines(status.archive_book, current))
+        archives.display = bool(archives.lines)
 
     # --- actions ------------------------------------------------------------------------------------
 
@@ -165,6 +175,11 @@ class DashboardScreen(JobScreen):
         from .frequency import FrequencyScreen
 
         self.app.push_screen(FrequencyScreen())
+
+    def action_archives(self) -> None:
+        from .archives import ArchivesScreen
+
+        self.app.push_screen(ArchivesScreen())
 
     def action_logs(self) -> None:
         from .logs import LogsScreen

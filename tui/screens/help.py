@@ -21,6 +21,7 @@ SCREENS = (
     ("Restore", "tui.screens.restore", "RestoreScreen"),
     ("Logs", "tui.screens.logs", "LogsScreen"),
     ("Frequency", "tui.screens.frequency", "FrequencyScreen"),
+    ("Archive drives", "tui.screens.archives", "ArchivesScreen"),
     ("Setup (every step)", "tui.screens.setup.base", "SetupStep"),
 )
 EVERYWHERE = (("Tab / Shift+Tab", "move between fields and buttons"), ("Enter", "press the focused button"),
@@ -31,6 +32,8 @@ WORDS = (
     ("verify", "restore a snapshot into a scratch database, compare every table and file, then delete it"),
     ("passphrase", "opens the backups; without it (or the recovery key) nobody can restore"),
     ("recovery key", "printed once at setup; opens the backups if the passphrase is forgotten"),
+    ("archive drive", "a drive holding its own copy of the backups, known by its ID and label wherever it is "
+                      "plugged in; rotating drives take turns, monthly ones keep everything"),
     ("lock", "while MyISAM tables are read, the office's changes to them wait (they are read-only)"),
 )
 

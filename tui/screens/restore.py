@@ -58,6 +58,20 @@ def load(settings: Any, secret: str | None) -> tuple[Repository, list[Snapshot]]
     return repo, list(reversed(repo.snapshots()))
 
 
+def load_archived(repo: Repository) -> dict[str, tuple[Repository, Snapshot, str]]:
+    """The snapshots of the archive drives plugged in that ``repo`` no longer (or never) held:
+    snapshot ID -> (the drive's repository, the snapshot, the drive's label)."""
+    from engine.archive.at import archives_present
+
+    have = {s.snapshot_id for s in repo.snapshots()}
+    found: dict[str, tuple[Repository, Snapshot, str]] = {}
+    for where, archive in archives_present(repo):
+        for snap in archive.snapshots():
+            if snap.snapshot_id not in have and snap.snapshot_id not in found:
+                found[snap.snapshot_id] = (archive, snap, where.label)
+    return found
+
+
 def describe(item: Item) -> str:
     """One line about the highlighted item."""
     if item.kind == "database" and item.source:
@@ -92,6 +106,12 @@ class RestoreScreen(JobScreen):
 
         repo: Repository
         snapshots: list[Snapshot]
+
+    @dataclass
+    class ArchivesLoaded(JobDone):
+        """The snapshots only the archive drives plugged in hold (see :func:`load_archived`)."""
+
+        archived: dict[str, tuple[Repository, Snapshot, str]]
 
     @dataclass
     class Found(JobDone):
@@ -130,7 +150,10 @@ class RestoreScreen(JobScreen):
         super().__init__()
         self.wanted = snapshot_id
         self.repo: Repository | None = None
+        """The repository of the chosen snapshot (the main one, or an archive drive)."""
+        self.main: Repository | None = None
         self.snapshots: list[Snapshot] = []
+        self.archived: dict[str, tuple[Repository, Snapshot, str]] = {}
         self.running = False
         self.eta = Eta()
 
@@ -162,22 +185,62 @@ class RestoreScreen(JobScreen):
         return next((s for s in self.snapshots if s.snapshot_id == value), None)
 
     def on_restore_screen_loaded(self, message: Loaded) -> None:
-        self.repo, self.snapshots = message.repo, message.snapshots
-        wanted = next((s for s in self.snapshots if s.snapshot_id == self.wanted), None)
+        self.repo, self.main, self.snapshots = message.repo, message.repo, message.snapshots
+        self._offer()
+        main = message.repo
+        if isinstance(main, Repository):
+            self.start_job("archived", lambda: self.ArchivesLoaded(load_archived(main)))
+
+    def on_restore_screen_archives_loaded(self, message: ArchivesLoaded) -> None:
+        if not message.archived:
+            return
+        self.archived = message.archived
+        own = [s for s in self.snapshots if s.snapshot_id not in self.archived]
+        self.snapshots = sorted(own + [snap for _repo, snap, _label in self.archived.values()],
+                                key=lambda s: s.time, reverse=True)
+        self._offer(self.query_one("#snapshot", Select).value)
+
+    def _offer(self, chosen: object = None) -> None:
+        wanted = next((s for s in self.snapshots if s.snapshot_id in (self.wanted, chosen)), None)
         self.query_one("#snapshot", Picker).offer(
-            [(f"{fmt.local(s.time)}  {s.short_id}", s.snapshot_id) for s in self.snapshots],
+            [(self._label(s), s.snapshot_id) for s in self.snapshots],
             wanted.snapshot_id if wanted else None, empty="No snapshots yet")
         if self.snapshots:
             self.query_one("#browse").focus()
         else:
             self.query_one("#selection", Static).update("No snapshots yet: back up first.")
 
+    def _label(self, snap: Snapshot) -> str:
+        on_drive = self.archived.get(snap.snapshot_id)
+        return f"{fmt.local(snap.time)}  {snap.short_id}" + (f"  (on {on_drive[2]})" if on_drive else "")
+
     @on(Input.Submitted, "#when")
     def _pick_by_date(self, event: Input.Submitted) -> None:
         if self.repo is None:
             return
         ref = event.value.strip().replace(" ", "T")
-        self.start_job("find", lambda: self.Found(self.repo.find_snapshot(ref) if self.repo else None))
+        main = self.main
+
+        def find() -> RestoreScreen.Found:
+            if main is None:
+                return self.Found(None)
+            from engine.archive.at import newest_at
+            from engine.repository.choosing import parse_moment
+
+            if not self.archived or parse_moment(ref) is None:  # an ID, or no drive plugged in
+                return self.Found(main.find_snapshot(ref))
+            return self.Found(self._newest_at(main, ref, newest_at))
+
+        self.start_job("find", find)
+
+    def _newest_at(self, main: Repository, ref: str, newest_at: Any) -> Snapshot:
+        """The newest snapshot at or before ``ref`` in the main repository or a drive plugged in."""
+        from engine.archive.at import Where
+
+        drives = {repo.location: (repo, label) for repo, _snap, label in self.archived.values()}
+        candidates = [(Where(main.location), main)] + [(Where(loc, label), repo)
+                                                        for loc, (repo, label) in drives.items()]
+        return newest_at(ref, candidates).snapshot
 
     def on_restore_screen_found(self, message: Found) -> None:
         if message.snapshot is not None:
@@ -190,7 +253,10 @@ class RestoreScreen(JobScreen):
         tree.clear()
         if snap is None:
             return
-        tree.root.set_label(f"Snapshot {snap.short_id} of {fmt.local(snap.time)}")
+        on_drive = self.archived.get(snap.snapshot_id)
+        self.repo = on_drive[0] if on_drive else self.main
+        where = f" (on the archive drive '{on_drive[2]}')" if on_drive else ""
+        tree.root.set_label(f"Snapshot {snap.short_id} of {fmt.local(snap.time)}{where}")
         tree.root.expand()
         databases = [s for s in snap.sources if isinstance(s, DatabaseSource)]
         if databases:
