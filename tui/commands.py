@@ -238,6 +238,10 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         out(event)
 
     _patient_files_preflight(tuple(args.path), databases, out)
+    for plan in databases:  # Open Dental's admin users without a password (engine.opendental.admins)
+        from engine.opendental.admins import check_quietly
+
+        out(check_quietly(plan.target))
     result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
