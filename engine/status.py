@@ -325,7 +325,7 @@ def _calendars(settings: Settings) -> dict:
     from .schedule.model import ScheduleError
 
     try:
-        return settings.schedule.calendars()
+        return settings.calendars()
     except ScheduleError:
         return {}
 

@@ -598,7 +598,8 @@ def run_job(args: argparse.Namespace, out: Printer) -> int:
         out(event)
 
     _stop_on_sigterm()
-    record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual")
+    record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual",
+                      force=args.force)
     log.write(f"{record.result}: {record.message}", "INFO" if record.result == "ok" else
               "WARN" if record.result in ("skipped", "incomplete") else "ERROR")
     if isinstance(out, JsonPrinter):
@@ -656,7 +657,7 @@ def schedule(args: argparse.Namespace, out: Printer) -> int:
 
     _use_folders(args)
     settings = _schedule_settings(required=args.action == "install" or args.print)
-    calendars = settings.schedule.calendars() if settings is not None else {}
+    calendars = settings.calendars() if settings is not None else {}
     jobs = inst.scheduled_jobs(calendars)
     if args.print:
         if args.action == "remove":

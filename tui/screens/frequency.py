@@ -57,7 +57,7 @@ def install_schedule(settings: Settings) -> ScheduleReport:
     from engine.schedule import install as inst
     from engine.schedule import install_cron
 
-    calendars = settings.schedule.calendars()
+    calendars = settings.calendars()
     jobs = inst.scheduled_jobs(calendars)
     try:
         kind = inst.available_kind()
@@ -149,7 +149,7 @@ class FrequencyScreen(JobScreen):
     def on_mount(self) -> None:
         self.sub_title = "Frequency"
         self.query_one("#sched-nightly").focus()
-        calendars = self.settings.schedule.calendars()
+        calendars = self.settings.calendars()
         self.start_job("state", lambda: self.ScheduleRead(read_schedule(calendars), answer=False))
         settings, secret = self.settings, self.app.secret
         self.start_job("preview", lambda: self.Previewed(retention_preview(settings, settings.retention, secret)))
@@ -217,7 +217,7 @@ class FrequencyScreen(JobScreen):
         if self.job_running("remove"):
             return
         self.query_one("#freq-state", Static).update("Removing the schedule...")
-        calendars = self.settings.schedule.calendars()
+        calendars = self.settings.calendars()
         self.start_job("remove", lambda: self.ScheduleRead(remove_schedule(calendars), answer=True))
 
     def on_frequency_screen_previewed(self, message: Previewed) -> None:
