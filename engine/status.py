@@ -112,6 +112,11 @@ class State:
     lacks today (engine.opendental.documents; 0 when not checked)."""
     patient_files_examples: tuple[str, ...] = ()
     """The first few of them (paths inside the images folder)."""
+    supplemental: Any = None
+    """The supplemental copy's state (:class:`engine.supplemental.alerts.SupplementalState`; None:
+    not gathered)."""
+    admin_passwords: Any = None
+    """Open Dental's admin users without a password (an ``AdminPasswordsChecked``; None: not checked)."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -155,8 +160,14 @@ def alerts(settings: Settings, state: State, now: datetime, *, tz: tzinfo | None
     ``tz``: the zone the schedule's times are in (default: this machine's)."""
     found = (_place_alerts(state) + _backup_alerts(settings, state, now, tz) + _schedule_alerts(settings, state)
              + _run_alerts(settings, state) + _missed_alerts(settings, state, now, tz)
-             + _database_alerts(settings, state))
+             + _database_alerts(settings, state) + _supplemental_alerts(settings, state, now))
     return found or [ALL_GOOD]
+
+
+def _supplemental_alerts(settings: Settings, state: State, now: datetime) -> list[Alert]:
+    from .supplemental.alerts import alerts as supplemental_alerts
+
+    return supplemental_alerts(settings, state.supplemental, state.admin_passwords, now)
 
 
 def _place_alerts(state: State) -> list[Alert]:
@@ -306,6 +317,7 @@ def _run_alerts(settings: Settings, state: State) -> list[Alert]:
     """The latest run of each job, when it failed, was skipped or is incomplete; and maintenance
     scheduled while the repository holds no retention policy (it cannot free space)."""
     from .jobs import NO_POLICY_SKIP
+    from .supplemental.run import DISABLED_SKIP, OUTSIDE_SKIP
 
     no_policy = state.stored_policy is False and "maintenance" in _calendars(settings)
     found = [Alert("warning", "no_retention_policy", "No retention policy",
@@ -314,6 +326,8 @@ def _run_alerts(settings: Settings, state: State) -> list[Alert]:
     for run in state.runs:
         if run.result == "ok" or (no_policy and NO_POLICY_SKIP in run.message):
             continue
+        if run.message.startswith((OUTSIDE_SKIP, DISABLED_SKIP)):
+            continue  # a supplemental run that rightly did not start (a catch-up outside its window)
         level: Level = "critical" if run.result == "failed" else "warning"
         how = "scheduled" if run.trigger == "schedule" else "last"
         found.append(Alert(level, f"run_{run.result}", f"{run.job.capitalize()} run {run.result}",
@@ -373,6 +387,10 @@ def gather_state(settings: Settings, sources: Sources | None = None, *, patient_
     found.update(_schedule_part(settings))
     if patient_files and not found.get("database_problem"):
         found.update(_patient_files_part(settings))
+    from .supplemental.alerts import gather as supplemental_part
+
+    found.update(supplemental_part(settings, Sources.here() if sources is None else sources,
+                                   database_ok=not found.get("database_problem")))
     return State(location=settings.repository, **found)
 
 

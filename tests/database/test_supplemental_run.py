@@ -77,6 +77,17 @@ def test_supplemental_copy_restores_exactly_without_the_main_repository(office, 
     assert tree(tmp_path / "back" / "OpenDentImages") == tree(images)
     odbackup(["check", "--repo", share, "--read-data"], passphrase=PASSPHRASE)
 
+    # odbackup status: the copy is fresh, and the dashboard asks for its monthly verify-restore
+    with admin.cursor() as cur:
+        cur.execute(f"UPDATE `{db}`.userod SET Password = '' WHERE UserNum = 3")
+    found = {a["kind"]: a for a in summary(odbackup(["status", "--json"], code=9))["alerts"]}
+    assert "destination_missing" in found and "supplemental_stale" not in found
+    assert "supplemental_verify_due" in found and "admin_no_password" in found
+    assert "1 Open Dental user without a password" in found["admin_no_password"]["message"]
+    odbackup(["verify", "--repo", share], passphrase=PASSPHRASE)
+    found = {a["kind"] for a in summary(odbackup(["status", "--json"], code=9))["alerts"]}
+    assert "supplemental_verify_due" not in found and "supplemental_verify_failed" not in found
+
 
 def test_outside_its_window_it_is_skipped_unless_forced_and_images_can_be_left_out(office):
     _db, _images, _main, share = office
