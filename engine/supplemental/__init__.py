@@ -12,9 +12,10 @@ as a backup:
   (``supplemental.path``: a folder, a mounted share or a UNC path). It never reads
   the main repository, so it still restores when the main drive is lost;
 - the repository there is made once by the passphrase holder, related to the main
-  one (``odbackup init PATH --related-to MAIN``): the same passphrase and recovery
-  key open it, and this machine's write-only credentials for the main repository
-  write it (they can add backups, never read them back);
+  one (``odbackup init PATH --related-to MAIN``, or :func:`place.prepare` from the
+  setup and the Supplemental screen): the main passphrase opens it (it has its own
+  recovery key, shown once), and this machine's write-only credentials for the
+  main repository write it (they can add backups, never read them back);
 - each copy is checked after it is written (``check``), and the dashboard asks for a
   verify-restore of it once a month;
 - it runs in its own window (``supplemental.window``, default 22:00-04:00), never
@@ -22,6 +23,7 @@ as a backup:
   ``skipped`` run record) unless forced.
 
 The modules: ``settings.py`` (the ``[supplemental]`` settings and the window),
+``place.py`` (the Backup Copy Network Path checked, and its repository made),
 ``run.py`` (the job's step), ``alerts.py`` (its state and alerts, with Open
 Dental's admin-password audit, for ``odbackup status`` and the dashboard).
 Open Dental's own Supplemental settings are read by

@@ -35,12 +35,16 @@ APP_HINTS = {
     "run_skipped": "see Logs",
     "run_incomplete": "see Logs",
     "runs_missed": "see Logs, and check that the machine was on and the schedule is installed",
+    "supplemental_off": "press p for Supplemental",
+    "supplemental_no_path": "press p for Supplemental",
+    "supplemental_stale": "see Logs, and press p for Supplemental",
+    "supplemental_verify_due": "verify it: odbackup verify --repo PATH (p shows the path)",
 }
 """What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (
     ("backup", "Back up now", "b"), ("verify", "Verify", "v"), ("restore", "Restore", "r"),
     ("snapshots", "Snapshots", "s"), ("frequency", "Frequency", "f"), ("setup", "Setup", "e"),
-    ("logs", "Logs", "l"), ("help", "Help", "?"),
+    ("supplemental", "Supplemental", "p"), ("logs", "Logs", "l"), ("help", "Help", "?"),
 )
 
 
@@ -60,6 +64,7 @@ class DashboardScreen(JobScreen):
         Binding("e", "setup", "Setup", show=False),  # in the Actions list with its key; the footer
         Binding("f", "frequency", "Frequency"),      # must fit 80 columns
         Binding("l", "logs", "Logs", show=False),
+        Binding("p", "supplemental", "Supplemental", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("u", "unlock", "Unlock", show=False),
         Binding("g", "refresh", "Refresh", show=False),
@@ -165,6 +170,11 @@ class DashboardScreen(JobScreen):
         from .frequency import FrequencyScreen
 
         self.app.push_screen(FrequencyScreen())
+
+    def action_supplemental(self) -> None:
+        from .supplemental import SupplementalScreen
+
+        self.app.push_screen(SupplementalScreen())
 
     def action_logs(self) -> None:
         from .logs import LogsScreen
