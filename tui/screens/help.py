@@ -21,6 +21,7 @@ SCREENS = (
     ("Restore", "tui.screens.restore", "RestoreScreen"),
     ("Logs", "tui.screens.logs", "LogsScreen"),
     ("Frequency", "tui.screens.frequency", "FrequencyScreen"),
+    ("Supplemental", "tui.screens.supplemental", "SupplementalScreen"),
     ("Setup (every step)", "tui.screens.setup.base", "SetupStep"),
 )
 EVERYWHERE = (("Tab / Shift+Tab", "move between fields and buttons"), ("Enter", "press the focused button"),
@@ -32,6 +33,8 @@ WORDS = (
     ("passphrase", "opens the backups; without it (or the recovery key) nobody can restore"),
     ("recovery key", "printed once at setup; opens the backups if the passphrase is forgotten"),
     ("lock", "while MyISAM tables are read, the office's changes to them wait (they are read-only)"),
+    ("supplemental copy", "the nightly last-resort copy into its own repository at the Backup Copy Network "
+                          "Path, checked after each copy"),
 )
 
 

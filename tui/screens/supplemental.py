@@ -32,15 +32,17 @@ from .common import JobScreen
 
 
 def last_copy_words(state: SupplementalState | None, now: datetime | None = None) -> str:
-    """``Mon 07 Dec 22:14 (10 hours ago)``, ``never``, or ``reading...``."""
+    """``Mon 07 Dec 2026 22:14 (10 hours ago)``, ``never``, or ``reading...``."""
     from engine.words import ago, when
+
+    from ..widgets import fmt
 
     if state is None:
         return "reading..."
     if state.last_copy is None:
         return "never"
     at = when(state.last_copy)
-    return f"{at.astimezone():%a %d %b %Y %H:%M} ({ago(at, now or datetime.now(at.tzinfo))})"
+    return f"{at.astimezone():%a %d %b %Y %H:%M} ({ago(at, now or fmt.now())})"
 
 
 def open_dental_text(state: SupplementalState | None, admins) -> Text:

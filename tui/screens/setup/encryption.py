@@ -360,6 +360,6 @@ class EncryptionStep(SetupStep):
         self.start_job("change", change)
 
     def next_step(self) -> SetupStep:
-        from .finish import FinishStep
+        from .supplemental import after_encryption
 
-        return FinishStep(self.draft)
+        return after_encryption(self.draft)

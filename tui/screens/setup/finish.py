@@ -32,6 +32,9 @@ def summary(draft: SetupDraft) -> Text:
         text.append(f"{folder}\n")
     text.append("Backups go to: ", style="bold")
     text.append(f"{draft.repository}\n")
+    if draft.supplemental is not None and draft.supplemental.enabled:
+        text.append("Supplemental copy: ", style="bold")
+        text.append(f"each night {draft.supplemental.window} to {draft.supplemental.path}\n")
     text.append("This computer: ", style="bold")
     text.append("enrolled (backs up without the passphrase)\n" if draft.enrolled else
                 "not enrolled (each backup asks for the passphrase)\n")

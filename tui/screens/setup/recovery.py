@@ -69,6 +69,6 @@ class RecoveryStep(SetupStep):
         return None
 
     def go_next(self) -> None:
-        from .finish import FinishStep
+        from .supplemental import after_encryption
 
-        self.app.switch_screen(FinishStep(self.draft))  # the key leaves the screen stack for good
+        self.app.switch_screen(after_encryption(self.draft))  # the key leaves the screen stack for good
