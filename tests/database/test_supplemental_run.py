@@ -138,3 +138,66 @@ def test_it_waits_for_a_running_nightly_backup(office, monkeypatch):
         nightly.release()
     assert record.result == "ok", record
     assert started and all(started)  # not one event of the copy before the nightly run ended
+
+
+SEEDS = range(6)
+
+
+def test_a_supplemental_run_killed_at_random_moments_leaves_a_repository_the_next_run_completes(
+        office, admin, fresh_db, tmp_path):
+    """SIGKILL at seeded moments (half right after a random one of the run's file-system changes,
+    half at a random time): the supplemental repository still passes check --read-data, the next
+    run completes, and its snapshot restores exactly."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from test_run_job import ROOT
+
+    db, images, _main, share = office
+    env = {k: v for k, v in os.environ.items() if k not in ("ODBACKUP_PASSPHRASE", "ODBACKUP_DB_PASSWORD")}
+    killer = str(Path(ROOT, "tests", "cli", "kill_after.py"))
+
+    def killed_after(changes: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, killer, str(changes), "run", "supplemental", "--force"], cwd=ROOT,
+                              env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+
+    started = time.monotonic()
+    counted = killed_after(0)
+    total = time.monotonic() - started
+    assert counted.returncode == 0, counted.stderr
+
+    def office_works(n: int) -> None:  # between runs: each run has something new to write
+        with admin.cursor() as cur:
+            cur.execute(f"UPDATE `{db}`.patient SET Address = %s ORDER BY PatNum LIMIT 3", (f"{n} Main St",))
+        (images / f"scan-{n}.txt").write_text(f"scan {n}\n" * 1000)
+
+    office_works(-1)
+    again = killed_after(0)  # a later run writes less than the first: its changes are the ones to hit
+    changes = int(again.stderr.rsplit("changes:", 1)[1])
+    assert again.returncode == 0 and changes > 3, again.stderr
+    for seed in SEEDS:
+        rng = random.Random(seed)
+        office_works(seed)
+        if seed % 2:
+            assert killed_after(rng.randint(1, changes)).returncode == -signal.SIGKILL
+        else:
+            proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", "supplemental", "--force"], cwd=ROOT,
+                                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, total))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        odbackup(["check", "--repo", share, "--read-data"], passphrase=PASSPHRASE)
+        done = summary(odbackup(["run", "supplemental", "--force", "--json"]))
+        assert done["result"] == "ok", done
+    copy = fresh_db("supp_killed")
+    odbackup(["restore-db", "--repo", share, done["snapshot_id"], "--into",
+              DbTarget("127.0.0.1", 3306, "root", copy).url()], passphrase=PASSPHRASE)
+    assert checksums(admin, copy) == checksums(admin, db)
+    odbackup(["restore", "--repo", share, done["snapshot_id"], "--to", tmp_path / "back"], passphrase=PASSPHRASE)
+    assert tree(tmp_path / "back" / "OpenDentImages") == tree(images)
