@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .credentials import Sources, open_repository
 from .errors import NeedsFullKey, NoCredentials, OdbackupError, WrongPassphrase
@@ -26,6 +26,10 @@ from .runlog import RunRecord, history, last_runs
 from .schedule.install import JobState
 from .settings import DestinationCheck, Settings, check_destination
 from .words import ago, duration, size, when
+
+if TYPE_CHECKING:
+    from .events import AdminPasswordsChecked
+    from .supplemental.alerts import SupplementalState
 
 BACKUP_MAX_AGE = timedelta(hours=24)
 """How old the newest complete backup may be when no backup is scheduled."""
@@ -112,11 +116,10 @@ class State:
     lacks today (engine.opendental.documents; 0 when not checked)."""
     patient_files_examples: tuple[str, ...] = ()
     """The first few of them (paths inside the images folder)."""
-    supplemental: Any = None
-    """The supplemental copy's state (:class:`engine.supplemental.alerts.SupplementalState`; None:
-    not gathered)."""
-    admin_passwords: Any = None
-    """Open Dental's admin users without a password (an ``AdminPasswordsChecked``; None: not checked)."""
+    supplemental: SupplementalState | None = None
+    """The supplemental copy's state (None: not gathered)."""
+    admin_passwords: AdminPasswordsChecked | None = None
+    """Open Dental's admin users without a password (None: not checked)."""
 
     @property
     def dedup_ratio(self) -> float | None:
