@@ -134,3 +134,32 @@ def test_demo_practice_has_passwords_and_a_blanked_one_is_found(admin, fresh_db)
     found = check_live(target(db))
     assert len(found.without_password) == 1
     assert "which users are admins cannot be told" in finding(found)
+
+
+@pytest.mark.usefixtures("corpora_here")
+def test_the_backup_s_preflight_warns_and_backs_up_all_the_same(fresh_db, repo):
+    """``odbackup backup --db`` on the 21.1.9 corpus (its 'Admin' has no password): the warning
+    is said before the backup, which still runs; ``--json`` gives the event."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dbhelpers import PASSPHRASE
+
+    db = fresh_db("od21_backup")
+    corpora.load("opendental", db)
+    env = {**os.environ, "ODBACKUP_PASSPHRASE": PASSPHRASE}
+    args = [sys.executable, "-m", "tui.cli", "backup", "--repo", repo.location, "--db",
+            f"mysql://root@127.0.0.1:3306/{db}"]
+    root = Path(__file__).resolve().parents[2]
+    text = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert text.returncode == 0, text.stderr
+    assert ("warning: 1 Open Dental admin user without a password: 'Admin'; Open Dental opens without a login, "
+            "as 'Admin': give each admin user a password") in text.stdout
+    lines = subprocess.run([*args, "--json"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    events = [json.loads(line) for line in lines.stdout.splitlines()]
+    found = next(e for e in events if e["event"] == "admin_passwords_checked")
+    assert (found["without_password"], found["auto_login"], found["state"]) == (["Admin"], "Admin", CHECKED)
+    assert events[-1]["event"] == "summary" and events[-1]["complete"]

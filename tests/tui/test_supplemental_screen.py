@@ -213,3 +213,19 @@ def test_setup_step_snapshot(snap_compare, size, monkeypatch):
         await settle(pilot)
 
     assert snap_compare(OdbackupApp(None), terminal_size=size, run_before=run_before)
+
+
+def test_the_backup_s_preflight_screen_says_the_admin_finding():
+    from engine import events as ev
+    from tui.screens.preflight import PreflightInfo, describe
+
+    found = ev.DatabasePreflight(database="opendental", server="127.0.0.1:3306", tables=3, non_transactional=("a",),
+                                 transactional=2, data_bytes=1000, lock_mode="consistent", connections=(),
+                                 long_queries=(), estimated_lock_seconds=1.0, sees_all_connections=True)
+    said = describe(PreflightInfo(found, 10.0, admin_passwords=ADMINS), "consistent").plain
+    assert ("1 Open Dental admin user without a password: 'Admin'; Open Dental opens without a login, as 'Admin': "
+            "give each admin user a password in Open Dental") in said
+    fine = AdminPasswordsChecked("opendental", "checked", admins=2)
+    assert "all 2 Open Dental admin user(s) have a password" in describe(PreflightInfo(found, 10.0,
+                                                                                      admin_passwords=fine),
+                                                                        "consistent").plain
