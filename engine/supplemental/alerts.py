@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..events import AdminPasswordsChecked
+from ..opendental.supplemental import OpenDentalSupplemental
 from ..places import DestinationCheck, check_destination
 from ..runlog import history
 from ..words import ago, when
 
 if TYPE_CHECKING:
     from ..credentials import Sources
-    from ..opendental.supplemental import OpenDentalSupplemental
     from ..settings import Settings
     from ..status import Alert
 
@@ -136,14 +136,35 @@ def gather(settings: Settings, sources: Sources, *, database_ok: bool) -> dict[s
     od = None
     if database_ok:
         from ..database.connection import resolve_password
-        from ..opendental.admins import check_quietly
-        from ..opendental.supplemental import read_live
 
-        target = resolve_password(settings.database.target())
-        found["admin_passwords"] = check_quietly(target)
-        od = read_live(target)
+        found["admin_passwords"], od = read_open_dental(resolve_password(settings.database.target()))
     found["supplemental"] = gather_copy(settings, sources, od)
     return found
+
+
+def read_open_dental(target) -> tuple[AdminPasswordsChecked, OpenDentalSupplemental]:
+    """The admin audit and Open Dental's Supplemental settings on one read-only connection (a
+    server that does not answer costs one wait, not two); never raises."""
+    import pymysql
+
+    from ..database.connection import connect, translate
+    from ..errors import OdbackupError
+    from ..opendental import admins, supplemental
+
+    database = target.database or ""
+    try:
+        conn = connect(target, database=database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION TRANSACTION READ ONLY")
+            return admins.audit(conn, database), supplemental.read_preferences(conn, database)
+        except pymysql.err.MySQLError as exc:
+            raise translate(exc, target, database) from None
+        finally:
+            conn.close()
+    except (OdbackupError, OSError) as exc:
+        return (AdminPasswordsChecked(database, admins.NOT_READ, note=f"it could not be checked ({exc})"),
+                supplemental.OpenDentalSupplemental(supplemental.NOT_READ, note=f"they could not be read ({exc})"))
 
 
 def gather_copy(settings: Settings, sources: Sources, od: OpenDentalSupplemental | None = None

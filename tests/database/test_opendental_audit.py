@@ -163,3 +163,13 @@ def test_the_backup_s_preflight_warns_and_backs_up_all_the_same(fresh_db, repo):
     found = next(e for e in events if e["event"] == "admin_passwords_checked")
     assert (found["without_password"], found["auto_login"], found["state"]) == (["Admin"], "Admin", CHECKED)
     assert events[-1]["event"] == "summary" and events[-1]["complete"]
+
+
+def test_a_server_that_does_not_answer_is_said_never_raised():
+    from engine.database.connection import DbTarget
+    from engine.opendental.supplemental import NOT_READ as PREFS_NOT_READ
+    from engine.supplemental.alerts import read_open_dental
+
+    admins, prefs = read_open_dental(DbTarget("127.0.0.1", 1, "root", "opendental"))
+    assert admins.state == NOT_READ and "does not answer" in admins.note and finding(admins) is None
+    assert prefs.state == PREFS_NOT_READ and "does not answer" in prefs.note
