@@ -41,12 +41,18 @@ The packages and modules (each says more in its own docstring):
     (``dump.py``), the MyISAM read lock (``readlock.py``) and its watchdog
     (``locking.py``), restore, compare.
 ``opendental/``
-    What is specific to Open Dental: the sample practice (``demo/``), and the
-    ``document`` rows checked against the images folder (``documents.py``).
+    What is specific to Open Dental: the sample practice (``demo/``), the
+    ``document`` rows checked against the images folder (``documents.py``),
+    the admin users without a password (``admins.py``) and Open Dental's own
+    Supplemental Backups settings (``supplemental.py``), all read-only.
 ``archive/``
     Archive drives known by repository ID and label: the archive book, finding
     a drive wherever it is plugged in, ``odbackup run archive``, the room-left
     forecast, and going back to a date across the repositories present.
+``supplemental/``
+    The supplemental copy: the nightly last-resort backup into its own
+    repository at the Backup Copy Network Path (its settings and window,
+    the job's step, its alerts).
 ``schedule/``
     When each job runs (pure ``next_runs``) and the files each operating
     system's scheduler reads (systemd, cron, Windows Task Scheduler).

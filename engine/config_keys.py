@@ -1,10 +1,11 @@
 """The settings by name, for ``odbackup config``: dotted keys named after settings.toml.
 
 ``repository``; ``folders.images`` and ``folders.extra``; ``database.<field>``,
-``schedule.<field>`` and ``retention.<field>`` for each field of
-:class:`~engine.settings.DatabaseSettings`, :class:`~engine.jobsettings.ScheduleSettings`
-and :class:`~engine.jobsettings.RetentionSettings`; and ``database`` itself (``on`` /
-``off``: off is a folders-only setup). A key's meaning is its field's docstring.
+``schedule.<field>``, ``retention.<field>`` and ``supplemental.<field>`` for each field of
+:class:`~engine.settings.DatabaseSettings`, :class:`~engine.jobsettings.ScheduleSettings`,
+:class:`~engine.jobsettings.RetentionSettings` and
+:class:`~engine.supplemental.settings.SupplementalSettings` (``on``/``off`` for a switch);
+and ``database`` itself (``on`` / ``off``: off is a folders-only setup). A key's meaning is its field's docstring.
 
 A value comes in as text (a command line) and is checked exactly as the app checks it:
 the place checks of :mod:`engine.places` (a folder exists and can be read, folders are not
@@ -31,6 +32,7 @@ from .jobsettings import RetentionSettings, ScheduleSettings, parse_days
 from .places import extra_folder_problem, folder_problem, images_folder_problem, normal
 from .schedule.model import WEEKDAY_NAMES, ScheduleError
 from .settings import DatabaseSettings, Settings, _value, check_destination, update_settings
+from .supplemental.settings import SupplementalSettings
 
 SECRETS = (
     "Secrets are never kept in the settings. The database password: set ODBACKUP_DB_PASSWORD, type it "
@@ -107,7 +109,7 @@ def all_keys() -> dict[str, Key]:
              Key("folders.images", "", "images_folder", top.images_folder, docs.get("images_folder", "")),
              Key("folders.extra", "", "extra_folders", top.extra_folders, docs.get("extra_folders", ""))]
     for table, defaults in (("database", DatabaseSettings()), ("schedule", ScheduleSettings()),
-                            ("retention", RetentionSettings())):
+                            ("retention", RetentionSettings()), ("supplemental", SupplementalSettings())):
         cls: type = type(defaults)  # (to mypy, a union of classes is not hashable)
         docs = field_docs(cls)
         found += [Key(f"{table}.{f.name}", table, f.name, getattr(defaults, f.name), docs.get(f.name, ""))
@@ -141,7 +143,7 @@ def as_dict(settings: Settings) -> dict:
     """The settings as settings.toml nests them (lists as lists; ``database`` None when off)."""
     doc: dict = {"repository": settings.repository,
                  "folders": {"images": settings.images_folder, "extra": list(settings.extra_folders)}}
-    for table in ("database", "schedule", "retention"):
+    for table in ("database", "schedule", "retention", "supplemental"):
         part = getattr(settings, table)
         doc[table] = None if part is None else {
             f.name: list(v) if isinstance(v := getattr(part, f.name), tuple) else v for f in fields(part)}
@@ -254,8 +256,10 @@ def _parse(k: Key, words: list[str]) -> object:
             return tuple(normal(w) if w.strip() else w for w in words)
         return _days([part.strip() for w in words for part in w.split(",") if part.strip()])
     text = _one(k.name, words)
-    if k.is_folder:
+    if k.is_folder or k.name == SUPPLEMENTAL_PATH:
         return normal(text) if text.strip() else text
+    if isinstance(k.default, bool):
+        return _switch_word(k.name, text)
     if isinstance(k.default, int):
         try:
             return int(text.strip())
@@ -272,6 +276,18 @@ def _parse(k: Key, words: list[str]) -> object:
     return text
 
 
+SUPPLEMENTAL_PATH = "supplemental.path"
+_ON, _OFF = ("on", "true", "yes", "1"), ("off", "false", "no", "0")
+
+
+def _switch_word(name: str, text: str) -> bool:
+    """``on``/``off`` (also true/false, yes/no, 1/0) -> a bool."""
+    word = text.strip().lower()
+    if word not in _ON + _OFF:
+        raise SettingRefused(f"'{name}' is on or off, not '{text}'.")
+    return word in _ON
+
+
 def _days(words: list[str]) -> tuple[str, ...]:
     """Day names as the settings write them (Mon, Tue, ...), in week order; left as typed when
     they are not days, so that the schedule's own check says what is wrong with them."""
@@ -284,7 +300,7 @@ def _days(words: list[str]) -> tuple[str, ...]:
 def _check_disk(k: Key, value: object) -> None:
     """The checks that look at the disk, done before the settings are locked (a share that does
     not answer must not hold the lock): folders exist and can be read, the destination can be used."""
-    if k.name == "repository":
+    if k.name == "repository" or k.name == SUPPLEMENTAL_PATH and str(value):
         problem = check_destination(str(value)).problem
     elif k.is_folder:
         problem = next(filter(None, map(folder_problem, _texts(value) if k.is_list else (str(value),))), None)

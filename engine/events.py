@@ -713,3 +713,28 @@ class ArchiveSealed(Event):
     location: str
     report: str
     """The report file's path on the drive."""
+# --- Open Dental's admin users (engine.opendental.admins) ---------------------
+
+
+@dataclass(frozen=True)
+class AdminPasswordsChecked(Event):
+    """Open Dental's admin users (SecurityAdmin) checked for a blank password, read-only.
+
+    ``state`` is ``checked``, ``passwords only`` (no permission tables: every user
+    without a password is listed), ``no user accounts`` (an Open Dental too old to have
+    them), ``not open dental`` or ``could not check`` (``note`` says why).
+    ``without_password`` names them by ``UserName`` in Open Dental's order; ``hidden`` and
+    ``domain`` are those of them hidden in Open Dental or logging in through the Windows
+    domain; ``auto_login`` is the user Open Dental logs in as by itself (its first visible
+    admin, when that one has no password), else empty. ``schema`` says how the admins'
+    groups were found (``usergroupattach`` or ``userod.UserGroupNum``)."""
+
+    database: str
+    state: str
+    admins: int = 0
+    without_password: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+    domain: tuple[str, ...] = ()
+    auto_login: str = ""
+    schema: str = ""
+    note: str = ""

@@ -12,6 +12,9 @@ The jobs (docs/CLI.md, ``odbackup run``):
   saved lock mode;
 - ``intraday``: the database only, in the office-hours lock mode
   (``schedule.intraday_lock_mode``, ``per-table`` by default);
+- ``supplemental``: the nightly last-resort copy of the database (and the images)
+  into its own repository at the Backup Copy Network Path, then a check of it, in
+  its window only (:mod:`engine.supplemental`);
 - ``maintenance``: the repository's upkeep. Retention (forgetting what the
   policy stored in the repository no longer keeps, ``engine.forget``) with
   reclaiming space (prune), then a check of the repository's structure
@@ -58,6 +61,13 @@ class JobFailed(OdbackupError):
     title = "Job failed"
 
 
+class JobSkipped(OdbackupError):
+    """The job did not start its work, on purpose (its message says why); recorded as ``skipped``."""
+
+    title = "Job skipped"
+    exit_code = EXIT_SKIPPED
+
+
 @dataclass
 class RunContext:
     """What the steps of one run share: the settings, the repository (opened on first use with
@@ -76,6 +86,8 @@ class RunContext:
     skipped: str | None = None
     """Why there was nothing to do this time, as a reminder (no archive drive plugged in), else None:
     the run ends ``skipped``, not failed."""
+    force: bool = False
+    """Run even outside the job's window (``odbackup run JOB --force``)."""
     said: list[str] = field(default_factory=list)
     """What each step did, in plain words (the run's message)."""
     _repo: Repository | None = None
@@ -224,6 +236,12 @@ def _archive(ctx: RunContext) -> None:
     run_archive(ctx)
 
 
+def _supplemental(ctx: RunContext) -> None:
+    from .supplemental.run import run_supplemental
+
+    run_supplemental(ctx)
+
+
 RETENTION = Step("retention", "forget what the stored retention policy no longer keeps and reclaim the space",
                  _retention)
 CHECK = Step("check", "check the repository's structure", _check)
@@ -239,6 +257,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         timedelta(hours=12), MAINTENANCE_STEPS),
     Job("archive", "copy the snapshots to the archive drive that is plugged in, then its retention and a check",
         timedelta(hours=12), (Step("archive", "copy to the archive drives", _archive),)),
+    Job("supplemental", "make the last-resort copy at the Backup Copy Network Path, then check it",
+        timedelta(hours=6), (Step("supplemental", "make the supplemental copy and check it", _supplemental),)),
 )}
 
 
@@ -259,10 +279,12 @@ def lock_path(job: str, folder: str | None = None) -> str:
 
 
 def run(job: Job, settings: Settings | None, *, on_event: EventSink = ignore_events,
-        cancel: threading.Event | None = None, trigger: str = "manual", folder: str | None = None) -> RunRecord:
+        cancel: threading.Event | None = None, trigger: str = "manual", folder: str | None = None,
+        force: bool = False) -> RunRecord:
     """Run ``job`` once and record it. ``settings`` None: the saved ones (``load_settings``), read
     inside the run so a missing or broken settings file is a recorded failure too. ``folder``:
-    the log folder (default :func:`runlog.log_dir`).
+    the log folder (default :func:`runlog.log_dir`). ``force``: start even outside the job's
+    window (the supplemental copy's).
 
     Never raises for the job's own failures: they end in the record (``failed``, with the
     message and the exit code the engine error carries); a run whose previous one is still
@@ -276,7 +298,7 @@ def run(job: Job, settings: Settings | None, *, on_event: EventSink = ignore_eve
         runlog.write_record(record, folder)
         return record
     try:
-        record = _run_steps(job, settings, on_event, cancel or threading.Event(), trigger, started)
+        record = _run_steps(job, settings, on_event, cancel or threading.Event(), trigger, started, force)
     except Exception as exc:  # a bug: recorded as a failed run (status must hear of it), then raised
         runlog.write_record(_record(job, trigger, started, "failed", f"Unexpected error ({type(exc).__name__}: "
                                     f"{exc}); this is a bug in odbackup.", EXIT_FAILED), folder)
@@ -289,12 +311,12 @@ def run(job: Job, settings: Settings | None, *, on_event: EventSink = ignore_eve
 
 
 def _run_steps(job: Job, settings: Settings | None, on_event: EventSink, cancel: threading.Event,
-               trigger: str, started: str) -> RunRecord:
+               trigger: str, started: str, force: bool = False) -> RunRecord:
     ctx: RunContext | None = None
     try:
         if settings is None:
             settings = _saved_settings()
-        ctx = RunContext(settings.validate(), on_event, cancel)
+        ctx = RunContext(settings.validate(), on_event, cancel, force=force)
         for step in job.steps:
             if cancel.is_set():
                 raise Cancelled(f"The {job.name} run was cancelled before it could {step.what}.")
@@ -302,6 +324,8 @@ def _run_steps(job: Job, settings: Settings | None, on_event: EventSink, cancel:
     except KeyboardInterrupt:
         return _record(job, trigger, started, "failed", "Stopped before the end (Ctrl+C, the scheduler's time "
                        "limit, or a shutdown); nothing partial was saved as a snapshot.", EXIT_CANCELLED, ctx)
+    except JobSkipped as exc:
+        return _record(job, trigger, started, "skipped", exc.message, EXIT_SKIPPED, ctx)
     except OdbackupError as exc:
         words = f"{exc.title}: {exc.message}" + (f" What to do: {exc.hint}" if exc.hint else "")
         return _record(job, trigger, started, "failed", words, exc.exit_code, ctx)

@@ -28,6 +28,9 @@ OFFICE_DAYS = WEEKDAY_NAMES[:5]
 JOBS = ("backup", "intraday", "maintenance")
 """The scheduled jobs: the nightly ``backup`` (database and every folder), ``intraday``
 (the database only, in office hours) and ``maintenance`` (retention, reclaiming space, a check)."""
+SCHEDULED_JOBS = (*JOBS, "supplemental")
+"""Every job the operating system may start: the ``[schedule]`` table's, and the supplemental copy
+at its window's start (``[supplemental]``). ``archive`` runs by hand or from the Archives screen."""
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 

@@ -39,12 +39,15 @@ from .errors import OdbackupError
 from .filelock import try_lock, unlock
 from .jobsettings import RetentionSettings, ScheduleSettings
 from .places import DestinationCheck, check_destination, repository_inside_problem  # noqa: F401  (importable here too)
+from .supplemental.settings import SupplementalSettings
 
 if TYPE_CHECKING:
     from .backup import BackupPlan
     from .database.connection import DbTarget
 
 FILE_NAME = "settings.toml"
+TABLES = ("schedule", "retention", "supplemental")
+"""The flat tables written field by field (each a dataclass of typed defaults)."""
 _T = TypeVar("_T")
 _V = TypeVar("_V")
 LOCK_MODES = ("consistent", "per-table")
@@ -115,6 +118,8 @@ class Settings:
     """When the scheduled jobs run ([schedule])."""
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     """How long snapshots are kept ([retention])."""
+    supplemental: SupplementalSettings = field(default_factory=SupplementalSettings)
+    """The nightly last-resort copy to the Backup Copy Network Path ([supplemental])."""
     extra: dict = field(default_factory=dict, compare=False, repr=False)
     """Unknown keys found in the file, kept so a newer version's settings are not lost."""
 
@@ -138,7 +143,31 @@ class Settings:
             found.append(inside)
         if self.database is not None:
             found += self.database.problems()
-        return found + self.schedule.problems() + self.retention.problems()
+        return found + self.schedule.problems() + self.retention.problems() + self._supplemental_problems()
+
+    def _supplemental_problems(self) -> list[str]:
+        """The supplemental copy's: its window (clear of the nightly backup when it is on), and a path
+        apart from the main repository and from the folders it copies."""
+        supp = self.supplemental
+        found = supp.problems(self.schedule.nightly if supp.enabled else "off")
+        path = supp.path.strip()
+        if path and self.repository.strip():
+            from .places import inside
+
+            if inside(path, self.repository) or inside(self.repository, path):
+                found.append("The Backup Copy Network Path must be apart from the main repository (another drive "
+                             "or share): a copy in the same place is lost with it.")
+        if path and repository_inside_problem(path, self.folders):
+            found.append("The Backup Copy Network Path cannot be inside a folder being backed up.")
+        return found
+
+    def calendars(self) -> dict:
+        """Job name -> when the operating system starts it: the schedule's jobs, and the supplemental
+        copy at its window's start when it is on. Raises ScheduleError."""
+        found = self.schedule.calendars()
+        if self.supplemental.enabled:
+            found["supplemental"] = self.supplemental.calendar()
+        return found
 
     def validate(self) -> Settings:
         """Return self, or raise :class:`SettingsError` naming every problem."""
@@ -228,7 +257,7 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
             lock_mode=str(_typed(d, "lock_mode", str, defaults.lock_mode, where)),
             lock_timeout=float(_typed(d, "lock_timeout", float, defaults.lock_timeout, where)),
         )
-    known = {"repository", "folders", "database", "schedule", "retention"}
+    known = {"repository", "folders", "database", "schedule", "retention", "supplemental"}
     return Settings(
         repository=str(_typed(doc, "repository", str, "", where)),
         images_folder=str(_typed(folders, "images", str, "", where)),
@@ -236,6 +265,7 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
         database=database,
         schedule=_table(doc, "schedule", ScheduleSettings(), where),
         retention=_table(doc, "retention", RetentionSettings(), where),
+        supplemental=_table(doc, "supplemental", SupplementalSettings(), where),
         extra={k: v for k, v in doc.items() if k not in known} | _unknown_in_tables(doc),
     )
 
@@ -243,7 +273,8 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
 def _unknown_in_tables(doc: dict) -> dict:
     """Keys of [schedule] and [retention] this version does not know (a newer one's), kept."""
     found = {}
-    for name, defaults in (("schedule", ScheduleSettings()), ("retention", RetentionSettings())):
+    for name, defaults in (("schedule", ScheduleSettings()), ("retention", RetentionSettings()),
+                           ("supplemental", SupplementalSettings())):
         known = {f.name for f in fields(defaults)}
         table = doc.get(name, {})
         unknown = {k: v for k, v in table.items() if k not in known} if isinstance(table, dict) else {}
@@ -339,17 +370,17 @@ def to_toml(settings: Settings) -> str:
         lines += ["[database]", f"host = {_value(d.host)}", f"port = {_value(d.port)}",
                   f"user = {_value(d.user)}", f"name = {_value(d.name)}",
                   f"lock_mode = {_value(d.lock_mode)}", f"lock_timeout = {_value(d.lock_timeout)}", ""]
-    for name in ("schedule", "retention"):
+    for name in TABLES:
         table = getattr(settings, name)
         lines += [f"[{name}]"] + [f"{f.name} = {_value(getattr(table, f.name))}" for f in fields(table)]
         lines += [f"{_key(k)} = {_value(v)}" for k, v in settings.extra.get(name, {}).items()] + [""]
     for key, value in settings.extra.items():
-        if key in ("schedule", "retention"):
+        if key in TABLES:
             continue
         if not isinstance(value, dict):
             lines.insert(2, f"{_key(key)} = {_value(value)}")
     for key, value in settings.extra.items():
-        if isinstance(value, dict) and key not in ("schedule", "retention"):
+        if isinstance(value, dict) and key not in TABLES:
             lines += [f"[{_key(key)}]"] + [f"{_key(k)} = {_value(v)}" for k, v in value.items()] + [""]
     return "\n".join(lines)
 

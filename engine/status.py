@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .credentials import Sources, open_repository
 from .errors import NeedsFullKey, NoCredentials, OdbackupError, WrongPassphrase
@@ -26,6 +26,10 @@ from .runlog import RunRecord, history, last_runs
 from .schedule.install import JobState
 from .settings import DestinationCheck, Settings, check_destination
 from .words import ago, duration, size, when
+
+if TYPE_CHECKING:
+    from .events import AdminPasswordsChecked
+    from .supplemental.alerts import SupplementalState
 
 BACKUP_MAX_AGE = timedelta(hours=24)
 """How old the newest complete backup may be when no backup is scheduled."""
@@ -117,6 +121,10 @@ class State:
     None: none set up, or the book could not be read)."""
     archive_problem: str | None = None
     """Why the archive book could not be read."""
+    supplemental: SupplementalState | None = None
+    """The supplemental copy's state (None: not gathered)."""
+    admin_passwords: AdminPasswordsChecked | None = None
+    """Open Dental's admin users without a password (None: not checked)."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -160,7 +168,8 @@ def alerts(settings: Settings, state: State, now: datetime, *, tz: tzinfo | None
     ``tz``: the zone the schedule's times are in (default: this machine's)."""
     found = (_place_alerts(state) + _backup_alerts(settings, state, now, tz) + _schedule_alerts(settings, state)
              + _run_alerts(settings, state) + _missed_alerts(settings, state, now, tz)
-             + _database_alerts(settings, state) + _archive_alerts(state, now))
+             + _database_alerts(settings, state) + _archive_alerts(state, now)
+             + _supplemental_alerts(settings, state, now))
     return found or [ALL_GOOD]
 
 
@@ -173,6 +182,12 @@ def _archive_alerts(state: State, now: datetime) -> list[Alert]:
     from .archive.forecast import archive_alerts
 
     return archive_alerts(state.archive_book, now)
+
+
+def _supplemental_alerts(settings: Settings, state: State, now: datetime) -> list[Alert]:
+    from .supplemental.alerts import alerts as supplemental_alerts
+
+    return supplemental_alerts(settings, state.supplemental, state.admin_passwords, now)
 
 
 def _place_alerts(state: State) -> list[Alert]:
@@ -322,6 +337,7 @@ def _run_alerts(settings: Settings, state: State) -> list[Alert]:
     """The latest run of each job, when it failed, was skipped or is incomplete; and maintenance
     scheduled while the repository holds no retention policy (it cannot free space)."""
     from .jobs import NO_POLICY_SKIP
+    from .supplemental.run import DISABLED_SKIP, OUTSIDE_SKIP
 
     no_policy = state.stored_policy is False and "maintenance" in _calendars(settings)
     found = [Alert("warning", "no_retention_policy", "No retention policy",
@@ -332,6 +348,8 @@ def _run_alerts(settings: Settings, state: State) -> list[Alert]:
             continue
         if run.job == "archive" and run.result == "skipped" and state.archive_book is not None:
             continue  # no drive plugged in: the archive alerts say which drive is due, and when
+        if run.message.startswith((OUTSIDE_SKIP, DISABLED_SKIP)):
+            continue  # a supplemental run that rightly did not start (a catch-up outside its window)
         level: Level = "critical" if run.result == "failed" else "warning"
         how = "scheduled" if run.trigger == "schedule" else "last"
         found.append(Alert(level, f"run_{run.result}", f"{run.job.capitalize()} run {run.result}",
@@ -343,7 +361,7 @@ def _calendars(settings: Settings) -> dict:
     from .schedule.model import ScheduleError
 
     try:
-        return settings.schedule.calendars()
+        return settings.calendars()
     except ScheduleError:
         return {}
 
@@ -392,6 +410,10 @@ def gather_state(settings: Settings, sources: Sources | None = None, *, patient_
     found.update(_archive_part())
     if patient_files and not found.get("database_problem"):
         found.update(_patient_files_part(settings))
+    from .supplemental.alerts import gather as supplemental_part
+
+    found.update(supplemental_part(settings, Sources.here() if sources is None else sources,
+                                   database_ok=not found.get("database_problem")))
     return State(location=settings.repository, **found)
 
 
@@ -445,11 +467,11 @@ def _schedule_part(settings: Settings) -> dict[str, Any]:
 
 def read_schedule() -> dict[str, Any]:
     """``schedule`` (each job as the scheduler has it) or ``schedule_problem``."""
-    from .jobsettings import JOBS  # the jobs the settings schedule
+    from .jobsettings import SCHEDULED_JOBS
     from .schedule.install import ScheduleInstallError, available_kind, installer
 
     try:
-        return {"schedule": tuple(installer(available_kind()).show(tuple(JOBS)))}
+        return {"schedule": tuple(installer(available_kind()).show(SCHEDULED_JOBS))}
     except ScheduleInstallError as exc:
         return {"schedule_problem": exc.message}
     except OSError as exc:  # a scheduler's folder that cannot be read

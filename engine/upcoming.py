@@ -14,7 +14,8 @@ from .schedule.install import JobState
 from .schedule.model import next_runs
 from .settings import Settings
 
-LABELS = {"backup": "backup", "intraday": "office-hours backup", "maintenance": "maintenance"}
+LABELS = {"backup": "backup", "intraday": "office-hours backup", "maintenance": "maintenance",
+          "supplemental": "supplemental copy"}
 EVENING_HOUR = 18
 
 
@@ -40,7 +41,7 @@ def upcoming(settings: Settings, schedule: tuple[JobState, ...] | None, now: dat
 
     have = {s.job: s for s in schedule or ()}
     try:
-        calendars = settings.schedule.calendars()
+        calendars = settings.calendars()
     except ScheduleError:
         return []
     found = []

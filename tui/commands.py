@@ -238,6 +238,10 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         out(event)
 
     _patient_files_preflight(tuple(args.path), databases, out)
+    for plan in databases:  # Open Dental's admin users without a password (engine.opendental.admins)
+        from engine.opendental.admins import check_quietly
+
+        out(check_quietly(plan.target))
     result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
@@ -610,7 +614,8 @@ def run_job(args: argparse.Namespace, out: Printer) -> int:
         out(event)
 
     _stop_on_sigterm()
-    record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual")
+    record = jobs.run(job, None, on_event=on_event, trigger="schedule" if args.scheduled else "manual",
+                      force=args.force)
     log.write(f"{record.result}: {record.message}", "INFO" if record.result == "ok" else
               "WARN" if record.result in ("skipped", "incomplete") else "ERROR")
     if isinstance(out, JsonPrinter):
@@ -668,7 +673,7 @@ def schedule(args: argparse.Namespace, out: Printer) -> int:
 
     _use_folders(args)
     settings = _schedule_settings(required=args.action == "install" or args.print)
-    calendars = settings.schedule.calendars() if settings is not None else {}
+    calendars = settings.calendars() if settings is not None else {}
     jobs = inst.scheduled_jobs(calendars)
     if args.print:
         if args.action == "remove":
@@ -749,10 +754,9 @@ def _rendered(kind: str, jobs: list) -> str:
 
 
 def _show_schedule(kind: str, module, calendars: dict, out: Printer) -> int:  # noqa: ANN001
-    # the jobs the settings schedule ('run archive' is not one of them yet)
-    from engine.jobsettings import JOBS
+    from engine.jobsettings import SCHEDULED_JOBS  # ('run archive' is not one of them yet)
 
-    states = module.show(tuple(JOBS))
+    states = module.show(SCHEDULED_JOBS)
     if isinstance(out, JsonPrinter):
         out.summary({"scheduler": kind, "where": module.where(),
                      "jobs": [{"job": s.job, "on_in_settings": s.job in calendars,

@@ -38,6 +38,7 @@ NOT_IN_APP: frozenset[type[ev.Event]] = frozenset({
     ev.SnapshotKept, ev.SnapshotForgotten, ev.PrunePlanned, ev.PruneProgress, ev.PruneFinished,
     # copy's per-snapshot lines and totals (the Archives screen shows the plan, the progress and the end)
     ev.SnapshotCopied, ev.CopyFinished,
+    ev.AdminPasswordsChecked,  # the preflight screen and the dashboard show it from their own results
 })
 """Engine events that no screen of the app shows (the job's log file still has the text
 printer's words for them).

@@ -477,6 +477,15 @@ class TextPrinter(_ClosedOutput):
         for line in detail_lines(e):
             self._line(f"  {line}", stream=self.out)
 
+    def on_admin_passwords_checked(self, e: ev.AdminPasswordsChecked) -> None:
+        from engine.opendental.admins import HINT, finding, summary_words
+
+        found = finding(e)
+        if found:  # before a backup: said as a warning (the backup still runs)
+            self._line(f"warning: {found}: {HINT}.", stream=self.out)
+        else:
+            self._line(summary_words(e), stream=self.out)
+
     def on_verify_finished(self, e: ev.VerifyFinished) -> None:
         verdict = "PASSED" if e.ok else "FAILED"
         self._line(f"Verification {verdict} for snapshot {e.snapshot_id[:8]}.", stream=self.out)

@@ -96,7 +96,7 @@ def run_command(job: str, start: tuple[str, ...] | None = None) -> tuple[str, ..
 
 
 def scheduled_jobs(calendars: dict, start: tuple[str, ...] | None = None) -> list[ScheduledJob]:
-    """The jobs that are on (``Settings.schedule.calendars()``), as the scheduler starts them."""
+    """The jobs that are on (``Settings.calendars()``), as the scheduler starts them."""
     from ..jobs import JOBS
 
     return [JOBS[name].scheduled(calendar, run_command(name, start)) for name, calendar in calendars.items()]

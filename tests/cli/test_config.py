@@ -25,6 +25,7 @@ from engine.places import (
     repository_inside_problem,
 )
 from engine.settings import DatabaseSettings, Settings, load_settings, settings_path
+from engine.supplemental.settings import SupplementalSettings
 
 
 def config(*args, code: int = 0) -> subprocess.CompletedProcess:
@@ -57,6 +58,7 @@ def settings_bytes() -> bytes | None:
 def test_each_key_is_set_shown_and_loaded_by_the_app_as_set(tmp_path):
     images, docs, exports = (folder(tmp_path / n) for n in ("OpenDentImages", "Docs", "Exports"))
     repository = str(tmp_path / "usb" / "odbackup")
+    supplemental = str(tmp_path / "nas" / "odbackup-supplemental")
     table = {  # key: (words typed, value expected back)
         "repository": ([repository], repository),
         "folders.images": ([images], images),
@@ -82,6 +84,10 @@ def test_each_key_is_set_shown_and_loaded_by_the_app_as_set(tmp_path):
         "retention.monthly": (["-1"], -1),
         "retention.yearly": (["3"], 3),
         "retention.reports_years": (["7"], 7),
+        "supplemental.path": ([supplemental], supplemental),
+        "supplemental.window": (["22:30-05:00"], "22:30-05:00"),  # (before it is on: 22:00 holds the nightly 22:15)
+        "supplemental.enabled": (["on"], True),
+        "supplemental.images": (["off"], False),
     }
     assert set(table) == set(all_keys()), "a key without a test"
     assert settings_bytes() is None
@@ -99,7 +105,8 @@ def test_each_key_is_set_shown_and_loaded_by_the_app_as_set(tmp_path):
         database=DatabaseSettings("db1.office", 3307, "backup", "opendental", "per-table", 7.5),
         schedule=ScheduleSettings("22:15", ("Mon", "Wed", "Fri"), "08:00-17:00", ("Tue",), "consistent",
                                   "off", ("Sat",)),
-        retention=RetentionSettings("7d", 3, 12, 14, 8, -1, 3, 7))
+        retention=RetentionSettings("7d", 3, 12, 14, 8, -1, 3, 7),
+        supplemental=SupplementalSettings(True, supplemental, "22:30-05:00", False))
 
     text = config("show").stdout
     for key, meaning in ((k, v.meaning) for k, v in all_keys().items()):
@@ -149,6 +156,10 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("retention.within", ["2 days"], RetentionSettings(within="2 days").problems()[0]),
         ("retention.daily", ["-5"], RetentionSettings(daily=-5).problems()[0]),
         ("retention.reports_years", ["1"], RetentionSettings(reports_years=1).problems()[0]),
+        ("supplemental.window", ["2200"], SupplementalSettings(window="2200").problems("off")[0]),
+        ("supplemental.window", ["21:00-21:00"], SupplementalSettings(window="21:00-21:00").problems("off")[0]),
+        ("supplemental.path", [str(images / "copies")], "The Backup Copy Network Path cannot be inside a folder"),
+        ("supplemental.path", [str(tmp / "a-file" / "x")], check_destination(str(tmp / "a-file" / "x")).problem),
         ("folders.images", [str(tmp / "missing")], folder_problem(str(tmp / "missing"))),
         ("folders.images", [str(tmp / "a-file")], folder_problem(str(tmp / "a-file"))),
         ("folders.extra", [str(images / "S")], extra_folder_problem(str(images / "S"), str(images), [])),
@@ -178,6 +189,8 @@ def test_a_value_of_the_wrong_type_is_refused_plainly():
     for key, word in (("database.port", "abc"), ("retention.daily", "many"), ("database.lock_timeout", "inf")):
         cp = config("set", key, word, code=2)
         assert f"'{key}' is a " in cp.stderr and f"not '{word}'" in cp.stderr
+    assert "'supplemental.enabled' is on or off, not 'maybe'" in config("set", "supplemental.enabled", "maybe",
+                                                                         code=2).stderr
     assert "takes one value" in config("set", "database.host", "a", "b", code=2).stderr
     assert "--add is for lists" in config("set", "database.host", "--add", "x", code=2).stderr
     assert settings_bytes() is None
@@ -243,7 +256,7 @@ def test_show_json_is_one_object_shaped_like_settings_toml():
     assert len(lines) == 1
     doc = lines[0]
     assert set(doc) == {"event", "path", "saved", "settings", "problems"}
-    assert set(doc["settings"]) == {"repository", "folders", "database", "schedule", "retention"}
+    assert set(doc["settings"]) == {"repository", "folders", "database", "schedule", "retention", "supplemental"}
     assert doc["settings"]["folders"] == {"images": "", "extra": []}
     assert doc["settings"]["schedule"]["nightly_days"] == list(ScheduleSettings().nightly_days)
     assert doc["settings"]["retention"]["daily"] == 30 and doc["problems"] == Settings().problems()

@@ -16,6 +16,7 @@ from engine.recovery import format_recovery_key
 from engine.repository import keys as keymod
 from engine.repository.repo import Repository
 from engine.settings import load_settings, settings_path
+from engine.supplemental.settings import SupplementalSettings
 from tui.app import OdbackupApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.setup import folders
@@ -30,6 +31,7 @@ from tui.screens.setup.folders import FoldersStep
 from tui.screens.setup.frequency import FrequencyStep
 from tui.screens.setup.recovery import RecoveryStep
 from tui.screens.setup.server import ServerStep
+from tui.screens.setup.supplemental import SupplementalStep
 from tui.screens.setup.welcome import WelcomeScreen
 
 NEW_PASSPHRASE = "maple kettle orbit seven"
@@ -169,6 +171,7 @@ async def test_server_step_checks_the_fields_and_tests_in_plain_words():
 async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images, tmp_path):
     extra = tmp_path / "OfficeDocs"
     extra.mkdir()
+    share = tmp_path / "nas" / "odbackup-supplemental"
     (extra / "letter.txt").write_text("hello")
     destination = str(tmp_path / "usb" / "odbackup")
     app = OdbackupApp(None)
@@ -242,11 +245,25 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
         await type_into(pilot, "#group-a", first.lower())
         await next_step(pilot)
 
+        await skip_archives(pilot)
+        step = app.screen  # with a database: the supplemental copy, optional (its repository made here)
+        assert isinstance(step, SupplementalStep)
+        step.query_one("#supp-enabled", Checkbox).value = True
+        await next_step(pilot)
+        assert problem(step) == "Type the Backup Copy Network Path, or leave supplemental copies off."
+        await type_into(pilot, "#supp-path", str(share))
+        await next_step(pilot)
+        made = text_of(step.query_one("#supp-step-result"))
+        assert app.screen is step and "RK-" in made and made.endswith("Then press Next.")
+        assert Repository.open(str(share)).related_to(Repository.open(destination))
+        await next_step(pilot)
+
         step = app.screen
         await skip_archives(pilot)
         step = app.screen
         assert isinstance(step, FinishStep)
         summary = text_of(step.query_one("#summary"))
+        assert f"Supplemental copy: each night 22:00-04:00 to {share}" in summary
         assert f"Database: {small_db} on 127.0.0.1:3306 as root (consistent locking, lock timeout 8 s)" in summary
         assert f"Backups go to: {destination}" in summary and "enrolled" in summary
         cron = running_cron()
@@ -264,6 +281,7 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
     assert saved.folders == (images, str(extra)) and saved.database.name == small_db
     assert saved.database.lock_timeout == 8.0
     assert saved.schedule.nightly == "20:00"  # chosen at the Frequency step
+    assert saved.supplemental == SupplementalSettings(enabled=True, path=str(share))
     text = open(settings_path()).read()
     assert NEW_PASSPHRASE not in text and "password" not in text
     repo = Repository.open(destination)
@@ -503,7 +521,7 @@ async def test_the_recovery_check_reads_look_alikes_as_the_engine_does():
         await type_into(pilot, "#group-b", "o0O0o")
         await next_step(pilot)
         await skip_archives(pilot)
-        assert isinstance(app.screen, FinishStep)
+        assert isinstance(app.screen, SupplementalStep)  # (the draft has a database: that step comes next)
 
 
 # --- what is saved when ---------------------------------------------------------------------------------------

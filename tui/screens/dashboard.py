@@ -38,12 +38,16 @@ APP_HINTS = {
     "runs_missed": "see Logs, and check that the machine was on and the schedule is installed",
     "archive_never_copied": "plug it in, then press a and c to copy now",
     "archive_next_drive": "put it in storage, and press a to add the next drive",
+    "supplemental_off": "press p for Supplemental",
+    "supplemental_no_path": "press p for Supplemental",
+    "supplemental_stale": "see Logs, and press p for Supplemental",
+    "supplemental_verify_due": "verify it: odbackup verify --repo PATH (p shows the path)",
 }
 """What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (
     ("backup", "Back up now", "b"), ("verify", "Verify", "v"), ("restore", "Restore", "r"),
     ("snapshots", "Snapshots", "s"), ("frequency", "Frequency", "f"), ("archives", "Archives", "a"),
-    ("setup", "Setup", "e"),
+    ("supplemental", "Supplemental", "p"), ("setup", "Setup", "e"),
     ("logs", "Logs", "l"), ("help", "Help", "?"),
 )
 
@@ -65,6 +69,7 @@ class DashboardScreen(JobScreen):
         Binding("f", "frequency", "Frequency"),      # must fit 80 columns
         Binding("l", "logs", "Logs", show=False),
         Binding("a", "archives", "Archives", show=False),
+        Binding("p", "supplemental", "Supplemental", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("u", "unlock", "Unlock", show=False),
         Binding("g", "refresh", "Refresh", show=False),
@@ -180,6 +185,11 @@ class DashboardScreen(JobScreen):
         from .archives import ArchivesScreen
 
         self.app.push_screen(ArchivesScreen())
+
+    def action_supplemental(self) -> None:
+        from .supplemental import SupplementalScreen
+
+        self.app.push_screen(SupplementalScreen())
 
     def action_logs(self) -> None:
         from .logs import LogsScreen

@@ -73,7 +73,7 @@ def install_schedule(settings: Settings) -> ScheduleReport:
     from engine.schedule import install as inst
     from engine.schedule import install_cron
 
-    calendars = settings.schedule.calendars()
+    calendars = settings.calendars()
     jobs = inst.scheduled_jobs(calendars)
     try:
         kind = inst.available_kind()
@@ -207,7 +207,7 @@ class FrequencyScreen(JobScreen):
     def on_mount(self) -> None:
         self.sub_title = "Frequency"
         self.query_one("#sched-nightly").focus()
-        calendars = self.settings.schedule.calendars()
+        calendars = self.settings.calendars()
         self.start_job("state", lambda: self.ScheduleRead(read_schedule(calendars), answer=False))
         self._preview_timer: Timer | None = None
         self.start_preview(self.settings.retention)
@@ -313,7 +313,7 @@ class FrequencyScreen(JobScreen):
         if self.scheduling():
             return
         self._answering("Removing the schedule...")
-        calendars = self.settings.schedule.calendars()
+        calendars = self.settings.calendars()
         self.start_job("remove", lambda: self.ScheduleRead(remove_schedule(calendars), answer=True))
 
     def _answering(self, text: str) -> None:

@@ -22,6 +22,7 @@ SCREENS = (
     ("Logs", "tui.screens.logs", "LogsScreen"),
     ("Frequency", "tui.screens.frequency", "FrequencyScreen"),
     ("Archive drives", "tui.screens.archives", "ArchivesScreen"),
+    ("Supplemental", "tui.screens.supplemental", "SupplementalScreen"),
     ("Setup (every step)", "tui.screens.setup.base", "SetupStep"),
 )
 EVERYWHERE = (("Tab / Shift+Tab", "move between fields and buttons"), ("Enter", "press the focused button"),
@@ -35,6 +36,8 @@ WORDS = (
     ("archive drive", "a drive holding its own copy of the backups, known by its ID and label wherever it is "
                       "plugged in; rotating drives take turns, monthly ones keep everything"),
     ("lock", "while MyISAM tables are read, the office's changes to them wait (they are read-only)"),
+    ("supplemental copy", "the nightly last-resort copy into its own repository at the Backup Copy Network "
+                          "Path, checked after each copy"),
 )
 
 

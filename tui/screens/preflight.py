@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Static
 
 from engine.errors import NoCredentials, OdbackupError
-from engine.events import DatabasePreflight, PatientFilesChecked
+from engine.events import AdminPasswordsChecked, DatabasePreflight, PatientFilesChecked
 from engine.settings import Settings
 
 from ..messages import JobDone, JobFailed
@@ -50,12 +50,15 @@ class PreflightInfo:
     lock_timeout: float
     patient_files: PatientFilesChecked | None = None
     """The database's patient files against today's images folder (None: not looked at)."""
+    admin_passwords: AdminPasswordsChecked | None = None
+    """Open Dental's admin users without a password (None: not looked at)."""
 
 
 def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     """Look at the database without locking anything (runs in a worker)."""
     from engine.database.connection import resolve_password
     from engine.database.preflight import patient_files, preflight
+    from engine.opendental.admins import check_quietly
 
     db = settings.database
     assert db is not None
@@ -65,7 +68,8 @@ def run_preflight(settings: Settings, secret: str | None) -> PreflightInfo:
     except (NoCredentials, OdbackupError):
         repo = None  # the estimate is only missing; the backup itself will say what is wrong
     found = preflight(target, lock_mode=db.lock_mode, repo=repo)
-    return PreflightInfo(found, db.lock_timeout, patient_files(target, settings.images_folder))
+    return PreflightInfo(found, db.lock_timeout, patient_files(target, settings.images_folder),
+                         check_quietly(target))
 
 
 def describe(info: PreflightInfo, lock_mode: str) -> Text:
@@ -87,7 +91,19 @@ def describe(info: PreflightInfo, lock_mode: str) -> Text:
     if info.patient_files is not None:
         text.append("\n")
         text.append_text(_patient_files(info.patient_files))
+    if info.admin_passwords is not None:
+        text.append_text(_admin_passwords(info.admin_passwords))
     return text
+
+
+def _admin_passwords(found: AdminPasswordsChecked) -> Text:
+    """Open Dental's admin users without a password: said before the backup, which still runs."""
+    from engine.opendental.admins import HINT, finding, summary_words
+
+    said = finding(found)
+    if said is None:
+        return Text(summary_words(found) + "\n", style="dim")
+    return Text(f"{said}: {HINT}.\n", style="bold yellow")
 
 
 def _patient_files(found: PatientFilesChecked) -> Text:

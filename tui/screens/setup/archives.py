@@ -85,6 +85,6 @@ class ArchivesStep(SetupStep):
             message.stop()
 
     def next_step(self) -> SetupStep:
-        from .finish import FinishStep
+        from .supplemental import after_encryption
 
-        return FinishStep(self.draft)
+        return after_encryption(self.draft)  # the Supplemental step with a database, else the last

@@ -12,6 +12,7 @@ from engine.places import (  # noqa: F401  (the setup's checks live in the engin
     inside,
 )
 from engine.settings import DatabaseSettings, Settings
+from engine.supplemental.settings import SupplementalSettings
 
 
 @dataclass
@@ -48,6 +49,8 @@ class SetupDraft:
     """The schedule chosen at the Frequency step (None: kept from the saved settings, else the defaults)."""
     retention: RetentionSettings | None = None
     """The retention chosen at the Frequency step (None: as for the schedule)."""
+    supplemental: SupplementalSettings | None = None
+    """The supplemental copy chosen at its step (None: kept from the saved settings, else off)."""
     saved: Settings | None = None
     """The settings this setup changes: what it does not ask about (the schedule, retention, keys a
     newer version or 'odbackup config' wrote) is kept from them."""
@@ -78,7 +81,8 @@ class SetupDraft:
         base = self.saved or Settings()
         return replace(base, repository=self.repository, images_folder=self.images_folder,
                        extra_folders=tuple(self.extra_folders), database=db,
-                       schedule=self.schedule or base.schedule, retention=self.retention or base.retention)
+                       schedule=self.schedule or base.schedule, retention=self.retention or base.retention,
+                       supplemental=self.supplemental or base.supplemental)
 
     def folders_chosen(self) -> bool:
         return bool(self.images_folder or self.extra_folders)

@@ -37,6 +37,9 @@ def summary(draft: SetupDraft) -> Text:
         text.append(f"{folder}\n")
     text.append("Backups go to: ", style="bold")
     text.append(f"{draft.repository}\n")
+    if draft.supplemental is not None and draft.supplemental.enabled:
+        text.append("Supplemental copy: ", style="bold")
+        text.append(f"each night {draft.supplemental.window} to {draft.supplemental.path}\n")
     text.append("This computer: ", style="bold")
     text.append("enrolled (backs up without the passphrase)\n" if draft.enrolled else
                 "not enrolled (each backup asks for the passphrase)\n")
@@ -78,7 +81,7 @@ class FinishStep(SetupStep):
         yield Static(summary(self.draft), id="summary")
         yield Static("The settings hold no password: the database password is kept in an owner-only file "
                      "on this computer, and the passphrase is never stored.", classes="hint")
-        scheduled = bool(self.draft.to_settings().schedule.calendars())
+        scheduled = bool(self.draft.to_settings().calendars())
         yield Checkbox("Install the schedule now, so the backups run by themselves",
                        scheduled, id="install-schedule", disabled=not scheduled, compact=True)
         yield Static("", id="install-result")

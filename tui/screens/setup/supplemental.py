@@ -1,0 +1,129 @@
+"""Setup, after the encryption step (setups with a database): the supplemental copy, optional.
+
+Left off, Next skips it (the home screen's Supplemental, ``p``, turns it on later). Turned
+on, Next checks the Backup Copy Network Path as ``odbackup config set`` would, then makes
+the supplemental repository there, related to the main one, with the passphrase typed in
+this setup (:func:`engine.supplemental.place.prepare`); a repository already there is
+accepted when it is related. A new one's own recovery key is shown, and the next Next goes
+on. The choice is saved with the rest at the last step.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Static
+
+from engine.repository.repo import Repository
+from engine.supplemental.place import Prepared, prepare
+from engine.supplemental.settings import SupplementalSettings
+
+from ...messages import JobDone
+from ..supplemental import _normal, change_problems
+from .base import SetupStep, field_row
+from .draft import SetupDraft
+
+
+def after_encryption(draft: SetupDraft) -> SetupStep:
+    """The step after the passphrase (and the recovery key): this one with a database, else the last."""
+    from .finish import FinishStep
+
+    return SupplementalStep(draft) if draft.use_database else FinishStep(draft)
+
+
+def ready_without_secret(path: str, main: str) -> Prepared:
+    """Without the passphrase: only a related repository already at ``path`` will do."""
+    from engine.supplemental.place import SupplementalPathProblem
+
+    there = Repository.open(path)
+    if not there.related_to(Repository.open(main)):
+        raise SupplementalPathProblem(f"{path} holds another odbackup repository, not one related to {main}.")
+    return Prepared(path, made=False)
+
+
+class SupplementalStep(SetupStep):
+    """The supplemental copy: on or off, and its Backup Copy Network Path (module docstring)."""
+
+    HEADING = "Supplemental copy (optional)"
+    NEXT_JOBS = ("supp-make",)
+
+    @dataclass
+    class Ready(JobDone):
+        """The supplemental repository is at the path (made now, or found related)."""
+
+        prepared: Prepared
+
+    def __init__(self, draft: SetupDraft) -> None:
+        super().__init__(draft)
+        self.shown_key = False
+        """A new repository's recovery key is on screen: the next Next goes on."""
+
+    def body(self) -> Iterable[Widget]:
+        current = self.draft.supplemental or (self.draft.saved.supplemental if self.draft.saved else
+                                              SupplementalSettings())
+        yield Static("Each night in its window (10 pm to 4 am), a fresh backup of the database and the images into "
+                     "its own repository at a Backup Copy Network Path (another share or drive), checked after "
+                     "each copy: it still restores when the main drive is lost. Leave it off to skip; the home "
+                     "screen's Supplemental (p) turns it on later.", id="supp-step-intro")
+        yield Checkbox("Supplemental Backups Enabled", current.enabled, id="supp-enabled", compact=True)
+        yield field_row("Network path", Input(current.path, placeholder="//server/share/odbackup-supplemental",
+                                              id="supp-path"))
+        yield Static("", id="supp-step-result")
+
+    def focus_first(self) -> None:
+        self.query_one("#supp-enabled").focus()
+
+    def typed(self) -> SupplementalSettings:
+        base = self.draft.supplemental or (self.draft.saved.supplemental if self.draft.saved else
+                                           SupplementalSettings())
+        return replace(base, enabled=self.query_one("#supp-enabled", Checkbox).value,
+                       path=_normal(self.query_one("#supp-path", Input).value))
+
+    def next_requested(self) -> None:
+        new = self.typed()
+        if not new.enabled:
+            self.draft.supplemental = new
+            self.go_next()
+            return
+        if self.shown_key and self.draft.supplemental == new:
+            self.go_next()
+            return
+        if not new.path:
+            self.problem("Type the Backup Copy Network Path, or leave supplemental copies off.")
+            return
+        found = change_problems(self.draft.to_settings(), new)
+        if found:
+            self.problem(found[0])
+            return
+        main, secret = self.draft.repository, self.draft.secret
+        self.say("supp-step-result", "Making the supplemental repository..." if secret else "Looking at the path...")
+        if secret:
+            self.start_job("supp-make", lambda: self.Ready(prepare(new.path, main, secret)))
+        else:
+            self.start_job("supp-make", lambda: self.Ready(ready_without_secret(new.path, main)))
+
+    def on_supplemental_step_ready(self, message: Ready) -> None:
+        done = message.prepared
+        self.draft.supplemental = self.typed()
+        if not done.made:
+            self.say("supp-step-result", f"{done.path} already holds the supplemental repository.")
+            self.go_next()
+            return
+        self.shown_key = True
+        self.say("supp-step-result", f"Made the supplemental repository at {done.path}; the passphrase opens it. "
+                 f"Write down its own recovery key and keep it with the main one:\n{done.recovery_key}\n"
+                 "Then press Next.")
+
+    def on_job_failed(self, message) -> None:  # noqa: ANN001 - JobFailed
+        error = message.error
+        self.say("supp-step-result", "")
+        hint = "" if self.draft.secret else " (making it needs the passphrase: the home screen's Supplemental, p)"
+        self.problem(f"{error.message}{hint}")
+        message.stop()
+
+    def next_step(self) -> Screen | None:
+        from .finish import FinishStep
+
+        return FinishStep(self.draft)
