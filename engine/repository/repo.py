@@ -24,7 +24,6 @@ from ..errors import (
     NeedsFullKey,
     NoCredentials,
     RepositoryDamaged,
-    RepositoryExists,
     RepositoryNotFound,
     UnsafeSnapshot,
 )
@@ -34,11 +33,12 @@ from . import keys as keymod
 from .blobs import LEVEL, open_blob, seal_blob
 from .choosing import choose_snapshot
 from .index import Index
+from .locations import open_backend, prepare_new
 from .lock import RepoLock
 from .names import check_tree
 from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
 from .snapshot import Snapshot, read_snapshot, snapshot_ids
-from .storage import Backend, LocalBackend, RangeReader
+from .storage import Backend, RangeReader
 
 FORMAT_NAME = "odbackup repository"
 FORMAT_VERSION = 1
@@ -51,10 +51,6 @@ def pack_size_target() -> int:
     return int(os.environ.get("ODBACKUP_TEST_PACK_SIZE") or DEFAULT_PACK_SIZE)
 
 
-
-def _refuse_not_empty(location: str) -> None:
-    if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
-        raise RepositoryExists(f"'{location}' is not empty.")
 
 class Repository:
     """An opened repository. Unlock it (passphrase or machine credentials) before use."""
@@ -77,7 +73,6 @@ class Repository:
     @classmethod
     def init(cls, location: str, passphrase: str) -> tuple[Repository, str]:
         """Create a repository; returns it (unlocked) and the recovery key to show once."""
-        _refuse_not_empty(location)
         return cls._create(location, passphrase, keymod.Keys.generate, {})
 
     @classmethod
@@ -86,7 +81,6 @@ class Repository:
         """Create a repository related to ``source`` (unlocked with its full key): its own ID, label,
         key files (``passphrase``) and recovery key, but ``source``'s secrets, so sealed blobs, refs
         blobs and snapshot files are copied between the two as they are (docs/FORMAT.md section 10.4)."""
-        _refuse_not_empty(location)
         source.require_full_key()
         return cls._create(location, passphrase, lambda repo_id: dataclasses.replace(source.keys, repo_id=repo_id),
                            {"family": source.family, "label": label})
@@ -95,9 +89,7 @@ class Repository:
     def _create(cls, location: str, passphrase: str, keys_for: Callable[[str], keymod.Keys],
                 config_extra: dict[str, str]) -> tuple[Repository, str]:
         """The folders, the key files (passphrase and a new recovery key) and, last, the config."""
-        backend = LocalBackend(location)
-        for folder in FOLDERS:
-            os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
+        backend = prepare_new(location, FOLDERS)
         repo_id = os.urandom(16).hex()
         config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": repo_id, **config_extra}
         keys = keys_for(repo_id)
@@ -127,12 +119,7 @@ class Repository:
     @classmethod
     def open(cls, location: str) -> Repository:
         """Open the repository at ``location`` (not yet unlocked)."""
-        if os.path.lexists(location) and not os.path.isdir(location):
-            raise RepositoryNotFound(
-                f"'{location}' is a file, not a repository.",
-                hint="Give the repository's folder (the one holding 'config', 'keys' and 'data').",
-            )
-        backend = LocalBackend(location)
+        backend = open_backend(location)
         try:
             config = json.loads(backend.read("config"))
         except FileNotFoundError as exc:
