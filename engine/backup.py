@@ -30,6 +30,7 @@ from .events import (
 from .folders.backup import FolderBackup, FolderStats
 from .folders.filescache import FilesCache
 from .progress import TreeCounter
+from .repository.copy import adopt_unindexed_packs
 from .repository.lock import RepoLock
 from .repository.records import FolderSource, SkippedEntry, SnapshotBody, SnapshotStats, Source
 from .repository.repo import BlobWriter, Repository
@@ -132,6 +133,7 @@ def _run_locked(
     start_counting = threading.Timer(COUNT_AFTER, counter.start)
     start_counting.daemon = True
     start_counting.start()
+    adopt_unindexed_packs(repo)  # what a killed run sent is used, not sent again
     writer = BlobWriter(repo, on_event=on_event, on_pack=lock.refresh)
     cache = FilesCache(repo.repo_id)
     pipeline = _OnDemandPipeline(writer, cancel)

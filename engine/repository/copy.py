@@ -95,7 +95,7 @@ def copy_snapshots(source: Repository, target: Repository, refs: list[str] | Non
     check_related(source, target)
     cancel = cancel or threading.Event()
     started = time.monotonic()
-    adopted = _adopt_unindexed_packs(target)
+    adopted = adopt_unindexed_packs(target)
     plan = _plan(source, target, refs, cancel)
     on_event(CopyPlanned(source.location, target.location, len(plan.wanted), plan.present, len(plan.blobs),
                          plan.bytes, adopted))
@@ -170,10 +170,12 @@ def _locate(source: Repository, blob_id: bytes) -> BlobLocation:
 # --- sending ------------------------------------------------------------------------------------
 
 
-def _adopt_unindexed_packs(target: Repository) -> int:
+def adopt_unindexed_packs(target: Repository) -> int:
     """Index the complete packs no index file lists (a copy or backup killed between a pack and its
-    index file): published packs are whole (written under a temporary name, then renamed), and their
-    headers open with the maintenance key. We hold the writer's lock, so none is being written."""
+    index file): published packs are whole (written under a temporary name, then renamed; in a bucket,
+    sent with one PUT), and their headers open with the maintenance key. The caller holds the writer's
+    lock, so none is being written. A backup starts with it too: a backup killed halfway, over a slow
+    uplink, never sends again what reached the repository."""
     indexed = target.index.packs
     adopted = 0
     for name, size in target.backend.list("data"):
