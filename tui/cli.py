@@ -21,7 +21,7 @@ EXIT_INCOMPLETE = 3
 
 
 def _repo_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repo", required=True, metavar="REPO", help="repository folder (USB drive, share, disk)")
+    p.add_argument("--repo", required=True, metavar="REPO", help="repository folder (USB drive, share, disk) or s3:https://HOST/BUCKET/FOLDER")
 
 
 def _json_arg(p: argparse.ArgumentParser) -> None:
@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--force", action="store_true", help="clear the lock even if its owner looks alive")
     _add_job_commands(add)
+    _add_storage_commands(add)
     return parser
 
 
@@ -211,6 +212,16 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--for", dest="kind", choices=("systemd", "cron", "windows"),
                    help="which scheduler (default: the one running on this machine)")
     _folder_args(p)
+    _json_arg(p)
+
+
+def _add_storage_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``storage-keys``: this machine's keys for online storage (tui/storage_commands.py)."""
+    from .storage_commands import storage_keys
+
+    p = add("storage-keys", storage_keys, "save this machine's keys for online storage (S3) and try them")
+    p.add_argument("location", metavar="LOCATION", help="s3:https://HOST[:PORT]/BUCKET/FOLDER")
+    p.add_argument("--forget", action="store_true", help="remove the keys saved for that server and bucket")
     _json_arg(p)
 
 
