@@ -78,9 +78,9 @@ class Seaweed:
                        secret_access_key=SECRET, region="us-east-1", virtual_hosted_style_request=False,
                        client_options={"allow_http": True})
 
-    def objects(self, prefix: str) -> dict[str, int]:
+    def objects(self, prefix: str, bucket: str | None = None) -> dict[str, int]:
         """Every object under ``prefix``: name -> size (the server's own list)."""
-        return {m["path"]: m["size"] for batch in obstore.list(self.store(prefix)) for m in batch}
+        return {m["path"]: m["size"] for batch in obstore.list(self.store(prefix, bucket)) for m in batch}
 
     def start(self) -> Seaweed:
         self.data.mkdir(parents=True, exist_ok=True)
