@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--odbackup", default=None, help="odbackup program (default: this checkout's)")
     parser.add_argument("--write-doc", action="store_true")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the server (finally)
     tools = make_tools(["odbackup", "restic"], args.odbackup)
     locate("restic")
     tree_path = args.scratch / "tree" / "OpenDentImages"

@@ -16,6 +16,7 @@ from engine.errors import OdbackupError, UsageError
 
 from . import cli_help, commands
 from .printers import EXIT_OUTPUT_CLOSED
+from .storage_commands import add_uplink_args
 
 EXIT_INCOMPLETE = 3
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "per-table: each table locked only while it is read (shortest pauses)")
     p.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="give up a lock request after this long (it blocks the office's writes while it waits)")
+    add_uplink_args(p)
     _json_arg(p)
     p = add("snapshots", commands.snapshots, "list snapshots")
     _repo_arg(p)
@@ -146,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--to", required=True, metavar="REPO2", help="the related repository to copy into")
     p.add_argument("snapshots", nargs="*", metavar="SNAPSHOT", help="the snapshots to copy (default: all)")
+    add_uplink_args(p)
     _json_arg(p)
     p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
     _repo_arg(p)

@@ -24,6 +24,7 @@ from .secrets_input import (
     new_passphrase,
     open_repository,
 )
+from .storage_commands import uplink_for
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DAMAGED = 0, 3, 6
 Printer = JsonPrinter | TextPrinter
@@ -105,10 +106,10 @@ def copy(args: argparse.Namespace, out: Printer) -> int:
         source, target = _open_unrelated(args)
     with source.reading("copy"):
         lock, _replaced = RepoLock.acquire(target.backend, target.keys.maint_key, "copy", mode="write")
-        with lock:
+        with lock, uplink_for(args, target.backend) as cancel:
             if related:
                 result = copy_snapshots(source, target, args.snapshots or None, on_event=out,
-                                        refresh=lock.refresh)
+                                        refresh=lock.refresh, cancel=cancel)
             else:
                 result = reseal_snapshots(source, target, args.snapshots or None, on_event=out)
     out.summary({"source": source.location, "target": target.location, "label": target.label,
@@ -238,7 +239,8 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         out(event)
 
     _patient_files_preflight(tuple(args.path), databases, out)
-    result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event)
+    with uplink_for(args, repo.backend) as cancel:
+        result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event, cancel=cancel)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
         "bytes": result.bytes, "bytes_added": result.bytes_added, "bytes_stored": result.bytes_stored,

@@ -7,11 +7,17 @@ import argparse
 import getpass
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 
 from engine import storagekeys
-from engine.errors import UsageError
+from engine.errors import Cancelled, OdbackupError, UsageError
 from engine.repository.s3 import S3Location
 from engine.repository.s3probe import probe
+from engine.repository.storage import Backend
+from engine.repository.uplink import Uplink, parse_rate, window_end
 
 from .printers import JsonPrinter, TextPrinter
 
@@ -45,3 +51,41 @@ def storage_keys(args: argparse.Namespace, out: JsonPrinter | TextPrinter) -> in
     storagekeys.save_keys(where.site, keys)
     out.result(f"{found.message} Saved the keys for {where.site} in {storagekeys.keys_path()} (only you can read it).")
     return EXIT_OK
+
+
+# --- the uplink: --limit-upload and --stop-at (copy and backup) ------------------------------------
+
+
+class WindowClosed(OdbackupError):
+    """The upload window ended: the run stopped cleanly."""
+
+    title = "Upload window ended"
+    exit_code = 3
+    hint = "The next run continues where this one stopped; nothing that reached the storage is sent again."
+
+
+def add_uplink_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit-upload", metavar="RATE",
+                   help="upload at most this fast to online storage, on average: 20Mbit, 2.5MB (per second)")
+    p.add_argument("--stop-at", metavar="HH:MM",
+                   help="stop cleanly at this time (the office opens); the next run continues")
+
+
+@contextmanager
+def uplink_for(args: argparse.Namespace, backend: Backend) -> Iterator[threading.Event]:
+    """The run's cancel token, set when ``--stop-at`` comes; uploads to ``backend`` paced by
+    ``--limit-upload``. A run stopped by the window ends as :class:`WindowClosed` (exit 3)."""
+    cancel = threading.Event()
+    limit = parse_rate(args.limit_upload) if getattr(args, "limit_upload", None) else None
+    stop_at = getattr(args, "stop_at", None)
+    until = window_end(stop_at, datetime.now().astimezone()) if stop_at else None
+    uplink = Uplink(cancel, limit=limit, until=until)
+    uplink.attach(backend)
+    try:
+        yield cancel
+    except Cancelled as exc:
+        if not uplink.window_closed:
+            raise
+        raise WindowClosed(f"Stopped at {stop_at}, the end of the upload window: {exc}") from None
+    finally:
+        uplink.close()

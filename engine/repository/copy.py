@@ -199,7 +199,7 @@ def _copy_blobs(source: Repository, target: Repository, plan: _Plan, on_event: E
     writer = PackWriter(target.backend, target.keys.maint_key, pack_size_target())
     reader = RangeReader(source.backend, keep=2)
     packs = blobs_done = bytes_done = 0
-    tick = time.monotonic()
+    tick = began = time.monotonic()
     try:
         for blob_id, loc in plan.blobs:
             sealed = reader.read_range(pack_name(loc.pack_id), loc.offset, loc.length)
@@ -214,8 +214,8 @@ def _copy_blobs(source: Repository, target: Repository, plan: _Plan, on_event: E
             if cancel.is_set():
                 raise Cancelled("Copy was cancelled; what it sent stays in the target, and the next copy goes on.")
             if time.monotonic() - tick > PROGRESS_EVERY:
-                on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes))
                 tick = time.monotonic()
+                on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes, tick - began))
         if not writer.empty:
             packs += _finish_pack(target, writer)
     except BaseException:
@@ -223,7 +223,7 @@ def _copy_blobs(source: Repository, target: Repository, plan: _Plan, on_event: E
         raise
     finally:
         reader.close()
-    on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes))
+    on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes, time.monotonic() - began))
     return packs
 
 

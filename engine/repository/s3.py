@@ -29,7 +29,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
@@ -216,8 +216,8 @@ class S3Backend:
                               retry_config=retry)
         self.blocks = BlockCache(self)
         """Blocks of packs read through :meth:`open_read` (shared by the threads)."""
-        self.on_upload: Callable[[int], None] = lambda _n: None
-        """Told the size of every object sent (the upload pace and the progress listen here)."""
+        self.on_upload: Callable[[str, int], None] = lambda _name, _size: None
+        """Told the name and size of every object sent (the upload pace listens here)."""
 
     def _call(self, action: Callable[[], T]) -> T:
         try:
@@ -260,7 +260,7 @@ class S3Backend:
         data = b"".join(parts)
         if name in MUTABLE_NAMES or name.startswith(MUTABLE_FOLDERS):
             self._call(lambda: obstore.put(self._store, name, data, mode="overwrite", use_multipart=False))
-            self.on_upload(len(data))
+            self.on_upload(name, len(data))
         elif not self._create(name, data) and name == "config":
             raise StorageError(f"{self.location} already holds a repository.")
 
@@ -274,7 +274,7 @@ class S3Backend:
             self._call(lambda: obstore.put(self._store, name, data, mode="create"))
         except _AlreadyThere:
             return False
-        self.on_upload(len(data))
+        self.on_upload(name, len(data))
         return True
 
     def list(self, folder: str) -> Iterator[tuple[str, int]]:
@@ -322,49 +322,63 @@ class MemoryTemp:
 
 class BlockCache:
     """Aligned blocks of immutable objects (packs) read once and shared by the threads that read
-    them: a restore's workers read neighbouring blobs of the same packs, and one GET of
-    BLOCK bytes costs about what one GET of a single blob costs. Least recently used blocks go
-    first; a block being fetched by one thread is waited for by the others, not fetched twice."""
+    them: a restore's workers read neighbouring blobs of the same packs, and one GET of BLOCK
+    bytes costs about what one GET of a single blob costs. A block asked for brings the next
+    AHEAD blocks of the same object in the background (GETs in parallel, as a restore reads a
+    pack front to back). Least recently used blocks go first; a block being fetched is waited
+    for, never fetched twice."""
 
     BLOCK = 4 * 1024 * 1024
-    KEEP = 24  # blocks (96 MiB)
+    KEEP = 16  # blocks (64 MiB)
+    AHEAD = 3
+    FETCHERS = 4
 
     def __init__(self, backend: S3Backend) -> None:
         self._backend = backend
         self._lock = threading.Lock()
         self._blocks: OrderedDict[tuple[str, int], Future[bytes]] = OrderedDict()
+        self._pool: ThreadPoolExecutor | None = None
 
     def read(self, name: str, offset: int, length: int, size: Callable[[], int]) -> bytes:
         if length <= 0:
             return b""
-        end = min(offset + length, size())
+        total = size()
+        end = min(offset + length, total)
         parts = []
         for index in range(offset // self.BLOCK, (max(end, offset + 1) - 1) // self.BLOCK + 1):
-            block = self._block(name, index, size)
+            block = self._block(name, index, total)
             start = index * self.BLOCK
             parts.append(block[max(offset - start, 0): max(end - start, 0)])
         return b"".join(parts)
 
-    def _block(self, name: str, index: int, size: Callable[[], int]) -> bytes:
-        key = (name, index)
+    def _block(self, name: str, index: int, total: int) -> bytes:
+        last = (total - 1) // self.BLOCK
         with self._lock:
-            future = self._blocks.get(key)
-            mine = future is None
-            if future is None:
-                future = self._blocks[key] = Future()
-                while len(self._blocks) > self.KEEP:
-                    self._blocks.popitem(last=False)
-            else:
-                self._blocks.move_to_end(key)
-        if mine:
-            try:
-                start = index * self.BLOCK
-                future.set_result(self._backend.read_range(name, start, min(self.BLOCK, size() - start)))
-            except BaseException as exc:
-                with self._lock:
-                    self._blocks.pop(key, None)
-                future.set_exception(exc)
-        return future.result()
+            wanted = self._fetch(name, index, total)
+            for ahead in range(index + 1, min(index + self.AHEAD, last) + 1):
+                self._fetch(name, ahead, total)
+        try:
+            return wanted.result()
+        except BaseException:
+            with self._lock:
+                self._blocks.pop((name, index), None)
+            raise
+
+    def _fetch(self, name: str, index: int, total: int) -> Future[bytes]:
+        """The block's future (under the lock): known, or fetched now in the background."""
+        key = (name, index)
+        future = self._blocks.get(key)
+        if future is not None:
+            self._blocks.move_to_end(key)
+            return future
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.FETCHERS, thread_name_prefix="odbackup-s3-read")
+        start = index * self.BLOCK
+        future = self._blocks[key] = self._pool.submit(self._backend.read_range, name, start,
+                                                       min(self.BLOCK, total - start))
+        while len(self._blocks) > self.KEEP:
+            self._blocks.popitem(last=False)
+        return future
 
 
 class _ObjectReader(io.RawIOBase):
