@@ -59,7 +59,8 @@ def init(args: argparse.Namespace, out: Printer) -> int:
     if args.related_to:
         repo, recovery = _init_related(args)
     else:
-        repo, recovery = Repository.init(args.repo_path, new_passphrase())
+        repo, recovery = Repository.init(args.repo_path, new_passphrase(),
+                                         object_lock_days=getattr(args, "object_lock_days", 0))
     if isinstance(out, JsonPrinter):
         out.summary({"repository": repo.location, "repository_id": repo.repo_id, "recovery_key": recovery,
                      "related_to": args.related_to, "label": repo.label})
@@ -91,7 +92,8 @@ def _init_related(args: argparse.Namespace) -> tuple[Repository, str]:
                          "ODBACKUP_PASSPHRASE or run on a terminal.")
     source.unlock(secret)
     passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
-    return Repository.init_related(args.repo_path, source, passphrase, label=args.label)
+    return Repository.init_related(args.repo_path, source, passphrase, label=args.label,
+                                   object_lock_days=getattr(args, "object_lock_days", 0))
 
 
 def copy(args: argparse.Namespace, out: Printer) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import RepositoryExists, RepositoryNotFound
+from ..errors import RepositoryExists, RepositoryNotFound, UsageError
 from .s3 import S3Backend, is_s3_location
 from .storage import Backend, LocalBackend
 
@@ -27,20 +27,36 @@ def open_backend(location: str) -> Backend:
     return LocalBackend(location)
 
 
-def prepare_new(location: str, folders: tuple[str, ...]) -> Backend:
-    """The backend for a new repository, refusing a place that holds anything already."""
+def prepare_new(location: str, folders: tuple[str, ...], object_lock_days: int = 0) -> Backend:
+    """The backend for a new repository, refusing a place that holds anything already (and,
+    with ``object_lock_days``, a bucket without Object Lock, or a folder)."""
     if is_s3_location(location):
         backend = S3Backend(location)
         if next(iter(backend.list("")), None) is not None:
             raise RepositoryExists(f"'{backend.location}' is not empty.",
                                    hint="Choose another folder (prefix) in the bucket for a new repository.")
+        if object_lock_days:
+            _check_bucket_lock(backend, object_lock_days)
         return backend
+    if object_lock_days:
+        raise UsageError("Object Lock is for online storage (an S3 bucket), not for a folder.")
     if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
         raise RepositoryExists(f"'{location}' is not empty.")
     local = LocalBackend(location)
     for folder in folders:
         os.makedirs(os.path.join(local.root, folder), exist_ok=True)
     return local
+
+
+def _check_bucket_lock(backend: S3Backend, days: int) -> None:
+    from .s3lock import check_days
+
+    backend.use_config({"object_lock_days": check_days(days)})
+    assert backend.object_lock is not None
+    if not backend.object_lock.bucket_has_lock():
+        raise UsageError(f"The bucket '{backend.where.bucket}' does not have Object Lock turned on.",
+                         hint="Create a bucket with Object Lock on (in the provider's console), or leave out "
+                              "--object-lock-days.")
 
 
 def describe(location: str) -> str:

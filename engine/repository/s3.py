@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -41,9 +41,14 @@ from obstore.store import S3Store
 
 from .. import storagekeys
 from ..errors import OdbackupError, UsageError
+from .storage import StillLocked
+
+LOCKED_FOLDERS = ("data/", "index/", "snapshots/")
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig
+
+    from .s3lock import ObjectLock
 
 SCHEME = "s3:"
 REGION_ENV = "ODBACKUP_S3_REGION"
@@ -190,6 +195,12 @@ def plain_error(exc: BaseException, location: str) -> OdbackupError:
     return StorageError(f"The online storage at {location} failed ({type(exc).__name__}).")
 
 
+def locked_name(name: str) -> bool:
+    """Is ``name`` one of the objects a locked repository locks (packs, index, snapshots; never
+    lock files, key files, config or policy)?"""
+    return name.startswith(LOCKED_FOLDERS)
+
+
 class _AlreadyThere(Exception):
     """A create-only PUT found the name taken."""
 
@@ -208,16 +219,41 @@ class S3Backend:
                                           "max_backoff": timedelta(seconds=15), "base": 2}}
         client: ClientConfig = {"allow_http": self.where.endpoint.startswith("http:"),
                                 "connect_timeout": "10s", "timeout": "30m"}
+        self._keys, self._region = keys, os.environ.get(REGION_ENV) or "us-east-1"
+        self.object_lock: ObjectLock | None = None
+        """Set by :meth:`use_config` when the repository locks its objects (s3lock.py)."""
         self._store = S3Store(self.where.bucket, prefix=self.where.prefix or None,
                               endpoint=self.where.endpoint, access_key_id=keys.key_id,
                               secret_access_key=keys.secret,
-                              region=os.environ.get(REGION_ENV) or "us-east-1",
+                              region=self._region,
                               virtual_hosted_style_request=False, client_options=client,
                               retry_config=retry)
         self.blocks = BlockCache(self)
         """Blocks of packs read through :meth:`open_read` (shared by the threads)."""
         self.on_upload: Callable[[str, int], None] = lambda _name, _size: None
         """Told the name and size of every object sent (the upload pace listens here)."""
+
+    def use_config(self, config: dict) -> None:
+        """The repository's config was read: lock objects if it says so (``object_lock_days``)."""
+        from .s3lock import ObjectLock
+
+        days = int(config.get("object_lock_days") or 0)
+        self.object_lock = ObjectLock(self.where, self._keys, self._region, days) if days else None
+
+    def extend_locks(self) -> int:
+        """Extend the lock of every pack, index and snapshot file whose lock is in its second half
+        (or missing: a run killed between a PUT and its lock); returns how many were extended."""
+        from .s3lock import LOCKED_FOLDERS
+
+        if self.object_lock is None:
+            return 0
+        extended = 0
+        for folder in LOCKED_FOLDERS:
+            for name, _size in self.list(folder.rstrip("/")):
+                if self.object_lock.needs_extending(self.object_lock.locked_until(name)):
+                    self.object_lock.lock(name)
+                    extended += 1
+        return extended
 
     def _call(self, action: Callable[[], T]) -> T:
         try:
@@ -274,6 +310,8 @@ class S3Backend:
             self._call(lambda: obstore.put(self._store, name, data, mode="create"))
         except _AlreadyThere:
             return False
+        if self.object_lock is not None and locked_name(name):
+            self.object_lock.lock(name)
         self.on_upload(name, len(data))
         return True
 
@@ -289,6 +327,12 @@ class S3Backend:
                 yield meta["path"], int(meta["size"])
 
     def remove(self, name: str) -> None:
+        """Delete ``name``; :class:`StillLocked` while its Object Lock runs (never a delete marker
+        placed over a locked version)."""
+        if self.object_lock is not None and locked_name(name):
+            until = self.object_lock.locked_until(name)
+            if until is not None and until > datetime.now(UTC):
+                raise StillLocked(name, until)
         self._call(lambda: obstore.delete(self._store, name))
 
     def open_temp(self, folder: str) -> MemoryTemp:

@@ -17,9 +17,19 @@ import builtins
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
 TEMP_PREFIX = ".tmp-"
+
+
+class StillLocked(OSError):
+    """The storage refuses to delete this file yet: its Object Lock retention runs until ``until``
+    (online storage, docs/FORMAT.md section 2.2). Prune and forget leave it and say so."""
+
+    def __init__(self, name: str, until: datetime) -> None:
+        super().__init__(f"{name} is locked until {until:%Y-%m-%d %H:%M} UTC (Object Lock)")
+        self.name, self.until = name, until
 
 
 class Backend(Protocol):
