@@ -280,7 +280,11 @@ class S3Backend:
     def read_range(self, name: str, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        return bytes(self._call(lambda: obstore.get_range(self._store, name, start=offset, length=length)))
+        return bytes(self._range(name, offset, length))
+
+    def _range(self, name: str, offset: int, length: int) -> memoryview:
+        """The bytes as the library holds them (no copy)."""
+        return memoryview(self._call(lambda: obstore.get_range(self._store, name, start=offset, length=length)))
 
     def open_read(self, name: str) -> BinaryIO:
         return cast(BinaryIO, _ObjectReader(self, name))
@@ -380,7 +384,7 @@ class BlockCache:
     def __init__(self, backend: S3Backend) -> None:
         self._backend = backend
         self._lock = threading.Lock()
-        self._blocks: OrderedDict[tuple[str, int], Future[bytes]] = OrderedDict()
+        self._blocks: OrderedDict[tuple[str, int], Future[memoryview]] = OrderedDict()
         self._pool: ThreadPoolExecutor | None = None
 
     def read(self, name: str, offset: int, length: int, size: Callable[[], int]) -> bytes:
@@ -393,9 +397,11 @@ class BlockCache:
             block = self._block(name, index, total)
             start = index * self.BLOCK
             parts.append(block[max(offset - start, 0): max(end - start, 0)])
+        if len(parts) == 1:
+            return bytes(parts[0])
         return b"".join(parts)
 
-    def _block(self, name: str, index: int, total: int) -> bytes:
+    def _block(self, name: str, index: int, total: int) -> memoryview:
         last = (total - 1) // self.BLOCK
         with self._lock:
             wanted = self._fetch(name, index, total)
@@ -408,7 +414,7 @@ class BlockCache:
                 self._blocks.pop((name, index), None)
             raise
 
-    def _fetch(self, name: str, index: int, total: int) -> Future[bytes]:
+    def _fetch(self, name: str, index: int, total: int) -> Future[memoryview]:
         """The block's future (under the lock): known, or fetched now in the background."""
         key = (name, index)
         future = self._blocks.get(key)
@@ -418,7 +424,7 @@ class BlockCache:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.FETCHERS, thread_name_prefix="odbackup-s3-read")
         start = index * self.BLOCK
-        future = self._blocks[key] = self._pool.submit(self._backend.read_range, name, start,
+        future = self._blocks[key] = self._pool.submit(self._backend._range, name, start,
                                                        min(self.BLOCK, total - start))
         while len(self._blocks) > self.KEEP:
             self._blocks.popitem(last=False)
