@@ -170,7 +170,7 @@ def _check_online(location: str, needed_bytes: int) -> DestinationCheck:
     from .repository.s3probe import probe
 
     try:
-        found = probe(location, size=256 * 1024)
+        found = probe(location, write=False)  # a listing: the status asks this often
     except UsageError as exc:
         return DestinationCheck(location, False, False, False, 0, 0, needed_bytes, str(exc))
     problem = None if found.ok and not found.has_other_files else found.message

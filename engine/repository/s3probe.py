@@ -35,12 +35,16 @@ class ProbeResult:
         return size / self.upload_bytes_per_second / 3600 / NIGHT_HOURS
 
 
-def probe(location: str, keys: storagekeys.StorageKeys | None = None, *, size: int = PROBE_SIZE) -> ProbeResult:
-    """Try ``location`` with ``keys`` (default: the environment's or the saved ones)."""
+def probe(location: str, keys: storagekeys.StorageKeys | None = None, *, size: int = PROBE_SIZE,
+          write: bool = True) -> ProbeResult:
+    """Try ``location`` with ``keys`` (default: the environment's or the saved ones). Without
+    ``write``, only a listing (keys, bucket, what is there): cheap enough for every status."""
     try:
         backend = S3Backend(location, keys=keys)
         names = [name for name, _size in backend.list("")][:50]
         is_repo = "config" in names
+        if not write:
+            return _answer(location, names, is_repo, 0.0, "The keys work (the folder was listed).")
         name = f"locks/probe-{os.urandom(6).hex()}"
         data = os.urandom(size)
         started = time.monotonic()
@@ -52,8 +56,12 @@ def probe(location: str, keys: storagekeys.StorageKeys | None = None, *, size: i
         return ProbeResult(location, False, f"{exc} {exc.hint or ''}".strip())
     if not same:
         return ProbeResult(location, False, "The storage gave back other bytes than were written: do not use it.")
+    return _answer(location, names, is_repo, speed, "The keys work: a test file was written, read back and "
+                   f"removed (upload {speed * 8 / 1e6:.1f} Mbit/s).")
+
+
+def _answer(location: str, names: list[str], is_repo: bool, speed: float, works: str) -> ProbeResult:
     where = ("It holds an odbackup repository." if is_repo else
              "It holds other files: choose another folder in the bucket." if names else
              "It is empty: a new repository can be made there.")
-    return ProbeResult(location, True, f"The keys work: a test file was written, read back and removed "
-                       f"(upload {speed * 8 / 1e6:.1f} Mbit/s). {where}", is_repo, bool(names) and not is_repo, speed)
+    return ProbeResult(location, True, f"{works} {where}", is_repo, bool(names) and not is_repo, speed)
