@@ -109,6 +109,9 @@ def run_backup(
     try:
         if stale is not None:
             on_event(StaleLockRemoved(stale.host, stale.pid, stale.started))
+            # A run was killed (its lock outlived it): what it had sent in complete packs is
+            # indexed now and used, not sent again (a first copy over a slow uplink spans nights).
+            adopt_unindexed_packs(repo)
         described = tuple(p for _, p in names) + tuple(d.target.url() for d in plan.databases)
         on_event(BackupStarted(repo.location, described))
         return _run_locked(repo, names, plan.databases, lock, on_event, cancel, started)
@@ -133,7 +136,6 @@ def _run_locked(
     start_counting = threading.Timer(COUNT_AFTER, counter.start)
     start_counting.daemon = True
     start_counting.start()
-    adopt_unindexed_packs(repo)  # what a killed run sent is used, not sent again
     writer = BlobWriter(repo, on_event=on_event, on_pack=lock.refresh)
     cache = FilesCache(repo.repo_id)
     pipeline = _OnDemandPipeline(writer, cancel)

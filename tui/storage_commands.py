@@ -61,7 +61,8 @@ class WindowClosed(OdbackupError):
 
     title = "Upload window ended"
     exit_code = 3
-    hint = "The next run continues where this one stopped; nothing that reached the storage is sent again."
+    hint = ("The next run continues where this one stopped (a copy indexes each pack as it is sent; a "
+            "backup, every 8 packs or 30 seconds).")
 
 
 def add_uplink_args(p: argparse.ArgumentParser) -> None:

@@ -174,8 +174,8 @@ def adopt_unindexed_packs(target: Repository) -> int:
     """Index the complete packs no index file lists (a copy or backup killed between a pack and its
     index file): published packs are whole (written under a temporary name, then renamed; in a bucket,
     sent with one PUT), and their headers open with the maintenance key. The caller holds the writer's
-    lock, so none is being written. A backup starts with it too: a backup killed halfway, over a slow
-    uplink, never sends again what reached the repository."""
+    lock, so none is being written. A backup that finds a killed run's lock starts with it too: a backup
+    killed halfway, over a slow uplink, does not send again what reached the repository."""
     indexed = target.index.packs
     adopted = 0
     for name, size in target.backend.list("data"):
