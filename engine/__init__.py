@@ -3,7 +3,8 @@
 Vocabulary, used the same way in code, docs and the user interface:
 
 repository
-    A folder (USB drive, network share, other disk) holding everything below.
+    A folder (USB drive, network share, other disk), or a folder (prefix) in
+    an S3-compatible bucket, holding everything below.
     It is readable only with a key; on its own it reveals approximate sizes
     and counts and nothing else.
 chunk
@@ -31,7 +32,8 @@ session
 The packages and modules (each says more in its own docstring):
 
 ``repository/``
-    The repository itself: storage, keys and machine credentials, packs,
+    The repository itself: storage (a folder, or an S3-compatible bucket:
+    ``s3.py``, chosen by ``locations.py``), keys and machine credentials, packs,
     blobs, the index, snapshot files and their typed records (``records.py``:
     stats, sources, tree and table nodes), locks.
 ``folders/``
@@ -58,6 +60,8 @@ The packages and modules (each says more in its own docstring):
     system's scheduler reads (systemd, cron, Windows Task Scheduler).
 ``jobs.py``
     What ``odbackup run JOB`` does.
+``storagekeys.py``
+    The keys of online storage (S3): from the environment, or saved in an owner-only file.
 ``runlog.py``
     The run records (one line per run, the last result per job) and the log folder.
 ``filelock.py``

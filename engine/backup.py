@@ -30,6 +30,7 @@ from .events import (
 from .folders.backup import FolderBackup, FolderStats
 from .folders.filescache import FilesCache
 from .progress import TreeCounter
+from .repository.copy import adopt_unindexed_packs
 from .repository.lock import RepoLock
 from .repository.records import FolderSource, SkippedEntry, SnapshotBody, SnapshotStats, Source
 from .repository.repo import BlobWriter, Repository
@@ -108,6 +109,9 @@ def run_backup(
     try:
         if stale is not None:
             on_event(StaleLockRemoved(stale.host, stale.pid, stale.started))
+            # A run was killed (its lock outlived it): what it had sent in complete packs is
+            # indexed now and used, not sent again (a first copy over a slow uplink spans nights).
+            adopt_unindexed_packs(repo)
         described = tuple(p for _, p in names) + tuple(d.target.url() for d in plan.databases)
         on_event(BackupStarted(repo.location, described))
         return _run_locked(repo, names, plan.databases, lock, on_event, cancel, started)

@@ -629,12 +629,14 @@ class CopyPlanned(Event):
 
 @dataclass(frozen=True)
 class CopyProgress(Event):
-    """Throttled: blobs and bytes sent so far, of the planned totals."""
+    """Throttled: blobs and bytes sent so far, of the planned totals (``elapsed``: seconds since
+    the sending began, for the rate and the time left)."""
 
     blobs_done: int
     blobs_total: int
     bytes_done: int
     bytes_total: int
+    elapsed: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from .repository.lock import RepoLock
 from .repository.policy import StoredPolicy, load_policy, public_key, save_policy
 from .repository.prune import PruneResult, SpaceEstimate, estimate_freed, prune
 from .repository.repo import Repository
+from .repository.storage import StillLocked
 from .retention import Candidate, Decision, Policy, apply_policy
 from .schedule.localzone import local_zone
 
@@ -152,14 +153,20 @@ def _refuse_loosening(given: Decision, stored: Decision) -> None:
 def _apply(repo: Repository, decision: Decision, dry_run: bool, on_event: EventSink) -> tuple[str, ...]:
     for snap in decision.keep:
         on_event(SnapshotKept(snap.snapshot_id, snap.time.isoformat(), decision.reasons[snap.snapshot_id]))
+    removed = []
     for snap in decision.remove:
         if not dry_run:
             try:
                 repo.backend.remove(f"snapshots/{snap.snapshot_id}")
             except FileNotFoundError:
                 pass
+            except StillLocked as exc:  # a bucket's Object Lock: kept until it runs out
+                on_event(SnapshotKept(snap.snapshot_id, snap.time.isoformat(),
+                                      (f"locked until {exc.until:%Y-%m-%d} (Object Lock)",)))
+                continue
         on_event(SnapshotForgotten(snap.snapshot_id, snap.time.isoformat(), dry_run))
-    return tuple(s.snapshot_id for s in decision.remove)
+        removed.append(snap.snapshot_id)
+    return tuple(removed)
 
 
 def take_lock(repo: Repository, command: str, *, mode: str, wait: float = 0.0,

@@ -17,8 +17,16 @@ from dataclasses import dataclass
 NEARLY_FULL_FRACTION = 0.10  # under 10 % free (or less than the estimate) is "nearly full"
 
 
+def is_online(location: str) -> bool:
+    """Is this an online storage location (``s3:https://HOST/BUCKET/FOLDER``) rather than a folder?"""
+    return location.strip().startswith("s3:")
+
+
 def normal(path: str) -> str:
-    """A folder path as the settings keep it: ``~`` expanded, absolute ("" stays "")."""
+    """A folder path as the settings keep it: ``~`` expanded, absolute ("" stays ""); an online
+    storage location as it was typed (without spaces at either end)."""
+    if is_online(path):
+        return path.strip()
     return os.path.abspath(os.path.expanduser(path.strip())) if path.strip() else ""
 
 
@@ -74,7 +82,7 @@ def images_folder_problem(images: str, extras: list[str]) -> str | None:
 
 def repository_inside_problem(repository: str, folders: Iterable[str]) -> str | None:
     """The backups cannot go inside a folder being backed up (each backup would store the last)."""
-    if not repository.strip():
+    if not repository.strip() or is_online(repository):
         return None
     full = normal(repository)
     for folder in folders:
@@ -132,6 +140,8 @@ def check_destination(path: str, needed_bytes: int = 0) -> DestinationCheck:
     path = path.strip()
     if not path:
         return DestinationCheck("", False, False, False, 0, 0, needed_bytes, "Type the folder to keep backups in.")
+    if is_online(path):
+        return _check_online(path, needed_bytes)
     full = os.path.abspath(os.path.expanduser(path))
     exists = os.path.exists(full)
     is_repo = os.path.isfile(os.path.join(full, "config")) and os.path.isdir(os.path.join(full, "keys"))
@@ -152,3 +162,16 @@ def check_destination(path: str, needed_bytes: int = 0) -> DestinationCheck:
         problem = (f"Only {usage.free:,} bytes are free there, and the first backup needs about "
                    f"{needed_bytes:,} bytes.")
     return DestinationCheck(full, exists, is_repo, writable, usage.free, usage.total, needed_bytes, problem)
+
+
+def _check_online(location: str, needed_bytes: int) -> DestinationCheck:
+    """An online storage location: tried with the keys at hand (a test file written, read, removed)."""
+    from .errors import UsageError
+    from .repository.s3probe import probe
+
+    try:
+        found = probe(location, write=False)  # a listing: the status asks this often
+    except UsageError as exc:
+        return DestinationCheck(location, False, False, False, 0, 0, needed_bytes, str(exc))
+    problem = None if found.ok and not found.has_other_files else found.message
+    return DestinationCheck(location, found.ok, found.is_repository, found.ok, 0, 0, needed_bytes, problem)

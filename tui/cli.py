@@ -17,12 +17,13 @@ from engine.errors import OdbackupError, UsageError
 from . import cli_help, commands
 from .at_option import add_at_arg
 from .printers import EXIT_OUTPUT_CLOSED
+from .storage_commands import add_uplink_args
 
 EXIT_INCOMPLETE = 3
 
 
 def _repo_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repo", required=True, metavar="REPO", help="repository folder (USB drive, share, disk)")
+    p.add_argument("--repo", required=True, metavar="REPO", help="repository folder (USB drive, share, disk) or s3:https://HOST/BUCKET/FOLDER")
 
 
 def _json_arg(p: argparse.ArgumentParser) -> None:
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share this repository's keys, so 'copy' moves snapshots unopened (asks its passphrase)")
     p.add_argument("--label", default="", metavar="TEXT",
                    help="a name stored in the repository, e.g. 'Drive B, kept at home'")
+    p.add_argument("--object-lock-days", type=int, default=0, metavar="DAYS",
+                   help="online storage with Object Lock: nobody can delete or change a backup for this many "
+                        "days (storage is paid at least that long)")
     _json_arg(p)
     p = add("enroll", commands.enroll, "store write-only credentials so this machine can back up unattended")
     _repo_arg(p)
@@ -72,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "per-table: each table locked only while it is read (shortest pauses)")
     p.add_argument("--lock-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="give up a lock request after this long (it blocks the office's writes while it waits)")
+    add_uplink_args(p)
     _json_arg(p)
     p = add("snapshots", commands.snapshots, "list snapshots")
     _repo_arg(p)
@@ -152,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     _repo_arg(p)
     p.add_argument("--to", required=True, metavar="REPO2", help="the related repository to copy into")
     p.add_argument("snapshots", nargs="*", metavar="SNAPSHOT", help="the snapshots to copy (default: all)")
+    add_uplink_args(p)
     _json_arg(p)
     p = add("unlock", commands.unlock, "clear a stale lock left by a dead run")
     _repo_arg(p)
@@ -160,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import archive_commands
 
     archive_commands.add_parser(add, _json_arg, cli_help.ARCHIVE_DESCRIPTIONS)
+    _add_storage_commands(add)
     return parser
 
 
@@ -221,6 +228,16 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--for", dest="kind", choices=("systemd", "cron", "windows"),
                    help="which scheduler (default: the one running on this machine)")
     _folder_args(p)
+    _json_arg(p)
+
+
+def _add_storage_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``storage-keys``: this machine's keys for online storage (tui/storage_commands.py)."""
+    from .storage_commands import storage_keys
+
+    p = add("storage-keys", storage_keys, "save this machine's keys for online storage (S3) and try them")
+    p.add_argument("location", metavar="LOCATION", help="s3:https://HOST[:PORT]/BUCKET/FOLDER")
+    p.add_argument("--forget", action="store_true", help="remove the keys saved for that server and bucket")
     _json_arg(p)
 
 

@@ -56,6 +56,11 @@ DESCRIPTIONS = {
             "and ODBACKUP_TO_PASSPHRASE (REPO2, when it differs), or their prompts. Snapshot "
             "files are written last, so a copy stopped at any moment leaves REPO2 valid and the next copy "
             "goes on where it stopped. " + SNAPSHOT,
+    "storage-keys": "Save this machine's keys for online storage (S3-compatible: AWS, Backblaze B2, Wasabi, "
+                    "a SeaweedFS or Ceph server) for the server and bucket of LOCATION, after trying them: a test "
+                    "file is written, read back and removed, and the upload speed is said. The keys come from "
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or are asked on the terminal; they go only into "
+                    "an owner-only file. --forget removes them.",
     "enroll": "Store write-only credentials on this machine, so that 'backup' (and 'snapshots', 'check') run "
               "unattended without the passphrase. They can add snapshots but cannot read anything back. "
               "Needs the passphrase once. With --db, also remembers that database user's password here, in "

@@ -24,6 +24,7 @@ from .secrets_input import (
     new_passphrase,
     open_repository,
 )
+from .storage_commands import uplink_for
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DAMAGED = 0, 3, 6
 Printer = JsonPrinter | TextPrinter
@@ -58,7 +59,8 @@ def init(args: argparse.Namespace, out: Printer) -> int:
     if args.related_to:
         repo, recovery = _init_related(args)
     else:
-        repo, recovery = Repository.init(args.repo_path, new_passphrase())
+        repo, recovery = Repository.init(args.repo_path, new_passphrase(),
+                                         object_lock_days=getattr(args, "object_lock_days", 0))
     if isinstance(out, JsonPrinter):
         out.summary({"repository": repo.location, "repository_id": repo.repo_id, "recovery_key": recovery,
                      "related_to": args.related_to, "label": repo.label})
@@ -90,7 +92,8 @@ def _init_related(args: argparse.Namespace) -> tuple[Repository, str]:
                          "ODBACKUP_PASSPHRASE or run on a terminal.")
     source.unlock(secret)
     passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
-    return Repository.init_related(args.repo_path, source, passphrase, label=args.label)
+    return Repository.init_related(args.repo_path, source, passphrase, label=args.label,
+                                   object_lock_days=getattr(args, "object_lock_days", 0))
 
 
 def copy(args: argparse.Namespace, out: Printer) -> int:
@@ -105,10 +108,10 @@ def copy(args: argparse.Namespace, out: Printer) -> int:
         source, target = _open_unrelated(args)
     with source.reading("copy"):
         lock, _replaced = RepoLock.acquire(target.backend, target.keys.maint_key, "copy", mode="write")
-        with lock:
+        with lock, uplink_for(args, target.backend) as cancel:
             if related:
                 result = copy_snapshots(source, target, args.snapshots or None, on_event=out,
-                                        refresh=lock.refresh)
+                                        refresh=lock.refresh, cancel=cancel)
             else:
                 result = reseal_snapshots(source, target, args.snapshots or None, on_event=out)
     out.summary({"source": source.location, "target": target.location, "label": target.label,
@@ -242,7 +245,8 @@ def backup(args: argparse.Namespace, out: Printer) -> int:
         from engine.opendental.admins import check_quietly
 
         out(check_quietly(plan.target))
-    result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event)
+    with uplink_for(args, repo.backend) as cancel:
+        result = run_backup(repo, BackupPlan(tuple(args.path), databases), on_event=on_event, cancel=cancel)
     out.summary({
         "snapshot_id": result.snapshot_id, "complete": result.complete, "files": result.files,
         "bytes": result.bytes, "bytes_added": result.bytes_added, "bytes_stored": result.bytes_stored,

@@ -178,6 +178,7 @@ class TextPrinter(_ClosedOutput):
         self._asking_said = False  # the lock request's wait was said in the log
         self._lock = threading.RLock()  # events come from several engine threads
         self._backup_eta, self._restore_eta = Eta(), Eta()
+        self._copy_eta = Eta()
 
     def __call__(self, event: ev.Event) -> None:
         with self._lock:
@@ -328,7 +329,10 @@ class TextPrinter(_ClosedOutput):
                       else "."), stream=self.out)
 
     def on_copy_progress(self, e: ev.CopyProgress) -> None:
-        self._status(f"copy: {size(e.bytes_done)} of {size(e.bytes_total)}, {e.blobs_done:,}/{e.blobs_total:,} blobs")
+        rate = f"  {size(int(e.bytes_done / e.elapsed))}/s" if e.elapsed > 0 else ""
+        eta = _eta(self._copy_eta, e.bytes_done, e.bytes_total, e.elapsed)
+        self._status(f"copy: {size(e.bytes_done)} of {size(e.bytes_total)}, {e.blobs_done:,}/{e.blobs_total:,} blobs"
+                     f"{rate}  {eta}".rstrip())
 
     def on_snapshot_copied(self, e: ev.SnapshotCopied) -> None:
         self._line(f"copied  {e.snapshot_id[:8]}  {_when(e.time)}", stream=self.out)

@@ -95,7 +95,7 @@ def copy_snapshots(source: Repository, target: Repository, refs: list[str] | Non
     check_related(source, target)
     cancel = cancel or threading.Event()
     started = time.monotonic()
-    adopted = _adopt_unindexed_packs(target)
+    adopted = adopt_unindexed_packs(target)
     plan = _plan(source, target, refs, cancel)
     on_event(CopyPlanned(source.location, target.location, len(plan.wanted), plan.present, len(plan.blobs),
                          plan.bytes, adopted))
@@ -176,10 +176,12 @@ def _locate(source: Repository, blob_id: bytes) -> BlobLocation:
 # --- sending ------------------------------------------------------------------------------------
 
 
-def _adopt_unindexed_packs(target: Repository) -> int:
+def adopt_unindexed_packs(target: Repository) -> int:
     """Index the complete packs no index file lists (a copy or backup killed between a pack and its
-    index file): published packs are whole (written under a temporary name, then renamed), and their
-    headers open with the maintenance key. We hold the writer's lock, so none is being written."""
+    index file): published packs are whole (written under a temporary name, then renamed; in a bucket,
+    sent with one PUT), and their headers open with the maintenance key. The caller holds the writer's
+    lock, so none is being written. A backup that finds a killed run's lock starts with it too: a backup
+    killed halfway, over a slow uplink, does not send again what reached the repository."""
     indexed = target.index.packs
     adopted = 0
     for name, size in target.backend.list("data"):
@@ -203,7 +205,7 @@ def _copy_blobs(source: Repository, target: Repository, plan: _Plan, on_event: E
     writer = PackWriter(target.backend, target.keys.maint_key, pack_size_target())
     reader = RangeReader(source.backend, keep=2)
     packs = blobs_done = bytes_done = 0
-    tick = time.monotonic()
+    tick = began = time.monotonic()
     try:
         for blob_id, loc in plan.blobs:
             sealed = reader.read_range(pack_name(loc.pack_id), loc.offset, loc.length)
@@ -218,8 +220,8 @@ def _copy_blobs(source: Repository, target: Repository, plan: _Plan, on_event: E
             if cancel.is_set():
                 raise Cancelled("Copy was cancelled; what it sent stays in the target, and the next copy goes on.")
             if time.monotonic() - tick > PROGRESS_EVERY:
-                on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes))
                 tick = time.monotonic()
+                on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes, tick - began))
         if not writer.empty:
             packs += _finish_pack(target, writer)
     except BaseException:
@@ -227,7 +229,7 @@ def _copy_blobs(source: Repository, target: Repository, plan: _Plan, on_event: E
         raise
     finally:
         reader.close()
-    on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes))
+    on_event(CopyProgress(blobs_done, len(plan.blobs), bytes_done, plan.bytes, time.monotonic() - began))
     return packs
 
 

@@ -18,7 +18,7 @@ import blake3
 import zstandard
 
 from .. import crypto
-from .storage import Backend, TempFile
+from .storage import Backend, TempWriter
 
 MAGIC = b"ODBPACK1"
 TRAILER = struct.Struct("<I8s")
@@ -121,7 +121,7 @@ class PackWriter:
         self._backend = backend
         self._maint_key = maint_key
         self.target_size = target_size
-        self._tmp: TempFile | None = None
+        self._tmp: TempWriter | None = None
         self._hash = blake3.blake3()
         self._offset = 0
         self._sessions: list[bytes] = []

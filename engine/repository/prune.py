@@ -41,7 +41,7 @@ from .lock import RepoLock
 from .pack import PackContents, PackWriter, pack_name
 from .repo import Repository, pack_size_target
 from .snapshot import read_snapshot, snapshot_ids
-from .storage import RangeReader
+from .storage import RangeReader, StillLocked
 
 REPACK_UNUSED_SHARE = 0.5
 """A pack at least this unused is always repacked ("mostly unused")."""
@@ -113,6 +113,10 @@ def prune(repo: Repository, lock: RepoLock, *, dry_run: bool = False, on_event: 
             written, repacked, repacked_bytes = _repack(repo, plan, lock, on_event, cancel)
             deleted, freed = deleted + repacked, freed + repacked_bytes
         repo._index = None  # the repository's own view is out of date now
+    if not dry_run:
+        extend = getattr(repo.backend, "extend_locks", None)  # Object Lock in a bucket (s3lock.py)
+        if extend is not None:
+            extend()
     seconds = time.monotonic() - started
     on_event(PruneFinished(deleted, written, freed, seconds, dry_run))
     return PruneResult(plan.snapshots, deleted, written, freed, plan.bytes_to_free, seconds, dry_run)
@@ -355,9 +359,11 @@ def _delete(repo: Repository, names: list[tuple[str, int]], lock: RepoLock,
 
 
 def _remove(repo: Repository, name: str) -> bool:
+    """Delete one file; False when it was gone already, or is still under Object Lock (it stays:
+    an unindexed pack or a superseded index file, harmless, deleted by a prune after the lock)."""
     try:
         repo.backend.remove(name)
-    except FileNotFoundError:
+    except (FileNotFoundError, StillLocked):
         return False
     return True
 

@@ -24,7 +24,6 @@ from ..errors import (
     NeedsFullKey,
     NoCredentials,
     RepositoryDamaged,
-    RepositoryExists,
     RepositoryNotFound,
     UnsafeSnapshot,
 )
@@ -34,11 +33,12 @@ from . import keys as keymod
 from .blobs import LEVEL, open_blob, seal_blob
 from .choosing import choose_snapshot
 from .index import Index
+from .locations import open_backend, prepare_new
 from .lock import RepoLock
 from .names import check_tree
 from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
 from .snapshot import Snapshot, read_snapshot, snapshot_ids
-from .storage import Backend, LocalBackend, RangeReader
+from .storage import Backend, RangeReader
 
 FORMAT_NAME = "odbackup repository"
 FORMAT_VERSION = 1
@@ -52,16 +52,15 @@ def pack_size_target() -> int:
 
 
 
-def _refuse_not_empty(location: str) -> None:
-    if os.path.exists(location) and (not os.path.isdir(location) or os.listdir(location)):
-        raise RepositoryExists(f"'{location}' is not empty.")
-
 class Repository:
     """An opened repository. Unlock it (passphrase or machine credentials) before use."""
 
     def __init__(self, backend: Backend, config: dict) -> None:
         self.backend = backend
         self.config = config
+        use_config = getattr(backend, "use_config", None)  # a bucket: Object Lock (s3lock.py)
+        if use_config is not None:
+            use_config(config)
         self.repo_id: str = config["id"]
         self._keys: keymod.Keys | None = None
         self._opener: crypto.SessionOpener | None = None
@@ -75,29 +74,31 @@ class Repository:
     # --- creating and opening ------------------------------------------------------
 
     @classmethod
-    def init(cls, location: str, passphrase: str) -> tuple[Repository, str]:
-        """Create a repository; returns it (unlocked) and the recovery key to show once."""
-        _refuse_not_empty(location)
-        return cls._create(location, passphrase, keymod.Keys.generate, {})
+    def init(cls, location: str, passphrase: str, *, object_lock_days: int = 0) -> tuple[Repository, str]:
+        """Create a repository; returns it (unlocked) and the recovery key to show once.
+        ``object_lock_days``: in a bucket with Object Lock, lock packs, index and snapshot files
+        that long (docs/FORMAT.md section 2.2)."""
+        extra = {"object_lock_days": object_lock_days} if object_lock_days else {}
+        return cls._create(location, passphrase, keymod.Keys.generate, extra)
 
     @classmethod
     def init_related(cls, location: str, source: Repository, passphrase: str,
-                     label: str = "") -> tuple[Repository, str]:
+                     label: str = "", *, object_lock_days: int = 0) -> tuple[Repository, str]:
         """Create a repository related to ``source`` (unlocked with its full key): its own ID, label,
         key files (``passphrase``) and recovery key, but ``source``'s secrets, so sealed blobs, refs
         blobs and snapshot files are copied between the two as they are (docs/FORMAT.md section 10.4)."""
-        _refuse_not_empty(location)
         source.require_full_key()
+        extra: dict[str, str | int] = {"family": source.family, "label": label}
+        if object_lock_days:
+            extra["object_lock_days"] = object_lock_days
         return cls._create(location, passphrase, lambda repo_id: dataclasses.replace(source.keys, repo_id=repo_id),
-                           {"family": source.family, "label": label})
+                           extra)
 
     @classmethod
     def _create(cls, location: str, passphrase: str, keys_for: Callable[[str], keymod.Keys],
-                config_extra: dict[str, str]) -> tuple[Repository, str]:
+                config_extra: dict) -> tuple[Repository, str]:
         """The folders, the key files (passphrase and a new recovery key) and, last, the config."""
-        backend = LocalBackend(location)
-        for folder in FOLDERS:
-            os.makedirs(os.path.join(backend.root, folder), exist_ok=True)
+        backend = prepare_new(location, FOLDERS, int(config_extra.get("object_lock_days") or 0))
         repo_id = os.urandom(16).hex()
         config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": repo_id, **config_extra}
         keys = keys_for(repo_id)
@@ -127,12 +128,7 @@ class Repository:
     @classmethod
     def open(cls, location: str) -> Repository:
         """Open the repository at ``location`` (not yet unlocked)."""
-        if os.path.lexists(location) and not os.path.isdir(location):
-            raise RepositoryNotFound(
-                f"'{location}' is a file, not a repository.",
-                hint="Give the repository's folder (the one holding 'config', 'keys' and 'data').",
-            )
-        backend = LocalBackend(location)
+        backend = open_backend(location)
         try:
             config = json.loads(backend.read("config"))
         except FileNotFoundError as exc:

@@ -2,7 +2,8 @@
 
 A local folder covers a mounted USB drive, a mounted network share and a
 Windows UNC path (``\\\\SERVER\\Backups\\odbackup``). Another backend (SFTP,
-S3, ...) implements :class:`Backend` and nothing else changes.
+S3: :mod:`.s3`) implements :class:`Backend` and nothing else changes;
+:mod:`.locations` picks the backend from the location's text.
 
 Names are relative POSIX-style paths such as ``data/3f/3fa4...``. Every write
 is atomic: a temporary file in the same folder, written, flushed, fsynced,
@@ -16,9 +17,19 @@ import builtins
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
 TEMP_PREFIX = ".tmp-"
+
+
+class StillLocked(OSError):
+    """The storage refuses to delete this file yet: its Object Lock retention runs until ``until``
+    (online storage, docs/FORMAT.md section 2.2). Prune and forget leave it and say so."""
+
+    def __init__(self, name: str, until: datetime) -> None:
+        super().__init__(f"{name} is locked until {until:%Y-%m-%d %H:%M} UTC (Object Lock)")
+        self.name, self.until = name, until
 
 
 class Backend(Protocol):
@@ -36,7 +47,16 @@ class Backend(Protocol):
     def create_exclusive(self, name: str, data: bytes) -> bool: ...
     def list(self, folder: str) -> Iterator[tuple[str, int]]: ...
     def remove(self, name: str) -> None: ...
-    def open_temp(self, folder: str) -> TempFile: ...
+    def open_temp(self, folder: str) -> TempWriter: ...
+
+
+class TempWriter(Protocol):
+    """A file being written (a pack), published whole under its final name or discarded."""
+
+    def write(self, data: bytes | memoryview) -> None: ...
+    def tell(self) -> int: ...
+    def publish(self, name: str) -> None: ...
+    def discard(self) -> None: ...
 
 
 class RangeReader:

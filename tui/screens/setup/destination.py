@@ -26,6 +26,9 @@ def describe(check: DestinationCheck) -> Text:
     if check.is_repository:
         text.append("An odbackup repository is already there: next, unlock it with its passphrase.\n",
                     style="green")
+    elif check.path.startswith("s3:"):
+        text.append("Online storage: the keys work and the folder in the bucket is empty: the repository will "
+                    "be created there.\n", style="green")
     elif check.exists:
         text.append("An empty folder: the repository will be created in it.\n", style="green")
     else:
@@ -62,6 +65,7 @@ class DestinationStep(SetupStep):
         yield field_row("Folder", Field(self.draft.repository, id="repository",
                                         placeholder="e.g. /media/usb/odbackup"))
         yield Button("Check this place (Ctrl+T)", id="check", compact=True)
+        yield Button("Online storage (S3-compatible)...", id="online", compact=True)
         yield Static("", id="destination-result")
 
     def _path(self) -> str:
@@ -76,6 +80,19 @@ class DestinationStep(SetupStep):
     @on(Button.Pressed, "#check")
     def action_check_now(self) -> None:
         self._start(then_next=False)
+
+    @on(Button.Pressed, "#online")
+    def online(self) -> None:
+        """A bucket instead of a folder (online.py): its location fills the field once tested."""
+        from .online import OnlineStorageDialog
+
+        def chosen(location: str | None) -> None:
+            if location:
+                self.query_one("#repository", Input).value = location
+                self._start(then_next=False)
+
+        current = self._path() if self._path().startswith("s3:") else ""
+        self.app.push_screen(OnlineStorageDialog(current, first_copy_bytes=self.draft.estimated_bytes()), chosen)
 
     def next_requested(self) -> None:
         self._start(then_next=True)

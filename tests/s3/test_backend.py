@@ -1,0 +1,156 @@
+"""The S3 backend against a real SeaweedFS: what the repository relies on (create-only publish,
+the exclusive lock, listing, ranged reads), and its errors in plain words without secrets."""
+from __future__ import annotations
+
+import os
+import stat
+
+import obstore
+import pytest
+from seaweed import KEY_ID, SECRET
+
+from engine import storagekeys
+from engine.errors import UsageError
+from engine.repository.locations import open_backend
+from engine.repository.s3 import (
+    NoStorageKeys,
+    NoSuchBucket,
+    S3Backend,
+    S3Location,
+    StorageKeysRefused,
+    StorageUnreachable,
+)
+from engine.repository.storage import RangeReader
+
+
+def test_locations_are_taken_apart_as_restic_writes_them():
+    loc = S3Location.parse("s3:https://s3.us-west-004.backblazeb2.com/practice-backups/main/office")
+    assert (loc.endpoint, loc.bucket, loc.prefix) == ("https://s3.us-west-004.backblazeb2.com",
+                                                      "practice-backups", "main/office")
+    assert loc.text == "s3:https://s3.us-west-004.backblazeb2.com/practice-backups/main/office"
+    assert S3Location.parse("s3:http://10.0.0.5:8333/b1/").text == "s3:http://10.0.0.5:8333/b1"
+    for bad in ("s3:ftp://host/bucket", "s3:https://host", "s3:https://host/Bad_Bucket!",
+                "s3:https://user:pw@host/bucket/x", "s3:https:///bucket"):
+        with pytest.raises(UsageError):
+            S3Location.parse(bad)
+
+
+def test_publish_is_create_only_and_a_name_already_there_counts_as_written(location, seaweed, prefix):
+    backend = open_backend(location)
+    assert isinstance(backend, S3Backend)
+    backend.write_atomic("index/abc", [b"first ", b"bytes"])
+    backend.write_atomic("index/abc", [b"other bytes"])  # same name = same bytes by construction
+    assert backend.read("index/abc") == b"first bytes"  # nothing was written over
+    backend.write_atomic("policy", [b"v1"])
+    backend.write_atomic("policy", [b"v2"])  # the one file replaced by design
+    assert backend.read("policy") == b"v2"
+    assert seaweed.objects(prefix) == {"index/abc": 11, "policy": 2}
+
+
+def test_the_exclusive_lock_is_a_create_only_object(location):
+    backend = open_backend(location)
+    assert backend.create_exclusive("locks/exclusive", b"mine")
+    assert not backend.create_exclusive("locks/exclusive", b"someone else's")
+    assert backend.read("locks/exclusive") == b"mine"
+    assert backend.create_exclusive("locks/exclusive", b"mine")  # a retry that finds its own bytes
+    backend.remove("locks/exclusive")
+    assert not backend.exists("locks/exclusive")
+    assert backend.create_exclusive("locks/exclusive", b"someone else's")
+
+
+def test_a_pack_is_sent_whole_when_published_and_nothing_before(location, seaweed, prefix):
+    backend = open_backend(location)
+    tmp = backend.open_temp("data")
+    tmp.write(b"x" * 1000)
+    tmp.write(memoryview(b"y" * 24))
+    assert tmp.tell() == 1024 and seaweed.objects(prefix) == {}
+    tmp.publish("data/ab/abcdef")
+    gone = backend.open_temp("data")
+    gone.write(b"never sent")
+    gone.discard()
+    assert seaweed.objects(prefix) == {"data/ab/abcdef": 1024}
+
+
+def test_listing_sizes_ranges_and_reading_through_a_range_reader(location):
+    backend = open_backend(location)
+    data = os.urandom(300_000)
+    backend.write_atomic("data/00/pack1", [data])
+    backend.write_atomic("snapshots/s1", [b"s"])
+    assert sorted(backend.list("data")) == [("data/00/pack1", 300_000)]
+    assert sorted(n for n, _ in backend.list("")) == ["data/00/pack1", "snapshots/s1"]
+    assert backend.size("data/00/pack1") == 300_000 and backend.modified("snapshots/s1") > 0
+    assert backend.read_range("data/00/pack1", 1000, 50) == data[1000:1050]
+    reader = RangeReader(backend)
+    assert reader.read_range("data/00/pack1", 299_990, 10) == data[-10:]
+    assert reader.read_range("data/00/pack1", 5, 7) == data[5:12]
+    reader.close()
+    with backend.open_read("data/00/pack1") as f:
+        f.seek(-4, os.SEEK_END)
+        assert f.read() == data[-4:]
+    with pytest.raises(FileNotFoundError):
+        backend.read("snapshots/none")
+    assert not backend.exists("snapshots/none")
+
+
+def _assert_no_secret(exc: BaseException) -> None:
+    text = f"{exc} {exc.__cause__} {exc.__context__} {getattr(exc, 'hint', '')}"
+    assert SECRET not in text and "wrong-secret-value" not in text
+
+
+def test_wrong_keys_are_refused_in_plain_words_at_once(seaweed, s3_env, prefix, monkeypatch):
+    monkeypatch.setenv("ODBACKUP_S3_RETRY_SECONDS", "600")  # a retried refusal would hang the test
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value")
+    backend = open_backend(seaweed.location(prefix))
+    with pytest.raises(StorageKeysRefused, match="refused the keys .wrong secret key") as caught:
+        backend.write_atomic("index/x", [b"x"])
+    _assert_no_secret(caught.value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "no-such-key-id")
+    with pytest.raises(StorageKeysRefused, match="unknown access key ID") as caught:
+        list(open_backend(seaweed.location(prefix)).list("snapshots"))
+    _assert_no_secret(caught.value)
+
+
+def test_no_such_bucket_says_so(seaweed, s3_env):
+    backend = open_backend(seaweed.location("x", bucket="no-such-bucket-here"))
+    with pytest.raises(NoSuchBucket, match="There is no bucket 'no-such-bucket-here' at http://127.0.0"):
+        list(backend.list("snapshots"))
+    with pytest.raises(NoSuchBucket):
+        backend.read("config")
+
+
+def test_a_server_that_does_not_answer_is_named_after_the_retries(s3_env):
+    from seaweed import free_ports
+    port = free_ports(1)[0]  # nobody listens there
+    backend = open_backend(f"s3:http://127.0.0.1:{port}/bucket/x")
+    with pytest.raises(StorageUnreachable, match=f"127.0.0.1:{port}/bucket/x does not answer") as caught:
+        backend.write_atomic("index/x", [b"x"])
+    assert caught.value.hint and "continues where this one stopped" in caught.value.hint
+
+
+def test_keys_come_from_the_environment_else_the_owner_only_file(seaweed, prefix, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    where = S3Location.parse(seaweed.location(prefix))
+    with pytest.raises(NoStorageKeys, match="No keys for the online storage") as caught:
+        open_backend(where.text)
+    assert "odbackup storage-keys" in str(caught.value.hint)
+    storagekeys.save_keys(where.site, storagekeys.StorageKeys(KEY_ID, SECRET))
+    path = storagekeys.keys_path()
+    if os.name != "nt":
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    backend = open_backend(where.text)
+    backend.write_atomic("keys/k", [b"k"])
+    assert SECRET not in repr(storagekeys.keys_for(where.site))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value")  # the environment comes first
+    with pytest.raises(StorageKeysRefused):
+        open_backend(where.text).read("keys/k")
+    assert storagekeys.forget_keys(where.site) and not storagekeys.forget_keys(where.site)
+
+
+def test_create_only_is_what_the_server_enforces(seaweed, s3_env, prefix):
+    """The promise rests on the server refusing the second create (If-None-Match: *)."""
+    store = seaweed.store(prefix)
+    obstore.put(store, "n", b"1", mode="create")
+    with pytest.raises(obstore.exceptions.AlreadyExistsError):
+        obstore.put(store, "n", b"2", mode="create")
