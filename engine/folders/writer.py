@@ -18,6 +18,7 @@ half-written, and kept).
 """
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import queue
@@ -137,7 +138,7 @@ class FileWriter:
                     self._discard(job)
                     return Outcome(job, written=False)
                 data = self.repo.read_blob(bytes.fromhex(cid), reader)
-                job.handle.write(data)  # type: ignore[attr-defined]
+                _write_all(job.handle, data)  # type: ignore[arg-type]
                 self.on_bytes(job, len(data))
             return self._finish(job, rewritten)
         except FileExistsError:  # direct: someone else's file appeared at its name meanwhile
@@ -159,17 +160,17 @@ class FileWriter:
 
     def _open(self, job: FileJob) -> None:
         if job.direct:  # marked started in the journal already: unfinished from here until dated
-            job.handle = open(job.dest, "xb")  # noqa: SIM115 - closed in _finish/_discard
+            job.handle = open(job.dest, "xb", buffering=0)  # noqa: SIM115 - closed in _finish/_discard
             job.temp = job.dest
             return
         job.temp = partial_path(job.dest)
         try:
-            job.handle = open(job.temp, "xb")  # noqa: SIM115 - closed in _finish/_discard
+            job.handle = open(job.temp, "xb", buffering=0)  # noqa: SIM115 - closed in _finish/_discard
         except FileExistsError:
             if os.path.islink(job.temp) or not os.path.isfile(job.temp):
                 raise
             os.remove(job.temp)  # partly written by a run that was cut short
-            job.handle = open(job.temp, "xb")  # noqa: SIM115
+            job.handle = open(job.temp, "xb", buffering=0)  # noqa: SIM115
 
     def _discard(self, job: FileJob) -> None:
         if job.handle is not None:
@@ -239,6 +240,18 @@ class FileWriter:
                 if len(piece) != int(size) or self.repo.ids.blob_id("data", piece).hex() != cid:
                     return False
             return f.read(1) == b""
+
+
+def _write_all(handle: io.RawIOBase, data: bytes) -> None:
+    """Write all of ``data`` to an unbuffered file (a raw write may take only part of it).
+    Chunks are large, so Python's buffer only cost two system calls per file (``isatty`` and
+    ``lseek`` when it is opened)."""
+    view = memoryview(data)
+    while view:
+        written = handle.write(view)
+        if not written:  # None: only for non-blocking files, which these are not
+            raise OSError("the file took no bytes")
+        view = view[written:]
 
 
 def _came_back(finished: queue.SimpleQueue[Future[Outcome]], timeout: float) -> list[Future[Outcome]]:
