@@ -18,11 +18,13 @@ half-written, and kept).
 """
 from __future__ import annotations
 
+import io
 import itertools
 import os
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import OdbackupError
@@ -86,20 +88,29 @@ class FileWriter:
 
     def run(self, jobs: list[FileJob], settle: Callable[[Outcome], None], tick: Callable[[], None]) -> None:
         """Write every job; ``settle`` each outcome and ``tick`` (which may raise Cancelled) in
-        this thread. Files in flight when it stops are finished or discarded, never left half."""
+        this thread. Files in flight when it stops are finished or discarded, never left half.
+
+        Finished files come back through a queue (each future puts itself there when done):
+        waiting on the set of files in flight instead locks every one of them at each wait,
+        which made the main thread and the workers take turns on the GIL about 27 times per
+        restored file."""
         stop = threading.Event()
         pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="odbackup-restore")
         pending: set[Future[Outcome]] = set()
-        queue = iter(jobs)
+        finished: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
+        jobs_left = iter(jobs)
         try:
             while True:
-                batch = list(itertools.islice(queue, IN_FLIGHT - len(pending)))
+                batch = list(itertools.islice(jobs_left, IN_FLIGHT - len(pending)))
                 self.on_start([job for job in batch if job.direct])  # one journal write per batch
-                pending.update(pool.submit(self._write_file, job, stop) for job in batch)
+                for job in batch:
+                    future = pool.submit(self._write_file, job, stop)
+                    pending.add(future)
+                    future.add_done_callback(finished.put)
                 if not pending:
                     break
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
+                for future in _came_back(finished, timeout=0.25):
+                    pending.discard(future)
                     settle(future.result())
                 tick()
         finally:
@@ -127,7 +138,7 @@ class FileWriter:
                     self._discard(job)
                     return Outcome(job, written=False)
                 data = self.repo.read_blob(bytes.fromhex(cid), reader)
-                job.handle.write(data)  # type: ignore[attr-defined]
+                _write_all(job.handle, data)  # type: ignore[arg-type]
                 self.on_bytes(job, len(data))
             return self._finish(job, rewritten)
         except FileExistsError:  # direct: someone else's file appeared at its name meanwhile
@@ -149,17 +160,17 @@ class FileWriter:
 
     def _open(self, job: FileJob) -> None:
         if job.direct:  # marked started in the journal already: unfinished from here until dated
-            job.handle = open(job.dest, "xb")  # noqa: SIM115 - closed in _finish/_discard
+            job.handle = open(job.dest, "xb", buffering=0)  # noqa: SIM115 - closed in _finish/_discard
             job.temp = job.dest
             return
         job.temp = partial_path(job.dest)
         try:
-            job.handle = open(job.temp, "xb")  # noqa: SIM115 - closed in _finish/_discard
+            job.handle = open(job.temp, "xb", buffering=0)  # noqa: SIM115 - closed in _finish/_discard
         except FileExistsError:
             if os.path.islink(job.temp) or not os.path.isfile(job.temp):
                 raise
             os.remove(job.temp)  # partly written by a run that was cut short
-            job.handle = open(job.temp, "xb")  # noqa: SIM115
+            job.handle = open(job.temp, "xb", buffering=0)  # noqa: SIM115
 
     def _discard(self, job: FileJob) -> None:
         if job.handle is not None:
@@ -229,6 +240,31 @@ class FileWriter:
                 if len(piece) != int(size) or self.repo.ids.blob_id("data", piece).hex() != cid:
                     return False
             return f.read(1) == b""
+
+
+def _write_all(handle: io.RawIOBase, data: bytes) -> None:
+    """Write all of ``data`` to an unbuffered file (a raw write may take only part of it).
+    Chunks are large, so Python's buffer only cost two system calls per file (``isatty`` and
+    ``lseek`` when it is opened)."""
+    view = memoryview(data)
+    while view:
+        written = handle.write(view)
+        if not written:  # None: only for non-blocking files, which these are not
+            raise OSError("the file took no bytes")
+        view = view[written:]
+
+
+def _came_back(finished: queue.SimpleQueue[Future[Outcome]], timeout: float) -> list[Future[Outcome]]:
+    """The files done so far: waits up to ``timeout`` for the first, then takes what else is there."""
+    try:
+        done = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            done.append(finished.get_nowait())
+        except queue.Empty:
+            return done
 
 
 def _move_aside_and_place(dest: str, kept: str, temp: str) -> None:
