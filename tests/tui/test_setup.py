@@ -685,7 +685,12 @@ async def test_the_retention_default_and_why_stay_in_view_at_80x24_while_its_fie
         for selector in ("#freq-retention", "#keep-within", "#keep-yearly"):
             region = step.query_one(selector).region
             assert region.height and 0 < region.y and region.bottom <= 22, selector  # above the buttons
+        await pilot.press("ctrl+a", "ctrl+k", *"many", "ctrl+n")  # wrong input: Next refuses it
+        await settle(pilot)
+        assert problem(step) == "Yearly backups kept: 'many' is not a whole number (0 turns it off)."
         await pilot.press("ctrl+a", "ctrl+k", *"3")  # fewer years: the words follow what is typed
         await settle(pilot)
+        assert problem(step) == "" and app.focused.id == "keep-yearly"
+        assert 0 < step.query_one("#keep-yearly").region.y and step.query_one("#keep-yearly").region.bottom <= 22
         assert "2 years by the month and 3 years by the year." in text_of(step.query_one("#freq-retention"))
 

@@ -323,3 +323,11 @@ class FrequencyForm(Vertical):
             jobs.update("\n".join(job_lines(replace(self.settings, schedule=schedule))))
         kept_problems = [p for p in found if p not in schedule.problems()]
         kept.update(kept_problems[0] if kept_problems else retention_words(retention))
+        # The words above the retention fields grow and shrink as they are typed in: the field
+        # being typed in stays in view.
+        self.call_after_refresh(self._focused_in_view)
+
+    def _focused_in_view(self) -> None:
+        focused = self.app.focused
+        if isinstance(focused, Input) and self in focused.ancestors:
+            focused.scroll_visible(animate=False)
