@@ -242,6 +242,8 @@ class FrequencyScreen(JobScreen):
 
     @on(Input.Changed, ".form-row Input")
     def _typed(self, event: Input.Changed) -> None:
+        if self.problem_text and not self.query_one(FrequencyForm).read()[2]:
+            self.problem(None)  # what Save refused is right again
         if not (event.input.id or "").startswith("keep-"):
             return
         if self._preview_timer is not None:
