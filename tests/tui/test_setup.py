@@ -60,8 +60,8 @@ def on_screen(app) -> str:
 def running_cron() -> str:
     """A cron daemon "runs" below the test's stand-in of the operating system (tests/conftest.py
     points the scheduler's paths there); returns its cron.d folder. Only as root (as CI runs): any
-    other user's schedule goes into their real crontab, which a test must not touch; then no
-    scheduler runs and the setup says so."""
+    other user's schedule would go into a crontab (below the stand-in too, never the real one:
+    engine/schedule/install.py), not this folder; then no scheduler runs and the setup says so."""
     system = os.environ["ODBACKUP_TEST_SCHEDULE_ROOT"]
     os.makedirs(os.path.join(system, "etc", "cron.d"))
     if os.geteuid() == 0:
