@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from .retention import Duration, Policy
 from .schedule.model import WEEKDAY_NAMES, Calendar, ScheduleError
+from .schedule.windows import account_problem
 
 OFF = "off"
 ALL_DAYS = WEEKDAY_NAMES
@@ -70,6 +71,9 @@ class ScheduleSettings:
     """Maintenance's time (retention, reclaiming space, a check), or ``off``."""
     maintenance_days: tuple[str, ...] = ("Sun",)
     """The days maintenance runs."""
+    account: str = ""
+    """Windows only: the account the tasks run as (DOMAIN\\user), or empty for SYSTEM. Never a password:
+    schtasks asks for it at install and Windows keeps it."""
 
     def calendars(self) -> dict[str, Calendar]:
         """Job name -> when it runs, for the jobs that are on. Raises ScheduleError."""
@@ -90,6 +94,9 @@ class ScheduleSettings:
             self.calendars()
         except ScheduleError as exc:
             return [str(exc)]
+        problem = account_problem(self.account)
+        if problem:
+            return [problem]
         if self.intraday_lock_mode not in ("consistent", "per-table"):
             return [f"The office-hours lock mode '{self.intraday_lock_mode}' is unknown: use consistent or per-table."]
         return []

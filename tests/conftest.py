@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sched_tripwire import _TRIPWIRE_LOGS, TRIPWIRE_LOG_ENV, tripwire, tripwire_calls
 
 
 def isolate(base: Path, setenv) -> None:
@@ -41,10 +42,23 @@ def isolate(base: Path, setenv) -> None:
     setenv("ODBACKUP_TEST_SCHEDULE_ROOT", str(base / "system"))
 
 
+def pytest_sessionfinish(session, exitstatus):
+    calls = tripwire_calls()
+    if calls:
+        print(f"\nA test ran the real scheduler tools (caught by the tripwire): {calls}")
+        session.exitstatus = 1
+
+
 @pytest.fixture(autouse=True, scope="session")
 def isolated_session(tmp_path_factory):
-    """The session's folders, for what runs before (or outside) a test's own setup."""
+    """The session's folders, for what runs before (or outside) a test's own setup; the
+    scheduler tools' tripwire first on the PATH."""
     with pytest.MonkeyPatch.context() as mp:
+        wires = tmp_path_factory.mktemp("odbackup-tripwire")
+        log = tripwire(wires)
+        _TRIPWIRE_LOGS[:] = [str(log)]
+        mp.setenv(TRIPWIRE_LOG_ENV, str(log))
+        mp.setenv("PATH", f"{wires}{os.pathsep}{os.environ.get('PATH', '')}")
         isolate(tmp_path_factory.mktemp("odbackup-session"), mp.setenv)
         mp.delenv("ODBACKUP_PASSPHRASE", raising=False)
         mp.delenv("ODBACKUP_DB_PASSWORD", raising=False)

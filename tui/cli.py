@@ -227,6 +227,9 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
                    help="write the units, cron lines or task XML to stdout instead of installing them")
     p.add_argument("--for", dest="kind", choices=("systemd", "cron", "windows"),
                    help="which scheduler (default: the one running on this machine)")
+    p.add_argument("--account", metavar="ACCOUNT",
+                   help="Windows: the account the tasks run as (DOMAIN\\user; default the saved schedule.account, "
+                        "else SYSTEM). schtasks asks for its password; it is never stored by odbackup")
     _folder_args(p)
     _json_arg(p)
 

@@ -123,7 +123,10 @@ DESCRIPTIONS = {
     "schedule": "Put the saved schedule into the operating system, which starts 'odbackup run JOB' at the set "
                 "times (no odbackup process waits in between): on Linux a systemd timer and service per job "
                 "(system-wide as root, else your user's units), or cron lines where systemd does not run; on "
-                "Windows a Task Scheduler task per job (needs an administrator). 'remove' takes out exactly what "
+                "Windows a Task Scheduler task per job (needs an administrator), run as SYSTEM or, with --account "
+                "DOMAIN\\user (or the saved schedule.account), as that account: schtasks asks for its password at "
+                "the console and Windows keeps it (never odbackup's files); choose an account when the backup goes "
+                "to a network share, which SYSTEM usually cannot reach. 'remove' takes out exactly what "
                 "install put in; 'show' reads back what the operating system really has: installed, enabled, "
                 "next run. --print writes the units, cron lines or task XML (--for systemd, cron or windows, "
                 "on any system) instead of installing them.",

@@ -679,16 +679,24 @@ def schedule(args: argparse.Namespace, out: Printer) -> int:
     settings = _schedule_settings(required=args.action == "install" or args.print)
     calendars = settings.calendars() if settings is not None else {}
     jobs = inst.scheduled_jobs(calendars)
+    account = _task_account(args, settings)
     if args.print:
         if args.action == "remove":
             raise UsageError("--print goes with install or show: it writes what install would.")
-        out.result(_rendered(args.kind or _default_kind(), jobs).rstrip("\n"))
+        out.result(_rendered(args.kind or _default_kind(), jobs, account).rstrip("\n"))
         return EXIT_OK
     kind = args.kind or _kind_for(args.action, out)
     module = inst.installer(kind)
     if args.action == "install":
         _ready_to_run(settings, out)
-        for line in module.install(jobs):
+        if kind == "windows":
+            done = module.install(jobs, account, console=True)
+        else:
+            if account:
+                out.info(f"warning: the account '{account}' is for Windows tasks; {kind} runs the jobs as this "
+                         "user (as root when installed by root).")
+            done = module.install(jobs)
+        for line in done:
             out.info(line)
         if kind == "cron" and not inst.cron_running():
             out.info("warning: cron is not running on this machine: nothing will start these lines until it does.")
@@ -696,6 +704,17 @@ def schedule(args: argparse.Namespace, out: Printer) -> int:
         for line in module.remove():
             out.info(line)
     return _show_schedule(kind, module, calendars, out)
+
+
+def _task_account(args: argparse.Namespace, settings) -> str:  # noqa: ANN001 - engine.settings.Settings
+    """The Windows account the tasks run as: --account, else the saved schedule.account ("" is SYSTEM)."""
+    from engine.schedule.windows import account_problem
+
+    account = args.account if args.account is not None else (settings.schedule.account if settings else "")
+    problem = account_problem(account)
+    if problem:
+        raise UsageError(problem)
+    return account
 
 
 def _ready_to_run(settings, out: Printer) -> None:  # noqa: ANN001 - engine.settings.Settings
@@ -740,7 +759,7 @@ def _default_kind() -> str:
         return "systemd"
 
 
-def _rendered(kind: str, jobs: list) -> str:
+def _rendered(kind: str, jobs: list, account: str = "") -> str:
     """What install would write, as text: each file after a ``### NAME`` line (cron: one file)."""
     from engine.schedule import install_cron, install_systemd, install_windows
 
@@ -753,7 +772,7 @@ def _rendered(kind: str, jobs: list) -> str:
                 parts.append(f"### {name} (in {install_systemd.unit_dir()})\n{text}")
         else:
             parts.append(f"### {install_windows.task_path(job.name)}\n"
-                         f"{install_windows.task_xml(job, datetime.now().date())}")
+                         f"{install_windows.task_xml(job, datetime.now().date(), account)}")
     return "\n".join(parts) if parts else "# Every scheduled job is off in the settings: nothing to install."
 
 

@@ -15,7 +15,10 @@ credentials in. The command never holds a secret.
 
 Tests point every absolute path of the operating system (``/run/systemd``,
 ``/etc/cron.d``, ``/proc``...) below ``ODBACKUP_TEST_SCHEDULE_ROOT``, so no test
-ever writes into the real system's schedule.
+ever writes into the real system's schedule. There a user's crontab is a file
+(:func:`crontab_standin`), and the real ``crontab``, ``systemctl`` and
+``schtasks`` are never run (:func:`guard`): only a stand-in program placed
+below that folder is.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from .model import ScheduledJob
 
 TEST_ROOT_ENV = "ODBACKUP_TEST_SCHEDULE_ROOT"
 KINDS = ("systemd", "cron", "windows")
+SCHEDULER_TOOLS = ("crontab", "systemctl", "schtasks")
 MARKER = "Written by 'odbackup schedule install'; removed by 'odbackup schedule remove'."
 
 
@@ -102,9 +106,38 @@ def scheduled_jobs(calendars: dict, start: tuple[str, ...] | None = None) -> lis
     return [JOBS[name].scheduled(calendar, run_command(name, start)) for name, calendar in calendars.items()]
 
 
-def run_tool(argv: list[str], *, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """Run a tool of the operating system (systemctl, crontab, schtasks); its output as text."""
+def crontab_standin() -> str | None:
+    """Under the tests' stand-in of the operating system, the file that plays the user's crontab
+    (``crontab -l`` reads it, ``crontab -`` writes it); None on a real system."""
+    if not os.environ.get(TEST_ROOT_ENV):
+        return None
+    return os_path("/var/spool/cron/crontabs/odbackup-test-user")
+
+
+def guard(argv: list[str]) -> None:
+    """Refuse to run the real crontab, systemctl or schtasks under the tests' stand-in of the
+    operating system (``ODBACKUP_TEST_SCHEDULE_ROOT``): a test must never change the real
+    schedule, as root or not. A stand-in program below that folder may run."""
+    root = os.environ.get(TEST_ROOT_ENV)
+    name = os.path.basename(argv[0]).lower()
+    if not root or name.removesuffix(".exe") not in SCHEDULER_TOOLS:
+        return
+    found = shutil.which(argv[0])
+    inside = found is not None and os.path.commonpath(
+        [os.path.realpath(found), os.path.realpath(root)]) == os.path.realpath(root)
+    if not inside:
+        raise ScheduleInstallError(f"Refused to run the real '{argv[0]}' while {TEST_ROOT_ENV} is set: a test "
+                                   "must never change this machine's schedule.")
+
+
+def run_tool(argv: list[str], *, stdin: str | None = None, console: bool = False) -> subprocess.CompletedProcess:
+    """Run a tool of the operating system (systemctl, crontab, schtasks); its output as text.
+    ``console``: the tool talks to the person at the console (schtasks asking for a password);
+    only its error output is kept, and there is no time limit."""
+    guard(argv)
     try:
+        if console:
+            return subprocess.run(argv, stderr=subprocess.PIPE, text=True, errors="replace")
         return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
                               errors="replace")
     except FileNotFoundError as exc:

@@ -5,7 +5,12 @@ UTF-16, as schtasks expects, and registers it with ``schtasks /Create /XML
 FILE /TN \odbackup\JOB /F`` (replacing an older definition); tasks of jobs
 that were turned off are deleted. Creating a task that runs as SYSTEM needs
 an administrator: schtasks answers "Access is denied", which is said in
-plain words. ``show`` asks ``schtasks /Query /TN \odbackup\JOB /V /FO CSV``
+plain words.
+
+A task for a chosen account (``schedule.account``) is registered with
+``/RU ACCOUNT /RP *``: schtasks itself asks for the account's password at the
+console (so this needs a console: the app's screens cannot do it), Windows
+keeps it, and it is never in our files, in the XML or in a command line. ``show`` asks ``schtasks /Query /TN \odbackup\JOB /V /FO CSV``
 and reads the columns by position (the headers are translated on a
 non-English Windows; their order is not).
 """
@@ -19,7 +24,7 @@ from datetime import date
 
 from .install import JobState, ScheduleInstallError, run_tool
 from .model import ScheduledJob
-from .windows import TASK_FOLDER, task_xml
+from .windows import TASK_FOLDER, account_problem, is_system, task_xml
 
 # Columns of "schtasks /Query /V /FO CSV" (English headers, for reference): HostName, TaskName,
 # Next Run Time, Status, Logon Mode, Last Run Time, Last Result, Author, Task To Run, Start In,
@@ -36,9 +41,11 @@ def task_path(job: str) -> str:
     return f"{TASK_FOLDER}{job}"
 
 
-def create_command(job: ScheduledJob, xml_file: str) -> list[str]:
-    """The ``schtasks`` command that registers ``job`` from its XML file."""
-    return ["schtasks", "/Create", "/XML", xml_file, "/TN", task_path(job.name), "/F"]
+def create_command(job: ScheduledJob, xml_file: str, account: str = "") -> list[str]:
+    """The ``schtasks`` command that registers ``job`` from its XML file; for a chosen account,
+    ``/RP *`` makes schtasks ask for its password (never given here)."""
+    user = [] if is_system(account) else ["/RU", account.strip(), "/RP", "*"]
+    return ["schtasks", "/Create", "/XML", xml_file, "/TN", task_path(job.name), *user, "/F"]
 
 
 def delete_command(job: str) -> list[str]:
@@ -49,11 +56,11 @@ def query_command(job: str) -> list[str]:
     return ["schtasks", "/Query", "/TN", task_path(job), "/V", "/FO", "CSV"]
 
 
-def write_xml(job: ScheduledJob, folder: str, start: date | None = None) -> str:
+def write_xml(job: ScheduledJob, folder: str, start: date | None = None, account: str = "") -> str:
     """The task's XML in ``folder`` as UTF-16 (with its byte order mark); returns the file."""
     path = os.path.join(folder, f"odbackup-{job.name}.xml")
     with open(path, "w", encoding="utf-16") as f:
-        f.write(task_xml(job, start or date.today()))
+        f.write(task_xml(job, start or date.today(), account))
     return path
 
 
@@ -73,13 +80,23 @@ def _all_jobs() -> tuple[str, ...]:
     return tuple(JOBS)
 
 
-def install(jobs: list[ScheduledJob]) -> list[str]:
-    """Register (or replace) a task per job; delete ours of jobs not in ``jobs``."""
+def install(jobs: list[ScheduledJob], account: str = "", *, console: bool = False) -> list[str]:
+    """Register (or replace) a task per job, as SYSTEM or ``account``; delete ours of jobs not in
+    ``jobs``. A chosen account needs ``console`` (schtasks asks for its password there)."""
+    problem = account_problem(account)
+    if problem:
+        raise ScheduleInstallError(problem)
+    if not is_system(account) and not console:
+        raise ScheduleInstallError(
+            f"Tasks that run as {account} need its password, which only schtasks may ask for, at a console.",
+            hint="Run 'odbackup schedule install' in a command prompt opened as an administrator.")
     done = []
     with tempfile.TemporaryDirectory(prefix="odbackup-tasks-") as folder:
         for job in jobs:
-            _checked(run_tool(create_command(job, write_xml(job, folder))), f"register {task_path(job.name)}")
-            done.append(f"Registered {task_path(job.name)}.")
+            argv = create_command(job, write_xml(job, folder, account=account), account)
+            cp = run_tool(argv) if is_system(account) else run_tool(argv, console=True)
+            _checked(cp, f"register {task_path(job.name)}")
+            done.append(f"Registered {task_path(job.name)}" + ("." if is_system(account) else f" to run as {account}."))
     wanted = {job.name for job in jobs}
     for name in _all_jobs():
         if name not in wanted and registered(name):

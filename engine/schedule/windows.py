@@ -10,14 +10,28 @@ The settings that matter for a practice's server, each set on purpose
   would be refused or killed;
 - ``MultipleInstancesPolicy`` IgnoreNew: a run still going is never doubled;
 - ``ExecutionTimeLimit`` sized to the job [72 hours];
-- the task runs as SYSTEM (``S-1-5-18``), so no password is ever stored in a
-  task or in our files.
+- the task runs as SYSTEM (``S-1-5-18``) by default, or as a chosen account
+  (``schedule.account``, e.g. ``OFFICE\\backup``) with ``LogonType`` Password.
+  Neither puts a password in the task XML, in our files or in a command line:
+  for a chosen account ``schtasks /RP *`` asks for it at the console, and Task
+  Scheduler keeps it in Windows' own credential store.
+
+Why Password and not S4U for a chosen account: Task Scheduler's schema has
+``Password`` (the password is kept by Windows; the task has the account's
+network access), ``S4U`` (no password kept, but the task gets no network
+credentials: it cannot reach a network share, a NAS, or a mapped drive),
+``InteractiveToken`` (runs only while that user is logged on) and
+``ServiceAccount`` (SYSTEM, LOCAL SERVICE, NETWORK SERVICE). A practice's
+backup usually goes to a network share, and must run with nobody logged on,
+so a chosen account is registered with ``Password``; SYSTEM reaches a share
+only as the computer's own domain account (``DOMAIN\\SERVER$``).
 
 One calendar trigger per hour of the job, rather than a repetition pattern:
 "every hour from 8 to 6" then means exactly those eleven runs.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from xml.sax.saxutils import escape
 
@@ -26,6 +40,37 @@ from .model import Calendar, ScheduledJob
 NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task"
 DAY_ELEMENTS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TASK_FOLDER = "\\odbackup\\"
+SYSTEM_SID = "S-1-5-18"
+SYSTEM_NAMES = ("", "system", "nt authority\\system", SYSTEM_SID.lower())
+# An account as Windows names it: DOMAIN\user, .\user, user@domain.example, or user. Characters
+# Windows refuses in user names ("/[]:;|=,+*?<>) and control characters are refused here too.
+_ACCOUNT = re.compile(r'^(?:[^\\/"\[\]:;|=,+*?<>@\x00-\x1f]{1,253}\\)?[^\\/"\[\]:;|=,+*?<>\x00-\x1f]{1,256}$')
+
+
+def is_system(account: str) -> bool:
+    """The account is SYSTEM (or none was chosen): the task needs no password at all."""
+    return account.strip().lower() in SYSTEM_NAMES
+
+
+def account_problem(account: str) -> str | None:
+    """What is wrong with ``account`` as a task's user, in plain words; None when usable."""
+    if is_system(account):
+        return None
+    name = account.strip()
+    if name != account or not _ACCOUNT.match(name) or name.endswith((".", " ")):
+        return (f"'{account}' is not a Windows account name: write it as DOMAIN\\user, .\\user (this computer) "
+                "or user@domain, or SYSTEM.")
+    return None
+
+
+def principal(account: str = "") -> str:
+    """The task's ``<Principal>``: SYSTEM, or ``account`` logged on with a password Windows keeps."""
+    if is_system(account):
+        user, logon = SYSTEM_SID, "ServiceAccount"
+    else:
+        user, logon = account.strip(), "Password"
+    return (f'    <Principal id="Author"><UserId>{escape(user)}</UserId><LogonType>{logon}</LogonType>'
+            "<RunLevel>HighestAvailable</RunLevel></Principal>\n")
 
 
 def task_name(job: ScheduledJob) -> str:
@@ -55,8 +100,9 @@ def _triggers(calendar: Calendar, start: date) -> str:
     return "".join(parts)
 
 
-def task_xml(job: ScheduledJob, start: date) -> str:
-    """The task definition. ``start`` is the first day the triggers apply (today)."""
+def task_xml(job: ScheduledJob, start: date, account: str = "") -> str:
+    """The task definition. ``start`` is the first day the triggers apply (today); ``account``
+    the user it runs as (empty or SYSTEM: SYSTEM). Never holds a password."""
     program, *arguments = job.command
     args = " ".join(_quote_argument(a) for a in arguments)
     return (
@@ -68,7 +114,7 @@ def task_xml(job: ScheduledJob, start: date) -> str:
         "  </RegistrationInfo>\n"
         f"  <Triggers>\n{_triggers(job.calendar, start)}  </Triggers>\n"
         "  <Principals>\n"
-        '    <Principal id="Author"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal>\n'
+        f"{principal(account)}"
         "  </Principals>\n"
         "  <Settings>\n"
         "    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>\n"

@@ -14,12 +14,25 @@ from dataclasses import replace
 import pytest
 from tuihelpers import SIZE_SMALL, settle, text_of
 
+from engine.jobsettings import RetentionSettings
 from engine.runlog import RunRecord
 from engine.settings import load_settings, save_settings
 from tui.app import OdbackupApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.frequency import FrequencyScreen
-from tui.widgets.frequency_form import clock_words, job_lines, pause_words, when_words
+from tui.widgets.frequency_form import (
+    clock_words,
+    job_lines,
+    pause_words,
+    retention_words,
+    when_words,
+)
+
+DEFAULT_RETENTION_WORDS = (
+    "Keeps every backup for 48 hours, 30 daily, 13 weekly, 24 monthly, 7 yearly. The practice can go back "
+    "2 days backup by backup, a month by the day, about 3 months by the week, 2 years by the month and 7 years "
+    "by the year. Verification reports are kept 6 years, even after their backup is gone: HIPAA keeps testing "
+    "records 6 years.")
 
 
 @pytest.fixture
@@ -72,6 +85,24 @@ def test_the_presets_in_plain_words(folder_settings):
     assert clock_words("00:05") == "12:05 am"
 
 
+@pytest.mark.parametrize(("retention", "words"), [
+    (RetentionSettings(), DEFAULT_RETENTION_WORDS),
+    (RetentionSettings(within="off", last=3, daily=7, weekly=4, monthly=12, yearly=0, reports_years=10),
+     "Keeps the last 3 backups, 7 daily, 4 weekly, 12 monthly. The practice can go back a week by the day, "
+     "4 weeks by the week and a year by the month. Verification reports are kept 10 years, even after their "
+     "backup is gone: HIPAA keeps testing records 6 years."),
+    (RetentionSettings(within="1d", daily=0, weekly=0, monthly=36, yearly=-1),
+     "Keeps every backup for 1 day, 36 monthly, all yearly. The practice can go back a day backup by backup, "
+     "3 years by the month and to the first backup by the year. Verification reports are kept 6 years, even "
+     "after their backup is gone: HIPAA keeps testing records 6 years."),
+    (RetentionSettings(within="0", daily=0, weekly=0, monthly=0, yearly=0),
+     "No rule: every backup is kept, nothing is removed. Verification reports are kept 6 years, even after "
+     "their backup is gone: HIPAA keeps testing records 6 years."),
+])
+def test_the_retention_and_why_in_plain_words(retention, words):
+    assert retention_words(retention) == words
+
+
 def test_the_pause_comes_from_the_last_measured_run():
     assert "not measured yet" in pause_words([])
     run = RunRecord(job="intraday", trigger="schedule", started="2026-12-01T10:00:00+00:00",
@@ -93,8 +124,7 @@ async def test_open_from_the_dashboard_and_escape_back(saved, system):
     async with app.run_test(size=SIZE_SMALL) as pilot:
         screen = await open_frequency(pilot)
         assert "Every night at 9:00 pm" in shown(screen, "#freq-jobs")
-        assert shown(screen, "#freq-retention") == ("Keeps every backup for 48h, 30 daily, 13 weekly, 24 monthly, "
-                                                   "7 yearly.")
+        assert shown(screen, "#freq-retention") == DEFAULT_RETENTION_WORDS
         assert "backup: not installed" in screen.state_text()
         assert "not measured yet" in shown(screen, "#freq-pause")
         await pilot.press("escape")

@@ -70,8 +70,8 @@ def on_screen(app) -> str:
 def running_cron() -> str:
     """A cron daemon "runs" below the test's stand-in of the operating system (tests/conftest.py
     points the scheduler's paths there); returns its cron.d folder. Only as root (as CI runs): any
-    other user's schedule goes into their real crontab, which a test must not touch; then no
-    scheduler runs and the setup says so."""
+    other user's schedule would go into a crontab (below the stand-in too, never the real one:
+    engine/schedule/install.py), not this folder; then no scheduler runs and the setup says so."""
     system = os.environ["ODBACKUP_TEST_SCHEDULE_ROOT"]
     os.makedirs(os.path.join(system, "etc", "cron.d"))
     if os.geteuid() == 0:
@@ -697,3 +697,40 @@ async def test_the_quit_button_of_the_welcome_quits():
         await pilot.click("#back")
         await pilot.pause()
         assert app.return_code == 0
+
+
+async def test_the_retention_default_and_why_stay_in_view_at_80x24_while_its_fields_are_typed_in():
+    """Step 5 at 80x24: tabbing down to the last retention field keeps the words above it (the
+    default explained: how far back by which step, and the reports' 6 years) and the field in view."""
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        draft = SetupDraft(repository="/media/usb/odbackup", database="opendental",
+                           images_folder="/srv/OpenDentImages")
+        await app.push_screen(FrequencyStep(draft))
+        await settle(pilot)
+        step = app.screen
+        for _ in range(20):
+            if app.focused is not None and app.focused.id == "keep-yearly":
+                break
+            await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "keep-yearly"
+        await settle(pilot)
+        words = text_of(step.query_one("#freq-retention"))
+        assert ("Keeps every backup for 48 hours, 30 daily, 13 weekly, 24 monthly, 7 yearly. The practice can "
+                "go back 2 days backup by backup, a month by the day, about 3 months by the week, 2 years by the "
+                "month and 7 years by the year. Verification reports are kept 6 years, even after their backup "
+                "is gone: HIPAA keeps testing records 6 years.") == words
+        assert "HIPAA keeps testing records 6 years." in on_screen(app)  # its last line is in view
+        for selector in ("#freq-retention", "#keep-within", "#keep-yearly"):
+            region = step.query_one(selector).region
+            assert region.height and 0 < region.y and region.bottom <= 22, selector  # above the buttons
+        await pilot.press("ctrl+a", "ctrl+k", *"many", "ctrl+n")  # wrong input: Next refuses it
+        await settle(pilot)
+        assert problem(step) == "Yearly backups kept: 'many' is not a whole number (0 turns it off)."
+        await pilot.press("ctrl+a", "ctrl+k", *"3")  # fewer years: the words follow what is typed
+        await settle(pilot)
+        assert problem(step) == "" and app.focused.id == "keep-yearly"
+        assert 0 < step.query_one("#keep-yearly").region.y and step.query_one("#keep-yearly").region.bottom <= 22
+        assert "2 years by the month and 3 years by the year." in text_of(step.query_one("#freq-retention"))
+

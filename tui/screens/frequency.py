@@ -83,7 +83,10 @@ def install_schedule(settings: Settings) -> ScheduleReport:
                                "server), or add these lines by hand ('odbackup schedule install --print'):",
                                *lines), ok=False, headline=NOT_INSTALLED)
     try:
-        said = tuple(inst.installer(kind).install(jobs))
+        module = inst.installer(kind)
+        # Windows: the saved account's password only schtasks may ask for, at a console; the app
+        # says so (install_windows refuses) rather than quietly registering SYSTEM instead.
+        said = tuple(module.install(jobs, settings.schedule.account) if kind == "windows" else module.install(jobs))
     except inst.ScheduleInstallError as exc:
         return ScheduleReport((f"Not installed: {exc.message}", *([exc.hint] if exc.hint else ())), ok=False,
                               headline=NOT_INSTALLED)
@@ -242,6 +245,8 @@ class FrequencyScreen(JobScreen):
 
     @on(Input.Changed, ".form-row Input")
     def _typed(self, event: Input.Changed) -> None:
+        if self.problem_text and not self.query_one(FrequencyForm).read()[2]:
+            self.problem(None)  # what Save refused is right again
         if not (event.input.id or "").startswith("keep-"):
             return
         if self._preview_timer is not None:

@@ -117,8 +117,62 @@ def pause_words(runs: Iterable[RunRecord]) -> str:
 
 
 def retention_words(retention: RetentionSettings) -> str:
-    """The retention policy in plain words (the engine's own description)."""
-    return f"Keeps {retention.policy().describe()}."
+    """The retention policy in plain words, and why: how far back the practice can go, at
+    which step, and how long the verification reports are kept (and why 6 years)."""
+    policy = retention.policy()
+    rules, reach = [], []
+    if policy.last:
+        rules.append("the last backup" if policy.last == 1 else f"the last {policy.last} backups")
+    if not policy.within.zero:
+        span = _span_words(policy.within.years, policy.within.months, policy.within.days, policy.within.hours)
+        rules.append(f"every backup for {span}")
+        reach.append(f"{_a_day(span)} backup by backup")
+    for count, period, each in ((policy.hourly, "hour", "hourly"), (policy.daily, "day", "daily"),
+                                (policy.weekly, "week", "weekly"), (policy.monthly, "month", "monthly"),
+                                (policy.yearly, "year", "yearly")):
+        if count:
+            rules.append(f"all {each}" if count < 0 else f"{count} {each}")
+            reach.append(("to the first backup" if count < 0 else _periods_words(count, period)) + f" by the {period}")
+    if not rules:
+        text = "No rule: every backup is kept, nothing is removed."
+    else:
+        text = "Keeps " + ", ".join(rules) + "."
+        if reach:
+            text += " The practice can go back " + _and(reach) + "."
+    return (text + f" Verification reports are kept {retention.reports_years} years, even after their backup "
+            "is gone: HIPAA keeps testing records 6 years.")
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _span_words(years: int, months: int, days: int, hours: int) -> str:
+    """``48h`` -> "48 hours"; ``1y6m`` -> "1 year 6 months"."""
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in
+             ((years, "year"), (months, "month"), (days, "day"), (hours, "hour")) if n]
+    return " ".join(parts)
+
+
+def _a_day(span: str) -> str:
+    """How far back every backup reaches, in the rounder words a person uses."""
+    return {"24 hours": "a day", "48 hours": "2 days", "72 hours": "3 days", "1 day": "a day",
+            "7 days": "a week"}.get(span, span)
+
+
+def _periods_words(count: int, period: str) -> str:
+    """30 days -> "a month"; 13 weeks -> "about 3 months"; 24 months -> "2 years"."""
+    if period == "day" and 28 <= count <= 31:
+        return "a month"
+    if period == "day" and count == 7:
+        return "a week"
+    if period == "week" and count >= 8:
+        return f"about {round(count * 7 / 30.44)} months"
+    if period == "month" and count % 12 == 0:
+        return "a year" if count == 12 else f"{count // 12} years"
+    if count == 1:
+        return f"a {period}"
+    return f"{count} {period}s"
 
 
 def preview_words(decision: Decision, estimate: SpaceEstimate | None, policy: Policy,
@@ -218,9 +272,10 @@ class FrequencyForm(Vertical):
             yield self._row(f"sched-{key}", label, ", ".join(value) if key in DAY_FIELDS else value, hint)
         yield Static("", id="freq-jobs")
         yield Static("How long backups are kept", classes="freq-heading")
+        # The words and the why above the fields, so they stay in view while the fields are typed in.
+        yield Static("", id="freq-retention")
         for key, label, hint in RETENTION_FIELDS:
             yield self._row(f"keep-{key}", label, str(getattr(self.settings.retention, key)), hint)
-        yield Static("", id="freq-retention")
 
     @staticmethod
     def _row(widget_id: str, label: str, value: str, hint: str) -> Horizontal:
@@ -268,3 +323,11 @@ class FrequencyForm(Vertical):
             jobs.update("\n".join(job_lines(replace(self.settings, schedule=schedule))))
         kept_problems = [p for p in found if p not in schedule.problems()]
         kept.update(kept_problems[0] if kept_problems else retention_words(retention))
+        # The words above the retention fields grow and shrink as they are typed in: the field
+        # being typed in stays in view.
+        self.call_after_refresh(self._focused_in_view)
+
+    def _focused_in_view(self) -> None:
+        focused = self.app.focused
+        if isinstance(focused, Input) and self in focused.ancestors:
+            focused.scroll_visible(animate=False)

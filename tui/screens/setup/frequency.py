@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from ...widgets.frequency_form import FrequencyForm
 from .base import SetupStep
@@ -34,6 +34,12 @@ class FrequencyStep(SetupStep):
         yield Static("The last step saves the settings and installs this schedule into the operating system "
                      "(it runs without the passphrase, with this machine's write-only key); f on the home "
                      "screen changes it later.", id="freq-after")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A problem Next showed goes once what is typed is right again (the form's words say
+        what is wrong while typing)."""
+        if self.problem_text and not self.query_one(FrequencyForm).read()[2]:
+            self.problem(None)
 
     def check(self) -> str | None:
         schedule, retention, found = self.query_one(FrequencyForm).read()
