@@ -33,7 +33,9 @@ def supp_run(result: str, message: str) -> RunRecord:
     (SUPP_ON, replace(COPIED, verified_ok=False), (supp_run("failed", "The path is not there."),),
      "Copied 19 hours ago, verified 7 days ago (FAILED); last run failed 20 hours ago"),
     (SUPP_ON, SupplementalState(), (supp_run("incomplete", "Stopped."),), "Never copied; last run incomplete 20 hours ago"),
-], ids=["off: no line", "never copied", "copied and verified", "failed run, failed verify", "incomplete"])
+    (SUPP_ON, None, (supp_run("ok", "Copied."),), "Copied 19 hours ago; last run ok"),
+], ids=["off: no line", "never copied", "copied and verified", "failed run, failed verify", "incomplete",
+        "not gathered (folders only): the run says"])
 def test_the_supplemental_copy_in_one_line(settings, supp, runs, line):
     status = replace(STATUS, supplemental=supp, runs=runs)
     assert [str(x) for x in dashboard.supplemental_lines(settings, status, NOW)] == ([line] if line else [])

@@ -10,7 +10,7 @@ import os
 from datetime import datetime, timedelta
 
 import pytest
-from tuihelpers import PASSPHRASE, SIZE_SMALL, settle, text_of
+from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
 
 from engine import jobs, runlog
 from engine.joblock import JobLock
@@ -78,6 +78,10 @@ async def test_copy_now_runs_outside_the_window_once_and_says_how_it_ended(supp_
         assert said.startswith("Copied (") and f"Supplemental copy at {supp_on.supplemental.path}: Saved " in said
         assert app.busy is None
         assert text_of(screen.query_one("#supp-last")) != "never"  # read again after the copy
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)  # the home screen's line says it too
+        assert lines_of(app.screen, "#supplemental-copy") == ["Copied just now; last run ok"]
     runs = runlog.history("supplemental")
     assert [(r.result, r.trigger) for r in runs] == [("ok", "manual")]
     there = Repository.open(supp_on.supplemental.path)

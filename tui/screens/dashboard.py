@@ -271,15 +271,15 @@ def supplemental_lines(settings: Settings, status: State, current: Any) -> list[
     if not settings.supplemental.enabled:
         return []
     supp = status.supplemental
-    if supp is not None and supp.last_copy:
-        line = Text(f"Copied {fmt.ago(supp.last_copy, current)}")
-    else:
-        line = Text("Never copied", style="yellow")
+    run = next((r for r in status.runs if r.job == "supplemental"), None)
+    last = supp.last_copy if supp is not None and supp.last_copy else None
+    if last is None and run is not None and run.result == "ok":
+        last = run.finished  # (a folders-only setup gathers no supplemental state: its latest run says)
+    line = Text(f"Copied {fmt.ago(last, current)}") if last else Text("Never copied", style="yellow")
     if supp is not None and supp.verified_at:
         line.append(f", verified {fmt.ago(supp.verified_at, current)}")
         if supp.verified_ok is False:
             line.append(" (FAILED)", style="bold red")
-    run = next((r for r in status.runs if r.job == "supplemental"), None)
     if run is not None and run.result != "ok":
         line.append(f"; last run {run.result} {fmt.ago(run.started, current)}",
                     style="bold red" if run.result == "failed" else "yellow")
