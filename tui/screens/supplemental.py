@@ -209,9 +209,6 @@ class SupplementalScreen(JobScreen):
     def show_database_dumped(self, e: ev.DatabaseDumped) -> None:
         self.query_one("#supp-run", Static).update(f"Copying: database {e.database} saved ({e.tables} tables).")
 
-    def show_check_progress(self, e: ev.CheckProgress) -> None:
-        self.query_one("#supp-run", Static).update(f"Checking the copy: {e.phase} ({e.done} of {e.total}).")
-
     def on_job_failed(self, message: JobFailed) -> None:
         if message.job == "copy":
             self.app.busy = None
