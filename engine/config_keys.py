@@ -255,6 +255,8 @@ def _parse(k: Key, words: list[str]) -> object:
         if k.is_folder:
             return tuple(normal(w) if w.strip() else w for w in words)
         return _days([part.strip() for w in words for part in w.split(",") if part.strip()])
+    if k.name == ARCHIVE_TIMES and words:  # times of day: "10:00 23:00", "10:00, 23:00" or "10:00,23:00"
+        return ", ".join(part.strip() for w in words for part in w.split(",") if part.strip())
     text = _one(k.name, words)
     if k.is_folder or k.name == SUPPLEMENTAL_PATH:
         return normal(text) if text.strip() else text
@@ -277,6 +279,7 @@ def _parse(k: Key, words: list[str]) -> object:
 
 
 SUPPLEMENTAL_PATH = "supplemental.path"
+ARCHIVE_TIMES = "schedule.archive"
 _ON, _OFF = ("on", "true", "yes", "1"), ("off", "false", "no", "0")
 
 

@@ -11,7 +11,10 @@ The defaults are the practice's (docs: the Frequency issue and
 shared/docs/research/next_features.md): the nightly backup at 9:00 pm every
 day, after the office closes and before Open Dental's own Supplemental
 window (10 pm to 4 am); office-hours database backups off; maintenance
-(retention, reclaiming space, a check) on Sunday at 11:30 pm; every backup
+(retention, reclaiming space, a check) on Sunday at 11:30 pm; the copy to the
+archive drive at 11:00 pm (after the nightly backup) and again at 10:00 am,
+so a drive swapped in the morning is copied the same day (a drive not plugged
+in is a skipped run and a reminder, never a failure); every backup
 kept 48 hours, then 30 daily, 13 weekly, 24 monthly and 7 yearly.
 """
 from __future__ import annotations
@@ -26,12 +29,14 @@ from .schedule.windows import account_problem
 OFF = "off"
 ALL_DAYS = WEEKDAY_NAMES
 OFFICE_DAYS = WEEKDAY_NAMES[:5]
-JOBS = ("backup", "intraday", "maintenance")
+JOBS = ("backup", "intraday", "maintenance", "archive")
 """The scheduled jobs: the nightly ``backup`` (database and every folder), ``intraday``
-(the database only, in office hours) and ``maintenance`` (retention, reclaiming space, a check)."""
+(the database only, in office hours), ``maintenance`` (retention, reclaiming space, a check) and
+``archive`` (the snapshots each plugged-in archive drive lacks; started only once a drive is set up:
+``Settings.calendars()``)."""
 SCHEDULED_JOBS = (*JOBS, "supplemental")
 """Every job the operating system may start: the ``[schedule]`` table's, and the supplemental copy
-at its window's start (``[supplemental]``). ``archive`` runs by hand or from the Archives screen."""
+at its window's start (``[supplemental]``)."""
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
@@ -74,6 +79,11 @@ class ScheduleSettings:
     account: str = ""
     """Windows only: the account the tasks run as (DOMAIN\\user), or empty for SYSTEM. Never a password:
     schtasks asks for it at install and Windows keeps it."""
+    archive: str = "10:00, 23:00"
+    """The copies to the archive drive that is plugged in: times of day on the same minute, such as
+    10:00, 23:00, or ``off``. A drive not plugged in is a skipped run and a reminder."""
+    archive_days: tuple[str, ...] = ALL_DAYS
+    """The days of the copies to the archive drive."""
 
     def calendars(self) -> dict[str, Calendar]:
         """Job name -> when it runs, for the jobs that are on. Raises ScheduleError."""
@@ -86,6 +96,8 @@ class ScheduleSettings:
         if self.maintenance.strip().lower() != OFF:
             hour, minute = parse_clock(self.maintenance)
             found["maintenance"] = Calendar(parse_days(self.maintenance_days), (hour,), minute)
+        if self.archive.strip().lower() != OFF:
+            found["archive"] = _times(self.archive, parse_days(self.archive_days))
         return found
 
     def problems(self) -> list[str]:
@@ -110,6 +122,16 @@ def _hourly(text: str, days: frozenset[int]) -> Calendar:
     if m1 != m2:
         raise ScheduleError("Office-hours backups run on the same minute of each hour: write 08:00-18:00")
     return Calendar.hourly(h1, h2, days, minute=m1)
+
+
+def _times(text: str, days: frozenset[int]) -> Calendar:
+    """``"10:00, 23:00"`` -> a calendar at those hours on one minute; raises ScheduleError."""
+    clocks = sorted({parse_clock(part) for part in text.split(",") if part.strip()})
+    if not clocks:
+        raise ScheduleError(f"'{text}' is not a list of times: write it like 10:00, 23:00")
+    if len({m for _h, m in clocks}) > 1:
+        raise ScheduleError("The archive copies run on the same minute of each hour: write 10:00, 23:00")
+    return Calendar(days, tuple(h for h, _m in clocks), clocks[0][1])
 
 
 @dataclass(frozen=True)

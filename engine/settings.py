@@ -163,8 +163,11 @@ class Settings:
 
     def calendars(self) -> dict:
         """Job name -> when the operating system starts it: the schedule's jobs, and the supplemental
-        copy at its window's start when it is on. Raises ScheduleError."""
+        copy at its window's start when it is on; the archive copies only once an archive drive is
+        set up (before, there is nothing to copy to). Raises ScheduleError."""
         found = self.schedule.calendars()
+        if "archive" in found and not _archive_drives_set_up():
+            del found["archive"]
         if self.supplemental.enabled:
             found["supplemental"] = self.supplemental.calendar()
         return found
@@ -190,6 +193,17 @@ class Settings:
             databases = (DatabasePlan(target, lock_mode=self.database.lock_mode,
                                       lock_timeout=self.database.lock_timeout),)
         return BackupPlan(self.folders, databases)
+
+
+def _archive_drives_set_up() -> bool:
+    """Whether the archive book names a drive (an unreadable book counts: its alert says so)."""
+    from .archive.drives import load_book
+    from .errors import OdbackupError
+
+    try:
+        return bool(load_book().drives)
+    except OdbackupError:
+        return True
 
 
 def _nested_folders(folders: tuple[str, ...]) -> list[str]:

@@ -15,7 +15,7 @@ from .schedule.model import next_runs
 from .settings import Settings
 
 LABELS = {"backup": "backup", "intraday": "office-hours backup", "maintenance": "maintenance",
-          "supplemental": "supplemental copy"}
+          "supplemental": "supplemental copy", "archive": "archive copy"}
 EVENING_HOUR = 18
 
 

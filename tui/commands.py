@@ -777,7 +777,7 @@ def _rendered(kind: str, jobs: list, account: str = "") -> str:
 
 
 def _show_schedule(kind: str, module, calendars: dict, out: Printer) -> int:  # noqa: ANN001
-    from engine.jobsettings import SCHEDULED_JOBS  # ('run archive' is not one of them yet)
+    from engine.jobsettings import SCHEDULED_JOBS
 
     states = module.show(SCHEDULED_JOBS)
     if isinstance(out, JsonPrinter):

@@ -77,6 +77,8 @@ def test_each_key_is_set_shown_and_loaded_by_the_app_as_set(tmp_path):
         "schedule.maintenance": (["off"], "off"),
         "schedule.maintenance_days": (["Sat"], ["Sat"]),
         "schedule.account": (["OFFICE\\backup"], "OFFICE\\backup"),
+        "schedule.archive": (["09:45,", "22:45"], "09:45, 22:45"),
+        "schedule.archive_days": (["fri,mon", "Wed"], ["Mon", "Wed", "Fri"]),
         "retention.within": (["7d"], "7d"),
         "retention.last": (["3"], 3),
         "retention.hourly": (["12"], 12),
@@ -105,7 +107,7 @@ def test_each_key_is_set_shown_and_loaded_by_the_app_as_set(tmp_path):
         repository=repository, images_folder=images, extra_folders=(docs, exports),
         database=DatabaseSettings("db1.office", 3307, "backup", "opendental", "per-table", 7.5),
         schedule=ScheduleSettings("22:15", ("Mon", "Wed", "Fri"), "08:00-17:00", ("Tue",), "consistent",
-                                  "off", ("Sat",), "OFFICE\\backup"),
+                                  "off", ("Sat",), "OFFICE\\backup", "09:45, 22:45", ("Mon", "Wed", "Fri")),
         retention=RetentionSettings("7d", 3, 12, 14, 8, -1, 3, 7),
         supplemental=SupplementalSettings(True, supplemental, "22:30-05:00", False))
 
@@ -155,6 +157,8 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("schedule.intraday_lock_mode", ["fast"], ScheduleSettings(intraday_lock_mode="fast").problems()[0]),
         ("schedule.account", ["OFFICE\\back:up"], ScheduleSettings(account="OFFICE\\back:up").problems()[0]),
         ("schedule.maintenance", ["noon"], ScheduleSettings(maintenance="noon").problems()[0]),
+        ("schedule.archive", ["10:00,23:30"], ScheduleSettings(archive="10:00, 23:30").problems()[0]),
+        ("schedule.archive", [","], ScheduleSettings(archive="").problems()[0]),
         ("retention.within", ["2 days"], RetentionSettings(within="2 days").problems()[0]),
         ("retention.daily", ["-5"], RetentionSettings(daily=-5).problems()[0]),
         ("retention.reports_years", ["1"], RetentionSettings(reports_years=1).problems()[0]),

@@ -90,7 +90,7 @@ def test_every_event_is_shown_by_a_screen_of_the_app_or_declared_not_shown():
     assert not both, f"tui/messages.py's NOT_IN_APP lists events that screens show: {both}"
     # where the app's events go (the documented routing; a change here is a change of the app)
     assert shown[ev.LockStatus] == ["BackupScreen"] and shown[ev.DemoProgress] == ["DemoStep"]
-    assert shown[ev.TableRestored] == ["RestoreScreen", "VerifyScreen"]
+    assert shown[ev.TableRestored] == ["RestoreScreen", "SupplementalVerifyScreen", "VerifyScreen"]
 
 
 def test_a_method_named_after_an_event_is_its_handler():

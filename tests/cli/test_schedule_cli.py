@@ -13,12 +13,14 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cli_helpers import explain, ok, run_cli, summary
 
+from engine.archive.drives import ArchiveDrive, update_book
 from engine.jobsettings import ScheduleSettings
 from engine.schedule.model import next_runs
 from engine.settings import Settings, save_settings
@@ -34,6 +36,8 @@ def saved(tmp_path) -> Settings:
     settings = Settings(repository=str(tmp_path / "repo"), extra_folders=(str(folder),),
                         schedule=ScheduleSettings(intraday="08:00-17:00"))
     save_settings(settings)
+    # an archive drive is set up, so the archive copies are scheduled too (before one is, they are not)
+    update_book(lambda book: replace(book, drives=(ArchiveDrive("a" * 64, "Drive A"),)))
     return settings
 
 
@@ -66,8 +70,8 @@ def config_dir() -> str:
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze (Debian package systemd)")
 def test_print_for_systemd_passes_systemd_analyze_verify(saved, tmp_path):
     files = split_files(odbackup(["schedule", "show", "--print", "--for", "systemd"]).stdout)
-    assert sorted(files) == sorted(f"odbackup-{job}.{kind}" for job in ("backup", "intraday", "maintenance")
-                                   for kind in ("timer", "service"))
+    jobs = ("backup", "intraday", "maintenance", "archive")
+    assert sorted(files) == sorted(f"odbackup-{job}.{kind}" for job in jobs for kind in ("timer", "service"))
     folder = tmp_path / "units"
     folder.mkdir()
     for name, text in files.items():
@@ -80,13 +84,14 @@ def test_print_for_systemd_passes_systemd_analyze_verify(saved, tmp_path):
     assert os.access(program, os.X_OK)  # the virtualenv's own odbackup
     assert f'"--config-dir" "{config_dir()}"' in exec_start and '"--scheduled"' in exec_start
     assert "OnCalendar=Mon,Tue,Wed,Thu,Fri *-*-* 08..17:00:00" in files["odbackup-intraday.timer"]
+    assert '"run" "archive"' in files["odbackup-archive.service"]
 
 
 def test_print_for_cron_gives_lines_a_cron_evaluator_reads(saved):
     cronsim = pytest.importorskip("cronsim")
     text = odbackup(["schedule", "show", "--print", "--for", "cron"]).stdout
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#") and "=" not in ln.split()[0]]
-    assert len(lines) == 3
+    assert len(lines) == 4
     calendars = saved.schedule.calendars()
     after = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     for line in lines:
@@ -100,7 +105,8 @@ def test_print_for_cron_gives_lines_a_cron_evaluator_reads(saved):
 
 def test_print_for_windows_gives_one_task_per_job_sized_and_pointed_at_our_folders(saved):
     files = split_files(odbackup(["schedule", "show", "--print", "--for", "windows"]).stdout)
-    assert sorted(files) == ["\\odbackup\\backup", "\\odbackup\\intraday", "\\odbackup\\maintenance"]
+    assert sorted(files) == ["\\odbackup\\archive", "\\odbackup\\backup", "\\odbackup\\intraday",
+                             "\\odbackup\\maintenance"]
     limits = {}
     for name, text in files.items():
         task = ET.fromstring(text.split("\n", 1)[1])  # after the XML declaration (UTF-16 once written)
@@ -110,7 +116,7 @@ def test_print_for_windows_gives_one_task_per_job_sized_and_pointed_at_our_folde
         limits[name] = task.find("t:Settings/t:ExecutionTimeLimit", NS).text
         assert task.find("t:Settings/t:MultipleInstancesPolicy", NS).text == "IgnoreNew"
     assert limits == {"\\odbackup\\backup": "PT10H", "\\odbackup\\intraday": "PT45M",
-                      "\\odbackup\\maintenance": "PT12H"}
+                      "\\odbackup\\maintenance": "PT12H", "\\odbackup\\archive": "PT12H"}
 
 
 def test_install_says_plainly_when_no_scheduler_runs(saved, system):
@@ -138,6 +144,8 @@ def test_cron_install_show_and_remove_as_root(saved, system, tmp_path):
     assert not jobs["supplemental"]["registered"]
     nightly = datetime.fromisoformat(jobs["backup"]["next_run"])
     assert (nightly.hour, nightly.minute) == (21, 0)
+    archive = datetime.fromisoformat(jobs["archive"]["next_run"])
+    assert (archive.hour, archive.minute) in ((10, 0), (23, 0))
 
     # turned off in the settings, then installed again: its line goes, the others stay
     save_settings(Settings(repository=saved.repository, extra_folders=saved.extra_folders,

@@ -14,7 +14,8 @@ from engine.settings import Settings, SettingsError, from_dict, to_toml
 def test_the_defaults_are_the_practice_s():
     calendars = ScheduleSettings().calendars()
     assert calendars == {"backup": Calendar(frozenset(range(7)), (21,), 0),
-                         "maintenance": Calendar(frozenset({6}), (23,), 30)}
+                         "maintenance": Calendar(frozenset({6}), (23,), 30),
+                         "archive": Calendar(frozenset(range(7)), (10, 23), 0)}
     assert RetentionSettings().policy() == Policy(within=Duration(hours=48), daily=30, weekly=13,
                                                   monthly=24, yearly=7)
 
@@ -33,6 +34,10 @@ def test_office_hours_backups_when_turned_on():
     (ScheduleSettings(intraday="18:00-08:00"), "last hour comes before"),
     (ScheduleSettings(intraday="08:00-18:30"), "same minute"),
     (ScheduleSettings(intraday_lock_mode="fast"), "lock mode"),
+    (ScheduleSettings(archive="10:00, 23:30"), "same minute"),
+    (ScheduleSettings(archive="10:00, 25:00"), "not a time of day"),
+    (ScheduleSettings(archive=" , "), "not a list of times"),
+    (ScheduleSettings(archive_days=("Xyz",)), "Days are written"),
 ])
 def test_schedule_problems_in_plain_words(schedule, words):
     (problem,) = schedule.problems()
@@ -77,3 +82,23 @@ def test_every_config_key_has_its_meaning_from_the_field_docstrings():
     assert keys["schedule.nightly_days"].meaning == "The days the nightly backup runs."
     assert "``" not in keys["database.lock_mode"].meaning
     assert all(k.meaning for k in keys.values()), [k.name for k in keys.values() if not k.meaning]
+
+
+def test_archive_copies_at_the_times_listed_in_any_order_or_off():
+    s = ScheduleSettings(archive="23:15,07:15, 23:15", archive_days=("Mon", "fri"))
+    assert s.calendars()["archive"] == Calendar(frozenset({0, 4}), (7, 23), 15)
+    assert "archive" not in ScheduleSettings(archive="OFF").calendars()
+
+
+def test_the_archive_job_is_started_only_once_a_drive_is_set_up():
+    from dataclasses import replace
+
+    from engine.archive.drives import ArchiveDrive, book_path, update_book
+
+    settings = Settings(repository="/r", images_folder="/i")
+    assert "archive" not in settings.calendars()
+    update_book(lambda book: replace(book, drives=(ArchiveDrive("d" * 64, "Drive A"),)))
+    assert settings.calendars()["archive"] == Calendar(frozenset(range(7)), (10, 23), 0)
+    with open(book_path(), "w") as f:
+        f.write("{not json")
+    assert "archive" in settings.calendars()  # an unreadable book: scheduled, and its alert says why

@@ -323,3 +323,20 @@ def test_a_missing_destination_is_a_state_not_an_error(tmp_path):
     state = gather_state(settings, Sources(session=PASS))
     assert state.destination is not None and not state.destination.exists and state.problem
     assert [a.kind for a in alerts(settings, state, datetime.now(UTC))] == ["destination_missing"]
+
+
+def test_scheduled_archive_runs_skipped_for_want_of_a_drive_are_reminders_not_alerts():
+    from engine.archive.drives import ArchiveDrive, load_book, update_book
+
+    copied = (NOW - timedelta(days=2)).isoformat(timespec="seconds")
+    update_book(lambda book: dataclasses.replace(book, drives=(ArchiveDrive("d" * 64, "Drive A", last_copy=copied),)))
+    assert "archive" in SETTINGS.calendars()  # a drive is set up: the copies are scheduled
+    skipped = [RunRecord("archive", "schedule", f"2025-06-{day:02}T{hour}:00:00+00:00",
+                         f"2025-06-{day:02}T{hour}:00:01+00:00", "skipped",
+                         "No archive drive is plugged in ('Drive A' last copied 2025-06-28): plug one in.", 7)
+               for day in range(30, 22, -1) for hour in (23, 10) if (day, hour) != (30, 23)]  # newest first
+    state = dataclasses.replace(GOOD, runs=(skipped[0],), history=tuple(skipped), archive_book=load_book())
+    assert alerts(SETTINGS, state, NOW, tz=UTC) == [ALL_GOOD]
+    # without the book (it could not be read) a skipped run is worth saying
+    found = alerts(SETTINGS, dataclasses.replace(state, archive_book=None), NOW, tz=UTC)
+    assert [a.kind for a in found] == ["run_skipped"]

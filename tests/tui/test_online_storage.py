@@ -22,8 +22,10 @@ from engine.repository.s3probe import ProbeResult  # noqa: E402
 from engine.settings import load_settings, settings_path  # noqa: E402
 from tui.app import OdbackupApp  # noqa: E402
 from tui.screens.dashboard import DashboardScreen  # noqa: E402
+from tui.screens.setup.archives import ArchivesStep  # noqa: E402
 from tui.screens.setup.destination import DestinationStep  # noqa: E402
 from tui.screens.setup.encryption import EncryptionStep  # noqa: E402
+from tui.screens.setup.finish import FinishStep  # noqa: E402
 from tui.screens.setup.frequency import FrequencyStep  # noqa: E402
 from tui.screens.setup.online import OnlineStorageDialog, nights_text  # noqa: E402
 
@@ -125,6 +127,14 @@ async def test_setup_with_online_storage_tests_in_plain_words_then_creates_the_r
         await _fill(pilot, "group-b", second)
         await pilot.press("ctrl+n")
         await settle(pilot)
+        assert isinstance(app.screen, ArchivesStep)
+        await pilot.press("ctrl+n")  # no archive drive now: Next skips the step
+        await settle(pilot)
+        step = app.screen
+        assert isinstance(step, FinishStep)
+        await pilot.press("ctrl+n")  # saved, and the schedule's install tried: the step stays to say how
+        await settle(pilot)
+        assert app.screen is step and load_settings() is not None
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)

@@ -259,8 +259,6 @@ async def test_the_whole_setup_creates_the_repository_and_saves(small_db, images
         await next_step(pilot)
 
         step = app.screen
-        await skip_archives(pilot)
-        step = app.screen
         assert isinstance(step, FinishStep)
         summary = text_of(step.query_one("#summary"))
         assert f"Supplemental copy: each night 22:00-04:00 to {share}" in summary

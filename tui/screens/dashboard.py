@@ -24,6 +24,10 @@ from .archives import dashboard_lines
 from .common import JobScreen
 
 ROOMY_HEIGHT = 34
+COMPACT_JOBS = 3
+"""More jobs than this are listed one line each in Next runs when the terminal is small."""
+SHORT_LABELS = {"backup": "Backup", "intraday": "Office", "maintenance": "Maint.", "archive": "Arch.",
+                "supplemental": "Suppl."}
 APP_HINTS = {
     "not_enrolled": "press u to unlock, or enroll it in Setup",
     "no_backup": "press b to back up now",
@@ -99,18 +103,28 @@ class DashboardScreen(JobScreen):
                 yield InfoPanel("Repository", id="repository")
                 yield AlertList("Alerts", id="alerts")
                 yield InfoPanel("Archive drives", id="archives")
+                yield InfoPanel("Supplemental copy", id="supplemental-copy")
                 yield InfoPanel("Recent backups", id="recent")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Home"
         self.query_one("#archives").display = False  # shown once there are archive drives
+        self.query_one("#supplemental-copy").display = False  # shown when supplemental copies are on
         self.query_one("#actions", OptionList).border_title = "Actions"
         self.action_refresh()
 
     def on_resize(self) -> None:
         """The recent backups are shown when there is room for them (120x40 and the like)."""
         self.query_one("#recent").display = self.size.height >= ROOMY_HEIGHT
+        if self.status is not None:
+            self._show_next_runs(upcoming(self.settings, self.status.schedule, fmt.now()), fmt.now())
+
+    def _show_next_runs(self, runs: list[NextRun], current: Any) -> None:
+        """Two lines a job; one when more than three jobs must fit a small terminal (80x24)."""
+        compact = len(runs) > COMPACT_JOBS and self.size.height < ROOMY_HEIGHT
+        self.query_one("#next-runs", InfoPanel).show((compact_next_run_lines if compact else next_run_lines)(
+            runs, current))
 
     def on_screen_resume(self) -> None:
         if self.status is not None:
@@ -137,12 +151,14 @@ class DashboardScreen(JobScreen):
         self.query_one("#repository", InfoPanel).show(repository_lines(status))
         settings = self.settings
         self.query_one("#alerts", AlertList).show_alerts(alert_line(a) for a in alerts(settings, status, current))
-        self.query_one("#next-runs", InfoPanel).show(next_run_lines(upcoming(settings, status.schedule, current),
-                                                                    current))
+        self._show_next_runs(upcoming(settings, status.schedule, current), current)
         self.query_one("#recent", InfoPanel).show(recent_lines(status))
         archives = self.query_one("#archives", InfoPanel)
         archives.show(dashboard_lines(status.archive_book, current))
         archives.display = bool(archives.lines)
+        supplemental = self.query_one("#supplemental-copy", InfoPanel)
+        supplemental.show(supplemental_lines(settings, status, current))
+        supplemental.display = bool(supplemental.lines)
 
     # --- actions ------------------------------------------------------------------------------------
 
@@ -231,6 +247,45 @@ def next_run_lines(runs: list[NextRun], current: Any) -> list[str | Text]:
             when.append(" (not installed)", style="yellow")
         lines.append(when)
     return lines
+
+
+def compact_next_run_lines(runs: list[NextRun], current: Any) -> list[str | Text]:
+    """Each job in one line (``Arch. Mon 11:00pm``), ``*`` marking one the operating system does not
+    have, said once below."""
+    lines: list[str | Text] = []
+    for run in runs:
+        local = run.at.astimezone(current.tzinfo)
+        line = Text(f"{SHORT_LABELS.get(run.job, run.job[:6]):<6}", style="bold")
+        line.append(f" {local:%a} {local.strftime('%I:%M%p').lstrip('0').lower()}")
+        if not run.installed:
+            line.append("*", style="yellow")
+        lines.append(line)
+    if not all(run.installed for run in runs):
+        lines.append(Text("* not installed", style="yellow"))
+    return lines
+
+
+def supplemental_lines(settings: Settings, status: State, current: Any) -> list[str | Text]:
+    """The supplemental copy in one line (when it is on): its last copy, and its latest run's result
+    when that did not end well; its alerts say what to do."""
+    if not settings.supplemental.enabled:
+        return []
+    supp = status.supplemental
+    run = next((r for r in status.runs if r.job == "supplemental"), None)
+    last = supp.last_copy if supp is not None and supp.last_copy else None
+    if last is None and run is not None and run.result == "ok":
+        last = run.finished  # (a folders-only setup gathers no supplemental state: its latest run says)
+    line = Text(f"Copied {fmt.ago(last, current)}") if last else Text("Never copied", style="yellow")
+    if supp is not None and supp.verified_at:
+        line.append(f", verified {fmt.ago(supp.verified_at, current)}")
+        if supp.verified_ok is False:
+            line.append(" (FAILED)", style="bold red")
+    if run is not None and run.result != "ok":
+        line.append(f"; last run {run.result} {fmt.ago(run.started, current)}",
+                    style="bold red" if run.result == "failed" else "yellow")
+    elif run is not None:
+        line.append("; last run ok", style="green")
+    return [line]
 
 
 def last_backup_lines(status: State, current: Any) -> list[str | Text]:

@@ -6,8 +6,12 @@ successful ``odbackup run supplemental``), "Backup Copy Network Path" (checked i
 reachable, writable, space, whether the repository is there) and the window; "Save Defaults"
 writes them through the settings' one locked path, checked as ``odbackup config set`` checks
 them. "Make repository" makes the supplemental repository at the path, related to the main one
-(it asks for the passphrase). Open Dental's own settings (its ``preference`` rows) are shown
-read-only: odbackup never changes them. The admin-password finding is shown too.
+(it asks for the passphrase). "Copy now" runs the supplemental job as ``odbackup run
+supplemental --force`` does (outside its window too; once at a time; its record and log written),
+saying in plain words how far it is and how it ended; "Verify" opens the verify flow on the
+supplemental repository (a restore where it cannot hurt, its report kept in that repository).
+Open Dental's own settings (its ``preference`` rows) are shown read-only: odbackup never
+changes them. The admin-password finding is shown too.
 """
 from __future__ import annotations
 
@@ -21,14 +25,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 
+from engine import events as ev
 from engine.credentials import Sources
 from engine.places import DestinationCheck, check_destination
+from engine.runlog import RunRecord
 from engine.settings import Settings, update_settings
 from engine.supplemental.alerts import SupplementalState
 from engine.supplemental.settings import SupplementalSettings
 
+from ..joblog import JobLog
 from ..messages import JobDone, JobFailed
-from .common import JobScreen
+from ..widgets import fmt
+from .common import JobScreen, post_events
+from .verify import VerifyScreen
 
 
 def last_copy_words(state: SupplementalState | None, now: datetime | None = None) -> str:
@@ -81,12 +90,16 @@ class SupplementalScreen(JobScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save", "Save Defaults"),
+        Binding("ctrl+o", "copy", "Copy now"),
+        Binding("ctrl+v", "verify", "Verify"),
     ]
 
     DEFAULT_CSS = """
     SupplementalScreen #supp-body { padding: 0 1; }
     SupplementalScreen #supp-problem { padding: 0 1; }
     SupplementalScreen #supp-path-check, SupplementalScreen #supp-od { margin-top: 1; }
+    SupplementalScreen #supp-run { height: auto; }
+    SupplementalScreen .buttons Button { min-width: 0; margin-right: 1; }
     """
 
     @dataclass
@@ -101,6 +114,12 @@ class SupplementalScreen(JobScreen):
         """The Backup Copy Network Path was looked at."""
 
         check: DestinationCheck
+
+    @dataclass
+    class Copied(JobDone):
+        """The supplemental job ended (its run record)."""
+
+        record: RunRecord
 
     @dataclass
     class Made(JobDone):
@@ -125,6 +144,7 @@ class SupplementalScreen(JobScreen):
             yield _row("When (window, e.g. 22:00-04:00)", Input(supp.window, id="supp-window", compact=True))
             yield Checkbox("Also copy the images folder", supp.images, id="supp-images", compact=True)
             yield Static("", id="supp-path-check")
+            yield Static("", id="supp-run")
             yield Static(Text("Reading Open Dental's settings...", style="dim"), id="supp-od")
         problem = Static("", id="supp-problem", classes="problem")
         problem.display = False
@@ -134,6 +154,8 @@ class SupplementalScreen(JobScreen):
             yield Button("Save Defaults", id="save", variant="primary", compact=True)
             yield Button("Check path", id="check", compact=True)
             yield Button("Make repository", id="make", compact=True)
+            yield Button("Copy now", id="copy", compact=True)
+            yield Button("Verify", id="verify", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -168,7 +190,29 @@ class SupplementalScreen(JobScreen):
         self.query_one("#supp-path-check", Static).update(message.words)  # (the recovery key stays in view)
         self.problem(None)
 
+    def on_supplemental_screen_copied(self, message: Copied) -> None:
+        self.app.busy = None
+        self.query_one("#supp-run", Static).update(copied_words(message.record))
+        settings, secret = self.settings, self.app.secret
+        self.start_job("gather", lambda: self.Gathered(*gather(settings, secret)))  # the new last copy
+
+    def show_backup_started(self, e: ev.BackupStarted) -> None:
+        self.query_one("#supp-run", Static).update(f"Copying into {e.repository}...")
+
+    def show_backup_progress(self, e: ev.BackupProgress) -> None:
+        from engine.words import size
+
+        of = f" of {e.files_total:,}" if e.files_total is not None else ""
+        self.query_one("#supp-run", Static).update(
+            f"Copying: {e.files_done:,}{of} file(s), {size(e.bytes_done)} read, {size(e.bytes_stored)} new.")
+
+    def show_database_dumped(self, e: ev.DatabaseDumped) -> None:
+        self.query_one("#supp-run", Static).update(f"Copying: database {e.database} saved ({e.tables} tables).")
+
     def on_job_failed(self, message: JobFailed) -> None:
+        if message.job == "copy":
+            self.app.busy = None
+            self.query_one("#supp-run", Static).update(Text("The copy did not run.", style="bold red"))
         error = message.error
         self.problem(f"{error.message} {error.hint or ''}".strip())
         message.stop()
@@ -214,6 +258,29 @@ class SupplementalScreen(JobScreen):
     def _path_entered(self) -> None:
         self.action_check()
 
+    @on(Button.Pressed, "#copy")
+    def action_copy(self) -> None:
+        """Copy now: the supplemental job, forced (outside its window too); never two at once."""
+        if self.job_running("copy"):
+            self.notify("A supplemental copy is already running.", title="Supplemental")
+            return
+        if not self.settings.supplemental.path.strip():
+            self.problem("Type the Backup Copy Network Path and Save Defaults first.")
+            return
+        self.problem(None)
+        self.app.busy = "a supplemental copy"
+        self.query_one("#supp-run", Static).update("Starting the supplemental copy...")
+        self.start_job("copy", copy_now, self, self.settings)
+
+    @on(Button.Pressed, "#verify")
+    def action_verify(self) -> None:
+        """Verify: the verify flow, on the supplemental repository."""
+        if not self.settings.supplemental.path.strip():
+            self.problem("Type the Backup Copy Network Path and Save Defaults first.")
+            return
+        self.problem(None)
+        self.app.push_screen(SupplementalVerifyScreen())
+
     @on(Button.Pressed, "#make")
     def action_make(self) -> None:
         """Make the supplemental repository at the path (the passphrase is asked for when needed)."""
@@ -230,6 +297,44 @@ class SupplementalScreen(JobScreen):
         main, secret = self.settings.repository, self.app.secret
         self.query_one("#supp-path-check", Static).update("Making the supplemental repository...")
         self.start_job("make", lambda: self.Made(make_words(path, main, secret)))
+
+
+class SupplementalVerifyScreen(VerifyScreen):
+    """The verify flow on the supplemental repository (its snapshots, its report kept there)."""
+
+    @property
+    def settings(self) -> Settings:
+        from engine.supplemental.run import copy_settings
+
+        saved = self.app.settings
+        assert saved is not None, "this screen needs saved settings"
+        return copy_settings(saved)
+
+    def repository_location(self) -> str:
+        return self.settings.repository
+
+
+def copy_now(screen: SupplementalScreen, settings: Settings) -> JobDone:
+    """The supplemental job, as ``odbackup run supplemental --force`` runs it (record and log written)."""
+    from textual.worker import get_current_worker
+
+    from engine import jobs
+
+    job = jobs.get_job("supplemental")
+    log = JobLog(job.name)
+    log.write(f"Run of {job.name} (started in the app, Copy now): {job.description}.")
+    record = jobs.run(job, settings, on_event=post_events(screen, "copy", log),
+                      cancel=get_current_worker().cancelled_event, trigger="manual", force=True)
+    log.write(f"{record.result}: {record.message}", "INFO" if record.result == "ok" else "WARN")
+    return SupplementalScreen.Copied(record)
+
+
+def copied_words(record: RunRecord) -> Text:
+    """How Copy now ended, in plain words."""
+    if record.result == "ok":
+        return Text(f"Copied ({fmt.ago(record.finished)}): {record.message}", style="green")
+    style = "bold red" if record.result == "failed" else "yellow"
+    return Text(f"The copy {record.result}: {record.message}", style=style)
 
 
 def _row(label: str, widget: Static | Input) -> Horizontal:
