@@ -10,9 +10,10 @@ target still works for chunks it already holds with the same bytes.
 
 The order is a backup's (``BlobWriter`` publishes packs, then index files), and each
 snapshot file is written last: a run killed at any moment leaves a valid target, and
-the next run sends again only what was not yet indexed. A snapshot counts as present in
-the target when one there has the same time and host (its ID differs: the file is sealed
-with another key).
+the next run first indexes the complete packs a killed run published but did not index
+(as a related copy does), so it sends again only what had not reached a complete pack.
+A snapshot counts as present in the target when one there has the same time and host
+(its ID differs: the file is sealed with another key).
 """
 from __future__ import annotations
 
@@ -125,18 +126,19 @@ def reseal_snapshots(source: Repository, target: Repository, refs: list[str] | N
                      on_event: EventSink = ignore_events, cancel: threading.Event | None = None):
     """Copy the snapshots ``refs`` names (default: all) that ``target`` lacks, re-sealed (module
     docstring). Both must be unlocked with their full keys; the caller holds the locks."""
-    from .copy import CopyResult
+    from .copy import CopyResult, adopt_unindexed_packs
 
     source.require_full_key()
     target.require_full_key()
     cancel = cancel or threading.Event()
     started = time.monotonic()
+    adopted = adopt_unindexed_packs(target)
     chosen = source.snapshots() if not refs else [source.find_snapshot(r) for r in refs]
     present = {(s.time, s.hostname) for s in (read_snapshot(target.backend, target.keys.maint_key, i)
                                               for i in snapshot_ids(target.backend))}
     wanted = sorted({s.snapshot_id: s for s in chosen if (s.time, s.hostname) not in present}.values(),
                     key=lambda s: (s.time, s.snapshot_id))
-    on_event(CopyPlanned(source.location, target.location, len(wanted), len(chosen) - len(wanted), 0, 0, 0))
+    on_event(CopyPlanned(source.location, target.location, len(wanted), len(chosen) - len(wanted), 0, 0, adopted))
     writer = BlobWriter(target, on_event=on_event)
     resealer = _Resealer(source, writer, on_event, cancel)
     copied = []
@@ -149,4 +151,5 @@ def reseal_snapshots(source: Repository, target: Repository, refs: list[str] | N
         raise
     seconds = time.monotonic() - started
     on_event(CopyFinished(len(copied), resealer.blobs, writer.bytes_stored, 0, seconds))
-    return CopyResult(tuple(copied), len(chosen) - len(wanted), resealer.blobs, writer.bytes_stored, 0, 0, seconds)
+    return CopyResult(tuple(copied), len(chosen) - len(wanted), resealer.blobs, writer.bytes_stored, 0, adopted,
+                      seconds)

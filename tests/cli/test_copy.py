@@ -21,6 +21,7 @@ from cli_helpers import (
     events,
     explain,
     init_repo,
+    json_lines,
     ok,
     random_file,
     shared_env,
@@ -206,10 +207,12 @@ def test_copy_into_an_unrelated_repository_reseals_with_both_passphrases(tmp_pat
         _drop(restored)
 
 
-def _killed_copy(source: Repo, target: Repo, changes: int) -> subprocess.CompletedProcess:
+def _killed_copy(source: Repo, target: Repo, changes: int, *args: str,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, str(Path(__file__).with_name("kill_after.py")), str(changes),
-               "copy", "--repo", str(source.path), "--to", str(target.path)]
-    return subprocess.run(command, cwd=ROOT, env=source.env(None), capture_output=True, text=True, timeout=120)
+               "copy", "--repo", str(source.path), "--to", str(target.path), *args]
+    return subprocess.run(command, cwd=ROOT, env=source.env(None) if env is None else env, capture_output=True,
+                          text=True, timeout=120)
 
 
 def test_copy_killed_at_random_moments_leaves_a_valid_target_that_the_next_copy_completes(tmp_path, practice):
@@ -247,3 +250,65 @@ def test_copy_killed_at_random_moments_leaves_a_valid_target_that_the_next_copy_
         assert full - landed <= doc["bytes_sent"] <= full - landed + 8192 * len(packs), (doc, landed, full)
         _assert_restores_exactly(target, expected, database, tmp_path / f"out{seed}")
     assert in_the_middle >= 3, f"only {in_the_middle} kill(s) landed after copy had sent data"
+
+
+OTHER = "the other repository's one"
+RESEAL_SEEDS = range(4)
+
+
+def test_reseal_copy_killed_at_random_moments_leaves_a_valid_target_that_the_next_copy_completes(
+        tmp_path, practice):
+    """The re-sealing path (an unrelated target, both passphrases) under four seeded SIGKILLs: half at
+    a random time, half right after a random one of copy's file-system changes. Each time the target
+    passes check --read-data, the next copy completes without sending again blobs that already landed
+    in complete packs, and every snapshot restores exactly from the target."""
+    repo, expected, database, _source = practice
+    env = repo.env(PASSPHRASE, ODBACKUP_TO_PASSPHRASE=OTHER)
+    reference = init_repo(tmp_path / "reference", passphrase=OTHER, base_env=repo.base_env)
+    started = time.monotonic()
+    counted = _killed_copy(repo, reference, 0, "--json", env=env)
+    total = time.monotonic() - started
+    assert counted.returncode == 0, counted.stderr
+    changes = int(counted.stderr.rsplit("changes:", 1)[1])
+    assert changes > 10
+    full = summary(counted)["bytes_sent"]
+    assert len(summary(counted)["snapshots_copied"]) == 3 and full > 2_000_000
+    in_the_middle = 0
+    for seed in RESEAL_SEEDS:
+        rng = random.Random(seed)
+        target = init_repo(tmp_path / f"seed{seed}", passphrase=OTHER, base_env=repo.base_env)
+        if seed % 2:
+            cp = _killed_copy(repo, target, rng.randint(1, changes), env=env)
+            assert cp.returncode == -signal.SIGKILL, cp.stderr
+        else:
+            proc = subprocess.Popen(cli_command(["copy", "--repo", repo.path, "--to", target.path]), cwd=ROOT,
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, total))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        packs = [p for p in (target.path / "data").rglob("*") if p.is_file() and not p.name.startswith(".tmp")]
+        landed = sum(p.stat().st_size for p in packs)
+        in_the_middle += 0 < landed
+        ok(target.run(["check", "--repo", target.path, "--read-data"], passphrase=OTHER))
+        cp = ok(repo.run(["copy", "--repo", repo.path, "--to", target.path, "--json"], ODBACKUP_TO_PASSPHRASE=OTHER))
+        doc = summary(cp)
+        assert len(doc["snapshots_copied"]) + doc["snapshots_present"] == 3, explain(cp)
+        # what landed in complete packs is not sent again (a pack's header is at most a few KiB here)
+        assert full - landed <= doc["bytes_sent"] <= full - landed + 8192 * len(packs), (doc, landed, full)
+        listing = ok(target.run(["snapshots", "--repo", target.path, "--json"], passphrase=OTHER))
+        times = sorted((e["time"], e["id"]) for e in json_lines(listing.stdout) if e["event"] == "snapshot")
+        assert len(times) == 3, explain(listing)  # none copied twice
+        mapped = [(new, tree) for (_time, new), (_old, tree) in zip(times, expected, strict=True)]
+        out = tmp_path / f"out{seed}"
+        ok(target.run(["check", "--repo", target.path, "--read-data"], passphrase=OTHER))
+        for snap_id, tree in mapped:
+            ok(target.restore(out / snap_id[:8], snapshot=snap_id[:8], env=target.env(OTHER)))
+            assert describe_tree(out / snap_id[:8] / "Images") == tree
+        restored = f"odb_copy_k_{uuid.uuid4().hex[:8]}"
+        try:
+            ok(target.run(["restore-db", "--repo", target.path, mapped[-1][0][:8], "--into",
+                           f"mysql://root@127.0.0.1:3306/{restored}"], passphrase=OTHER))
+            assert _describe_db(restored) == database
+        finally:
+            _drop(restored)
+    assert in_the_middle >= 2, f"only {in_the_middle} kill(s) landed after copy had sent data"
