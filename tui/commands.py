@@ -113,7 +113,8 @@ def copy(args: argparse.Namespace, out: Printer) -> int:
                 result = copy_snapshots(source, target, args.snapshots or None, on_event=out,
                                         refresh=lock.refresh, cancel=cancel)
             else:
-                result = reseal_snapshots(source, target, args.snapshots or None, on_event=out)
+                result = reseal_snapshots(source, target, args.snapshots or None, on_event=out,
+                                          refresh=lock.refresh, cancel=cancel)
     out.summary({"source": source.location, "target": target.location, "label": target.label,
                  "snapshots_copied": list(result.snapshots), "snapshots_present": result.snapshots_present,
                  "blobs": result.blobs, "bytes_sent": result.bytes_sent, "packs_written": result.packs_written,

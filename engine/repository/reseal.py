@@ -21,6 +21,7 @@ import dataclasses
 import json
 import threading
 import time
+from collections.abc import Callable
 
 from ..errors import Cancelled
 from ..events import (
@@ -46,8 +47,9 @@ class _Resealer:
     """Rewrites one snapshot's trees for the target, with a memo shared across snapshots."""
 
     def __init__(self, source: Repository, writer: BlobWriter, on_event: EventSink,
-                 cancel: threading.Event) -> None:
+                 cancel: threading.Event, refresh: Callable[[], None]) -> None:
         self.source, self.writer, self.on_event, self.cancel = source, writer, on_event, cancel
+        self.refresh = refresh
         self.data: dict[bytes, bytes] = {}  # source data blob ID -> target ID
         self.folders: dict[bytes, tuple[bytes, bytes]] = {}  # source tree ID -> target (tree, refs)
         self.blobs = self.bytes = 0
@@ -66,6 +68,7 @@ class _Resealer:
     def _progress(self) -> None:
         if self.cancel.is_set():
             raise Cancelled("Copy was cancelled; what it sent stays in the target, and the next copy goes on.")
+        self.refresh()  # (the lock throttles itself)
         if time.monotonic() - self._tick > PROGRESS_EVERY:
             self.on_event(CopyProgress(self.blobs, 0, self.bytes, 0))
             self._tick = time.monotonic()
@@ -123,9 +126,11 @@ class _Resealer:
 
 
 def reseal_snapshots(source: Repository, target: Repository, refs: list[str] | None = None, *,
-                     on_event: EventSink = ignore_events, cancel: threading.Event | None = None):
+                     on_event: EventSink = ignore_events, cancel: threading.Event | None = None,
+                     refresh: Callable[[], None] = lambda: None):
     """Copy the snapshots ``refs`` names (default: all) that ``target`` lacks, re-sealed (module
-    docstring). Both must be unlocked with their full keys; the caller holds the locks."""
+    docstring). Both must be unlocked with their full keys; the caller holds the locks (``refresh``
+    keeps the target's fresh)."""
     from .copy import CopyResult, adopt_unindexed_packs
 
     source.require_full_key()
@@ -140,7 +145,7 @@ def reseal_snapshots(source: Repository, target: Repository, refs: list[str] | N
                     key=lambda s: (s.time, s.snapshot_id))
     on_event(CopyPlanned(source.location, target.location, len(wanted), len(chosen) - len(wanted), 0, 0, adopted))
     writer = BlobWriter(target, on_event=on_event)
-    resealer = _Resealer(source, writer, on_event, cancel)
+    resealer = _Resealer(source, writer, on_event, cancel, refresh)
     copied = []
     try:
         for snap in wanted:
