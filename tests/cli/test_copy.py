@@ -27,7 +27,7 @@ from cli_helpers import (
     shared_env,
     summary,
 )
-from test_prune import _change, _describe_db, _drop, _make_database
+from test_prune import _describe_db, _drop, back_up_a_changing_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(10)
@@ -53,24 +53,8 @@ def practice(tmp_path_factory):
     base = tmp_path_factory.mktemp("copy")
     repo = init_repo(base / "repo", base_env=shared_env(base / "home"))
     ok(repo.run(["enroll", "--repo", repo.path]))
-    rng = random.Random(15)
-    source = base / "src" / "Images"
-    for i in range(40):
-        random_file(source / "ABC"[i % 3] / f"scan{i}.jpg", rng.randrange(30_000, 160_000))
-    db = f"odb_copy_{uuid.uuid4().hex[:8]}"
-    _make_database(db)
-    try:
-        expected = []
-        for step in range(3):
-            args = ["--db", f"mysql://root@127.0.0.1:3306/{db}"] if step == 2 else []
-            doc = summary(ok(repo.run(["backup", "--repo", repo.path, "--path", source, *args, "--json"],
-                                      passphrase=None)))
-            expected.append((doc["snapshot_id"], describe_tree(source)))
-            if step < 2:
-                _change(source, rng, step)
-        database = _describe_db(db)
-    finally:
-        _drop(db)
+    expected, database, source = back_up_a_changing_folder(repo, base, seed=15, files=40, backups=3,
+                                                           db_prefix="odb_copy")
     yield repo, expected, database, source
 
 

@@ -79,6 +79,32 @@ def _describe_db(name: str) -> dict:
         conn.close()
 
 
+def back_up_a_changing_folder(repo: Repo, base: Path, *, seed: int, files: int, backups: int,
+                              db_prefix: str) -> tuple[list, dict, Path]:
+    """Back up a folder of ``files`` random scans ``backups`` times with the machine's credentials,
+    changing it in between, the last time with a database too: (snapshot ID, tree) per backup, the
+    database as it was, and the folder."""
+    rng = random.Random(seed)
+    source = base / "src" / "Images"
+    for i in range(files):
+        random_file(source / "ABC"[i % 3] / f"scan{i}.jpg", rng.randrange(30_000, 160_000))
+    db = f"{db_prefix}_{uuid.uuid4().hex[:8]}"
+    _make_database(db)
+    try:
+        expected = []
+        for step in range(backups):
+            args = ["--db", f"mysql://root@127.0.0.1:3306/{db}"] if step == backups - 1 else []
+            doc = summary(ok(repo.run(["backup", "--repo", repo.path, "--path", source, *args, "--json"],
+                                      passphrase=None)))
+            expected.append((doc["snapshot_id"], describe_tree(source)))
+            if step < backups - 1:
+                _change(source, rng, step)
+        database = _describe_db(db)
+    finally:
+        _drop(db)
+    return expected, database, source
+
+
 @pytest.fixture(scope="module")
 def forgotten(tmp_path_factory):
     """A repository (machine enrolled) whose 6 snapshots of a changing folder were cut to the newest
@@ -86,23 +112,8 @@ def forgotten(tmp_path_factory):
     base = tmp_path_factory.mktemp("prune")
     repo = init_repo(base / "repo", base_env=shared_env(base / "home"))
     ok(repo.run(["enroll", "--repo", repo.path]))
-    rng = random.Random(14)
-    source = base / "src" / "Images"
-    for i in range(45):
-        random_file(source / "ABC"[i % 3] / f"scan{i}.jpg", rng.randrange(30_000, 160_000))
-    db = f"odb_prune_{uuid.uuid4().hex[:8]}"
-    _make_database(db)
-    try:
-        expected = []
-        for step in range(6):
-            args = ["--db", f"mysql://root@127.0.0.1:3306/{db}"] if step == 5 else []
-            doc = summary(ok(repo.run(["backup", "--repo", repo.path, "--path", source, *args, "--json"],
-                                      passphrase=None)))
-            expected.append((doc["snapshot_id"], describe_tree(source)))
-            _change(source, rng, step)
-        database = _describe_db(db)
-    finally:
-        _drop(db)
+    expected, database, _source = back_up_a_changing_folder(repo, base, seed=14, files=45, backups=6,
+                                                            db_prefix="odb_prune")
     ok(repo.run(["forget", "--repo", repo.path, "--keep-last", "2"]))
     yield repo, expected[-2:], database
 

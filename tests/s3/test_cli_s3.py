@@ -26,7 +26,7 @@ from cli_helpers import (
     summary,
 )
 from seaweed import KEY_ID, SECRET, Seaweed
-from test_prune import _change, _describe_db, _drop, _make_database
+from test_prune import _change, _describe_db, _drop, back_up_a_changing_folder
 
 
 def module_env(home: Path) -> dict[str, str]:
@@ -49,24 +49,8 @@ def bucket_practice(tmp_path_factory, seaweed):
     env = module_env(base / "home")
     repo = init_at(seaweed.location(f"practice-{uuid.uuid4().hex[:8]}"), env)
     ok(repo.run(["enroll", "--repo", repo.path]))
-    rng = random.Random(16)
-    source = base / "src" / "Images"
-    for i in range(30):
-        random_file(source / "ABC"[i % 3] / f"scan{i}.jpg", rng.randrange(30_000, 160_000))
-    db = f"odb_s3_{uuid.uuid4().hex[:8]}"
-    _make_database(db)
-    try:
-        expected = []
-        for step in range(3):
-            args = ["--db", f"mysql://root@127.0.0.1:3306/{db}"] if step == 2 else []
-            doc = summary(ok(repo.run(["backup", "--repo", repo.path, "--path", source, *args, "--json"],
-                                      passphrase=None)))
-            expected.append((doc["snapshot_id"], describe_tree(source)))
-            if step < 2:
-                _change(source, rng, step)
-        database = _describe_db(db)
-    finally:
-        _drop(db)
+    expected, database, source = back_up_a_changing_folder(repo, base, seed=16, files=30, backups=3,
+                                                           db_prefix="odb_s3")
     yield repo, expected, database, source
 
 
