@@ -69,6 +69,13 @@ def folder_settings(enrolled, images) -> Settings:
 
 
 @pytest.fixture
+def saved(folder_settings):
+    """The folders-only settings, saved (the app starts on the dashboard)."""
+    save_settings(folder_settings)
+    return folder_settings
+
+
+@pytest.fixture
 def fresh_db():
     """Factory of unique database names; every one handed out is dropped afterwards."""
     names: list[str] = []

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from textual.widgets import Button, DataTable, Input
-from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
+from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, open_from_home, settle, text_of
 
 from engine.archive.drives import load_book
 from engine.backup import BackupPlan, run_backup
@@ -36,12 +36,7 @@ def snapshot_ids(path: Path) -> set[str]:
 
 
 async def open_archives(pilot) -> ArchivesScreen:
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, DashboardScreen)
-    await pilot.press("a")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, ArchivesScreen)
-    return pilot.app.screen
+    return await open_from_home(pilot, "a", ArchivesScreen)
 
 
 async def fill(pilot, selector: str, text: str) -> None:

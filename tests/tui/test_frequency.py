@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tuihelpers import SIZE_SMALL, settle, text_of
+from tuihelpers import SIZE_SMALL, open_from_home, settle, text_of
 
 from engine.jobsettings import RetentionSettings
 from engine.runlog import RunRecord
-from engine.settings import load_settings, save_settings
+from engine.settings import load_settings
 from tui.app import OdbackupApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.frequency import FrequencyScreen
@@ -44,19 +44,8 @@ def system(tmp_path, monkeypatch):
     return root
 
 
-@pytest.fixture
-def saved(folder_settings):
-    save_settings(folder_settings)
-    return folder_settings
-
-
 async def open_frequency(pilot) -> FrequencyScreen:
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, DashboardScreen)
-    await pilot.press("f")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, FrequencyScreen)
-    return pilot.app.screen
+    return await open_from_home(pilot, "f", FrequencyScreen)
 
 
 def shown(screen, selector: str) -> str:

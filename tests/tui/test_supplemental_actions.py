@@ -10,7 +10,7 @@ import os
 from datetime import datetime, timedelta
 
 import pytest
-from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, settle, text_of
+from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, open_from_home, settle, text_of
 
 from engine import jobs, runlog
 from engine.joblock import JobLock
@@ -49,12 +49,7 @@ def supp_on(folder_settings, tmp_path) -> Settings:
 
 
 async def open_supplemental(pilot) -> SupplementalScreen:
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, DashboardScreen)
-    await pilot.press("p")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, SupplementalScreen)
-    return pilot.app.screen
+    return await open_from_home(pilot, "p", SupplementalScreen)
 
 
 async def test_copy_now_runs_outside_the_window_once_and_says_how_it_ended(supp_on, monkeypatch):

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from tuihelpers import PASSPHRASE, SIZE_LARGE, SIZE_SMALL, settle, text_of
+from tuihelpers import PASSPHRASE, SIZE_LARGE, SIZE_SMALL, open_from_home, settle, text_of
 
 from engine.events import AdminPasswordsChecked
 from engine.opendental.supplemental import READ, OpenDentalSupplemental
 from engine.places import DestinationCheck
 from engine.repository.repo import Repository
-from engine.settings import DatabaseSettings, Settings, load_settings, save_settings
+from engine.settings import DatabaseSettings, Settings, load_settings
 from engine.status import State
 from engine.supplemental.alerts import SupplementalState
 from engine.supplemental.settings import SupplementalSettings
@@ -29,19 +29,8 @@ from tui.screens.supplemental import SupplementalScreen
 from tui.widgets import fmt
 
 
-@pytest.fixture
-def saved(folder_settings):
-    save_settings(folder_settings)
-    return folder_settings
-
-
 async def open_supplemental(pilot) -> SupplementalScreen:
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, DashboardScreen)
-    await pilot.press("p")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, SupplementalScreen)
-    return pilot.app.screen
+    return await open_from_home(pilot, "p", SupplementalScreen)
 
 
 async def type_into(pilot, screen, widget_id: str, text: str) -> None:

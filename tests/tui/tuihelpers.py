@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 import pymysql
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
 
 PASSPHRASE = "tui test passphrase"
 SIZE_SMALL = (80, 24)
 SIZE_LARGE = (120, 40)
+S = TypeVar("S", bound=Screen)
 
 
 def admin_conn() -> pymysql.connections.Connection:
@@ -61,6 +64,18 @@ async def settle(pilot: Pilot) -> None:
             break
     for _ in range(3):  # a job's outcome is posted when its worker's state changes, then handled,
         await pilot.pause()  # then the widgets it filled lay out: a message hop each
+
+
+async def open_from_home(pilot: Pilot, key: str, screen_class: type[S]) -> S:
+    """From the dashboard, press ``key`` and return the screen it opens (a ``screen_class``)."""
+    from tui.screens.dashboard import DashboardScreen
+
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, DashboardScreen)
+    await pilot.press(key)
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, screen_class)
+    return pilot.app.screen
 
 
 def lines_of(screen, selector: str) -> list[str]:
