@@ -22,9 +22,11 @@ def when(iso: str | datetime) -> datetime:
 
 
 def ago(value: str | datetime, current: datetime) -> str:
-    """``3 hours ago``, ``just now``."""
-    text = humanize.naturaltime(when(value), when=current)
-    return "just now" if text == "now" else text
+    """``3 hours ago``; ``just now`` for anything under ten seconds (and a clock a little ahead)."""
+    then = when(value)
+    if abs((current - then).total_seconds()) < 10:
+        return "just now"
+    return humanize.naturaltime(then, when=current)
 
 
 def duration(seconds: float) -> str:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from textual.worker import get_current_worker
-from tuihelpers import SIZE_LARGE, SIZE_SMALL, settle
+from tuihelpers import SIZE_LARGE, SIZE_SMALL, settle, settle_layout
 
 from engine import events as ev
 from engine.backup import BackupResult
@@ -194,8 +194,7 @@ def test_backup_result(snap_compare, size, monkeypatch):
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        for _ in range(3):  # the result panel grows and the table above it lays out again: let it settle
-            await pilot.pause()
+        await settle_layout(pilot)  # the result panel grows and the table above it lays out again: let it settle
 
     assert snap_compare(app(), terminal_size=size, run_before=run_before)
 
@@ -375,8 +374,7 @@ def test_setup_finish_after_installing_the_schedule(snap_compare, size, monkeypa
         await push(lambda: finish.FinishStep(draft))(pilot)
         await pilot.press("ctrl+n")
         await settle(pilot)
-        for _ in range(3):  # the answer is scrolled into view once it is laid out
-            await pilot.pause()
+        await settle_layout(pilot)  # the answer is scrolled into view once it is laid out
 
     assert snap_compare(setup_app(), terminal_size=size, run_before=run_before)
 
@@ -462,8 +460,7 @@ def test_restore_files_back_in_place_warning(snap_compare, size):
         await pilot.pause()
         pilot.app.screen.submit()
         await settle(pilot)
-        for _ in range(3):  # the dialog scrolls to the warning once it is laid out
-            await pilot.pause()
+        await settle_layout(pilot)  # the dialog scrolls to the warning once it is laid out
 
     assert snap_compare(app(), terminal_size=size, run_before=run_before)
 

@@ -62,8 +62,28 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
         if not any(w.is_running for w in pilot.app.workers):
             break
-    for _ in range(3):  # a job's outcome is posted when its worker's state changes, then handled,
-        await pilot.pause()  # then the widgets it filled lay out: a message hop each
+    # a job's outcome is posted when its worker's state changes, then handled, then the widgets
+    # it filled lay out: a message hop each, and more on a busy machine
+    await settle_layout(pilot)
+
+
+async def settle_layout(pilot: Pilot, rounds: int = 40) -> None:
+    """Pause until every widget's place and scroll position stayed the same for three pauses running.
+
+    A panel that grows makes the widgets above it lay out again, and a scroll to a widget happens
+    only once it has a place: a fixed number of pauses is enough on an idle machine, not on a busy one.
+    """
+    def layout() -> tuple:
+        return tuple((id(w), w.region, w.scroll_offset, w.virtual_size) for w in pilot.app.screen.walk_children())
+
+    before, calm = layout(), 0
+    for _ in range(rounds):
+        await pilot.pause()
+        now = layout()
+        calm = calm + 1 if now == before else 0
+        if calm >= 3:
+            return
+        before = now
 
 
 async def open_from_home(pilot: Pilot, key: str, screen_class: type[S]) -> S:
