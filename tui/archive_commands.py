@@ -77,14 +77,17 @@ def add_drive(args: argparse.Namespace, out: Printer) -> int:
         raise UsageError("Adding an archive drive needs the passphrase of the main repository: set "
                          "ODBACKUP_PASSPHRASE or run on a terminal.")
     main.unlock(secret)
-    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
+    given_recovery = looks_like_recovery_key(secret)
+    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if given_recovery else secret
     kind = "monthly" if args.monthly else "rotating"
     policy = retention_for(kind, main, _retention_policy())
-    added = add(args.path, args.label, kind, main, passphrase, policy)
+    added = add(args.path, args.label, kind, main, passphrase, policy,
+                main_recovery_key=secret if given_recovery else None)
     drive = added.drive
     if isinstance(out, JsonPrinter):
         out.summary({"repository_id": drive.repo_id, "label": drive.label, "kind": drive.kind,
                      "location": drive.hint, "created": added.created, "recovery_key": added.recovery_key,
+                     "recovery_key_of": main.repo_id if added.created and not added.recovery_key else None,
                      "policy": policy.describe() if policy else None})
         return EXIT_OK
     made = "Made" if added.created else "Added the existing archive repository at"
@@ -92,8 +95,11 @@ def add_drive(args: argparse.Namespace, out: Printer) -> int:
     out.result("It is recognized by its ID wherever it is plugged in; 'odbackup run archive' copies to it.")
     if policy is not None:
         out.result(f"Its retention: {policy.describe()}.")
+    if added.created and not added.recovery_key:
+        out.result("The practice's passphrase and the main repository's recovery key open it.")
     if added.recovery_key:
         out.result("")
+        out.result(f"{main.location} was made by an older odbackup, so its recovery key does not open this drive:")
         out.result("RECOVERY KEY of this drive (shown only this once):")
         out.result("")
         out.result(f"    {added.recovery_key}")

@@ -89,7 +89,8 @@ def _restores_exactly(repo, drive: Path, saved: list[tuple[str, dict]], out: Pat
 def test_add_makes_a_blank_folder_an_archive_drive_and_writes_nothing_where_it_refuses(tmp_path, office):
     repo, _images, media = office
     doc = summary(_add(repo, media / "DRIVE_A" / "odbackup", "Drive A, Tuesdays"))
-    assert doc["created"] and doc["kind"] == "rotating" and doc["recovery_key"].startswith("RK-")
+    assert doc["created"] and doc["kind"] == "rotating" and doc["recovery_key"] is None
+    assert doc["recovery_key_of"] == repo.repo_id  # the main recovery key opens the drive
     assert doc["policy"].startswith("every backup for 48h")  # the settings' retention, signed on the drive
     assert (media / "DRIVE_A" / "odbackup" / "policy").exists()
     assert Path(os.environ["ODBACKUP_CONFIG_DIR"], "credentials", f"{doc['repository_id']}.json").exists()

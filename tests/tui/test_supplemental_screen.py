@@ -66,7 +66,8 @@ async def test_make_the_repository_enable_and_save(saved, tmp_path):
         await settle(pilot)
         assert app.screen is screen
         made = shown(screen, "#supp-path-check")
-        assert made.startswith(f"Made the supplemental repository at {share}") and "RK-" in made
+        assert made.startswith(f"Made the supplemental repository at {share}") and "RK-" not in made
+        assert made.endswith("the passphrase and the main recovery key open it (no new key to write down).")
         there, main = Repository.open(str(share)), Repository.open(saved.repository)
         assert there.related_to(main) and there.label == "Supplemental copy"
         there.unlock(PASSPHRASE)  # the main passphrase opens it

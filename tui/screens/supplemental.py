@@ -371,5 +371,9 @@ def make_words(path: str, main: str, secret: str) -> str:
     done = prepare(path, main, secret)
     if not done.made:
         return f"{path} already holds the supplemental repository (related to {main})."
-    return (f"Made the supplemental repository at {path}; the passphrase opens it. Its own recovery key, to "
-            f"write down and keep with the main one: {done.recovery_key}")
+    if not done.recovery_key:
+        return (f"Made the supplemental repository at {path}; the passphrase and the main recovery key open "
+                "it (no new key to write down).")
+    return (f"Made the supplemental repository at {path}; the passphrase opens it. {main} was made by an older "
+            f"odbackup, so its recovery key does not: write down this one and keep it with it: "
+            f"{done.recovery_key}")

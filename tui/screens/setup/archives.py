@@ -1,8 +1,9 @@
 """Setup, optional step: archive drives (rotating drives taken home in turn, monthly drives kept).
 
 It can be skipped and done later (the dashboard's ``a``). A drive added here is made an archive
-drive at once (its repository is created, its recovery key shown once), since the backups'
-repository already exists at this point; the settings are saved at the last step as always.
+drive at once (its repository is created; the backups' passphrase and recovery key open it, and
+only beside backups made by an older odbackup is a recovery key of its own shown once), since the
+backups' repository already exists at this point; the settings are saved at the last step as always.
 """
 from __future__ import annotations
 

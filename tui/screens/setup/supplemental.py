@@ -4,8 +4,9 @@ Left off, Next skips it (the home screen's Supplemental, ``p``, turns it on late
 on, Next checks the Backup Copy Network Path as ``odbackup config set`` would, then makes
 the supplemental repository there, related to the main one, with the passphrase typed in
 this setup (:func:`engine.supplemental.place.prepare`); a repository already there is
-accepted when it is related. A new one's own recovery key is shown, and the next Next goes
-on. The choice is saved with the rest at the last step.
+accepted when it is related. The passphrase and the main recovery key open a new one (its
+own recovery key only beside a main repository made by an older odbackup); what was made is
+shown, and the next Next goes on. The choice is saved with the rest at the last step.
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ class SupplementalStep(SetupStep):
     def __init__(self, draft: SetupDraft) -> None:
         super().__init__(draft)
         self.shown_key = False
-        """A new repository's recovery key is on screen: the next Next goes on."""
+        """What was made (and any recovery key of its own) is on screen: the next Next goes on."""
 
     def body(self) -> Iterable[Widget]:
         current = self.draft.supplemental or (self.draft.saved.supplemental if self.draft.saved else
@@ -112,9 +113,13 @@ class SupplementalStep(SetupStep):
             self.go_next()
             return
         self.shown_key = True
+        if not done.recovery_key:
+            self.say("supp-step-result", f"Made the supplemental repository at {done.path}; your passphrase and "
+                     "recovery key open it too (no new key to write down). Press Next.")
+            return
         self.say("supp-step-result", f"Made the supplemental repository at {done.path}; the passphrase opens it. "
-                 f"Write down its own recovery key and keep it with the main one:\n{done.recovery_key}\n"
-                 "Then press Next.")
+                 "The backups were made by an older odbackup, so their recovery key does not: write down this "
+                 f"one and keep it with it:\n{done.recovery_key}\nThen press Next.")
 
     def on_job_failed(self, message) -> None:  # noqa: ANN001 - JobFailed
         error = message.error
