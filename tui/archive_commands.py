@@ -121,7 +121,8 @@ def list_drives(args: argparse.Namespace, out: Printer) -> int:
         rows.append({"label": d.label, "kind": d.kind, "repository_id": d.repo_id, "location": spot.place,
                      "plugged_in": spot.place is not None, "last_seen": d.hint, "last_copy": d.last_copy,
                      "snapshots": d.snapshots, "free_bytes": d.free_bytes, "room": room_words(d),
-                     "rotation_due": rotation_due(d, book, now), "sealed": d.sealed})
+                     "rotation_due": rotation_due(d, book, now), "sealed": d.sealed,
+                     "last_message": d.last_message})
     blank = blank_drives()
     if isinstance(out, JsonPrinter):
         out.summary({"drives": rows, "search_folders": list(book.search_folders), "rotate_days": book.rotate_days,
@@ -139,12 +140,14 @@ def list_drives(args: argparse.Namespace, out: Printer) -> int:
 
 def _drive_line(spot, book, now: datetime) -> str:
     from engine.archive.forecast import room_words, rotation_due
+    from engine.archive.job import FAILED_PREFIX
 
     d = spot.drive
     where = f"plugged in at {spot.place}" if spot.place else "not plugged in"
     last = _local(d.last_copy) if d.last_copy else "never"
     due = "; due to be swapped in" if rotation_due(d, book, now) else ""
-    return f"{d.label} ({d.kind}, {d.repo_id[:8]}): {where}; last copy {last}; {d.snapshots} snapshot(s); " \
+    failed = f" ({d.last_message.rstrip('.')})" if d.last_message.startswith(FAILED_PREFIX) else ""
+    return f"{d.label} ({d.kind}, {d.repo_id[:8]}): {where}; last copy {last}{failed}; {d.snapshots} snapshot(s); " \
            f"{room_words(d)}{due}."
 
 
