@@ -65,7 +65,7 @@ HASH_BLOCK = 1024 * 1024
 
 def run_archive(ctx: RunContext) -> None:
     """The archive job's step (module docstring)."""
-    from ..jobs import JobFailed
+    from ..jobs import JobFailed, JobSkipped
 
     book = load_book()
     if not book.drives:
@@ -77,8 +77,7 @@ def run_archive(ctx: RunContext) -> None:
         if spot.place is None:
             ctx.on_event(ArchiveDriveMissing(spot.drive.label, spot.drive.last_copy))
     if not usable:
-        ctx.skipped = "No archive drive is plugged in" + _due_words(found) + ": plug one in."
-        return
+        raise JobSkipped("No archive drive is plugged in" + _due_words(found) + ": plug one in.")
     source = ctx.repository()
     failed: list[str] = []
     for spot in usable:
