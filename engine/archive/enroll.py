@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from ..errors import NeedsPassphrase, UsageError
 from ..repository import keys as keymod
 from ..repository.policy import save_policy
 from ..repository.repo import Repository
@@ -82,8 +82,7 @@ def add_with_passphrase(place: str, label: str, kind: str, main_location: str, p
     from ..recovery import looks_like_recovery_key
 
     if looks_like_recovery_key(passphrase):
-        raise UsageError("Adding an archive drive takes the passphrase, not the recovery key.",
-                         hint="Give the passphrase, or use 'odbackup archive add' with the recovery key.")
+        raise NeedsPassphrase("Adding an archive drive takes the passphrase, not the recovery key.")
     main = Repository.open(main_location)
     main.unlock(passphrase)
     return add_drive(place, label, kind, main, passphrase, retention_for(kind, main, fallback))

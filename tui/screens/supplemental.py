@@ -294,9 +294,10 @@ class SupplementalScreen(JobScreen):
             self.ask_secret_then(self.action_make, lambda: self.problem(
                 "Making the supplemental repository needs the passphrase."))
             return
-        main, secret = self.settings.repository, self.app.secret
+        main = self.settings.repository
         self.query_one("#supp-path-check", Static).update("Making the supplemental repository...")
-        self.start_job("make", lambda: self.Made(make_words(path, main, secret)))
+        # the session's secret read when the job runs: asked again (the recovery key will not do), it restarts
+        self.start_job("make", lambda: self.Made(make_words(path, main, self.app.secret or "")))
 
 
 class SupplementalVerifyScreen(VerifyScreen):

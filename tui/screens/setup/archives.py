@@ -77,7 +77,11 @@ class ArchivesStep(SetupStep):
         self.say("drives-added", "Added: " + "; ".join(f"{a.drive.label} ({a.drive.kind}, {a.drive.hint})"
                                                         for a in self.added))
         self.query_one("#next", Button).label = "Next"
-        self.app.push_screen(DriveKeyScreen(message.added))
+        self.app.push_screen(DriveKeyScreen(message.added), self._ready_for_another)
+
+    def _ready_for_another(self, _closed: None) -> None:
+        """Back in the cleared form, the folder of the next drive is what to type."""
+        self.query_one("#drive-path").focus()
 
     def on_job_failed(self, message: JobFailed) -> None:
         if message.job == "add":

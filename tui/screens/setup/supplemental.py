@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
+from engine.errors import NeedsPassphrase
 from engine.repository.repo import Repository
 from engine.supplemental.place import Prepared, prepare
 from engine.supplemental.settings import SupplementalSettings
@@ -35,9 +36,16 @@ def after_encryption(draft: SetupDraft) -> SetupStep:
 
 
 def ready_without_secret(path: str, main: str) -> Prepared:
-    """Without the passphrase: only a related repository already at ``path`` will do."""
+    """Without the passphrase: a related repository already at ``path`` will do; a path that cannot
+    hold one says why; else the passphrase is asked for (NeedsPassphrase), and the job starts again."""
+    from engine.places import check_destination
     from engine.supplemental.place import SupplementalPathProblem
 
+    check = check_destination(path)
+    if not check.is_repository:
+        if check.problem:
+            raise SupplementalPathProblem(check.problem)
+        raise NeedsPassphrase("Making the supplemental repository needs the passphrase of the backups.")
     there = Repository.open(path)
     if not there.related_to(Repository.open(main)):
         raise SupplementalPathProblem(f"{path} holds another odbackup repository, not one related to {main}.")
@@ -98,12 +106,15 @@ class SupplementalStep(SetupStep):
         if found:
             self.problem(found[0])
             return
-        main, secret = self.draft.repository, self.draft.secret
-        self.say("supp-step-result", "Making the supplemental repository..." if secret else "Looking at the path...")
-        if secret:
-            self.start_job("supp-make", lambda: self.Ready(prepare(new.path, main, secret)))
-        else:
-            self.start_job("supp-make", lambda: self.Ready(ready_without_secret(new.path, main)))
+        main = self.draft.repository
+        self.say("supp-step-result", "Making the supplemental repository...")
+        self.start_job("supp-make", lambda: self.Ready(self._prepare(new.path, main)))
+
+    def _prepare(self, path: str, main: str) -> Prepared:
+        """In the worker: with the setup's passphrase, or the session's (asked for, then this runs
+        again), make or accept the repository; without, only accept one there already."""
+        secret = self.draft.secret or self.app.secret
+        return prepare(path, main, secret) if secret else ready_without_secret(path, main)
 
     def on_supplemental_step_ready(self, message: Ready) -> None:
         done = message.prepared
@@ -124,8 +135,7 @@ class SupplementalStep(SetupStep):
     def on_job_failed(self, message) -> None:  # noqa: ANN001 - JobFailed
         error = message.error
         self.say("supp-step-result", "")
-        hint = "" if self.draft.secret else " (making it needs the passphrase: the home screen's Supplemental, p)"
-        self.problem(f"{error.message}{hint}")
+        self.problem(f"{error.message} {error.hint or ''}".strip())
         message.stop()
 
     def next_step(self) -> Screen | None:
