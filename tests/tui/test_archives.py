@@ -147,6 +147,14 @@ async def test_the_setup_step_adds_a_drive_or_is_skipped(folder_settings, tmp_pa
         step.query_one("#add-drive", Button).press()
         await settle(pilot)
         assert step.problem_text.startswith("Type the folder on the drive")
+        (tmp_path / "PHOTOS").mkdir()
+        (tmp_path / "PHOTOS" / "beach.jpg").write_bytes(b"not a backup")
+        await fill(pilot, "#drive-path", str(tmp_path / "PHOTOS"))
+        await fill(pilot, "#drive-label", "Photos")
+        step.query_one("#add-drive", Button).press()
+        await settle(pilot)
+        assert "not empty and holds no odbackup repository" in step.problem_text
+        assert app.focused is step.query_one("#drive-path")  # what to fix
         await fill(pilot, "#drive-path", str(tmp_path / "MONTHLY"))
         await fill(pilot, "#drive-label", "Monthly 2026")
         step.query_one("#drive-monthly").value = True

@@ -87,6 +87,7 @@ class ArchivesStep(SetupStep):
         if message.job == "add":
             self.say("drives-added", "")
             self.problem(f"{message.error.message} {message.error.hint or ''}".strip())
+            self.query_one("#drive-path").focus()  # the folder is what to fix, most often (as AddDriveScreen)
             message.stop()
 
     def next_step(self) -> SetupStep:
