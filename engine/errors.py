@@ -70,6 +70,13 @@ class NeedsFullKey(OdbackupError):
     hint = "Give the passphrase or the recovery key."
 
 
+class NeedsPassphrase(NeedsFullKey):
+    """This needs the passphrase itself, and the recovery key was given: a new related repository's
+    passphrase key file is sealed with the passphrase (an archive drive, the supplemental copy)."""
+
+    hint = "Give the passphrase (the recovery key opens the new repository too, once it is made)."
+
+
 class RepositoryLocked(OdbackupError):
     """Another odbackup run is writing to this repository."""
 

@@ -62,7 +62,9 @@ class JobFailed(OdbackupError):
 
 
 class JobSkipped(OdbackupError):
-    """The job did not start its work, on purpose (its message says why); recorded as ``skipped``."""
+    """The job did not start its work, on purpose (its message says why): outside its window, turned
+    off, no archive drive plugged in (a reminder, never a failure). Recorded as ``skipped``; the one
+    way a step says so."""
 
     title = "Job skipped"
     exit_code = EXIT_SKIPPED
@@ -83,9 +85,6 @@ class RunContext:
     office_wait: float = 0.0
     incomplete: str | None = None
     """Why what was saved is incomplete (files that could not be read), else None."""
-    skipped: str | None = None
-    """Why there was nothing to do this time, as a reminder (no archive drive plugged in), else None:
-    the run ends ``skipped``, not failed."""
     force: bool = False
     """Run even outside the job's window (``odbackup run JOB --force``)."""
     said: list[str] = field(default_factory=list)
@@ -333,8 +332,6 @@ def _run_steps(job: Job, settings: Settings | None, on_event: EventSink, cancel:
         where = f" ({exc.filename})" if exc.filename else ""
         return _record(job, trigger, started, "failed", f"{exc.strerror or exc}{where}. What to do: check that "
                        "the drive or network share is connected and writable.", EXIT_FAILED, ctx)
-    if ctx.skipped and not ctx.said:
-        return _record(job, trigger, started, "skipped", ctx.skipped, EXIT_SKIPPED, ctx)
     if ctx.incomplete:
         return _record(job, trigger, started, "incomplete", " ".join(ctx.said) + f" Incomplete: {ctx.incomplete}.",
                        EXIT_INCOMPLETE, ctx)

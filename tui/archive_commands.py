@@ -77,14 +77,17 @@ def add_drive(args: argparse.Namespace, out: Printer) -> int:
         raise UsageError("Adding an archive drive needs the passphrase of the main repository: set "
                          "ODBACKUP_PASSPHRASE or run on a terminal.")
     main.unlock(secret)
-    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
+    given_recovery = looks_like_recovery_key(secret)
+    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if given_recovery else secret
     kind = "monthly" if args.monthly else "rotating"
     policy = retention_for(kind, main, _retention_policy())
-    added = add(args.path, args.label, kind, main, passphrase, policy)
+    added = add(args.path, args.label, kind, main, passphrase, policy,
+                main_recovery_key=secret if given_recovery else None)
     drive = added.drive
     if isinstance(out, JsonPrinter):
         out.summary({"repository_id": drive.repo_id, "label": drive.label, "kind": drive.kind,
                      "location": drive.hint, "created": added.created, "recovery_key": added.recovery_key,
+                     "recovery_key_of": main.repo_id if added.created and not added.recovery_key else None,
                      "policy": policy.describe() if policy else None})
         return EXIT_OK
     made = "Made" if added.created else "Added the existing archive repository at"
@@ -92,8 +95,11 @@ def add_drive(args: argparse.Namespace, out: Printer) -> int:
     out.result("It is recognized by its ID wherever it is plugged in; 'odbackup run archive' copies to it.")
     if policy is not None:
         out.result(f"Its retention: {policy.describe()}.")
+    if added.created and not added.recovery_key:
+        out.result("The practice's passphrase and the main repository's recovery key open it.")
     if added.recovery_key:
         out.result("")
+        out.result(f"{main.location} was made by an older odbackup, so its recovery key does not open this drive:")
         out.result("RECOVERY KEY of this drive (shown only this once):")
         out.result("")
         out.result(f"    {added.recovery_key}")
@@ -115,7 +121,8 @@ def list_drives(args: argparse.Namespace, out: Printer) -> int:
         rows.append({"label": d.label, "kind": d.kind, "repository_id": d.repo_id, "location": spot.place,
                      "plugged_in": spot.place is not None, "last_seen": d.hint, "last_copy": d.last_copy,
                      "snapshots": d.snapshots, "free_bytes": d.free_bytes, "room": room_words(d),
-                     "rotation_due": rotation_due(d, book, now), "sealed": d.sealed})
+                     "rotation_due": rotation_due(d, book, now), "sealed": d.sealed,
+                     "last_message": d.last_message})
     blank = blank_drives()
     if isinstance(out, JsonPrinter):
         out.summary({"drives": rows, "search_folders": list(book.search_folders), "rotate_days": book.rotate_days,
@@ -133,12 +140,14 @@ def list_drives(args: argparse.Namespace, out: Printer) -> int:
 
 def _drive_line(spot, book, now: datetime) -> str:
     from engine.archive.forecast import room_words, rotation_due
+    from engine.archive.job import FAILED_PREFIX
 
     d = spot.drive
     where = f"plugged in at {spot.place}" if spot.place else "not plugged in"
     last = _local(d.last_copy) if d.last_copy else "never"
     due = "; due to be swapped in" if rotation_due(d, book, now) else ""
-    return f"{d.label} ({d.kind}, {d.repo_id[:8]}): {where}; last copy {last}; {d.snapshots} snapshot(s); " \
+    failed = f" ({d.last_message.rstrip('.')})" if d.last_message.startswith(FAILED_PREFIX) else ""
+    return f"{d.label} ({d.kind}, {d.repo_id[:8]}): {where}; last copy {last}{failed}; {d.snapshots} snapshot(s); " \
            f"{room_words(d)}{due}."
 
 

@@ -56,6 +56,7 @@ def _warn_key_files(repo: Repository, out: Printer) -> None:
 
 
 def init(args: argparse.Namespace, out: Printer) -> int:
+    recovery: str | None
     if args.related_to:
         repo, recovery = _init_related(args)
     else:
@@ -63,13 +64,19 @@ def init(args: argparse.Namespace, out: Printer) -> int:
                                          object_lock_days=getattr(args, "object_lock_days", 0))
     if isinstance(out, JsonPrinter):
         out.summary({"repository": repo.location, "repository_id": repo.repo_id, "recovery_key": recovery,
+                     "recovery_key_of": repo.family if args.related_to and recovery is None else None,
                      "related_to": args.related_to, "label": repo.label})
         return EXIT_OK
     out.result(f"Created the encrypted repository at {repo.location}.")
     if args.related_to:
         out.result(f"It is related to {args.related_to}: 'odbackup copy' moves snapshots into it without the "
-                   "passphrase. It opens with the same passphrase as that repository, and with its own "
-                   "recovery key below.")
+                   "passphrase. It opens with the same passphrase as that repository, and with "
+                   + ("the same recovery key." if recovery is None else "its own recovery key below."))
+    if recovery is None:
+        return EXIT_OK
+    if args.related_to:
+        out.result(f"({args.related_to} was made by an older odbackup, so its recovery key does not open this "
+                   "one: keep both. Give its recovery key instead of the passphrase and it opens both.)")
     out.result("")
     out.result("RECOVERY KEY (shown only this once):")
     out.result("")
@@ -80,9 +87,10 @@ def init(args: argparse.Namespace, out: Printer) -> int:
     return EXIT_OK
 
 
-def _init_related(args: argparse.Namespace) -> tuple[Repository, str]:
+def _init_related(args: argparse.Namespace) -> tuple[Repository, str | None]:
     """A repository sharing REPO's secrets (FORMAT.md 10.4): REPO's passphrase opens it too
-    (given as the recovery key, a new passphrase is asked for); its recovery key is its own."""
+    (given as the recovery key, a new passphrase is asked for), and REPO's recovery key (its own
+    recovery key when REPO was made before the family recovery key and its passphrase was given)."""
     from engine.recovery import looks_like_recovery_key
 
     source = Repository.open(args.related_to)
@@ -91,9 +99,11 @@ def _init_related(args: argparse.Namespace) -> tuple[Repository, str]:
         raise UsageError("Making a related repository needs the passphrase of the one it is related to: set "
                          "ODBACKUP_PASSPHRASE or run on a terminal.")
     source.unlock(secret)
-    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if looks_like_recovery_key(secret) else secret
+    given_recovery = looks_like_recovery_key(secret)
+    passphrase = new_passphrase("ODBACKUP_NEW_PASSPHRASE") if given_recovery else secret
     return Repository.init_related(args.repo_path, source, passphrase, label=args.label,
-                                   object_lock_days=getattr(args, "object_lock_days", 0))
+                                   object_lock_days=getattr(args, "object_lock_days", 0),
+                                   source_recovery_key=secret if given_recovery else None)
 
 
 def copy(args: argparse.Namespace, out: Printer) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from ..errors import NeedsPassphrase, UsageError
 from ..repository import keys as keymod
 from ..repository.policy import save_policy
 from ..repository.repo import Repository
@@ -31,23 +31,28 @@ class AddedDrive:
 
     drive: ArchiveDrive
     created: bool
-    """A new repository was made on the drive (then ``recovery_key`` is its recovery key, shown once)."""
+    """A new repository was made on the drive."""
     recovery_key: str | None
+    """The new repository's own recovery key, shown once; None when the main repository's recovery key
+    opens it (FORMAT.md 10.4) or it was there already."""
     credentials: str
     """This machine's write-only credentials file for the drive."""
 
 
 def add_drive(place: str, label: str, kind: str, main: Repository, passphrase: str,
-              policy: Policy | None) -> AddedDrive:
+              policy: Policy | None, *, main_recovery_key: str | None = None) -> AddedDrive:
     """Make ``place`` an archive drive of ``main`` (unlocked with its full key) and add it to the book.
-    ``passphrase``: the new repository's (the main one's); ``policy``: a rotating drive's retention."""
+    ``passphrase``: the new repository's (the main one's); ``policy``: a rotating drive's retention;
+    ``main_recovery_key``: the recovery key that unlocked ``main``, if it did (then it opens the drive
+    even when ``main`` was made before the family recovery key)."""
     place = os.path.abspath(place)
     label = label.strip()
     _refuse_wrong(place, label, kind, main)
     main.require_full_key()
     existing = repo_id_at(place)
     if existing is None:
-        archive, recovery = Repository.init_related(place, main, passphrase, label=label)
+        archive, recovery = Repository.init_related(place, main, passphrase, label=label,
+                                                    source_recovery_key=main_recovery_key)
     else:
         archive, recovery = _related_there(place, main), None
     credentials = keymod.enroll_machine(archive.keys, archive.location)
@@ -77,8 +82,7 @@ def add_with_passphrase(place: str, label: str, kind: str, main_location: str, p
     from ..recovery import looks_like_recovery_key
 
     if looks_like_recovery_key(passphrase):
-        raise UsageError("Adding an archive drive takes the passphrase, not the recovery key.",
-                         hint="Give the passphrase, or use 'odbackup archive add' with the recovery key.")
+        raise NeedsPassphrase("Adding an archive drive takes the passphrase, not the recovery key.")
     main = Repository.open(main_location)
     main.unlock(passphrase)
     return add_drive(place, label, kind, main, passphrase, retention_for(kind, main, fallback))

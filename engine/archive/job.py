@@ -18,7 +18,11 @@ not sealed, with this machine's write-only credentials only:
    free space and its size (its growth for the forecast).
 
 No drive plugged in is a reminder, never a failure: the run ends
-``skipped`` (exit code 7) saying which drives are due.
+``skipped`` (exit code 7) saying which drives are due. With several drives
+plugged in, one that fails (pulled out, full, failing its check) does not stop
+the others: each still gets its copy, the failure is kept in the book as that
+drive's last message, and the run ends ``failed`` naming the drives that
+failed and why, after what the others got.
 
 Sealing: a final verification (every pack's hash, the structure, the
 snapshots) is written as ``FINAL-VERIFICATION.txt`` in the drive's
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import blake3
 
-from ..errors import RepositoryDamaged
+from ..errors import Cancelled, OdbackupError, RepositoryDamaged
 from ..events import ArchiveCopyDone, ArchiveDriveFound, ArchiveDriveMissing, ArchiveSealed
 from ..words import size
 from .drives import (
@@ -53,13 +57,15 @@ if TYPE_CHECKING:
     from ..repository.repo import Repository
 
 SEAL_FILE = "FINAL-VERIFICATION.txt"
+FAILED_PREFIX = "the last copy failed: "
+"""How a drive's last message in the book begins when its last copy failed."""
 RETENTION_WAIT = 600.0
 HASH_BLOCK = 1024 * 1024
 
 
 def run_archive(ctx: RunContext) -> None:
     """The archive job's step (module docstring)."""
-    from ..jobs import JobFailed
+    from ..jobs import JobFailed, JobSkipped
 
     book = load_book()
     if not book.drives:
@@ -71,13 +77,41 @@ def run_archive(ctx: RunContext) -> None:
         if spot.place is None:
             ctx.on_event(ArchiveDriveMissing(spot.drive.label, spot.drive.last_copy))
     if not usable:
-        ctx.skipped = "No archive drive is plugged in" + _due_words(found) + ": plug one in."
-        return
+        raise JobSkipped("No archive drive is plugged in" + _due_words(found) + ": plug one in.")
     source = ctx.repository()
+    failed: list[str] = []
     for spot in usable:
         assert spot.place is not None
         ctx.on_event(ArchiveDriveFound(spot.drive.label, spot.place, spot.moved))
-        archive_to(ctx, source, spot.drive, spot.place)
+        problem = _archive_one(ctx, source, spot.drive, spot.place)
+        if problem is not None:
+            failed.append(f"'{spot.drive.label}' at {spot.place}: {problem}")
+    if failed:
+        done = " ".join(ctx.said)
+        raise JobFailed((f"{done} " if done else "") + f"{len(failed)} of {len(usable)} archive drive(s) "
+                        "failed: " + "; ".join(failed),
+                        hint="Plug the drive that failed in again and run 'odbackup run archive'; if it fails "
+                             "again, check it ('odbackup check --repo' and its folder) or replace it.")
+
+
+def _archive_one(ctx: RunContext, source: Repository, drive: ArchiveDrive, place: str) -> str | None:
+    """:func:`archive_to` for one drive; what went wrong (also kept as the drive's last message), so the
+    next drive still gets its copy. Cancelling (and anything that is not a drive's or repository's
+    error: a bug) still ends the run."""
+    try:
+        archive_to(ctx, source, drive, place)
+    except Cancelled:
+        raise
+    except OdbackupError as exc:
+        words = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    except OSError as exc:  # the drive pulled out, full, or failing
+        words = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    else:
+        return None
+    from dataclasses import replace
+
+    update_drive(drive.repo_id, lambda d: replace(d, hint=place, last_message=FAILED_PREFIX + words))
+    return words
 
 
 def _due_words(found: list[Located]) -> str:
@@ -276,7 +310,8 @@ def _report_text(drive: ArchiveDrive, target: Repository, now: str, packs: list[
         f"Snapshots:      {len(snaps)}",
         "",
         "This drive is full and sealed: odbackup writes nothing to it again. Keep it in storage.",
-        "Open it with the practice's passphrase or this drive's recovery key:",
+        "Open it with the practice's passphrase or recovery key (or this drive's own recovery key,",
+        "if one was printed when it was made):",
         f"    odbackup snapshots --repo {target.location}",
         "",
         "Snapshots held (UTC):",

@@ -15,6 +15,14 @@ re-encrypted, because the data keys do not change.
 Machine credentials hold ``id_key``, ``maint_key`` and ``data_public`` but not
 ``data_private``: enough to add snapshots (and later to delete old ones and
 repack), never enough to read content, file names or table names back.
+
+The family recovery key (:class:`FamilyRecovery`, docs/FORMAT.md 4.1 and 10.4):
+a repository made with ``init`` also keeps, among its sealed secrets, a key
+derived from its recovery key, so a repository related to it (an archive drive,
+the supplemental copy) gets a recovery key file the *main* recovery key opens.
+Why this gives nothing away: it sits beside ``data_private`` in the sealed
+secrets, so only a holder of the passphrase or recovery key sees it, and they
+can read everything already; it is never in machine credentials.
 """
 from __future__ import annotations
 
@@ -33,6 +41,29 @@ KEY_KIND = "odbackup key file"
 
 
 @dataclass(frozen=True)
+class FamilyRecovery:
+    """The key-encryption key of a recovery key file the main repository's recovery key opens:
+    ``kek`` = HKDF-SHA256(the main recovery secret, ``salt``), exactly as a recovery key file's KEK
+    (4.2), kept sealed so that a relative made later (with the passphrase) can get such a file."""
+
+    salt: bytes
+    kek: bytes
+
+    @classmethod
+    def derive(cls, recovery: bytes) -> FamilyRecovery:
+        """From the 20-byte recovery secret, with a fresh salt (not that of any recovery key file)."""
+        salt = crypto.random_bytes(16)
+        return cls(salt, crypto.derive_from_recovery(recovery, salt))
+
+    def to_json(self) -> dict:
+        return {"salt": crypto.b64(self.salt), "kek": crypto.b64(self.kek)}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> FamilyRecovery:
+        return cls(crypto.unb64(doc["salt"]), crypto.unb64(doc["kek"]))
+
+
+@dataclass(frozen=True)
 class Keys:
     """The secrets in hand: full (with ``data_private``) or write-only."""
 
@@ -42,12 +73,15 @@ class Keys:
     chunker_seed: int
     data_public: bytes
     data_private: bytes | None = None
+    family_recovery: FamilyRecovery | None = None
+    """Absent in repositories made before it existed (their relatives get their own recovery key)."""
 
     @property
     def can_read(self) -> bool:
         return self.data_private is not None
 
     def write_only(self) -> Keys:
+        """Without ``data_private`` and ``family_recovery`` (which opens the relatives' key files)."""
         return Keys(self.repo_id, self.id_key, self.maint_key, self.chunker_seed, self.data_public)
 
     def to_json(self) -> dict:
@@ -60,11 +94,14 @@ class Keys:
         }
         if self.data_private is not None:
             doc["data_private"] = crypto.b64(self.data_private)
+        if self.family_recovery is not None:
+            doc["family_recovery"] = self.family_recovery.to_json()
         return doc
 
     @classmethod
     def from_json(cls, doc: dict) -> Keys:
         private = doc.get("data_private")
+        family = doc.get("family_recovery")
         return cls(
             repo_id=doc["repo_id"],
             id_key=crypto.unb64(doc["id_key"]),
@@ -72,6 +109,7 @@ class Keys:
             chunker_seed=int(doc["chunker_seed"]),
             data_public=crypto.unb64(doc["data_public"]),
             data_private=crypto.unb64(private) if private else None,
+            family_recovery=FamilyRecovery.from_json(family) if family else None,
         )
 
     @classmethod
@@ -90,10 +128,16 @@ def _aad(repo_id: str) -> str:
     return f"{KEY_KIND} {repo_id}"
 
 
-def make_key_file(keys: Keys, *, passphrase: str | None = None, recovery: bytes | None = None) -> bytes:
-    """Seal ``keys`` under a passphrase (Argon2id) or a recovery secret (HKDF)."""
+def make_key_file(keys: Keys, *, passphrase: str | None = None, recovery: bytes | None = None,
+                  family: FamilyRecovery | None = None) -> bytes:
+    """Seal ``keys`` under a passphrase (Argon2id), a recovery secret (HKDF) or ``family``, the KEK
+    the main repository's recovery secret derives (a recovery key file like any other: 4.2)."""
     salt = crypto.random_bytes(16)
-    if passphrase is not None:
+    if family is not None:
+        kek, salt = family.kek, family.salt
+        kdf = {"algorithm": "hkdf-sha256", "salt": crypto.b64(salt)}
+        kind = "recovery"
+    elif passphrase is not None:
         params = crypto.argon2_params()
         kek = crypto.derive_from_passphrase(passphrase, salt, params)
         kdf = {"algorithm": "argon2id", "salt": crypto.b64(salt), **params}
@@ -262,4 +306,5 @@ def load_machine_credentials(repo_id: str) -> Keys:
     except FileNotFoundError as exc:
         raise NoCredentials() from exc
     doc.pop("data_private", None)  # never honoured from a credentials file
+    doc.pop("family_recovery", None)
     return Keys.from_json(doc)

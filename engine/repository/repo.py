@@ -28,7 +28,7 @@ from ..errors import (
     UnsafeSnapshot,
 )
 from ..events import Event, PackWritten, ignore_events
-from ..recovery import format_recovery_key, new_recovery_secret
+from ..recovery import format_recovery_key, new_recovery_secret, parse_recovery_key
 from . import keys as keymod
 from .blobs import LEVEL, open_blob, seal_blob
 from .choosing import choose_snapshot
@@ -45,6 +45,14 @@ FORMAT_VERSION = 1
 FOLDERS = ("keys", "data", "index", "snapshots", "reports", "locks")
 INDEX_SAVE_EVERY_PACKS = 8
 INDEX_SAVE_EVERY_SECONDS = 30.0
+
+
+def _family_recovery_of(source: Repository, recovery_key: str) -> keymod.FamilyRecovery:
+    """The family recovery key from ``source``'s recovery key, once it is checked to open ``source``
+    (a repository made before the family recovery key, unlocked with its recovery key)."""
+    secret = parse_recovery_key(recovery_key)
+    keymod.unlock(source.backend, source.repo_id, recovery_key)
+    return keymod.FamilyRecovery.derive(secret)
 
 
 def pack_size_target() -> int:
@@ -77,39 +85,62 @@ class Repository:
     def init(cls, location: str, passphrase: str, *, object_lock_days: int = 0) -> tuple[Repository, str]:
         """Create a repository; returns it (unlocked) and the recovery key to show once.
         ``object_lock_days``: in a bucket with Object Lock, lock packs, index and snapshot files
-        that long (docs/FORMAT.md section 2.2)."""
+        that long (docs/FORMAT.md section 2.2). Its secrets hold the family recovery key
+        (FORMAT.md 4.1), so that its recovery key opens the repositories related to it."""
         extra = {"object_lock_days": object_lock_days} if object_lock_days else {}
-        return cls._create(location, passphrase, keymod.Keys.generate, extra)
+        recovery = new_recovery_secret()
+        family = keymod.FamilyRecovery.derive(recovery)
+        repo, shown = cls._create(
+            location, passphrase, lambda repo_id: dataclasses.replace(keymod.Keys.generate(repo_id),
+                                                                      family_recovery=family),
+            extra, recovery)
+        assert shown is not None
+        return repo, shown
 
     @classmethod
-    def init_related(cls, location: str, source: Repository, passphrase: str,
-                     label: str = "", *, object_lock_days: int = 0) -> tuple[Repository, str]:
-        """Create a repository related to ``source`` (unlocked with its full key): its own ID, label,
-        key files (``passphrase``) and recovery key, but ``source``'s secrets, so sealed blobs, refs
-        blobs and snapshot files are copied between the two as they are (docs/FORMAT.md section 10.4)."""
+    def init_related(cls, location: str, source: Repository, passphrase: str, label: str = "", *,
+                     object_lock_days: int = 0, source_recovery_key: str | None = None
+                     ) -> tuple[Repository, str | None]:
+        """Create a repository related to ``source`` (unlocked with its full key): its own ID, label and
+        key files (``passphrase``), but ``source``'s secrets, so sealed blobs, refs blobs and snapshot
+        files are copied between the two as they are (docs/FORMAT.md section 10.4).
+
+        Its recovery key file opens with ``source``'s recovery key (the second value returned is then
+        None) when ``source``'s secrets hold the family recovery key, or when ``source_recovery_key``
+        (the recovery key that unlocked ``source``) is given; else (a main repository made before the
+        family recovery key) it gets its own recovery key, returned to be shown once."""
         source.require_full_key()
         extra: dict[str, str | int] = {"family": source.family, "label": label}
         if object_lock_days:
             extra["object_lock_days"] = object_lock_days
-        return cls._create(location, passphrase, lambda repo_id: dataclasses.replace(source.keys, repo_id=repo_id),
-                           extra)
+        family = source.keys.family_recovery
+        if family is None and source_recovery_key is not None:
+            family = _family_recovery_of(source, source_recovery_key)
+        recovery = new_recovery_secret() if family is None else None
+        return cls._create(location, passphrase,
+                           lambda repo_id: dataclasses.replace(source.keys, repo_id=repo_id, family_recovery=family),
+                           extra, recovery)
 
     @classmethod
     def _create(cls, location: str, passphrase: str, keys_for: Callable[[str], keymod.Keys],
-                config_extra: dict) -> tuple[Repository, str]:
-        """The folders, the key files (passphrase and a new recovery key) and, last, the config."""
+                config_extra: dict, recovery: bytes | None) -> tuple[Repository, str | None]:
+        """The folders, the key files and, last, the config. The recovery key file is sealed with
+        ``recovery`` (its printed form is returned), else with the keys' family recovery key."""
         backend = prepare_new(location, FOLDERS, int(config_extra.get("object_lock_days") or 0))
         repo_id = os.urandom(16).hex()
         config = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "id": repo_id, **config_extra}
         keys = keys_for(repo_id)
-        recovery = new_recovery_secret()
         keymod.add_key_file(backend, keymod.make_key_file(keys, passphrase=passphrase))
-        keymod.add_key_file(backend, keymod.make_key_file(keys, recovery=recovery))
+        if recovery is not None:
+            keymod.add_key_file(backend, keymod.make_key_file(keys, recovery=recovery))
+        else:
+            assert keys.family_recovery is not None
+            keymod.add_key_file(backend, keymod.make_key_file(keys, family=keys.family_recovery))
         # The config is written last: a folder without it is not a repository yet.
         backend.write_atomic("config", [json.dumps(config, indent=1).encode()])
         repo = cls(backend, config)
         repo._set_keys(keys)
-        return repo, format_recovery_key(recovery)
+        return repo, format_recovery_key(recovery) if recovery is not None else None
 
     @property
     def family(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import OdbackupError
+from ..errors import NeedsPassphrase, OdbackupError
 from ..places import DestinationCheck, check_destination, inside
 from ..words import size
 
@@ -31,7 +31,8 @@ class Prepared:
     made: bool
     """Made now (False: it was there already, related to the main repository)."""
     recovery_key: str = ""
-    """The new repository's own recovery key, to show once (empty when it was there already)."""
+    """The new repository's own recovery key, to show once: only when the main repository was made by an
+    older odbackup (empty when the main recovery key opens it, FORMAT.md 10.4, or it was there already)."""
 
 
 def path_words(check: DestinationCheck) -> str:
@@ -75,7 +76,6 @@ def prepare(path: str, main_location: str, secret: str, label: str = LABEL) -> P
     from ..recovery import looks_like_recovery_key
 
     if looks_like_recovery_key(secret):
-        raise SupplementalPathProblem("A new repository's key file is sealed with the passphrase, and the "
-                                      "recovery key was given.", hint="Give the passphrase instead.")
+        raise NeedsPassphrase("Making the supplemental repository takes the passphrase, not the recovery key.")
     _repo, recovery = Repository.init_related(path, main, secret, label=label)
-    return Prepared(path, made=True, recovery_key=recovery)
+    return Prepared(path, made=True, recovery_key=recovery or "")

@@ -89,7 +89,8 @@ def _restores_exactly(repo, drive: Path, saved: list[tuple[str, dict]], out: Pat
 def test_add_makes_a_blank_folder_an_archive_drive_and_writes_nothing_where_it_refuses(tmp_path, office):
     repo, _images, media = office
     doc = summary(_add(repo, media / "DRIVE_A" / "odbackup", "Drive A, Tuesdays"))
-    assert doc["created"] and doc["kind"] == "rotating" and doc["recovery_key"].startswith("RK-")
+    assert doc["created"] and doc["kind"] == "rotating" and doc["recovery_key"] is None
+    assert doc["recovery_key_of"] == repo.repo_id  # the main recovery key opens the drive
     assert doc["policy"].startswith("every backup for 48h")  # the settings' retention, signed on the drive
     assert (media / "DRIVE_A" / "odbackup" / "policy").exists()
     assert Path(os.environ["ODBACKUP_CONFIG_DIR"], "credentials", f"{doc['repository_id']}.json").exists()
@@ -180,6 +181,41 @@ def test_a_drive_plugged_in_elsewhere_is_found_and_a_missing_one_is_a_reminder_t
     texts = [a["text"] for a in status["alerts"]]
     assert "Drive A last copied 9 days ago: swap it." in texts, texts
     assert not [a for a in status["alerts"] if a["kind"].startswith("run_")], texts
+
+
+def test_with_two_drives_plugged_in_one_failing_the_other_still_gets_its_copy(tmp_path, office):
+    """Drive A (tried first) has a broken folder where its locks go, as a failing drive's file system
+    might: the run still copies to Drive B, ends failed naming Drive A and why, and keeps it in the
+    book; once Drive A is sound again the next run fills it."""
+    repo, images, media = office
+    _add(repo, media / "DRIVE_A" / "odbackup", "Drive A")
+    _add(repo, media / "DRIVE_B" / "odbackup", "Drive B")
+    assert [d.label for d in load_book().drives] == ["Drive A", "Drive B"]
+    saved = [_nightly(repo, images, 0)]
+    locks = media / "DRIVE_A" / "odbackup" / "locks"
+    locks.rmdir()
+    locks.write_bytes(b"not a folder")
+    done = _archive_run(repo, code=1)
+    assert done["result"] == "failed", done
+    message = done["message"]
+    assert "Archive drive 'Drive B' at" in message and "1 snapshot(s) copied, 1 held" in message, message
+    assert f"1 of 2 archive drive(s) failed: 'Drive A' at {media / 'DRIVE_A' / 'odbackup'}: " in message, message
+    assert "'Drive B' at" not in message.split("drive(s) failed:", 1)[1]
+    assert _snapshots(repo, media / "DRIVE_B" / "odbackup") == [s for s, _t in saved]
+    assert not os.listdir(media / "DRIVE_A" / "odbackup" / "snapshots")
+    drive_a, drive_b = load_book().drives
+    assert drive_a.last_message.startswith("the last copy failed: ") and drive_a.last_copy is None
+    assert drive_b.last_copy and drive_b.snapshots == 1
+    listed = ok(repo.run(["archive", "list"], passphrase=None)).stdout
+    assert "Drive A (rotating" in listed and "last copy never (the last copy failed: " in listed, listed
+
+    locks.unlink()
+    locks.mkdir()
+    again = _archive_run(repo)
+    assert again["result"] == "ok" and "'Drive A'" in again["message"], again
+    for drive in ("DRIVE_A", "DRIVE_B"):
+        assert _snapshots(repo, media / drive / "odbackup") == [s for s, _t in saved]
+    _restores_exactly(repo, media / "DRIVE_A" / "odbackup", saved, tmp_path / "out")
 
 
 def _status(repo) -> dict:

@@ -36,7 +36,9 @@ SEEDS = range(10)
 def _related(source: Repo, path: Path, label: str = "Drive B, kept at home") -> Repo:
     doc = summary(ok(source.run(["init", path, "--related-to", source.path, "--label", label, "--json"])))
     assert doc["repository_id"] != source.repo_id and doc["label"] == label
-    return Repo(path, doc["recovery_key"], doc["repository_id"], source.base_env)
+    # REPO's recovery key opens it: no key of its own (FORMAT.md 10.4)
+    assert doc["recovery_key"] is None and doc["recovery_key_of"] == source.repo_id
+    return Repo(path, source.recovery_key, doc["repository_id"], source.base_env)
 
 
 def _copy_cmd(source: Repo, target: Repo, *args: str, code: int = 0, passphrase: str | None = None,
@@ -95,9 +97,50 @@ def test_related_init_with_the_recovery_key_takes_a_new_passphrase(tmp_path, pra
     repo, *_ = practice
     cp = ok(repo.run(["init", tmp_path / "driveB", "--related-to", repo.path, "--json"],
                      passphrase=repo.recovery_key, ODBACKUP_NEW_PASSPHRASE="the archive drive's own one"))
-    target = Repo(tmp_path / "driveB", summary(cp)["recovery_key"], summary(cp)["repository_id"], repo.base_env)
+    assert summary(cp)["recovery_key"] is None
+    target = Repo(tmp_path / "driveB", repo.recovery_key, summary(cp)["repository_id"], repo.base_env)
     ok(target.run(["snapshots", "--repo", target.path], passphrase="the archive drive's own one"))
-    assert target.run(["snapshots", "--repo", target.path], passphrase=repo.recovery_key).returncode == 4
+    ok(target.run(["snapshots", "--repo", target.path], passphrase=repo.recovery_key))
+    assert target.run(["snapshots", "--repo", target.path], passphrase=PASSPHRASE).returncode == 4
+
+
+def test_the_main_recovery_key_restores_a_related_copy_exactly_with_the_main_repository_gone(tmp_path, practice):
+    repo, expected, database, _source = practice
+    main = _clone(repo, tmp_path / "main")
+    target = _related(main, tmp_path / "supplemental", label="Supplemental copy")
+    _copy_cmd(main, target)
+    shutil.rmtree(main.path)  # the main drive is lost
+    key_only = Repo(target.path, main.recovery_key, target.repo_id, main.base_env)
+    ok(key_only.run(["snapshots", "--repo", target.path], passphrase=main.recovery_key))
+    for snap_id, tree in expected:
+        out = tmp_path / "out" / snap_id[:8]
+        ok(key_only.run(["restore", "--repo", target.path, snap_id[:8], "--to", out], passphrase=main.recovery_key))
+        assert describe_tree(out / "Images") == tree
+    restored = f"odb_copy_r_{uuid.uuid4().hex[:8]}"
+    try:
+        ok(key_only.run(["restore-db", "--repo", target.path, expected[-1][0][:8], "--into",
+                         f"mysql://root@127.0.0.1:3306/{restored}"], passphrase=main.recovery_key))
+        assert _describe_db(restored) == database
+    finally:
+        _drop(restored)
+
+
+def test_related_to_an_old_style_main_repository_prints_its_own_recovery_key_and_says_why(tmp_path, practice):
+    from oldstyle import make_old_style
+
+    repo, *_ = practice
+    main = _clone(repo, tmp_path / "main")
+    make_old_style(str(main.path), PASSPHRASE, main.recovery_key)
+    cp = ok(main.run(["init", tmp_path / "driveB", "--related-to", main.path]))
+    assert "was made by an older odbackup, so its recovery key does not open this one" in cp.stdout, explain(cp)
+    own = next(line.strip() for line in cp.stdout.splitlines() if line.strip().startswith("RK-"))
+    target = Repo(tmp_path / "driveB", own, "", main.base_env)
+    ok(target.run(["snapshots", "--repo", target.path], passphrase=own))
+    assert target.run(["snapshots", "--repo", target.path], passphrase=main.recovery_key).returncode == 4
+    cp = ok(main.run(["init", tmp_path / "driveC", "--related-to", main.path], passphrase=main.recovery_key,
+                     ODBACKUP_NEW_PASSPHRASE="the drive's own passphrase"))  # given the recovery key: it opens both
+    assert "with the same recovery key" in cp.stdout and "RK-" not in cp.stdout, explain(cp)
+    ok(target.run(["snapshots", "--repo", tmp_path / "driveC"], passphrase=main.recovery_key))
 
 
 def test_related_init_needs_the_passphrase(tmp_path, practice):

@@ -13,8 +13,9 @@ from tuihelpers import PASSPHRASE, SIZE_SMALL, lines_of, open_from_home, settle,
 
 from engine.archive.drives import load_book
 from engine.backup import BackupPlan, run_backup
+from engine.repository import keys as keymod
 from engine.repository.repo import Repository
-from engine.settings import Settings
+from engine.settings import Settings, save_settings
 from tui.app import OdbackupApp
 from tui.screens.archives import ArchivesScreen
 from tui.screens.archives_add import AddDriveScreen, DriveKeyScreen
@@ -94,7 +95,7 @@ async def test_add_a_drive_then_copy_now_then_unplug_it(folder_settings, tmp_pat
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, DriveKeyScreen)
-        assert text_of(app.screen.query_one("#drive-key")).startswith("RK-")
+        assert "recovery key open it: no new key" in text_of(app.screen.query_one("#drive-key"))
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is screen
@@ -146,6 +147,14 @@ async def test_the_setup_step_adds_a_drive_or_is_skipped(folder_settings, tmp_pa
         step.query_one("#add-drive", Button).press()
         await settle(pilot)
         assert step.problem_text.startswith("Type the folder on the drive")
+        (tmp_path / "PHOTOS").mkdir()
+        (tmp_path / "PHOTOS" / "beach.jpg").write_bytes(b"not a backup")
+        await fill(pilot, "#drive-path", str(tmp_path / "PHOTOS"))
+        await fill(pilot, "#drive-label", "Photos")
+        step.query_one("#add-drive", Button).press()
+        await settle(pilot)
+        assert "not empty and holds no odbackup repository" in step.problem_text
+        assert app.focused is step.query_one("#drive-path")  # what to fix
         await fill(pilot, "#drive-path", str(tmp_path / "MONTHLY"))
         await fill(pilot, "#drive-label", "Monthly 2026")
         step.query_one("#drive-monthly").value = True
@@ -155,11 +164,13 @@ async def test_the_setup_step_adds_a_drive_or_is_skipped(folder_settings, tmp_pa
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is step
+        assert app.focused is step.query_one("#drive-path")  # ready for the next drive
         assert "Monthly 2026 (monthly" in text_of(step.query_one("#drives-added"))
         assert str(step.query_one("#next", Button).label) == "Next"
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert isinstance(app.screen, FinishStep)
+        assert "Archive drives: Monthly 2026 (monthly)" in text_of(app.screen.query_one("#summary"))
     [drive] = load_book().drives
     assert (drive.label, drive.kind) == ("Monthly 2026", "monthly")
     assert not (tmp_path / "MONTHLY" / "policy").exists()  # a monthly drive keeps everything
@@ -218,3 +229,34 @@ async def test_the_restore_screen_lists_and_restores_the_snapshots_only_a_drive_
         await settle(pilot)
         assert lines_of(screen, "#restore-result")[0].startswith("Restored ")
     assert (tmp_path / "restored" / "OpenDentImages" / "S" / "SmithJohn0" / "xray1.jpg").read_bytes() == before
+
+
+async def test_a_session_opened_with_the_recovery_key_is_asked_for_the_passphrase_to_add_a_drive(images, tmp_path):
+    """The recovery key cannot seal the new drive's passphrase key file: the passphrase is asked for
+    again, saying why (before, the recovery key stayed the session's secret and every try failed),
+    and the drive made then opens with the main recovery key."""
+    main, recovery = Repository.init(str(tmp_path / "main"), PASSPHRASE)
+    keymod.enroll_machine(main.keys, main.location)
+    settings = Settings(repository=main.location, images_folder=images)
+    save_settings(settings)
+    drive = tmp_path / "media" / "DRIVE_B" / "odbackup"
+    app = OdbackupApp(settings)
+    app.secret = recovery  # e.g. unlocked with it to restore, earlier in the session
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await open_archives(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await fill(pilot, "#drive-path", str(drive))
+        await fill(pilot, "#drive-label", "Drive B, kept at home")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PassphraseScreen)
+        assert text_of(app.screen.query_one("#passphrase-problem")).startswith(
+            "Adding an archive drive takes the passphrase, not the recovery key.")
+        assert not (drive / "config").exists()
+        await fill(pilot, "#secret", PASSPHRASE)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DriveKeyScreen), app.screen
+        assert app.secret == PASSPHRASE
+    Repository.open(str(drive)).unlock(recovery)

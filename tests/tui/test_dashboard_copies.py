@@ -4,10 +4,12 @@ fixed data of test_snapshots.py (its autouse fixture freezes the clock and the p
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from test_archive_snapshots import BOOK
 from test_snapshots import NOW, SETTINGS, SIZES, STATUS, at, fixed_world  # noqa: F401  (fixed_world: autouse)
+from textual.binding import Binding
 from tuihelpers import lines_of, settle
 
 from engine.archive.drives import update_book
@@ -16,6 +18,7 @@ from engine.supplemental.alerts import SupplementalState
 from engine.supplemental.settings import SupplementalSettings
 from tui.app import OdbackupApp
 from tui.screens import dashboard
+from tui.screens.supplemental import SupplementalScreen
 
 SUPP_ON = replace(SETTINGS, supplemental=SupplementalSettings(enabled=True, path="//nas/backups/odbackup-supp"))
 COPIED = SupplementalState(last_copy=at(23, day=29), verified_at=at(10, day=23), verified_ok=True)
@@ -52,6 +55,29 @@ async def test_the_panel_is_shown_only_when_supplemental_copies_are_on(monkeypat
             assert panel.display is shown
             assert lines_of(app.screen, "#supplemental-copy") == (
                 ["Copied 19 hours ago, verified 7 days ago; last run failed 20 hours ago"] if shown else [])
+
+
+@pytest.mark.parametrize("verified_at, asked", [
+    (at(10, day=23), False),  # a week ago
+    (None, True),  # never
+    (datetime(2025, 5, 28, 10, tzinfo=UTC).isoformat(), True),  # over a month ago
+], ids=["verified a week ago", "never verified", "verified last month"])
+async def test_the_dashboard_asks_for_a_verify_restore_of_the_supplemental_copy_every_month(
+        monkeypatch, verified_at, asked):
+    status = replace(STATUS, supplemental=replace(COPIED, verified_at=verified_at),
+                     runs=(supp_run("ok", "Copied."),))
+    monkeypatch.setattr(dashboard, "load_status", lambda settings, secret=None: status)
+    app = OdbackupApp(SUPP_ON)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = " ".join(lines_of(app.screen, "#alerts"))
+        assert ("not been verified this month" in shown and "press p, then Verify" in shown) is asked, shown
+        if asked:  # where the hint leads: the Supplemental screen, whose Verify is ctrl+v
+            await pilot.press("p")
+            await settle(pilot)
+            assert isinstance(app.screen, SupplementalScreen)
+            assert ("ctrl+v", "verify", "Verify") in [(b.key, b.action, b.description)
+                                                     for b in SupplementalScreen.BINDINGS if isinstance(b, Binding)]
 
 
 async def test_next_runs_name_the_archive_copies_once_a_drive_is_set_up():

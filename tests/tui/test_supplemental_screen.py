@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from textual.widgets import Checkbox, Input
 from tuihelpers import PASSPHRASE, SIZE_LARGE, SIZE_SMALL, open_from_home, settle, text_of
 
 from engine.events import AdminPasswordsChecked
@@ -25,6 +26,8 @@ from tui.screens import dashboard
 from tui.screens import supplemental as screenmod
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.modals import PassphraseScreen
+from tui.screens.setup.draft import SetupDraft
+from tui.screens.setup.supplemental import SupplementalStep
 from tui.screens.supplemental import SupplementalScreen
 from tui.widgets import fmt
 
@@ -66,7 +69,8 @@ async def test_make_the_repository_enable_and_save(saved, tmp_path):
         await settle(pilot)
         assert app.screen is screen
         made = shown(screen, "#supp-path-check")
-        assert made.startswith(f"Made the supplemental repository at {share}") and "RK-" in made
+        assert made.startswith(f"Made the supplemental repository at {share}") and "RK-" not in made
+        assert made.endswith("the passphrase and the main recovery key open it (no new key to write down).")
         there, main = Repository.open(str(share)), Repository.open(saved.repository)
         assert there.related_to(main) and there.label == "Supplemental copy"
         there.unlock(PASSPHRASE)  # the main passphrase opens it
@@ -176,8 +180,12 @@ async def test_the_setup_step_left_off_skips_and_back_returns(tmp_path, enrolled
         step.query_one("#supp-enabled").value = True
         step.query_one("#supp-path").value = str(tmp_path / "nas" / "supp")
         await pilot.press("ctrl+n")
-        await settle(pilot)  # no passphrase typed in this setup: an empty path cannot be made here
-        assert "making it needs the passphrase" in step.problem_text
+        await settle(pilot)  # no passphrase typed in this setup: it is asked for; cancelled, nothing is made
+        assert isinstance(app.screen, PassphraseScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is step
+        assert step.problem_text.startswith("Making the supplemental repository needs the passphrase")
         assert not (tmp_path / "nas").exists()
         step.query_one("#supp-enabled").value = False
         await pilot.press("ctrl+n")
@@ -218,3 +226,43 @@ def test_the_backup_s_preflight_screen_says_the_admin_finding():
     assert "all 2 Open Dental admin user(s) have a password" in describe(PreflightInfo(found, 10.0,
                                                                                       admin_passwords=fine),
                                                                         "consistent").plain
+
+
+async def test_the_setup_step_beside_an_existing_repository_asks_for_the_passphrase_to_make_it(folder_settings,
+                                                                                               tmp_path):
+    """Setup run again (the repository was there: no passphrase typed in this setup): a path that
+    cannot hold the copy says why at once; a new one asks for the passphrase, then is made, and the
+    main recovery key opens it (nothing to write down)."""
+    draft = SetupDraft.from_settings(folder_settings)
+    assert draft.secret is None
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("someone's files")
+    share = tmp_path / "share" / "odbackup-supplemental"
+    share.parent.mkdir()
+    app = OdbackupApp(folder_settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        app.push_screen(SupplementalStep(draft))
+        await settle(pilot)
+        step = app.screen
+        step.query_one("#supp-enabled", Checkbox).value = True
+        step.query_one("#supp-path", Input).value = str(busy)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.screen is step and "already holds other files" in step.problem_text, step.problem_text
+        assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+        step.query_one("#supp-path", Input).value = str(share)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, PassphraseScreen)
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        assert app.screen is step
+        assert "no new key to write down" in shown(step, "#supp-step-result"), shown(step, "#supp-step-result")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.screen is not step
+    made = Repository.open(str(share))
+    assert made.related_to(Repository.open(folder_settings.repository))
+    made.unlock(PASSPHRASE)

@@ -1,6 +1,7 @@
 """Adding an archive drive: the dialog of the Archives screen, and the job both it and the setup's
-Archives step run (the main repository's passphrase, asked once per session; the drive's
-recovery key shown once)."""
+Archives step run (the main repository's passphrase, asked once per session; what opens the new
+drive: the practice's passphrase and recovery key, or beside backups made by an older odbackup,
+a recovery key of its own, shown once)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ def add_job(location: str, settings: Settings | None, path: str, label: str, kin
 
 
 class DriveKeyScreen(ModalScreen[None]):
-    """The new drive's recovery key, shown once."""
+    """What opens the new drive: the practice's passphrase and recovery key (or its own recovery key,
+    shown once, beside a main repository made by an older odbackup)."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close")]
 
@@ -42,16 +44,21 @@ class DriveKeyScreen(ModalScreen[None]):
         self.added = added
 
     def compose(self) -> ComposeResult:
-        d = self.added.drive
+        d, key = self.added.drive, self.added.recovery_key
+        where = f"It is at {d.hint} and is recognized by its ID ({d.repo_id[:8]}) wherever it is plugged in. "
         with Vertical(classes="dialog"):
             yield Label(f"'{d.label}' is an archive drive", classes="dialog-title")
-            yield Static(f"It is at {d.hint} and is recognized by its ID ({d.repo_id[:8]}) wherever it is "
-                         "plugged in. The practice's passphrase opens it; so does this RECOVERY KEY, shown "
-                         "only now. Write it down and keep it apart from the drive:")
-            yield Static(self.added.recovery_key or "(an existing archive repository: its own key is unchanged)",
-                         id="drive-key", classes="dialog-title")
+            if key:
+                yield Static(where + "The practice's passphrase opens it. Your backups were made by an older "
+                             "odbackup, so their recovery key does not: this RECOVERY KEY does, shown only now. "
+                             "Write it down and keep it apart from the drive:")
+                yield Static(key, id="drive-key", classes="dialog-title")
+            else:
+                opened = ("The practice's passphrase and recovery key open it: no new key to write down."
+                          if self.added.created else "An existing archive repository: what opens it is unchanged.")
+                yield Static(where + opened, id="drive-key")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("I wrote it down", variant="primary", id="ok")
+                yield Button("I wrote it down" if key else "OK", variant="primary", id="ok")
 
     def on_mount(self) -> None:
         self.query_one("#ok", Button).focus()

@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import credentials
 from engine import events as ev
-from engine.errors import NeedsFullKey, NoCredentials, OdbackupError
+from engine.errors import NeedsFullKey, NeedsPassphrase, NoCredentials, OdbackupError
 from engine.repository.repo import Repository
 from engine.settings import Settings
 
@@ -120,15 +120,17 @@ class JobScreen(Screen):
         elif event.state == WorkerState.ERROR and worker.error is not None:
             error = as_error(worker.error)
             if isinstance(error, ASKS_FOR_SECRET) and worker.name in self._jobs:
-                self.ask_secret_then(lambda: self._restart(worker.name), lambda: self._failed(worker.name, error))
+                self.ask_secret_then(lambda: self._restart(worker.name), lambda: self._failed(worker.name, error),
+                                     why=f"{error.message} {error.hint}" if isinstance(error, NeedsPassphrase) else "")
                 return
             self._failed(worker.name, error)
 
     def _restart(self, name: str) -> None:
         self.start_job(name, self._jobs[name])
 
-    def ask_secret_then(self, then: Callable[[], None], otherwise: Callable[[], None]) -> None:
-        """Ask for the passphrase (kept in memory for this session), then call ``then``."""
+    def ask_secret_then(self, then: Callable[[], None], otherwise: Callable[[], None], why: str = "") -> None:
+        """Ask for the passphrase (kept in memory for this session), then call ``then``; ``why``: said
+        in the dialog when it is asked again."""
         from .modals import PassphraseScreen
 
         location = self.repository_location()
@@ -140,7 +142,7 @@ class JobScreen(Screen):
             else:
                 otherwise()
 
-        self.app.push_screen(PassphraseScreen(location), done)
+        self.app.push_screen(PassphraseScreen(location, why), done)
 
     def repository_location(self) -> str:
         """The repository this screen works on (the saved one, unless a screen knows better)."""

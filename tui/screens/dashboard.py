@@ -45,7 +45,8 @@ APP_HINTS = {
     "supplemental_off": "press p for Supplemental",
     "supplemental_no_path": "press p for Supplemental",
     "supplemental_stale": "see Logs, and press p for Supplemental",
-    "supplemental_verify_due": "verify it: odbackup verify --repo PATH (p shows the path)",
+    "supplemental_verify_due": "press p, then Verify (ctrl+v)",
+    "supplemental_verify_failed": "press p, then Copy now and Verify",
 }
 """What to do, where this screen has a key or a screen for it (other alerts keep the engine's hint)."""
 ACTIONS = (

@@ -76,9 +76,11 @@ class PassphraseScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, why: str = "") -> None:
         super().__init__()
         self.location = location
+        self.why = why
+        """Why it is asked again (the recovery key was given where only the passphrase will do)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -86,7 +88,7 @@ class PassphraseScreen(ModalScreen[str | None]):
             yield Static(f"Type the passphrase (or the recovery key) of the backups at {self.location}. "
                          "It is kept in memory only, until you quit.")
             yield Field(password=True, placeholder="passphrase or recovery key", id="secret")
-            yield Static("", id="passphrase-problem", classes="problem")
+            yield Static(self.why, id="passphrase-problem", classes="problem")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Unlock", variant="primary", id="unlock")
                 yield Button("Cancel", id="cancel")

@@ -294,9 +294,10 @@ class SupplementalScreen(JobScreen):
             self.ask_secret_then(self.action_make, lambda: self.problem(
                 "Making the supplemental repository needs the passphrase."))
             return
-        main, secret = self.settings.repository, self.app.secret
+        main = self.settings.repository
         self.query_one("#supp-path-check", Static).update("Making the supplemental repository...")
-        self.start_job("make", lambda: self.Made(make_words(path, main, secret)))
+        # the session's secret read when the job runs: asked again (the recovery key will not do), it restarts
+        self.start_job("make", lambda: self.Made(make_words(path, main, self.app.secret or "")))
 
 
 class SupplementalVerifyScreen(VerifyScreen):
@@ -371,5 +372,9 @@ def make_words(path: str, main: str, secret: str) -> str:
     done = prepare(path, main, secret)
     if not done.made:
         return f"{path} already holds the supplemental repository (related to {main})."
-    return (f"Made the supplemental repository at {path}; the passphrase opens it. Its own recovery key, to "
-            f"write down and keep with the main one: {done.recovery_key}")
+    if not done.recovery_key:
+        return (f"Made the supplemental repository at {path}; the passphrase and the main recovery key open "
+                "it (no new key to write down).")
+    return (f"Made the supplemental repository at {path}; the passphrase opens it. {main} was made by an older "
+            f"odbackup, so its recovery key does not: write down this one and keep it with it: "
+            f"{done.recovery_key}")

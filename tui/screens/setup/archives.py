@@ -1,8 +1,9 @@
 """Setup, optional step: archive drives (rotating drives taken home in turn, monthly drives kept).
 
 It can be skipped and done later (the dashboard's ``a``). A drive added here is made an archive
-drive at once (its repository is created, its recovery key shown once), since the backups'
-repository already exists at this point; the settings are saved at the last step as always.
+drive at once (its repository is created; the backups' passphrase and recovery key open it, and
+only beside backups made by an older odbackup is a recovery key of its own shown once), since the
+backups' repository already exists at this point; the settings are saved at the last step as always.
 """
 from __future__ import annotations
 
@@ -76,12 +77,17 @@ class ArchivesStep(SetupStep):
         self.say("drives-added", "Added: " + "; ".join(f"{a.drive.label} ({a.drive.kind}, {a.drive.hint})"
                                                         for a in self.added))
         self.query_one("#next", Button).label = "Next"
-        self.app.push_screen(DriveKeyScreen(message.added))
+        self.app.push_screen(DriveKeyScreen(message.added), self._ready_for_another)
+
+    def _ready_for_another(self, _closed: None) -> None:
+        """Back in the cleared form, the folder of the next drive is what to type."""
+        self.query_one("#drive-path").focus()
 
     def on_job_failed(self, message: JobFailed) -> None:
         if message.job == "add":
             self.say("drives-added", "")
             self.problem(f"{message.error.message} {message.error.hint or ''}".strip())
+            self.query_one("#drive-path").focus()  # the folder is what to fix, most often (as AddDriveScreen)
             message.stop()
 
     def next_step(self) -> SetupStep:

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Static
 
+from engine.archive.drives import load_book
 from engine.database.connection import save_password
 from engine.errors import OdbackupError
 from engine.settings import Settings, save_settings
@@ -40,6 +41,10 @@ def summary(draft: SetupDraft) -> Text:
     if draft.supplemental is not None and draft.supplemental.enabled:
         text.append("Supplemental copy: ", style="bold")
         text.append(f"each night {draft.supplemental.window} to {draft.supplemental.path}\n")
+    drives = [d for d in load_book().drives if not d.sealed]  # added at the Archives step (or before)
+    if drives:
+        text.append("Archive drives: ", style="bold")
+        text.append("; ".join(f"{d.label} ({d.kind})" for d in drives) + "\n")
     text.append("This computer: ", style="bold")
     text.append("enrolled (backs up without the passphrase)\n" if draft.enrolled else
                 "not enrolled (each backup asks for the passphrase)\n")

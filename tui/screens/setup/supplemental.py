@@ -4,8 +4,9 @@ Left off, Next skips it (the home screen's Supplemental, ``p``, turns it on late
 on, Next checks the Backup Copy Network Path as ``odbackup config set`` would, then makes
 the supplemental repository there, related to the main one, with the passphrase typed in
 this setup (:func:`engine.supplemental.place.prepare`); a repository already there is
-accepted when it is related. A new one's own recovery key is shown, and the next Next goes
-on. The choice is saved with the rest at the last step.
+accepted when it is related. The passphrase and the main recovery key open a new one (its
+own recovery key only beside a main repository made by an older odbackup); what was made is
+shown, and the next Next goes on. The choice is saved with the rest at the last step.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
+from engine.errors import NeedsPassphrase
 from engine.repository.repo import Repository
 from engine.supplemental.place import Prepared, prepare
 from engine.supplemental.settings import SupplementalSettings
@@ -34,9 +36,16 @@ def after_encryption(draft: SetupDraft) -> SetupStep:
 
 
 def ready_without_secret(path: str, main: str) -> Prepared:
-    """Without the passphrase: only a related repository already at ``path`` will do."""
+    """Without the passphrase: a related repository already at ``path`` will do; a path that cannot
+    hold one says why; else the passphrase is asked for (NeedsPassphrase), and the job starts again."""
+    from engine.places import check_destination
     from engine.supplemental.place import SupplementalPathProblem
 
+    check = check_destination(path)
+    if not check.is_repository:
+        if check.problem:
+            raise SupplementalPathProblem(check.problem)
+        raise NeedsPassphrase("Making the supplemental repository needs the passphrase of the backups.")
     there = Repository.open(path)
     if not there.related_to(Repository.open(main)):
         raise SupplementalPathProblem(f"{path} holds another odbackup repository, not one related to {main}.")
@@ -58,7 +67,7 @@ class SupplementalStep(SetupStep):
     def __init__(self, draft: SetupDraft) -> None:
         super().__init__(draft)
         self.shown_key = False
-        """A new repository's recovery key is on screen: the next Next goes on."""
+        """What was made (and any recovery key of its own) is on screen: the next Next goes on."""
 
     def body(self) -> Iterable[Widget]:
         current = self.draft.supplemental or (self.draft.saved.supplemental if self.draft.saved else
@@ -97,12 +106,15 @@ class SupplementalStep(SetupStep):
         if found:
             self.problem(found[0])
             return
-        main, secret = self.draft.repository, self.draft.secret
-        self.say("supp-step-result", "Making the supplemental repository..." if secret else "Looking at the path...")
-        if secret:
-            self.start_job("supp-make", lambda: self.Ready(prepare(new.path, main, secret)))
-        else:
-            self.start_job("supp-make", lambda: self.Ready(ready_without_secret(new.path, main)))
+        main = self.draft.repository
+        self.say("supp-step-result", "Making the supplemental repository...")
+        self.start_job("supp-make", lambda: self.Ready(self._prepare(new.path, main)))
+
+    def _prepare(self, path: str, main: str) -> Prepared:
+        """In the worker: with the setup's passphrase, or the session's (asked for, then this runs
+        again), make or accept the repository; without, only accept one there already."""
+        secret = self.draft.secret or self.app.secret
+        return prepare(path, main, secret) if secret else ready_without_secret(path, main)
 
     def on_supplemental_step_ready(self, message: Ready) -> None:
         done = message.prepared
@@ -112,15 +124,18 @@ class SupplementalStep(SetupStep):
             self.go_next()
             return
         self.shown_key = True
+        if not done.recovery_key:
+            self.say("supp-step-result", f"Made the supplemental repository at {done.path}; your passphrase and "
+                     "recovery key open it too (no new key to write down). Press Next.")
+            return
         self.say("supp-step-result", f"Made the supplemental repository at {done.path}; the passphrase opens it. "
-                 f"Write down its own recovery key and keep it with the main one:\n{done.recovery_key}\n"
-                 "Then press Next.")
+                 "The backups were made by an older odbackup, so their recovery key does not: write down this "
+                 f"one and keep it with it:\n{done.recovery_key}\nThen press Next.")
 
     def on_job_failed(self, message) -> None:  # noqa: ANN001 - JobFailed
         error = message.error
         self.say("supp-step-result", "")
-        hint = "" if self.draft.secret else " (making it needs the passphrase: the home screen's Supplemental, p)"
-        self.problem(f"{error.message}{hint}")
+        self.problem(f"{error.message} {error.hint or ''}".strip())
         message.stop()
 
     def next_step(self) -> Screen | None:
