@@ -55,6 +55,10 @@ The packages and modules (each says more in its own docstring):
     The supplemental copy: the nightly last-resort backup into its own
     repository at the Backup Copy Network Path (its settings and window,
     the job's step, its alerts).
+``offsite/``
+    The offsite copy: the main repository's new snapshots copied each night
+    into a related repository in online storage, within an upload window and
+    limit (its settings, the job's step, its state and alerts).
 ``schedule/``
     When each job runs (pure ``next_runs``) and the files each operating
     system's scheduler reads (systemd, cron, Windows Task Scheduler).

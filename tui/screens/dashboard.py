@@ -27,7 +27,7 @@ ROOMY_HEIGHT = 34
 COMPACT_JOBS = 3
 """More jobs than this are listed one line each in Next runs when the terminal is small."""
 SHORT_LABELS = {"backup": "Backup", "intraday": "Office", "maintenance": "Maint.", "archive": "Arch.",
-                "supplemental": "Suppl."}
+                "supplemental": "Suppl.", "offsite": "Offs."}
 APP_HINTS = {
     "not_enrolled": "press u to unlock, or enroll it in Setup",
     "no_backup": "press b to back up now",
