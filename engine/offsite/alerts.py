@@ -43,6 +43,33 @@ class OffsiteState:
     """Why the offsite repository (or the main one) could not be read (None: it could)."""
 
 
+def left_words(state: OffsiteState, rate: int | None = None) -> str:
+    """``1.2 GiB still to send (2 snapshots), about 3 h at the upload limit`` / ``nothing left to send``
+    / ``still to send: unknown`` (``rate``: the upload limit in bytes per second, if any)."""
+    if state.to_send is None:
+        return "still to send: unknown"
+    if not state.to_send and not state.snapshots_missing:
+        return "nothing left to send"
+    words = f"{size(state.to_send)} still to send ({state.snapshots_missing} snapshot(s))"
+    if rate and state.to_send:
+        words += f", about {_rough(state.to_send / rate)} at the upload limit"
+    return words
+
+
+def _rough(seconds: float) -> str:
+    """``18 hours``, ``40 minutes``: an estimate, said as one."""
+    if seconds >= 5400:
+        return f"{seconds / 3600:.0f} hours"
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def summary_words(state: OffsiteState, now: datetime, rate: int | None = None) -> str:
+    """The offsite copy in one sentence, for ``odbackup status`` and the dashboard."""
+    last = f"last complete copy {ago(state.last_copy, now)}" if state.last_copy else "no complete copy yet"
+    return f"Offsite copy: {last}; {left_words(state, rate)}."
+
+
 # --- the policy ---------------------------------------------------------------------------------
 
 
