@@ -237,6 +237,12 @@ class S3Backend:
         days = int(config.get("object_lock_days") or 0)
         self.object_lock = ObjectLock(self.where, self._keys, self._region, days) if days else None
 
+    def bucket_has_object_lock(self) -> bool:
+        """Was the bucket created with Object Lock on (so ``init --object-lock-days`` can be offered)?"""
+        from .s3lock import ObjectLock
+
+        return ObjectLock(self.where, self._keys, self._region, 1).bucket_has_lock()
+
     def extend_locks(self) -> int:
         """Extend the lock of every pack, index and snapshot file whose lock is in its second half
         (or missing: a run killed between a PUT and its lock); returns how many were extended."""
