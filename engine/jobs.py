@@ -224,6 +224,9 @@ def _retention(ctx: RunContext) -> None:
 
     repo = ctx.repository()
     if stored_policy(repo) is None:
+        extend = getattr(repo.backend, "extend_locks", None)  # Object Lock in a bucket: kept up without prune too
+        if extend is not None:
+            extend()
         ctx.incomplete = "retention " + NO_POLICY_SKIP
         return
     result = forget(repo, None, with_prune=True, wait=RETENTION_WAIT, on_event=ctx.on_event, cancel=ctx.cancel)
