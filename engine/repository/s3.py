@@ -225,6 +225,7 @@ class S3Backend:
                               region=self._region,
                               virtual_hosted_style_request=False, client_options=client,
                               retry_config=retry)
+        self._sizes: dict[str, int] = {}
         self.blocks = BlockCache(self)
         """Blocks of packs read through :meth:`open_read` (shared by the threads)."""
         self.on_upload: Callable[[str, int], None] = lambda _name, _size: None
@@ -293,7 +294,14 @@ class S3Backend:
         return cast(BinaryIO, ObjectReader(self, name))
 
     def size(self, name: str) -> int:
-        return int(self._call(lambda: obstore.head(self._store, name))["size"])
+        """The object's size; a pack's is asked once (its name is the hash of its bytes): a
+        restore's threads each open the packs they read."""
+        known = self._sizes.get(name)
+        if known is None:
+            known = int(self._call(lambda: obstore.head(self._store, name))["size"])
+            if name.startswith("data/"):
+                self._sizes[name] = known
+        return known
 
     def modified(self, name: str) -> float:
         return self._call(lambda: obstore.head(self._store, name))["last_modified"].timestamp()
