@@ -35,7 +35,8 @@ The packages and modules (each says more in its own docstring):
     The repository itself: storage (a folder, or an S3-compatible bucket:
     ``s3.py``, chosen by ``locations.py``), keys and machine credentials, packs,
     blobs, the index, snapshot files and their typed records (``records.py``:
-    stats, sources, tree and table nodes), locks.
+    stats, sources, tree and table nodes), locks; in a bucket, folder trees
+    read ahead (``treeahead.py``).
 ``folders/``
     Folder backup, the files cache, restore of files, browsing a snapshot.
 ``database/``

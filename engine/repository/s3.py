@@ -205,6 +205,9 @@ class _AlreadyThere(Exception):
 class S3Backend:
     """A repository under a prefix of an S3-compatible bucket (module docstring)."""
 
+    reads_ahead_trees = True
+    """Each read is a round trip: a repository here reads subfolder trees ahead (treeahead.py)."""
+
     def __init__(self, location: str, *, keys: storagekeys.StorageKeys | None = None) -> None:
         self.where = S3Location.parse(location)
         self.location = self.where.text
