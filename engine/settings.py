@@ -166,8 +166,12 @@ class Settings:
         return found
 
     def _offsite_problems(self) -> list[str]:
-        """The offsite copy's: its own values, and a location other than the main repository's."""
+        """The offsite copy's: its own values, maintenance outside its window, and a location other
+        than the main repository's."""
         found = self.offsite.problems()
+        clash = self.offsite.maintenance_problem(self.schedule.maintenance, self.schedule.maintenance_days)
+        if clash:
+            found.append(clash)
         if self.offsite.location.strip() and self.offsite.location.strip() == self.repository.strip():
             found.append("The offsite location must be another repository than the main one (make it with "
                          "odbackup init LOCATION --related-to MAIN).")

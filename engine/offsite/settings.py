@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import time
 
 from ..errors import OdbackupError
-from ..jobsettings import ALL_DAYS, parse_clock, parse_days
+from ..jobsettings import ALL_DAYS, OFF, parse_clock, parse_days
 from ..schedule.model import Calendar, ScheduleError
 
 DEFAULT_WINDOW = "23:00-06:30"
 """After the nightly backup (21:00), until before the office opens."""
+DEFAULT_DAYS = ALL_DAYS[:6]
+"""Monday to Saturday: Sunday night is maintenance's (23:30), which cannot free space while the copy
+reads the repository."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,8 @@ class OffsiteSettings:
     window: str = DEFAULT_WINDOW
     """When the copy may send, such as 23:00-06:30: it starts at the first time and stops at the
     second (the office opens); the next night continues where it stopped."""
-    days: tuple[str, ...] = ALL_DAYS
-    """The nights the offsite copy starts."""
+    days: tuple[str, ...] = DEFAULT_DAYS
+    """The nights the offsite copy starts (not maintenance's night: it cannot free space meanwhile)."""
     limit_upload: str = ""
     """Upload at most this fast on average, as internet plans write it (20Mbit, 2.5MB per second);
     empty: as fast as the line goes."""
@@ -83,3 +86,27 @@ class OffsiteSettings:
         if self.alert_days < 1:
             found.append("offsite.alert_days is a number of days, at least 1.")
         return found
+
+    def maintenance_problem(self, time_text: str, days: tuple[str, ...]) -> str | None:
+        """Maintenance at ``time_text`` on ``days`` falls in the window (its retention waits for the
+        copy's reading, and gives up): said in plain words, else None."""
+        if not self.enabled or time_text.strip().lower() == OFF:
+            return None
+        try:
+            (start, end), at = self.bounds(), time(*parse_clock(time_text))
+            nights, maintenance_days = parse_days(self.days), parse_days(days)
+        except ScheduleError:
+            return None  # their own checks say it
+        hit = any(_in_window(day, at, night, start, end) for day in maintenance_days for night in nights)
+        if not hit:
+            return None
+        return (f"Maintenance at {time_text} falls in the offsite window {self.window}: it could not free space "
+                "while the copy reads the repository. Leave maintenance's day out of offsite.days, or move the "
+                "window or maintenance.")
+
+
+def _in_window(day: int, at: time, night: int, start: time, end: time) -> bool:
+    """Is ``at`` on weekday ``day`` inside the window that opens on weekday ``night``?"""
+    if start < end:
+        return day == night and start <= at < end
+    return (day == night and at >= start) or (day == (night + 1) % 7 and at < end)

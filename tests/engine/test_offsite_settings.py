@@ -6,6 +6,7 @@ from datetime import datetime
 import pytest
 
 from engine.jobs import JobSkipped
+from engine.jobsettings import ScheduleSettings
 from engine.offsite.run import window_close
 from engine.offsite.settings import OffsiteSettings
 from engine.schedule.model import Calendar
@@ -52,3 +53,21 @@ def test_the_offsite_repository_is_not_the_main_one():
     settings = Settings(repository=LOCATION, images_folder="/i", offsite=OffsiteSettings(location=LOCATION))
     assert any("another repository than the main one" in p for p in settings.problems())
     assert OffsiteSettings(limit_upload="20Mbit").rate() == 2_500_000 and OffsiteSettings().rate() is None
+
+
+@pytest.mark.parametrize(("window", "days", "maintenance", "clash"), [
+    ("23:00-06:30", ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat"), ("23:30", ("Sun",)), False),  # the defaults
+    ("23:00-06:30", ("Sun",), ("23:30", ("Sun",)), True),
+    ("23:00-06:30", ("Sat",), ("02:00", ("Sun",)), True),  # past midnight: Saturday's window holds Sunday 2 am
+    ("23:00-06:30", ("Sat",), ("07:00", ("Sun",)), False),
+    ("01:00-05:00", ("Sun",), ("23:30", ("Sun",)), False),
+    ("01:00-05:00", ("Sun",), ("off", ("Sun",)), False),
+])
+def test_maintenance_may_not_fall_in_the_offsite_window(window, days, maintenance, clash):
+    off = OffsiteSettings(enabled=True, window=window, days=days)
+    found = off.maintenance_problem(*maintenance)
+    assert (found is not None) is clash
+    schedule = ScheduleSettings(maintenance=maintenance[0], maintenance_days=maintenance[1])
+    settings = Settings(repository="/r", images_folder="/i", schedule=schedule, offsite=off)
+    assert any("falls in the offsite window" in p for p in settings.problems()) is clash
+    assert OffsiteSettings(enabled=False, window=window, days=days).maintenance_problem(*maintenance) is None
