@@ -35,7 +35,8 @@ The packages and modules (each says more in its own docstring):
     The repository itself: storage (a folder, or an S3-compatible bucket:
     ``s3.py``, chosen by ``locations.py``), keys and machine credentials, packs,
     blobs, the index, snapshot files and their typed records (``records.py``:
-    stats, sources, tree and table nodes), locks.
+    stats, sources, tree and table nodes), locks; in a bucket, folder trees
+    read ahead (``treeahead.py``).
 ``folders/``
     Folder backup, the files cache, restore of files, browsing a snapshot.
 ``database/``
@@ -55,6 +56,10 @@ The packages and modules (each says more in its own docstring):
     The supplemental copy: the nightly last-resort backup into its own
     repository at the Backup Copy Network Path (its settings and window,
     the job's step, its alerts).
+``offsite/``
+    The offsite copy: the main repository's new snapshots copied each night
+    into a related repository in online storage, within an upload window and
+    limit (its settings, the job's step, its state and alerts).
 ``schedule/``
     When each job runs (pure ``next_runs``) and the files each operating
     system's scheduler reads (systemd, cron, Windows Task Scheduler).

@@ -1,10 +1,11 @@
 """The settings by name, for ``odbackup config``: dotted keys named after settings.toml.
 
 ``repository``; ``folders.images`` and ``folders.extra``; ``database.<field>``,
-``schedule.<field>``, ``retention.<field>`` and ``supplemental.<field>`` for each field of
-:class:`~engine.settings.DatabaseSettings`, :class:`~engine.jobsettings.ScheduleSettings`,
-:class:`~engine.jobsettings.RetentionSettings` and
-:class:`~engine.supplemental.settings.SupplementalSettings` (``on``/``off`` for a switch);
+``schedule.<field>``, ``retention.<field>``, ``supplemental.<field>`` and ``offsite.<field>`` for each
+field of :class:`~engine.settings.DatabaseSettings`, :class:`~engine.jobsettings.ScheduleSettings`,
+:class:`~engine.jobsettings.RetentionSettings`,
+:class:`~engine.supplemental.settings.SupplementalSettings` and
+:class:`~engine.offsite.settings.OffsiteSettings` (``on``/``off`` for a switch);
 and ``database`` itself (``on`` / ``off``: off is a folders-only setup). A key's meaning is its field's docstring.
 
 A value comes in as text (a command line) and is checked exactly as the app checks it:
@@ -29,6 +30,7 @@ from typing import Any
 
 from .errors import UsageError
 from .jobsettings import RetentionSettings, ScheduleSettings, parse_days
+from .offsite.settings import OffsiteSettings
 from .places import extra_folder_problem, folder_problem, images_folder_problem, normal
 from .schedule.model import WEEKDAY_NAMES, ScheduleError
 from .settings import DatabaseSettings, Settings, _value, check_destination, update_settings
@@ -109,7 +111,8 @@ def all_keys() -> dict[str, Key]:
              Key("folders.images", "", "images_folder", top.images_folder, docs.get("images_folder", "")),
              Key("folders.extra", "", "extra_folders", top.extra_folders, docs.get("extra_folders", ""))]
     for table, defaults in (("database", DatabaseSettings()), ("schedule", ScheduleSettings()),
-                            ("retention", RetentionSettings()), ("supplemental", SupplementalSettings())):
+                            ("retention", RetentionSettings()), ("supplemental", SupplementalSettings()),
+                            ("offsite", OffsiteSettings())):
         cls: type = type(defaults)  # (to mypy, a union of classes is not hashable)
         docs = field_docs(cls)
         found += [Key(f"{table}.{f.name}", table, f.name, getattr(defaults, f.name), docs.get(f.name, ""))
@@ -143,7 +146,7 @@ def as_dict(settings: Settings) -> dict:
     """The settings as settings.toml nests them (lists as lists; ``database`` None when off)."""
     doc: dict = {"repository": settings.repository,
                  "folders": {"images": settings.images_folder, "extra": list(settings.extra_folders)}}
-    for table in ("database", "schedule", "retention", "supplemental"):
+    for table in ("database", "schedule", "retention", "supplemental", "offsite"):
         part = getattr(settings, table)
         doc[table] = None if part is None else {
             f.name: list(v) if isinstance(v := getattr(part, f.name), tuple) else v for f in fields(part)}

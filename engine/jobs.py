@@ -24,6 +24,9 @@ The jobs (docs/CLI.md, ``odbackup run``):
 - ``archive``: the snapshots each plugged-in archive drive lacks, its
   retention and a check (``engine.archive.job``); no drive plugged in ends
   ``skipped``, a reminder, never a failure.
+- ``offsite``: the snapshots the offsite repository in online storage lacks,
+  within its window and upload limit (:mod:`engine.offsite`); a run stopped
+  by the window's end is ``incomplete`` and the next night continues.
 
 :func:`run` runs one job with this machine's write-only credentials, never
 the passphrase and never a prompt, under the job's run lock (two runs of one
@@ -220,6 +223,9 @@ def _retention(ctx: RunContext) -> None:
 
     repo = ctx.repository()
     if stored_policy(repo) is None:
+        extend = getattr(repo.backend, "extend_locks", None)  # Object Lock in a bucket: kept up without prune too
+        if extend is not None:
+            extend()
         ctx.incomplete = "retention " + NO_POLICY_SKIP
         return
     result = forget(repo, None, with_prune=True, wait=RETENTION_WAIT, on_event=ctx.on_event, cancel=ctx.cancel)
@@ -241,6 +247,12 @@ def _supplemental(ctx: RunContext) -> None:
     run_supplemental(ctx)
 
 
+def _offsite(ctx: RunContext) -> None:
+    from .offsite.run import run_offsite
+
+    run_offsite(ctx)
+
+
 RETENTION = Step("retention", "forget what the stored retention policy no longer keeps and reclaim the space",
                  _retention)
 CHECK = Step("check", "check the repository's structure", _check)
@@ -258,6 +270,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         timedelta(hours=12), (Step("archive", "copy to the archive drives", _archive),)),
     Job("supplemental", "make the last-resort copy at the Backup Copy Network Path, then check it",
         timedelta(hours=6), (Step("supplemental", "make the supplemental copy and check it", _supplemental),)),
+    Job("offsite", "copy the new snapshots to online storage, within the upload window",
+        timedelta(hours=12), (Step("offsite", "copy the new snapshots to online storage", _offsite),)),
 )}
 
 
@@ -283,7 +297,7 @@ def run(job: Job, settings: Settings | None, *, on_event: EventSink = ignore_eve
     """Run ``job`` once and record it. ``settings`` None: the saved ones (``load_settings``), read
     inside the run so a missing or broken settings file is a recorded failure too. ``folder``:
     the log folder (default :func:`runlog.log_dir`). ``force``: start even outside the job's
-    window (the supplemental copy's).
+    window (the supplemental and offsite copies').
 
     Never raises for the job's own failures: they end in the record (``failed``, with the
     message and the exit code the engine error carries); a run whose previous one is still

@@ -34,9 +34,9 @@ JOBS = ("backup", "intraday", "maintenance", "archive")
 (the database only, in office hours), ``maintenance`` (retention, reclaiming space, a check) and
 ``archive`` (the snapshots each plugged-in archive drive lacks; started only once a drive is set up:
 ``Settings.calendars()``)."""
-SCHEDULED_JOBS = (*JOBS, "supplemental")
-"""Every job the operating system may start: the ``[schedule]`` table's, and the supplemental copy
-at its window's start (``[supplemental]``)."""
+SCHEDULED_JOBS = (*JOBS, "supplemental", "offsite")
+"""Every job the operating system may start: the ``[schedule]`` table's, the supplemental copy
+at its window's start (``[supplemental]``) and the offsite copy at its window's start (``[offsite]``)."""
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 

@@ -38,6 +38,7 @@ from . import paths
 from .errors import OdbackupError
 from .filelock import try_lock, unlock
 from .jobsettings import RetentionSettings, ScheduleSettings
+from .offsite.settings import OffsiteSettings
 from .places import DestinationCheck, check_destination, repository_inside_problem  # noqa: F401  (importable here too)
 from .supplemental.settings import SupplementalSettings
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from .database.connection import DbTarget
 
 FILE_NAME = "settings.toml"
-TABLES = ("schedule", "retention", "supplemental")
+TABLES = ("schedule", "retention", "supplemental", "offsite")
 """The flat tables written field by field (each a dataclass of typed defaults)."""
 _T = TypeVar("_T")
 _V = TypeVar("_V")
@@ -120,6 +121,8 @@ class Settings:
     """How long snapshots are kept ([retention])."""
     supplemental: SupplementalSettings = field(default_factory=SupplementalSettings)
     """The nightly last-resort copy to the Backup Copy Network Path ([supplemental])."""
+    offsite: OffsiteSettings = field(default_factory=OffsiteSettings)
+    """The nightly copy of the new snapshots into online storage ([offsite])."""
     extra: dict = field(default_factory=dict, compare=False, repr=False)
     """Unknown keys found in the file, kept so a newer version's settings are not lost."""
 
@@ -143,7 +146,8 @@ class Settings:
             found.append(inside)
         if self.database is not None:
             found += self.database.problems()
-        return found + self.schedule.problems() + self.retention.problems() + self._supplemental_problems()
+        return (found + self.schedule.problems() + self.retention.problems() + self._supplemental_problems()
+                + self._offsite_problems())
 
     def _supplemental_problems(self) -> list[str]:
         """The supplemental copy's: its window (clear of the nightly backup when it is on), and a path
@@ -161,6 +165,18 @@ class Settings:
             found.append("The Backup Copy Network Path cannot be inside a folder being backed up.")
         return found
 
+    def _offsite_problems(self) -> list[str]:
+        """The offsite copy's: its own values, maintenance outside its window, and a location other
+        than the main repository's."""
+        found = self.offsite.problems()
+        clash = self.offsite.maintenance_problem(self.schedule.maintenance, self.schedule.maintenance_days)
+        if clash:
+            found.append(clash)
+        if self.offsite.location.strip() and self.offsite.location.strip() == self.repository.strip():
+            found.append("The offsite location must be another repository than the main one (make it with "
+                         "odbackup init LOCATION --related-to MAIN).")
+        return found
+
     def calendars(self) -> dict:
         """Job name -> when the operating system starts it: the schedule's jobs, and the supplemental
         copy at its window's start when it is on; the archive copies only once an archive drive is
@@ -170,6 +186,8 @@ class Settings:
             del found["archive"]
         if self.supplemental.enabled:
             found["supplemental"] = self.supplemental.calendar()
+        if self.offsite.enabled:
+            found["offsite"] = self.offsite.calendar()
         return found
 
     def validate(self) -> Settings:
@@ -271,7 +289,7 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
             lock_mode=str(_typed(d, "lock_mode", str, defaults.lock_mode, where)),
             lock_timeout=float(_typed(d, "lock_timeout", float, defaults.lock_timeout, where)),
         )
-    known = {"repository", "folders", "database", "schedule", "retention", "supplemental"}
+    known = {"repository", "folders", "database", "schedule", "retention", "supplemental", "offsite"}
     return Settings(
         repository=str(_typed(doc, "repository", str, "", where)),
         images_folder=str(_typed(folders, "images", str, "", where)),
@@ -280,6 +298,7 @@ def from_dict(doc: dict, where: str = FILE_NAME) -> Settings:
         schedule=_table(doc, "schedule", ScheduleSettings(), where),
         retention=_table(doc, "retention", RetentionSettings(), where),
         supplemental=_table(doc, "supplemental", SupplementalSettings(), where),
+        offsite=_table(doc, "offsite", OffsiteSettings(), where),
         extra={k: v for k, v in doc.items() if k not in known} | _unknown_in_tables(doc),
     )
 
@@ -288,7 +307,7 @@ def _unknown_in_tables(doc: dict) -> dict:
     """Keys of [schedule] and [retention] this version does not know (a newer one's), kept."""
     found = {}
     for name, defaults in (("schedule", ScheduleSettings()), ("retention", RetentionSettings()),
-                           ("supplemental", SupplementalSettings())):
+                           ("supplemental", SupplementalSettings()), ("offsite", OffsiteSettings())):
         known = {f.name for f in fields(defaults)}
         table = doc.get(name, {})
         unknown = {k: v for k, v in table.items() if k not in known} if isinstance(table, dict) else {}

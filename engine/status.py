@@ -29,6 +29,7 @@ from .words import ago, duration, size, when
 
 if TYPE_CHECKING:
     from .events import AdminPasswordsChecked
+    from .offsite.alerts import OffsiteState
     from .supplemental.alerts import SupplementalState
 
 BACKUP_MAX_AGE = timedelta(hours=24)
@@ -125,6 +126,8 @@ class State:
     """The supplemental copy's state (None: not gathered)."""
     admin_passwords: AdminPasswordsChecked | None = None
     """Open Dental's admin users without a password (None: not checked)."""
+    offsite: OffsiteState | None = None
+    """The offsite copy's state (None: not gathered, or offsite copies are off)."""
 
     @property
     def dedup_ratio(self) -> float | None:
@@ -169,8 +172,14 @@ def alerts(settings: Settings, state: State, now: datetime, *, tz: tzinfo | None
     found = (_place_alerts(state) + _backup_alerts(settings, state, now, tz) + _schedule_alerts(settings, state)
              + _run_alerts(settings, state) + _missed_alerts(settings, state, now, tz)
              + _database_alerts(settings, state) + _archive_alerts(state, now)
-             + _supplemental_alerts(settings, state, now))
+             + _supplemental_alerts(settings, state, now) + _offsite_alerts(settings, state, now))
     return found or [ALL_GOOD]
+
+
+def _offsite_alerts(settings: Settings, state: State, now: datetime) -> list[Alert]:
+    from .offsite.alerts import alerts as offsite_alerts
+
+    return offsite_alerts(settings, state.offsite, now)
 
 
 def _archive_alerts(state: State, now: datetime) -> list[Alert]:
@@ -337,6 +346,9 @@ def _run_alerts(settings: Settings, state: State) -> list[Alert]:
     """The latest run of each job, when it failed, was skipped or is incomplete; and maintenance
     scheduled while the repository holds no retention policy (it cannot free space)."""
     from .jobs import NO_POLICY_SKIP
+    from .offsite.run import DISABLED_SKIP as OFFSITE_OFF
+    from .offsite.run import OUTSIDE_SKIP as OFFSITE_OUTSIDE
+    from .offsite.run import WINDOW_ENDED
     from .supplemental.run import DISABLED_SKIP, OUTSIDE_SKIP
 
     no_policy = state.stored_policy is False and "maintenance" in _calendars(settings)
@@ -350,6 +362,9 @@ def _run_alerts(settings: Settings, state: State) -> list[Alert]:
             continue  # no drive plugged in: the archive alerts say which drive is due, and when
         if run.message.startswith((OUTSIDE_SKIP, DISABLED_SKIP)):
             continue  # a supplemental run that rightly did not start (a catch-up outside its window)
+        if run.job == "offsite" and (run.message.startswith((OFFSITE_OFF, OFFSITE_OUTSIDE))
+                                     or run.result == "incomplete" and WINDOW_ENDED in run.message):
+            continue  # stopped by its window (the next night goes on), or rightly not started
         level: Level = "critical" if run.result == "failed" else "warning"
         how = "scheduled" if run.trigger == "schedule" else "last"
         found.append(Alert(level, f"run_{run.result}", f"{run.job.capitalize()} run {run.result}",
@@ -414,6 +429,9 @@ def gather_state(settings: Settings, sources: Sources | None = None, *, patient_
 
     found.update(supplemental_part(settings, Sources.here() if sources is None else sources,
                                    database_ok=not found.get("database_problem")))
+    from .offsite.alerts import gather as offsite_part
+
+    found.update(offsite_part(settings, Sources.here() if sources is None else sources))
     return State(location=settings.repository, **found)
 
 

@@ -15,7 +15,8 @@ from .schedule.model import next_runs
 from .settings import Settings
 
 LABELS = {"backup": "backup", "intraday": "office-hours backup", "maintenance": "maintenance",
-          "supplemental": "supplemental copy", "archive": "archive copy"}
+          "supplemental": "supplemental copy", "archive": "archive copy",
+          "offsite": "offsite copy"}
 EVENING_HOUR = 18
 
 

@@ -211,10 +211,10 @@ def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """``run`` and ``schedule``: the jobs from the saved settings, and when the system starts them."""
     from engine.jobs import JOBS
 
-    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance, archive, supplemental) from the saved settings")
+    p = add("run", commands.run_job, "run one job (backup, intraday, maintenance, archive, supplemental, offsite) from the saved settings")
     p.add_argument("job", choices=tuple(JOBS), metavar="JOB", help="one of: " + ", ".join(JOBS))
     p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
-    p.add_argument("--force", action="store_true", help="supplemental: run even outside its window")
+    p.add_argument("--force", action="store_true", help="supplemental, offsite: run even outside its window")
     _folder_args(p)
     _json_arg(p)
     p = add("status", commands.status, "say what needs attention (exit 0 all well, 8 warning, 9 critical)")

@@ -511,6 +511,10 @@ def status_lines(state: State, alerts: list[Alert], nexts: list[NextRun], now: d
     """``odbackup status`` for a person: each alert marked by its level, then the next runs."""
     lines = [f"odbackup status of {state.location}:"]
     lines += [f"  {STATUS_MARKS[a.level]}  {a.text}" for a in alerts]
+    if state.offsite is not None:
+        from engine.offsite.alerts import summary_words
+
+        lines.append(f"  {summary_words(state.offsite, now)}")
     lines += [f"  {n.words(now)}" for n in nexts] or ["  Nothing is scheduled in the settings."]
     return lines
 
@@ -522,4 +526,8 @@ def status_summary(state: State, alerts: list[Alert], nexts: list[NextRun], leve
                         "hint": a.hint, "text": a.text} for a in alerts],
             "next_runs": [{"job": n.job, "at": n.at.isoformat(), "installed": n.installed} for n in nexts],
             "snapshots": state.snapshots, "last_success": state.last_success,
-            "runs": {r.job: {"result": r.result, "started": r.started, "message": r.message} for r in state.runs}}
+            "runs": {r.job: {"result": r.result, "started": r.started, "message": r.message} for r in state.runs},
+            "offsite": None if state.offsite is None else {
+                "last_copy": state.offsite.last_copy, "last_run": state.offsite.last_run,
+                "to_send": state.offsite.to_send, "snapshots_missing": state.offsite.snapshots_missing,
+                "problem": state.offsite.problem}}

@@ -39,6 +39,7 @@ from .names import check_tree
 from .pack import DEFAULT_PACK_SIZE, PackWriter, pack_name
 from .snapshot import Snapshot, read_snapshot, snapshot_ids
 from .storage import Backend, RangeReader
+from .treeahead import TreeReadAhead
 
 FORMAT_NAME = "odbackup repository"
 FORMAT_VERSION = 1
@@ -78,6 +79,8 @@ class Repository:
         """Key files skipped when unlocking, as (name, why): say so, and run ``check``."""
         self.snapshot_problems: dict[str, str] = {}
         """Damaged snapshots found by the last :meth:`snapshots`: ID -> what is wrong."""
+        self._trees_ahead = TreeReadAhead(backend) if getattr(backend, "reads_ahead_trees", False) else None
+        """Online storage: subfolder trees read ahead (treeahead.py)."""
 
     # --- creating and opening ------------------------------------------------------
 
@@ -266,7 +269,9 @@ class Repository:
         if loc is None:
             raise RepositoryDamaged(f"Blob {blob_id.hex()[:12]} is missing from the repository.")
         try:
-            sealed = (reader or self.backend).read_range(pack_name(loc.pack_id), loc.offset, loc.length)
+            ahead = self._trees_ahead.take(blob_id) if self._trees_ahead is not None else None
+            sealed = ahead if ahead is not None else (reader or self.backend).read_range(
+                pack_name(loc.pack_id), loc.offset, loc.length)
             if len(sealed) != loc.length:
                 raise crypto.DecryptionFailed("pack is shorter than the index says")
             plain = open_blob(
@@ -296,6 +301,8 @@ class Repository:
         except ValueError as exc:
             raise UnsafeSnapshot(f"A listing in the snapshot (tree {tree_id.hex()[:12]}) is damaged.") from exc
         check_tree(tree_id, tree)
+        if self._trees_ahead is not None:
+            self._trees_ahead.after(tree, self.index.get)
         return tree
 
     # --- snapshots --------------------------------------------------------------------------

@@ -205,6 +205,9 @@ class _AlreadyThere(Exception):
 class S3Backend:
     """A repository under a prefix of an S3-compatible bucket (module docstring)."""
 
+    reads_ahead_trees = True
+    """Each read is a round trip: a repository here reads subfolder trees ahead (treeahead.py)."""
+
     def __init__(self, location: str, *, keys: storagekeys.StorageKeys | None = None) -> None:
         self.where = S3Location.parse(location)
         self.location = self.where.text
@@ -225,6 +228,7 @@ class S3Backend:
                               region=self._region,
                               virtual_hosted_style_request=False, client_options=client,
                               retry_config=retry)
+        self._sizes: dict[str, int] = {}
         self.blocks = BlockCache(self)
         """Blocks of packs read through :meth:`open_read` (shared by the threads)."""
         self.on_upload: Callable[[str, int], None] = lambda _name, _size: None
@@ -236,6 +240,12 @@ class S3Backend:
 
         days = int(config.get("object_lock_days") or 0)
         self.object_lock = ObjectLock(self.where, self._keys, self._region, days) if days else None
+
+    def bucket_has_object_lock(self) -> bool:
+        """Was the bucket created with Object Lock on (so ``init --object-lock-days`` can be offered)?"""
+        from .s3lock import ObjectLock
+
+        return ObjectLock(self.where, self._keys, self._region, 1).bucket_has_lock()
 
     def extend_locks(self) -> int:
         """Extend the lock of every pack, index and snapshot file whose lock is in its second half
@@ -287,7 +297,14 @@ class S3Backend:
         return cast(BinaryIO, ObjectReader(self, name))
 
     def size(self, name: str) -> int:
-        return int(self._call(lambda: obstore.head(self._store, name))["size"])
+        """The object's size; a pack's is asked once (its name is the hash of its bytes): a
+        restore's threads each open the packs they read."""
+        known = self._sizes.get(name)
+        if known is None:
+            known = int(self._call(lambda: obstore.head(self._store, name))["size"])
+            if name.startswith("data/"):
+                self._sizes[name] = known
+        return known
 
     def modified(self, name: str) -> float:
         return self._call(lambda: obstore.head(self._store, name))["last_modified"].timestamp()

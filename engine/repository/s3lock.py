@@ -20,6 +20,7 @@ import hmac
 import http.client
 import re
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -45,15 +46,18 @@ class Signer:
     """Signs and sends one S3 request (path-style, SigV4, ``UNSIGNED`` nothing: the body's
     SHA-256 is signed)."""
 
-    def __init__(self, where: S3Location, keys: storagekeys.StorageKeys, region: str) -> None:
+    def __init__(self, where: S3Location, keys: storagekeys.StorageKeys, region: str,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.where, self._keys, self.region = where, keys, region
+        self._clock = clock
+        """The signing time (this computer's clock; a test signs with a wrong one)."""
 
     def request(self, method: str, key: str | None, query: dict[str, str], body: bytes = b"",
                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         """``key`` None: the bucket itself. ``query``: e.g. ``{"retention": ""}``."""
         host = self.where.endpoint.split("://", 1)[1]
         path = "/" + quote(self.where.bucket) + ("/" + quote(key, safe="/~") if key is not None else "")
-        now = datetime.now(UTC)
+        now = self._clock()
         amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         sent = {"host": host, "x-amz-date": amz_date, "x-amz-content-sha256": hashlib.sha256(body).hexdigest(),
                 **{k.lower(): v for k, v in (headers or {}).items()}}
@@ -85,9 +89,10 @@ class Signer:
 class ObjectLock:
     """Locking the objects of one repository under ``where`` for ``days`` days."""
 
-    def __init__(self, where: S3Location, keys: storagekeys.StorageKeys, region: str, days: int) -> None:
+    def __init__(self, where: S3Location, keys: storagekeys.StorageKeys, region: str, days: int,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.where, self.days = where, days
-        self._signer = Signer(where, keys, region)
+        self._signer = Signer(where, keys, region, clock)
 
     def _key(self, name: str) -> str:
         return f"{self.where.prefix}/{name}" if self.where.prefix else name

@@ -4,6 +4,7 @@ repository or other files, and how fast does an upload go (turned into "the firs
 takes about N nights" for the size to send). Every answer is in plain words."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ class ProbeResult:
     is_repository: bool = False
     has_other_files: bool = False
     upload_bytes_per_second: float = 0.0
+    object_lock: bool | None = None
+    """Whether the bucket has Object Lock on (None: not asked, or it could not be told)."""
 
     def nights_for(self, size: int) -> float:
         """Nights of NIGHT_HOURS needed to send ``size`` bytes at the measured speed."""
@@ -56,8 +59,17 @@ def probe(location: str, keys: storagekeys.StorageKeys | None = None, *, size: i
         return ProbeResult(location, False, f"{exc} {exc.hint or ''}".strip())
     if not same:
         return ProbeResult(location, False, "The storage gave back other bytes than were written: do not use it.")
-    return _answer(location, names, is_repo, speed, "The keys work: a test file was written, read back and "
-                   f"removed (upload {speed * 8 / 1e6:.1f} Mbit/s).")
+    found = _answer(location, names, is_repo, speed, "The keys work: a test file was written, read back and "
+                    f"removed (upload {speed * 8 / 1e6:.1f} Mbit/s).")
+    return dataclasses.replace(found, object_lock=_object_lock(backend))
+
+
+def _object_lock(backend: S3Backend) -> bool | None:
+    """Whether the bucket has Object Lock on; None when the keys may not ask (a provider's rights)."""
+    try:
+        return backend.bucket_has_object_lock()
+    except OdbackupError:
+        return None
 
 
 def _answer(location: str, names: list[str], is_repo: bool, speed: float, works: str) -> ProbeResult:

@@ -18,6 +18,7 @@ from cli_helpers import cli_command, cli_env, explain, json_lines, ok, run_cli, 
 
 from engine.config_keys import all_keys
 from engine.jobsettings import RetentionSettings, ScheduleSettings
+from engine.offsite.settings import OffsiteSettings
 from engine.places import (
     check_destination,
     extra_folder_problem,
@@ -91,6 +92,13 @@ def test_each_key_is_set_shown_and_loaded_by_the_app_as_set(tmp_path):
         "supplemental.window": (["22:30-05:00"], "22:30-05:00"),  # (before it is on: 22:00 holds the nightly 22:15)
         "supplemental.enabled": (["on"], True),
         "supplemental.images": (["off"], False),
+        "offsite.enabled": (["on"], True),
+        "offsite.location": (["s3:https://s3.example.com/office-bucket/odbackup"],
+                             "s3:https://s3.example.com/office-bucket/odbackup"),
+        "offsite.window": (["22:45-06:00"], "22:45-06:00"),
+        "offsite.days": (["sat,Mon"], ["Mon", "Sat"]),
+        "offsite.limit_upload": (["20Mbit"], "20Mbit"),
+        "offsite.alert_days": (["5"], 5),
     }
     assert set(table) == set(all_keys()), "a key without a test"
     assert settings_bytes() is None
@@ -109,7 +117,9 @@ def test_each_key_is_set_shown_and_loaded_by_the_app_as_set(tmp_path):
         schedule=ScheduleSettings("22:15", ("Mon", "Wed", "Fri"), "08:00-17:00", ("Tue",), "consistent",
                                   "off", ("Sat",), "OFFICE\\backup", "09:45, 22:45", ("Mon", "Wed", "Fri")),
         retention=RetentionSettings("7d", 3, 12, 14, 8, -1, 3, 7),
-        supplemental=SupplementalSettings(True, supplemental, "22:30-05:00", False))
+        supplemental=SupplementalSettings(True, supplemental, "22:30-05:00", False),
+        offsite=OffsiteSettings(True, "s3:https://s3.example.com/office-bucket/odbackup", "22:45-06:00",
+                                ("Mon", "Sat"), "20Mbit", 5))
 
     text = config("show").stdout
     for key, meaning in ((k, v.meaning) for k, v in all_keys().items()):
@@ -262,7 +272,8 @@ def test_show_json_is_one_object_shaped_like_settings_toml():
     assert len(lines) == 1
     doc = lines[0]
     assert set(doc) == {"event", "path", "saved", "settings", "problems"}
-    assert set(doc["settings"]) == {"repository", "folders", "database", "schedule", "retention", "supplemental"}
+    assert set(doc["settings"]) == {"repository", "folders", "database", "schedule", "retention", "supplemental",
+                                       "offsite"}
     assert doc["settings"]["folders"] == {"images": "", "extra": []}
     assert doc["settings"]["schedule"]["nightly_days"] == list(ScheduleSettings().nightly_days)
     assert doc["settings"]["retention"]["daily"] == 30 and doc["problems"] == Settings().problems()

@@ -139,9 +139,9 @@ def test_cron_install_show_and_remove_as_root(saved, system, tmp_path):
     shown = summary(odbackup(["schedule", "show", "--json"], system))
     assert shown["scheduler"] == "cron"
     jobs = {j["job"]: j for j in shown["jobs"]}
-    on = {name: j for name, j in jobs.items() if name != "supplemental"}  # (supplemental copies are off)
+    on = {name: j for name, j in jobs.items() if name not in ("supplemental", "offsite")}  # (those copies are off)
     assert all(j["registered"] and j["enabled"] for j in on.values()), jobs
-    assert not jobs["supplemental"]["registered"]
+    assert not jobs["supplemental"]["registered"] and not jobs["offsite"]["registered"]
     nightly = datetime.fromisoformat(jobs["backup"]["next_run"])
     assert (nightly.hour, nightly.minute) == (21, 0)
     archive = datetime.fromisoformat(jobs["archive"]["next_run"])

@@ -91,7 +91,7 @@ def test_a_run_without_settings_is_a_recorded_failure(tmp_path):
 
 
 def test_every_job_is_declared_with_words_a_limit_and_steps():
-    assert tuple(jobs.JOBS) == ("backup", "intraday", "maintenance", "archive", "supplemental")
+    assert tuple(jobs.JOBS) == ("backup", "intraday", "maintenance", "archive", "supplemental", "offsite")
     for job in jobs.JOBS.values():
         assert job.description and job.steps and job.time_limit.total_seconds() > 0
     assert jobs.JOBS["intraday"].time_limit.total_seconds() < 3600  # over before the next hour's run

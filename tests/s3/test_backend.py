@@ -13,6 +13,7 @@ from engine import storagekeys
 from engine.errors import UsageError
 from engine.repository.locations import open_backend
 from engine.repository.s3 import (
+    ClockSkew,
     NoStorageKeys,
     NoSuchBucket,
     S3Backend,
@@ -116,6 +117,28 @@ def test_no_such_bucket_says_so(seaweed, s3_env):
         list(backend.list("snapshots"))
     with pytest.raises(NoSuchBucket):
         backend.read("config")
+
+
+@pytest.mark.parametrize("minutes", [-20, 16, 60 * 24])
+def test_a_request_signed_with_a_wrong_clock_is_refused_in_plain_words(seaweed, s3_env, prefix, minutes):
+    """A real request, signed (SigV4) at this computer's time moved by ``minutes``: the server
+    refuses it (RequestTimeTooSkewed, beyond its 15 minutes) and the error says to set the clock.
+    (The storage library signs with the system clock, which a test cannot move; the Object Lock
+    requests are signed by our own code, which takes the signing time, and share the error words.)"""
+    from datetime import UTC, datetime, timedelta
+
+    from engine.repository.s3lock import ObjectLock
+
+    where = S3Location.parse(seaweed.location(prefix))
+    right = ObjectLock(where, storagekeys.StorageKeys(KEY_ID, SECRET), "us-east-1", 1)
+    assert right.bucket_has_lock() is False  # (the plain bucket has none) the right clock is answered
+    skewed = ObjectLock(where, storagekeys.StorageKeys(KEY_ID, SECRET), "us-east-1", 1,
+                        clock=lambda: datetime.now(UTC) + timedelta(minutes=minutes))
+    with pytest.raises(ClockSkew, match="this computer's clock differs too much from the server's") as caught:
+        skewed.bucket_has_lock()
+    assert caught.value.title == "Clock is wrong"
+    assert caught.value.hint and "Set this computer's date, time and time zone right" in caught.value.hint
+    _assert_no_secret(caught.value)
 
 
 def test_a_server_that_does_not_answer_is_named_after_the_retries(s3_env):

@@ -117,3 +117,42 @@ def test_copy_into_a_bucket_killed_at_random_moments_resumes_sending_only_what_i
         ok(target.restore(tmp_path / f"out{seed}"))
         assert describe_tree(tmp_path / f"out{seed}" / "Images") == describe_tree(images)
     assert landed_somewhere >= 2, f"only {landed_somewhere} kill(s) landed after the copy had sent packs"
+
+
+def test_the_offsite_job_killed_at_random_moments_resumes_sending_only_what_is_missing(tmp_path, seaweed, images):
+    """``odbackup run offsite`` (the scheduled job, forced) killed as the copy above: the next run
+    of the job completes, is recorded ``ok`` and sends only what the bucket lacks."""
+    local = init_repo(tmp_path / "local", base_env=module_env(tmp_path / "home"))
+    ok(local.run(["enroll", "--repo", local.path]))
+    ok(local.run(["backup", "--repo", local.path, "--path", images]))
+    for key, value in (("repository", local.path), ("folders.images", images), ("offsite.enabled", "on")):
+        ok(local.run(["config", "set", key, value]))
+
+    def _offsite(prefix: str) -> Repo:
+        doc = summary(ok(local.run(["init", seaweed.location(prefix), "--related-to", local.path, "--json"])))
+        ok(local.run(["config", "set", "offsite.location", seaweed.location(prefix)]))
+        return Repo(seaweed.location(prefix), doc["recovery_key"], doc["repository_id"], local.base_env)  # type: ignore[arg-type]
+
+    args = ["run", "offsite", "--force"]
+    ref_prefix = f"oref-{uuid.uuid4().hex[:8]}"
+    _offsite(ref_prefix)
+    puts, seconds = _counted(local, args)
+    full = sum(_data(seaweed, ref_prefix).values())
+    landed_somewhere = 0
+    for seed in range(4):
+        rng = random.Random(200 + seed)
+        prefix = f"okill-{seed}-{uuid.uuid4().hex[:6]}"
+        target = _offsite(prefix)
+        _killed(local, args, rng, puts, seconds, seed)
+        landed = sum(_data(seaweed, prefix).values())
+        landed_somewhere += landed > 0
+        ok(target.run(["check", "--repo", target.path], passphrase=None))
+        before = _data(seaweed, prefix)
+        doc = summary(ok(local.run([*args, "--json"], passphrase=None)))
+        assert doc["result"] == "ok" and doc["message"].startswith(f"Offsite copy to {target.path}: "), doc
+        sent = sum(size for name, size in _data(seaweed, prefix).items() if name not in before)
+        assert sent <= (full - landed) * SLACK + 4096, (seed, sent, full, landed)
+        ok(target.run(["check", "--repo", target.path, "--read-data"]))
+        ok(target.restore(tmp_path / f"out{seed}"))
+        assert describe_tree(tmp_path / f"out{seed}" / "Images") == describe_tree(images)
+    assert landed_somewhere >= 1, "no kill landed after the offsite run had sent packs"

@@ -113,3 +113,13 @@ def test_maintenance_locks_what_a_killed_run_left_unlocked_and_an_expired_lock_l
     assert "data/bb/short" not in seaweed.objects(prefix, bucket=lock_bucket)
     cp = ok(repo.run(["prune", "--repo", repo.path, "--json"]))  # the unindexed leftover is locked: it stays
     assert "data/aa/unlocked-left-by-a-kill" in seaweed.objects(prefix, bucket=lock_bucket), explain(cp)
+
+    # scheduled maintenance with no retention policy stored (no prune runs) still keeps the locks up
+    obstore.put(store, "data/cc/left-unlocked", b"z" * 100)
+    ok(repo.run(["enroll", "--repo", repo.path]))
+    (tmp_path / "Images").mkdir()
+    for key, value in (("repository", repo.path), ("folders.images", str(tmp_path / "Images"))):
+        ok(repo.run(["config", "set", key, value]))
+    done = summary(repo.run(["run", "maintenance", "--json"], passphrase=None))
+    assert done["result"] == "incomplete" and "no retention policy stored" in done["message"], done
+    assert _retention(backend, "data/cc/left-unlocked") is not None

@@ -27,7 +27,7 @@ ROOMY_HEIGHT = 34
 COMPACT_JOBS = 3
 """More jobs than this are listed one line each in Next runs when the terminal is small."""
 SHORT_LABELS = {"backup": "Backup", "intraday": "Office", "maintenance": "Maint.", "archive": "Arch.",
-                "supplemental": "Suppl."}
+                "supplemental": "Suppl.", "offsite": "Offs."}
 APP_HINTS = {
     "not_enrolled": "press u to unlock, or enroll it in Setup",
     "no_backup": "press b to back up now",
@@ -105,6 +105,7 @@ class DashboardScreen(JobScreen):
                 yield AlertList("Alerts", id="alerts")
                 yield InfoPanel("Archive drives", id="archives")
                 yield InfoPanel("Supplemental copy", id="supplemental-copy")
+                yield InfoPanel("Offsite copy", id="offsite-copy")
                 yield InfoPanel("Recent backups", id="recent")
         yield Footer()
 
@@ -112,6 +113,7 @@ class DashboardScreen(JobScreen):
         self.sub_title = "Home"
         self.query_one("#archives").display = False  # shown once there are archive drives
         self.query_one("#supplemental-copy").display = False  # shown when supplemental copies are on
+        self.query_one("#offsite-copy").display = False  # shown when offsite copies are on
         self.query_one("#actions", OptionList).border_title = "Actions"
         self.action_refresh()
 
@@ -160,6 +162,9 @@ class DashboardScreen(JobScreen):
         supplemental = self.query_one("#supplemental-copy", InfoPanel)
         supplemental.show(supplemental_lines(settings, status, current))
         supplemental.display = bool(supplemental.lines)
+        offsite = self.query_one("#offsite-copy", InfoPanel)
+        offsite.show(offsite_lines(settings, status, current))
+        offsite.display = bool(offsite.lines)
 
     # --- actions ------------------------------------------------------------------------------------
 
@@ -287,6 +292,31 @@ def supplemental_lines(settings: Settings, status: State, current: Any) -> list[
     elif run is not None:
         line.append("; last run ok", style="green")
     return [line]
+
+
+def offsite_lines(settings: Settings, status: State, current: Any) -> list[str | Text]:
+    """The offsite copy (when it is on): its last complete copy and its latest run's result, then
+    the upload still to do (what the bucket lacks); its alerts say what to do."""
+    from engine.errors import OdbackupError
+    from engine.offsite.alerts import left_words
+
+    off, state = settings.offsite, status.offsite
+    if not off.enabled or state is None:
+        return []
+    line = Text(f"Copied {fmt.ago(state.last_copy, current)}") if state.last_copy else Text(
+        "No complete copy yet", style="yellow")
+    run = next((r for r in status.runs if r.job == "offsite"), None)
+    if run is not None:
+        style = {"ok": "green", "failed": "bold red"}.get(run.result, "yellow")
+        line.append(f"; last run {run.result} {fmt.ago(run.finished, current)}", style=style)
+    if state.problem:
+        return [line, Text(f"Cannot read it: {state.problem}", style="yellow")]
+    try:
+        rate = off.rate()
+    except OdbackupError:
+        rate = None
+    left = left_words(state, rate)
+    return [line, Text(left[0].upper() + left[1:], style="green" if left.startswith("nothing") else "")]
 
 
 def last_backup_lines(status: State, current: Any) -> list[str | Text]:

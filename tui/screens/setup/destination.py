@@ -84,11 +84,12 @@ class DestinationStep(SetupStep):
     @on(Button.Pressed, "#online")
     def online(self) -> None:
         """A bucket instead of a folder (online.py): its location fills the field once tested."""
-        from .online import OnlineStorageDialog
+        from .online import OnlineChoice, OnlineStorageDialog
 
-        def chosen(location: str | None) -> None:
-            if location:
-                self.query_one("#repository", Input).value = location
+        def chosen(choice: OnlineChoice | None) -> None:
+            if choice:
+                self.draft.object_lock = (choice.location, choice.object_lock_days)
+                self.query_one("#repository", Input).value = choice.location
                 self._start(then_next=False)
 
         current = self._path() if self._path().startswith("s3:") else ""

@@ -39,6 +39,9 @@ class SetupDraft:
     """The repository location that was created or unlocked (or already set up) in this setup."""
     repository_how: str = ""
     """How it came to be ready in this setup: "created", "unlocked", or "" (set up before)."""
+    object_lock: tuple[str, int] = ("", 0)
+    """The Object Lock days chosen for a location in online storage (the Online storage dialog):
+    a repository created there locks its objects that many days."""
     secret: str | None = None
     """The passphrase typed (or created) in this setup."""
     enrolled: bool = False
@@ -54,6 +57,11 @@ class SetupDraft:
     saved: Settings | None = None
     """The settings this setup changes: what it does not ask about (the schedule, retention, keys a
     newer version or 'odbackup config' wrote) is kept from them."""
+
+    def object_lock_days(self) -> int:
+        """The Object Lock days for the repository as it is chosen now (0 for any other place)."""
+        location, days = self.object_lock
+        return days if location and location == self.repository.strip() else 0
 
     @classmethod
     def from_settings(cls, settings: Settings | None) -> SetupDraft:

@@ -55,11 +55,12 @@ def machine_enrolled(location: str) -> bool:
 
 
 def create_repository(location: str, passphrase: str, enroll: bool,
-                      retention: Policy | None = None) -> tuple[str, bool]:
+                      retention: Policy | None = None, object_lock_days: int = 0) -> tuple[str, bool]:
     """Create the repository, storing the settings' ``retention`` policy in it (signed with the
-    passphrase, so scheduled maintenance can apply it); returns the recovery key and whether this
-    computer is enrolled (a worker)."""
-    repo, recovery = Repository.init(location, passphrase)
+    passphrase, so scheduled maintenance can apply it), its objects locked ``object_lock_days``
+    in a bucket with Object Lock; returns the recovery key and whether this computer is enrolled
+    (a worker)."""
+    repo, recovery = Repository.init(location, passphrase, object_lock_days=object_lock_days)
     if retention is not None and not retention.empty:
         save_policy(repo.backend, repo.keys.maint_key, repo.repo_id, repo.keys.data_private, retention)  # type: ignore[arg-type]
     if enroll:
@@ -240,8 +241,9 @@ class EncryptionStep(SetupStep):
                 return
             self._result("Creating the encrypted repository...")
             retention = self.draft.to_settings().retention.policy()
+            days = self.draft.object_lock_days()
             self.start_job("create", lambda: self.Created(*create_repository(location, passphrase, enroll,
-                                                                             retention)))
+                                                                             retention, days)))
         else:
             if not self._value("passphrase"):
                 self.problem("Type the passphrase (or the recovery key).")

@@ -38,6 +38,9 @@ def summary(draft: SetupDraft) -> Text:
         text.append(f"{folder}\n")
     text.append("Backups go to: ", style="bold")
     text.append(f"{draft.repository}\n")
+    if draft.object_lock_days():
+        text.append("Object Lock: ", style="bold")
+        text.append(f"{draft.object_lock_days()} days (storage is billed at least that long)\n")
     if draft.supplemental is not None and draft.supplemental.enabled:
         text.append("Supplemental copy: ", style="bold")
         text.append(f"each night {draft.supplemental.window} to {draft.supplemental.path}\n")

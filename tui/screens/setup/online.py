@@ -2,8 +2,16 @@
 keys that reach it, with a Test button that answers in plain words (keys refused, no such
 bucket, clock wrong, no answer; or: it works, this fast, the first full copy takes about N
 nights). The keys are saved only after a test passed, in this machine's owner-only file
-(engine/storagekeys.py), never in the settings."""
+(engine/storagekeys.py), never in the settings.
+
+When the test finds a bucket made with Object Lock on (and no repository there yet), the dialog
+offers COMPLIANCE retention for N days and says what it costs; the choice goes back with the
+location (:class:`OnlineChoice`) and the repository is created with it
+(``init --object-lock-days N``: docs/FORMAT.md section 2.2). Maintenance's prune extends the
+locks of what is kept."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,6 +29,35 @@ from engine.repository.s3probe import ProbeResult, probe
 from ...widgets import fmt
 from ...widgets.choices import Field
 
+NO_LOCK_WORDS = (" This bucket has no Object Lock: anyone holding these keys could delete the backups in it "
+                 "(a bucket created with Object Lock on can protect them).")
+MAX_LOCK_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class OnlineChoice:
+    """What the dialog answers: the tested location, and the Object Lock days chosen (0: none)."""
+
+    location: str
+    object_lock_days: int = 0
+
+
+def lock_cost_text(days: int) -> str:
+    """What Object Lock does and costs, in plain words, for ``days`` (0: what leaving it off means)."""
+    if days <= 0:
+        return ("Object Lock off. Type a number of days (e.g. 30) to protect the backups from ransomware: "
+                "nobody, not even with these keys, can delete or change them for that long.")
+    return (f"COMPLIANCE lock: nobody, even with these keys, can delete or change a backup for {days} days. "
+            f"Cost: storage kept at least {days} days: data removed from your backups still is billed until then.")
+
+
+def lock_days(text: str) -> int | None:
+    """The days typed (empty: 0), or None when it is not a whole number from 0 to 3650."""
+    text = text.strip()
+    if not text:
+        return 0
+    return int(text) if text.isdigit() and int(text) <= MAX_LOCK_DAYS else None
+
 
 def nights_text(found: ProbeResult, size: int) -> str:
     """ "The first full copy (about 200 GB) takes about 3 nights at this speed." (or "")."""
@@ -31,8 +68,9 @@ def nights_text(found: ProbeResult, size: int) -> str:
     return f" The first full copy (about {fmt.size(size)}) takes {when} at this speed."
 
 
-class OnlineStorageDialog(ModalScreen[str | None]):
-    """Location and keys of online storage; dismissed with the location once a test passed."""
+class OnlineStorageDialog(ModalScreen[OnlineChoice | None]):
+    """Location and keys of online storage; dismissed with the location (and the Object Lock days
+    chosen) once a test passed."""
 
     DEFAULT_CSS = """
     OnlineStorageDialog .online-row { height: 1; }
@@ -47,12 +85,14 @@ class OnlineStorageDialog(ModalScreen[str | None]):
         self.location, self.first_copy_bytes = location, first_copy_bytes
         self.tested: str | None = None
         """The location a test passed for, with the keys typed (None until then)."""
+        self.lock_offered = False
+        """The tested bucket has Object Lock and holds no repository yet: the days may be chosen."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="online-dialog"):
             yield Label("Online storage (S3-compatible)", classes="dialog-title")
             yield Static("A folder in a bucket (AWS S3, Backblaze B2, Wasabi, SeaweedFS, Ceph), as "
-                         "s3:https://SERVER/BUCKET/FOLDER. The keys stay on this computer, for you only.")
+                         "s3:https://SERVER/BUCKET/FOLDER. The keys stay on this computer, for you only.", id="online-about")
             for label, field in (
                     ("Location", Field(self.location, id="online-location", compact=True,
                                        placeholder="s3:https://s3.us-west-004.backblazeb2.com/bucket/office")),
@@ -62,6 +102,10 @@ class OnlineStorageDialog(ModalScreen[str | None]):
                 with Horizontal(classes="form-row online-row", id=f"{field.id}-row"):
                     yield Label(label, classes="online-label")
                     yield field
+            with Horizontal(classes="form-row online-row", id="online-lock-row"):
+                yield Label("Lock days", classes="online-label")
+                yield Field(id="online-lock-days", placeholder="0 = no Object Lock; e.g. 30", compact=True)
+            yield Static("", id="online-lock-cost")
             yield Static("", id="online-result")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Test (Ctrl+T)", id="online-test", compact=True)
@@ -72,7 +116,19 @@ class OnlineStorageDialog(ModalScreen[str | None]):
         for row in self.query(".online-row").results(Horizontal):
             row.styles.margin = (0, 0, 0, 0)  # one line each (the app's dialog rows are spaced)
         self.query_one("#online-location-row", Horizontal).styles.margin = (1, 0, 0, 0)
+        self._offer_lock(False)
         self.query_one("#online-location", Input).focus()
+
+    def _offer_lock(self, offered: bool) -> None:
+        self.lock_offered = offered
+        self.query_one("#online-lock-row").display = offered
+        cost = self.query_one("#online-lock-cost", Static)
+        cost.display = offered
+        self.query_one("#online-about").display = not offered  # (the location is tested by then): 80x24 fits
+        if offered:
+            days = lock_days(self._value("online-lock-days"))
+            cost.update(lock_cost_text(days) if days is not None else
+                        f"Type a whole number of days from 0 to {MAX_LOCK_DAYS}.")
 
     def _value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value.strip()
@@ -109,21 +165,33 @@ class OnlineStorageDialog(ModalScreen[str | None]):
             if keys is not None:
                 storagekeys.save_keys(S3Location.parse(location).site, keys)
             self.tested = S3Location.parse(location).text
-            self._say(found.message + nights_text(found, self.first_copy_bytes) + " Press Use it.")
+            new = not found.is_repository and not found.has_other_files
+            self._offer_lock(bool(found.object_lock) and new)
+            no_lock = NO_LOCK_WORDS if found.object_lock is False and new else ""
+            self._say(found.message + nights_text(found, self.first_copy_bytes) + no_lock + " Press Use it.")
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
             self._say(f"{error}")
 
     @on(Input.Changed)
-    def changed(self) -> None:
+    def changed(self, event: Input.Changed) -> None:
+        if event.input.id == "online-lock-days":
+            self._offer_lock(self.lock_offered)  # the cost follows the days typed
+            return
         self.tested = None  # a test answers for what was typed then
+        self._offer_lock(False)
 
     @on(Button.Pressed, "#online-use")
     def use(self) -> None:
         if self.tested is None:
             self._say("Test it first (Ctrl+T): the keys are saved only once they work.")
             return
-        self.dismiss(self.tested)
+        days = lock_days(self._value("online-lock-days")) if self.lock_offered else 0
+        if days is None:
+            self._say(f"The Object Lock days are a whole number from 0 (no lock) to {MAX_LOCK_DAYS}.")
+            self.query_one("#online-lock-days", Input).focus()
+            return
+        self.dismiss(OnlineChoice(self.tested, days))
 
     @on(Button.Pressed, "#online-cancel")
     def action_cancel(self) -> None:
