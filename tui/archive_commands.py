@@ -65,6 +65,14 @@ def _retention_policy():
     return (settings.retention if settings is not None else RetentionSettings()).policy()
 
 
+def _backed_up() -> tuple[str, ...]:
+    """The saved settings' folders (none without settings)."""
+    from engine.settings import load_settings
+
+    settings = load_settings()
+    return settings.folders if settings is not None else ()
+
+
 def add_drive(args: argparse.Namespace, out: Printer) -> int:
     from engine.archive.enroll import add_drive as add
     from engine.archive.enroll import retention_for
@@ -82,7 +90,7 @@ def add_drive(args: argparse.Namespace, out: Printer) -> int:
     kind = "monthly" if args.monthly else "rotating"
     policy = retention_for(kind, main, _retention_policy())
     added = add(args.path, args.label, kind, main, passphrase, policy,
-                main_recovery_key=secret if given_recovery else None)
+                main_recovery_key=secret if given_recovery else None, backed_up=_backed_up())
     drive = added.drive
     if isinstance(out, JsonPrinter):
         out.summary({"repository_id": drive.repo_id, "label": drive.label, "kind": drive.kind,

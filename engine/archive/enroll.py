@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import NeedsPassphrase, UsageError
+from ..places import inside
 from ..repository import keys as keymod
 from ..repository.policy import save_policy
 from ..repository.repo import Repository
@@ -40,14 +41,16 @@ class AddedDrive:
 
 
 def add_drive(place: str, label: str, kind: str, main: Repository, passphrase: str,
-              policy: Policy | None, *, main_recovery_key: str | None = None) -> AddedDrive:
+              policy: Policy | None, *, main_recovery_key: str | None = None,
+              backed_up: tuple[str, ...] = ()) -> AddedDrive:
     """Make ``place`` an archive drive of ``main`` (unlocked with its full key) and add it to the book.
     ``passphrase``: the new repository's (the main one's); ``policy``: a rotating drive's retention;
     ``main_recovery_key``: the recovery key that unlocked ``main``, if it did (then it opens the drive
-    even when ``main`` was made before the family recovery key)."""
+    even when ``main`` was made before the family recovery key); ``backed_up``: the folders the
+    backups save (a drive inside one is refused: every backup would take the archive in too)."""
     place = os.path.abspath(place)
     label = label.strip()
-    _refuse_wrong(place, label, kind, main)
+    _refuse_wrong(place, label, kind, main, backed_up)
     main.require_full_key()
     existing = repo_id_at(place)
     if existing is None:
@@ -76,7 +79,7 @@ def retention_for(kind: str, main: Repository, fallback: Policy) -> Policy | Non
 
 
 def add_with_passphrase(place: str, label: str, kind: str, main_location: str, passphrase: str,
-                        fallback: Policy) -> AddedDrive:
+                        fallback: Policy, backed_up: tuple[str, ...] = ()) -> AddedDrive:
     """:func:`add_drive` for a front end holding the main repository's passphrase (not its recovery
     key: the new drive's repository takes the passphrase as its own)."""
     from ..recovery import looks_like_recovery_key
@@ -85,10 +88,10 @@ def add_with_passphrase(place: str, label: str, kind: str, main_location: str, p
         raise NeedsPassphrase("Adding an archive drive takes the passphrase, not the recovery key.")
     main = Repository.open(main_location)
     main.unlock(passphrase)
-    return add_drive(place, label, kind, main, passphrase, retention_for(kind, main, fallback))
+    return add_drive(place, label, kind, main, passphrase, retention_for(kind, main, fallback), backed_up=backed_up)
 
 
-def _refuse_wrong(place: str, label: str, kind: str, main: Repository) -> None:
+def _refuse_wrong(place: str, label: str, kind: str, main: Repository, backed_up: tuple[str, ...]) -> None:
     if kind not in KINDS:
         raise UsageError(f"An archive drive is one of: {', '.join(KINDS)} (got '{kind}').")
     if not label:
@@ -99,6 +102,10 @@ def _refuse_wrong(place: str, label: str, kind: str, main: Repository) -> None:
     root = os.path.abspath(main.location)
     if place == root or place.startswith(root.rstrip(os.sep) + os.sep):
         raise UsageError(f"{place} is the main repository or inside it: an archive drive must be another drive.")
+    saved_in = next((folder for folder in backed_up if folder and inside(place, folder)), None)
+    if saved_in:
+        raise UsageError(f"{place} is inside {saved_in}, which the backups save: every backup would take the "
+                         "archive in too. An archive drive must be another drive.")
     if repo_id_at(place) is None and os.path.isdir(place) and os.listdir(place):
         raise UsageError(f"{place} is not empty and holds no odbackup repository: nothing was written there.",
                          hint=f"Choose an empty folder on the drive, e.g. {os.path.join(place, 'odbackup-archive')}.")

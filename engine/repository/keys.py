@@ -55,6 +55,14 @@ class FamilyRecovery:
         salt = crypto.random_bytes(16)
         return cls(salt, crypto.derive_from_recovery(recovery, salt))
 
+    @classmethod
+    def of_repository(cls, backend: Backend, repo_id: str, recovery_key: str) -> FamilyRecovery:
+        """From the recovery key of the repository at ``backend``, once it is checked to open it (a
+        repository made before the family recovery key, unlocked with its recovery key)."""
+        secret = parse_recovery_key(recovery_key)
+        unlock(backend, repo_id, recovery_key)
+        return cls.derive(secret)
+
     def to_json(self) -> dict:
         return {"salt": crypto.b64(self.salt), "kek": crypto.b64(self.kek)}
 

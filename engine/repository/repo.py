@@ -28,7 +28,7 @@ from ..errors import (
     UnsafeSnapshot,
 )
 from ..events import Event, PackWritten, ignore_events
-from ..recovery import format_recovery_key, new_recovery_secret, parse_recovery_key
+from ..recovery import format_recovery_key, new_recovery_secret
 from . import keys as keymod
 from .blobs import LEVEL, open_blob, seal_blob
 from .choosing import choose_snapshot
@@ -46,14 +46,6 @@ FORMAT_VERSION = 1
 FOLDERS = ("keys", "data", "index", "snapshots", "reports", "locks")
 INDEX_SAVE_EVERY_PACKS = 8
 INDEX_SAVE_EVERY_SECONDS = 30.0
-
-
-def _family_recovery_of(source: Repository, recovery_key: str) -> keymod.FamilyRecovery:
-    """The family recovery key from ``source``'s recovery key, once it is checked to open ``source``
-    (a repository made before the family recovery key, unlocked with its recovery key)."""
-    secret = parse_recovery_key(recovery_key)
-    keymod.unlock(source.backend, source.repo_id, recovery_key)
-    return keymod.FamilyRecovery.derive(secret)
 
 
 def pack_size_target() -> int:
@@ -118,7 +110,7 @@ class Repository:
             extra["object_lock_days"] = object_lock_days
         family = source.keys.family_recovery
         if family is None and source_recovery_key is not None:
-            family = _family_recovery_of(source, source_recovery_key)
+            family = keymod.FamilyRecovery.of_repository(source.backend, source.repo_id, source_recovery_key)
         recovery = new_recovery_secret() if family is None else None
         return cls._create(location, passphrase,
                            lambda repo_id: dataclasses.replace(source.keys, repo_id=repo_id, family_recovery=family),

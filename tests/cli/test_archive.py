@@ -87,7 +87,7 @@ def _restores_exactly(repo, drive: Path, saved: list[tuple[str, dict]], out: Pat
 
 
 def test_add_makes_a_blank_folder_an_archive_drive_and_writes_nothing_where_it_refuses(tmp_path, office):
-    repo, _images, media = office
+    repo, images, media = office
     doc = summary(_add(repo, media / "DRIVE_A" / "odbackup", "Drive A, Tuesdays"))
     assert doc["created"] and doc["kind"] == "rotating" and doc["recovery_key"] is None
     assert doc["recovery_key_of"] == repo.repo_id  # the main recovery key opens the drive
@@ -105,6 +105,12 @@ def test_add_makes_a_blank_folder_an_archive_drive_and_writes_nothing_where_it_r
     cp = _add(repo, unrelated, "Drive B", code=2)
     assert "another repository family" in cp.stdout + cp.stderr, explain(cp)
     cp = _add(repo, repo.path, "Drive B", code=2)
+    images_before = sorted(os.listdir(images))
+    cp = _add(repo, images, "Drive B", code=2)  # a backed-up folder, not a drive
+    assert f"is inside {images}, which the backups save" in cp.stdout + cp.stderr, explain(cp)
+    cp = _add(repo, images / "odbackup-archive", "Drive B", code=2)
+    assert f"is inside {images}, which the backups save" in cp.stdout + cp.stderr, explain(cp)
+    assert sorted(os.listdir(images)) == images_before
     cp = ok(repo.run(["archive", "add", media / "DRIVE_B", "--label", "Drive B"], passphrase=None), 2)
     assert "needs the passphrase" in cp.stderr, explain(cp)
     cp = _add(repo, media / "DRIVE_C", "drive a, tuesdays", code=2)  # a label already taken

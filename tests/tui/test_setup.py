@@ -533,7 +533,7 @@ async def test_the_setup_says_truthfully_when_what_is_saved(folder_settings, ima
         await settle(pilot)
         intro = " ".join(text_of(app.screen.query_one("#intro")).split())
         assert "Nothing is saved until the last step" not in intro
-        assert "The encrypted repository is created at step 5" in intro and "the settings are saved at the last step" in intro
+        assert "The encrypted repository is created at step 6" in intro and "the settings are saved at the last step" in intro
         await to_encryption(pilot, images, str(tmp_path / "usb" / "odbackup"))
         assert "Next creates the encrypted repository there now" in on_screen(app)
     app = OdbackupApp(folder_settings)
@@ -543,7 +543,7 @@ async def test_the_setup_says_truthfully_when_what_is_saved(folder_settings, ima
         await settle(pilot)
         shown = on_screen(app)
         assert "nothing changes until you save" not in shown
-        assert "A passphrase change or enrolling at step 5 applies at once" in shown
+        assert "A passphrase change or enrolling at step 6 applies at once" in shown
 
 
 # --- folders and destination -----------------------------------------------------------------------------------

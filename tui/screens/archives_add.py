@@ -30,7 +30,8 @@ def add_job(location: str, settings: Settings | None, path: str, label: str, kin
     from engine.jobsettings import RetentionSettings
 
     retention = (settings.retention if settings is not None else RetentionSettings()).policy()
-    return add_with_passphrase(path, label, kind, location, secret, retention)
+    return add_with_passphrase(path, label, kind, location, secret, retention,
+                               settings.folders if settings is not None else ())
 
 
 class DriveKeyScreen(ModalScreen[None]):

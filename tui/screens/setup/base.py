@@ -2,7 +2,7 @@
 
 Next validates first (quick checks here, slow ones in a worker that calls
 :meth:`SetupStep.go_next` when it passes). What is written when: the encrypted repository
-at step 5 (when its passphrase is confirmed), the settings at the last step.
+at step 6 (when its passphrase is confirmed), the settings at the last step.
 
 At 80x24 a step's body may be taller than the screen, so no message lives where it can
 fall out of sight: why Next did not go on is shown in a line of its own between the body

@@ -1,4 +1,4 @@
-"""Setup step 5: encryption. Create the repository with a passphrase typed twice, or unlock
+"""Setup step 6: encryption. Create the repository with a passphrase typed twice, or unlock
 the one already at the destination, and enroll this computer for unattended backups.
 
 Once the repository exists (created or unlocked here, or set up before) the step shows it

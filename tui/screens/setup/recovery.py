@@ -15,7 +15,8 @@ from .base import SetupStep, field_row
 from .draft import SetupDraft
 
 INSTRUCTIONS = (
-    "This RECOVERY KEY opens the backups if the passphrase is ever forgotten. It is shown only now.\n"
+    "This RECOVERY KEY opens the backups, and the archive drives and supplemental copy made from them, if "
+    "the passphrase is ever forgotten. It is shown only now.\n"
     "Write it on paper (or print this screen) and keep it somewhere safe AWAY from the backup drive: "
     "a safe, or the practice owner's home. Anyone holding it can read the backups."
 )

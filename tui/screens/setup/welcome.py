@@ -17,7 +17,7 @@ INTRO = (
     "odbackup keeps encrypted, verified backups of the Open Dental database and the A to Z images "
     "folder on a USB drive, a network share or another disk.\n\n"
     "The setup asks, one step at a time: which database and folders to back up, where to keep the "
-    "backups, and a passphrase that protects them. The encrypted repository is created at step 5, when "
+    "backups, and a passphrase that protects them. The encrypted repository is created at step 6, when "
     "you confirm its passphrase; the settings are saved at the last step.\n\n"
     "New to odbackup? Try it first on a demo practice (a made-up Open Dental database and images "
     "folder): you see a backup and a verification work in about a minute, and nothing of yours is touched."
@@ -42,7 +42,7 @@ class WelcomeScreen(SetupStep):
         if self.draft.editing:
             yield Static("Change what is backed up, where it goes, or the passphrase. The current answers "
                          "are filled in; your changes are saved at the last step. A passphrase change or "
-                         "enrolling at step 5 applies at once.")
+                         "enrolling at step 6 applies at once.")
         else:
             yield Static(INTRO, id="intro")
         yield Button("Try it with a demo practice (d)", id="demo", compact=True)
