@@ -260,3 +260,32 @@ async def test_a_session_opened_with_the_recovery_key_is_asked_for_the_passphras
         assert isinstance(app.screen, DriveKeyScreen), app.screen
         assert app.secret == PASSPHRASE
     Repository.open(str(drive)).unlock(recovery)
+
+
+async def test_the_setup_step_opened_with_the_recovery_key_takes_the_passphrase_it_asked_for(images, tmp_path):
+    """The setup's Encryption step was unlocked with the recovery key (it is the draft's secret):
+    adding a drive asks for the passphrase once, then uses it (before, the draft's recovery key was
+    taken again and the passphrase was asked for in a loop)."""
+    main, recovery = Repository.init(str(tmp_path / "main"), PASSPHRASE)
+    keymod.enroll_machine(main.keys, main.location)
+    settings = Settings(repository=main.location, images_folder=images)
+    save_settings(settings)
+    draft = SetupDraft.from_settings(settings)
+    draft.secret = recovery
+    drive = tmp_path / "media" / "DRIVE_C" / "odbackup"
+    app = OdbackupApp(settings)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        app.push_screen(step := ArchivesStep(draft))
+        await settle(pilot)
+        await fill(pilot, "#drive-path", str(drive))
+        await fill(pilot, "#drive-label", "Drive C")
+        step.query_one("#add-drive", Button).press()
+        await settle(pilot)
+        assert isinstance(app.screen, PassphraseScreen)
+        await fill(pilot, "#secret", PASSPHRASE)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DriveKeyScreen), app.screen  # made: not asked again
+    Repository.open(str(drive)).unlock(recovery)
+    Repository.open(str(drive)).unlock(PASSPHRASE)

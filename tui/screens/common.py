@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from engine import credentials
 from engine import events as ev
 from engine.errors import NeedsFullKey, NeedsPassphrase, NoCredentials, OdbackupError
+from engine.recovery import looks_like_recovery_key
 from engine.repository.repo import Repository
 from engine.settings import Settings
 
@@ -55,6 +56,15 @@ def as_error(exc: BaseException) -> OdbackupError:
                           hint="Try again; if it happens again, send the job log (Logs) to your IT support.")
     error.title = "Unexpected problem"
     return error
+
+
+def passphrase_first(*secrets: str | None) -> str | None:
+    """The first of ``secrets`` that is a passphrase, else the first given (a recovery key).
+
+    Making a related repository seals its key file with a passphrase: a session unlocked with the
+    recovery key, then asked for the passphrase, must use the passphrase it was just given."""
+    given = [s for s in secrets if s]
+    return next((s for s in given if not looks_like_recovery_key(s)), given[0] if given else None)
 
 
 def open_repo(location: str, *, full: bool, secret: str | None) -> Repository:

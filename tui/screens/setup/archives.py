@@ -19,6 +19,7 @@ from engine.archive.enroll import AddedDrive
 from ...messages import JobDone, JobFailed
 from ...widgets.archive_form import ArchiveDriveForm
 from ..archives_add import DriveKeyScreen, add_job
+from ..common import passphrase_first
 from .base import SetupStep
 from .draft import SetupDraft
 
@@ -64,7 +65,7 @@ class ArchivesStep(SetupStep):
         settings = self.draft.to_settings()
         self.say("drives-added", "Making the archive drive...")
         self.start_job("add", lambda: self.Added(add_job(location, settings, path, label, kind,
-                                                         self.draft.secret or self.app.secret)))
+                                                         passphrase_first(self.draft.secret, self.app.secret))))
 
     @on(Input.Submitted, "#drive-label")
     def _label_entered(self) -> None:

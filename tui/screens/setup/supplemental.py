@@ -23,6 +23,7 @@ from engine.supplemental.place import Prepared, prepare
 from engine.supplemental.settings import SupplementalSettings
 
 from ...messages import JobDone
+from ..common import passphrase_first
 from ..supplemental import _normal, change_problems
 from .base import SetupStep, field_row
 from .draft import SetupDraft
@@ -113,7 +114,7 @@ class SupplementalStep(SetupStep):
     def _prepare(self, path: str, main: str) -> Prepared:
         """In the worker: with the setup's passphrase, or the session's (asked for, then this runs
         again), make or accept the repository; without, only accept one there already."""
-        secret = self.draft.secret or self.app.secret
+        secret = passphrase_first(self.draft.secret, self.app.secret)
         return prepare(path, main, secret) if secret else ready_without_secret(path, main)
 
     def on_supplemental_step_ready(self, message: Ready) -> None:
