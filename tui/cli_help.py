@@ -116,7 +116,9 @@ DESCRIPTIONS = {
            "folder, in the saved lock mode. intraday: the database only, in the office-hours lock mode. "
            "maintenance: the repository's upkeep (retention by the policy stored in the repository, reclaiming "
            "space, a check). archive: the snapshots the plugged-in archive drive lacks, its own retention "
-           "and a check of what was written (no drive plugged in: skipped, exit 7). Every run leaves a "
+           "and a check of what was written (no drive plugged in: skipped, exit 7). offsite: the snapshots "
+           "the offsite repository in online storage lacks, within offsite.window and offsite.limit_upload "
+           "(stopped by the window's end: incomplete, exit 3; the next night goes on). Every run leaves a "
            "record in the log folder (runs/runs.jsonl and runs/last-JOB.json) and a job log. A run whose "
            "previous run of the same job is still going is recorded as skipped and exits 7. The database "
            "password comes from ODBACKUP_DB_PASSWORD, the one 'enroll --db' remembered or the option files.",
