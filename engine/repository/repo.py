@@ -332,8 +332,9 @@ class BlobWriter:
 
     Thread-safe for adding: the sealing pipeline's workers append the chunks they sealed
     to the pack themselves (``add_sealed``), while the walk stores tree and refs blobs
-    (``store``); one lock keeps the pack, the index and the counters whole. ``claim`` is
-    called by one thread at a time (the pipeline's own lock)."""
+    (``store``); one lock keeps the pack, the index and the counters whole. ``claim`` takes
+    no lock: the pipeline claims under its own, and a blob claimed twice by a race would
+    only be stored twice (the index keeps the first)."""
 
     def __init__(
         self,
