@@ -240,6 +240,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--odbackup", help="path to the odbackup program (default: odbackup on PATH)"
     )
+    parser.add_argument(
+        "--odbackup-credentials",
+        choices=("machine", "passphrase"),
+        default="machine",
+        help="odbackup's backups: with the machine's write-only credentials, as scheduled backups"
+        " run (default), or with the passphrase (a key derivation every run)",
+    )
     parser.add_argument("--reps", type=int, default=3, help="repetitions per tool (default 3)")
     parser.add_argument("--size-gb", type=float, default=3.2, help="tree size (default 3.2)")
     parser.add_argument("--seed", type=int, default=1, help="tree seed (default 1)")
@@ -303,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if not Path(TIME_BIN).exists():
             sys.exit(f"{TIME_BIN} missing: apt-get install -y time")
-        tools = make_tools(args.tools.split(","), args.odbackup)
+        tools = make_tools(args.tools.split(","), args.odbackup, args.odbackup_credentials)
+        for tool in tools:
+            tool.prepare()
         plan = Plan(tools, scratch / "tree", scratch, args.reps, args.timeout, args.wait_idle)
         (scratch / "logs").mkdir(parents=True, exist_ok=True)
         results = prepare_results(args, plan)

@@ -52,6 +52,9 @@ class Tool:
         """Return the program's version line."""
         return first_line([self.binary, "--version"])
 
+    def prepare(self) -> None:
+        """Once before the runs (nothing for most tools)."""
+
     def init(self, repo: Path, env: dict[str, str], log: Path) -> dict[str, str]:
         """Create REPO; return notes worth recording (e.g. the format chosen)."""
         raise NotImplementedError
@@ -71,9 +74,20 @@ class Tool:
 
 @dataclass
 class Odbackup(Tool):
-    """odbackup, driven through its CLI (docs/CLI.md)."""
+    """odbackup, driven through its CLI (docs/CLI.md).
 
-    settings: str = "defaults; fresh ODBACKUP_CONFIG_DIR and ODBACKUP_CACHE_DIR per repetition"
+    ``credentials``: ``machine`` (the default) backs up as a scheduled backup does, with the
+    write-only credentials ``odbackup enroll`` stored when the repository was made (untimed,
+    like ``init``): no key derivation. ``passphrase``: with ``ODBACKUP_PASSPHRASE`` (Argon2id
+    on every run). The restore always needs the passphrase."""
+
+    credentials: str = "machine"
+
+    def __post_init__(self) -> None:
+        how = ("backups with the machine's write-only credentials (`enroll` after `init`, as scheduled "
+               "backups run)" if self.credentials == "machine" else "backups with the passphrase")
+        self.settings = (f"defaults; {how}; restore with the passphrase; fresh ODBACKUP_CONFIG_DIR and "
+                         "ODBACKUP_CACHE_DIR per repetition")
 
     def env(self, work: Path) -> dict[str, str]:
         """Passphrase plus config and cache folders inside WORK."""
@@ -92,14 +106,25 @@ class Odbackup(Tool):
             version = "odbackup"
         return f"{version} (git {git_revision()})"
 
+    def prepare(self) -> None:
+        """Byte-compile the package, as installing it does (pip writes the .pyc files): with
+        PYTHONDONTWRITEBYTECODE set, as in some shells, every run would compile it afresh."""
+        python = Path(self.binary).read_text(errors="replace").splitlines()[0].removeprefix("#!").strip()
+        subprocess.run([python, "-m", "compileall", "-q", str(REPO_ROOT / "engine"), str(REPO_ROOT / "tui")],
+                       check=True, capture_output=True)
+
     def init(self, repo: Path, env: dict[str, str], log: Path) -> dict[str, str]:
-        """odbackup init REPO (prints a recovery key, kept in the log only)."""
+        """odbackup init REPO (prints a recovery key, kept in the log only), then enroll."""
         run_logged([self.binary, "init", str(repo)], env, log)
+        if self.credentials == "machine":
+            run_logged([self.binary, "enroll", "--repo", str(repo)], env, log)
         return {}
 
     def backup_cmd(self, repo: Path, tree: Path, label: str) -> list[str]:
-        """odbackup backup --repo REPO --path TREE."""
-        return [self.binary, "backup", "--repo", str(repo), "--path", str(tree)]
+        """odbackup backup --repo REPO --path TREE (``env -u`` drops the passphrase: the
+        machine's credentials are used; env execs odbackup, so it is the measured process)."""
+        unset = ["env", "-u", "ODBACKUP_PASSPHRASE"] if self.credentials == "machine" else []
+        return [*unset, self.binary, "backup", "--repo", str(repo), "--path", str(tree)]
 
     def restore_cmd(self, repo: Path, target: Path) -> list[str]:
         """odbackup restore --repo REPO latest --to TARGET."""
@@ -189,8 +214,9 @@ def locate(program: str) -> str:
     return os.path.abspath(found)
 
 
-def make_tools(names: list[str], odbackup_bin: str | None) -> list[Tool]:
-    """Instantiate the requested tools, checking their programs exist."""
+def make_tools(names: list[str], odbackup_bin: str | None, credentials: str = "passphrase") -> list[Tool]:
+    """Instantiate the requested tools, checking their programs exist (``credentials``: how
+    odbackup backs up, see :class:`Odbackup`)."""
     classes: dict[str, tuple[type[Tool], str]] = {
         "odbackup": (Odbackup, odbackup_bin or "odbackup"),
         "restic": (Restic, "restic"),
@@ -201,7 +227,10 @@ def make_tools(names: list[str], odbackup_bin: str | None) -> list[Tool]:
         if name not in classes:
             sys.exit(f"unknown tool {name!r}; choose from {', '.join(ALL_TOOLS)}")
         cls, program = classes[name]
-        tools.append(cls(name, locate(program)))
+        if cls is Odbackup:
+            tools.append(Odbackup(name, locate(program), credentials=credentials))
+        else:
+            tools.append(cls(name, locate(program)))
     return tools
 
 

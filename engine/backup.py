@@ -172,6 +172,7 @@ def _run_locked(
         return _save_snapshot(repo, writer, folders.stats, pipeline.bytes_added, sources, refs_id, on_event,
                               started)
     except BaseException:
+        pipeline.close()  # (its workers add to the pack: stopped before the pack is dropped)
         writer.abort()
         raise
     finally:

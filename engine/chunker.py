@@ -56,7 +56,8 @@ def chunk_blocks(chunker: FastCDC, blocks: Iterable[bytes], block_size: int = BL
             for c in chunks[:-1]:
                 yield view[c.offset : c.offset + c.length]
             carry = view[chunks[-1].offset :]
-    data = b"".join([carry, *pending])
+    # (a file smaller than a block arrives whole: cut as it is, not copied by a join)
+    data = b"".join([carry, *pending]) if carry or len(pending) > 1 else (pending[0] if pending else b"")
     if data:
         view = memoryview(data)
         yield from (view[c.offset : c.offset + c.length] for c in chunker.cut_buf(data))

@@ -20,6 +20,9 @@ from .printers import EXIT_OUTPUT_CLOSED
 from .storage_commands import add_uplink_args
 
 EXIT_INCOMPLETE = 3
+JOB_NAMES = ("backup", "intraday", "maintenance", "archive", "supplemental", "offsite")
+"""``engine.jobs.JOBS``'s names (a test keeps them equal): importing the jobs module to build the
+parser would slow every command's start, a scheduled backup's too."""
 
 
 def _repo_arg(p: argparse.ArgumentParser) -> None:
@@ -170,10 +173,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace, commands.Printer], int]:
+    """The command function ``name`` of ``tui.<module>``, imported only when that command runs: building
+    the parser must not load what other commands need (the settings model, the schedulers), which
+    would add a tenth of a second to every scheduled backup's start."""
+
+    def run(args: argparse.Namespace, printer: commands.Printer) -> int:
+        from importlib import import_module
+
+        return int(getattr(import_module(f"{__package__}.{module}"), name)(args, printer))
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
 def _config_parser(config: argparse.ArgumentParser) -> None:
     """``odbackup config show|get|set|unset|check|path``."""
-    from . import config_commands as cc
-
     config.formatter_class = argparse.RawDescriptionHelpFormatter
     config.epilog = cli_help.CONFIG_EPILOG
     sub = config.add_subparsers(dest="config_command", metavar="ACTION")
@@ -184,17 +199,17 @@ def _config_parser(config: argparse.ArgumentParser) -> None:
         _json_arg(p)
         return p
 
-    add("show", cc.show, "every setting with its meaning (--json: one object)")
-    add("get", cc.get, "one setting's value").add_argument("key", metavar="KEY")
-    p = add("set", cc.set_, "set one setting (checked as the setup checks it) and save")
+    add("show", _lazy("config_commands", "show"), "every setting with its meaning (--json: one object)")
+    add("get", _lazy("config_commands", "get"), "one setting's value").add_argument("key", metavar="KEY")
+    p = add("set", _lazy("config_commands", "set_"), "set one setting (checked as the setup checks it) and save")
     p.add_argument("key", metavar="KEY")
     p.add_argument("values", nargs="*", metavar="VALUE", help="the value; a list takes several")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--add", nargs="+", metavar="VALUE", help="add these to a list (folders.extra, *_days)")
     how.add_argument("--remove", nargs="+", metavar="VALUE", help="remove these from a list")
-    add("unset", cc.unset, "put one setting back to its default").add_argument("key", metavar="KEY")
-    add("check", cc.check, "say what is still missing before a backup can run (exit 1 if anything)")
-    add("path", cc.path, "print where the settings file is")
+    add("unset", _lazy("config_commands", "unset"), "put one setting back to its default").add_argument("key", metavar="KEY")
+    add("check", _lazy("config_commands", "check"), "say what is still missing before a backup can run (exit 1 if anything)")
+    add("path", _lazy("config_commands", "path"), "print where the settings file is")
 
 
 def _config_usage(args: argparse.Namespace, printer: commands.Printer) -> int:
@@ -209,10 +224,8 @@ def _folder_args(p: argparse.ArgumentParser) -> None:
 
 def _add_job_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """``run`` and ``schedule``: the jobs from the saved settings, and when the system starts them."""
-    from engine.jobs import JOBS
-
     p = add("run", commands.run_job, "run one job (backup, intraday, maintenance, archive, supplemental, offsite) from the saved settings")
-    p.add_argument("job", choices=tuple(JOBS), metavar="JOB", help="one of: " + ", ".join(JOBS))
+    p.add_argument("job", choices=JOB_NAMES, metavar="JOB", help="one of: " + ", ".join(JOB_NAMES))
     p.add_argument("--scheduled", action="store_true", help="started by the schedule (recorded as such)")
     p.add_argument("--force", action="store_true", help="supplemental, offsite: run even outside its window")
     _folder_args(p)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -200,6 +199,8 @@ def _open_and_plan(args: argparse.Namespace) -> tuple[Repository, tuple]:
     in a thread while the backup's modules load and the database passwords are resolved."""
     if not os.environ.get(PASSPHRASE_ENV):
         return open_repository(args.repo, full=False), _db_plans(args)
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(1, thread_name_prefix="odbackup-unlock") as pool:
         opening = pool.submit(open_repository, args.repo, full=False)
         try:

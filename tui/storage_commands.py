@@ -14,8 +14,6 @@ from datetime import datetime
 
 from engine import storagekeys
 from engine.errors import Cancelled, OdbackupError, UsageError
-from engine.repository.s3 import S3Location
-from engine.repository.s3probe import probe
 from engine.repository.storage import Backend
 from engine.repository.uplink import Uplink, parse_rate, window_end
 
@@ -38,6 +36,9 @@ def _asked_keys() -> storagekeys.StorageKeys:
 
 
 def storage_keys(args: argparse.Namespace, out: JsonPrinter | TextPrinter) -> int:
+    from engine.repository.s3 import S3Location  # (not loaded by the other commands)
+    from engine.repository.s3probe import probe
+
     where = S3Location.parse(args.location)
     if args.forget:
         gone = storagekeys.forget_keys(where.site)

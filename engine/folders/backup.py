@@ -19,10 +19,11 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from stat import S_ISDIR, S_ISLNK, S_ISREG
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from ..errors import Cancelled
 from ..events import BackupProgress, EventSink, FileSkipped
@@ -262,10 +263,13 @@ class FolderBackup:
     def _read_file(self, path: str) -> tuple[list[tuple[bytes, int]], os.stat_result, bool]:
         from ..chunker import BLOCK_SIZE  # (the chunker is loaded only once a file is read)
 
-        with open(path, "rb") as f:
+        with open(path, "rb", buffering=0) as f:
             st0 = os.fstat(f.fileno())
-            content = self.pipeline.store_blocks(iter(lambda: f.read(BLOCK_SIZE), b""),
-                                                 on_chunk=self._chunk_read)
+            # The first read asks for the whole file (and one byte more, to see the end in that
+            # read when it did not grow): most files are far smaller than a block, and a read
+            # of BLOCK_SIZE would allocate 16 MiB for each of them.
+            first = min(BLOCK_SIZE, st0.st_size + 1)
+            content = self.pipeline.store_blocks(_blocks(f, first, BLOCK_SIZE), on_chunk=self._chunk_read)
             st1 = os.fstat(f.fileno())
         read = sum(n for _, n in content)
         changed = (st1.st_size, st1.st_mtime_ns) != (st0.st_size, st0.st_mtime_ns) or read != st1.st_size
@@ -274,6 +278,14 @@ class FolderBackup:
     def _chunk_read(self, size: int) -> None:
         self.stats.bytes += size
         self.progress.tick()
+
+
+def _blocks(f: BinaryIO, first: int, size: int) -> Iterator[bytes]:
+    """An unbuffered file's content: ``first`` bytes, then blocks of ``size``, until the end."""
+    block = f.read(first)
+    while block:
+        yield block
+        block = f.read(size)
 
 
 _NT = os.name == "nt"

@@ -79,11 +79,16 @@ class FilesCache:
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.commit()
         self._dirs: dict[bytes, CachedFolder] | None = None
+        # Files remembered but not yet written: one ``executemany`` per _IN_BATCH files instead of
+        # one statement per file (each a round through SQLite and a hand-over of the GIL, on the
+        # thread that walks and reads). Lookups see them.
+        self._unwritten: dict[bytes, tuple] = {}
 
     # --- files ----------------------------------------------------------------------
 
     def lookup(self, key: bytes, sig: tuple[int, int, int, int]) -> list[tuple[bytes, int]] | None:
-        row = self._db.execute(
+        unwritten = self._unwritten.get(key)
+        row = unwritten[1:] if unwritten is not None else self._db.execute(
             "SELECT size, mtime, ino, ctime, content FROM files WHERE key = ?", (key,)
         ).fetchone()
         if row is None or tuple(row[:4]) != sig:
@@ -100,6 +105,10 @@ class FilesCache:
                 f"SELECT key, size, mtime, ino, ctime, content FROM files WHERE key IN ({marks})", batch
             ):
                 found[key] = ((size, mtime, ino, ctime), content)
+        for key in keys:
+            unwritten = self._unwritten.get(key)
+            if unwritten is not None:
+                found[key] = (unwritten[1:5], unwritten[5])
         return found
 
     @staticmethod
@@ -107,9 +116,14 @@ class FilesCache:
         return _decode(content)
 
     def remember(self, key: bytes, sig: tuple[int, int, int, int], content: list[tuple[bytes, int]]) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", (key, *sig, _encode(content))
-        )
+        self._unwritten[key] = (key, *sig, _encode(content))
+        if len(self._unwritten) >= _IN_BATCH:
+            self._write_files()
+
+    def _write_files(self) -> None:
+        if self._unwritten:
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", self._unwritten.values())
+            self._unwritten = {}
 
     # --- folders --------------------------------------------------------------------
 
@@ -129,6 +143,7 @@ class FilesCache:
             self._dirs[key] = entry
 
     def commit(self) -> None:
+        self._write_files()
         self._db.commit()
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -357,7 +358,13 @@ class Repository:
 
 
 class BlobWriter:
-    """Stores blobs for one writing run: dedup, packs, periodic index files."""
+    """Stores blobs for one writing run: dedup, packs, periodic index files.
+
+    Thread-safe for adding: the sealing pipeline's workers append the chunks they sealed
+    to the pack themselves (``add_sealed``), while the walk stores tree and refs blobs
+    (``store``); one lock keeps the pack, the index and the counters whole. ``claim`` takes
+    no lock: the pipeline claims under its own, and a blob claimed twice by a race would
+    only be stored twice (the index keeps the first)."""
 
     def __init__(
         self,
@@ -374,6 +381,7 @@ class BlobWriter:
         self._on_pack = on_pack
         self._packs_since_save = 0
         self._last_save = time.monotonic()
+        self._pack_lock = threading.RLock()
         self.bytes_stored = 0
 
     def known(self, blob_id: bytes) -> bool:
@@ -406,11 +414,13 @@ class BlobWriter:
                          level=level)
 
     def add_sealed(self, blob_type: str, blob_id: bytes, sealed: bytes, raw_length: int) -> None:
+        """Append a sealed blob to the pack (from any thread); a full pack is published."""
         session = None if blob_type == "refs" else self.session.public
-        self._packer.add(blob_type, blob_id, sealed, raw_length, session)
-        self.bytes_stored += len(sealed)
-        if self._packer.full:
-            self._finish_pack()
+        with self._pack_lock:
+            self._packer.add(blob_type, blob_id, sealed, raw_length, session)
+            self.bytes_stored += len(sealed)
+            if self._packer.full:
+                self._finish_pack()
 
     def _finish_pack(self) -> None:
         contents = self._packer.finish()
@@ -431,10 +441,13 @@ class BlobWriter:
 
     def flush(self) -> None:
         """Make everything stored so far durable and indexed."""
-        if not self._packer.empty:
-            self._finish_pack()
-        self._save_index()
+        with self._pack_lock:
+            if not self._packer.empty:
+                self._finish_pack()
+            self._save_index()
 
     def abort(self) -> None:
-        """Drop the unfinished pack (its blobs were never indexed)."""
-        self._packer.discard()
+        """Drop the unfinished pack (its blobs were never indexed). Stop whatever adds blobs first
+        (the pipeline's workers): a blob added afterwards would start a new temporary pack."""
+        with self._pack_lock:
+            self._packer.discard()

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..errors import Cancelled, UsageError
-from .s3 import S3Backend
 from .storage import Backend
 
 _UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
@@ -65,7 +64,9 @@ class Uplink:
 
     def attach(self, backend: Backend) -> None:
         """Pace ``backend``'s uploads (online storage only) and arm the window's end."""
-        if isinstance(backend, S3Backend):
+        # Only online storage (``S3Backend``) has the hook; testing for it rather than the class
+        # keeps the S3 backend (and obstore) unloaded for a repository in a folder.
+        if hasattr(backend, "on_upload"):
             backend.on_upload = self.sent
         if self.until is not None:
             seconds = (self.until - datetime.now(self.until.tzinfo)).total_seconds()

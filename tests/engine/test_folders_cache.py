@@ -295,3 +295,26 @@ def test_the_cache_names_no_file_or_folder(repo_path, source):
         raw = f.read()
     for name in ("Readme", "SmithJo4", "img0", "Images", "Empty"):
         assert name.encode() not in raw
+
+
+def test_files_remembered_in_batches_are_found_before_and_after_they_are_written():
+    """``remember`` writes to SQLite a batch at a time: rows not yet written are still found
+    (one by one and many at once), and ``commit`` writes the rest for the next run."""
+    cache = FilesCache("batched")  # (in the test's own cache folder: tests/conftest.py)
+    rows = {i.to_bytes(32, "big"): ((i, i * 10, i + 7, i * 3), [(bytes([i % 256]) * 32, i + 1)])
+            for i in range(1234)}  # more than two batches
+    for key, (sig, content) in rows.items():
+        cache.remember(key, sig, content)
+    keys = list(rows)
+    assert all(cache.lookup(k, rows[k][0]) == rows[k][1] for k in keys)
+    assert cache.lookup(keys[-1], (0, 0, 0, 0)) is None  # a different signature is not a match
+    found = cache.lookup_many(keys + [b"\xff" * 32])
+    assert {k: (sig, cache.decode(content)) for k, (sig, content) in found.items()} == rows
+    cache.remember(keys[0], (1, 2, 3, 4), [])  # remembered again: the newer row wins
+    cache.commit()
+    cache.close()
+
+    again = FilesCache("batched")
+    assert again.lookup(keys[0], (1, 2, 3, 4)) == []
+    assert all(again.lookup(k, rows[k][0]) == rows[k][1] for k in keys[1:])
+    again.close()
