@@ -15,6 +15,7 @@ Words used here:
 - *still to send*: the sealed bytes the bucket lacks for the snapshots it lacks
   (:func:`engine.repository.copy.planned_bytes`), what the dashboard shows.
 
-``settings.py`` is the ``[offsite]`` table (pure), ``run.py`` the job's step, ``alerts.py`` the
+``settings.py`` is the ``[offsite]`` table (pure), ``make.py`` makes the offsite repository (the
+app's setup), ``run.py`` the job's step, ``alerts.py`` the
 state the dashboard and ``odbackup status`` show and the alerts that follow from it.
 """

@@ -55,6 +55,18 @@ class OffsiteSettings:
         start, _end = self.bounds()
         return Calendar(parse_days(self.days), (start.hour,), start.minute)
 
+    def describe(self) -> str:
+        """In plain words: "Offsite copy to s3:https://... each night 11:00 pm to 6:30 am, Mon-Sat"."""
+        from ..schedule.model import clock, days_words
+
+        try:
+            (start, end), nights = self.bounds(), parse_days(self.days)
+        except ScheduleError:
+            return f"Offsite copy to {self.location} ({self.window}, {', '.join(self.days)})"
+        when = "each night" if len(nights) == 7 else f"{days_words(nights)} nights"
+        limit = f", at most {self.limit_upload.strip()}" if self.limit_upload.strip() else ""
+        return f"Offsite copy to {self.location} {when} from {clock(start)} to {clock(end)}{limit}"
+
     def rate(self) -> int | None:
         """The upload limit in bytes per second (None: no limit). Raises UsageError."""
         from ..repository.uplink import parse_rate

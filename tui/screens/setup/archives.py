@@ -1,6 +1,9 @@
 """Setup, optional step: archive drives (rotating drives taken home in turn, monthly drives kept).
 
-It can be skipped and done later (the dashboard's ``a``). A drive added here is made an archive
+It can be skipped and done later (the dashboard's ``a``). "Online storage (S3-compatible)..." sets
+up the offsite copy instead (or too): the Online storage dialog tests the place, then the offsite
+repository is made there at once, related to the backups' (as ``init --related-to`` does:
+engine/offsite/make.py), and the offsite copy is turned on with its default window and nights. A drive added here is made an archive
 drive at once (its repository is created; the backups' passphrase and recovery key open it, and
 only beside backups made by an older odbackup is a recovery key of its own shown once), since the
 backups' repository already exists at this point; the settings are saved at the last step as always.
@@ -8,13 +11,14 @@ backups' repository already exists at this point; the settings are saved at the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual import on
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from engine.archive.enroll import AddedDrive
+from engine.offsite.make import MadeOffsite
 
 from ...messages import JobDone, JobFailed
 from ...widgets.archive_form import ArchiveDriveForm
@@ -22,6 +26,17 @@ from ..archives_add import DriveKeyScreen, add_job
 from ..common import passphrase_first
 from .base import SetupStep
 from .draft import SetupDraft
+from .online import OnlineChoice, OnlineStorageDialog
+
+
+def offsite_job(choice: OnlineChoice, main: str, secret: str | None) -> MadeOffsite:
+    """Make the offsite repository the dialog chose, related to the backups at ``main`` (in a worker)."""
+    from engine.errors import NeedsFullKey
+    from engine.offsite.make import make_offsite
+
+    if not secret:
+        raise NeedsFullKey("Making the offsite copy needs the passphrase of the backups.")
+    return make_offsite(choice.location, main, secret, object_lock_days=choice.object_lock_days)
 
 
 class ArchivesStep(SetupStep):
@@ -29,7 +44,7 @@ class ArchivesStep(SetupStep):
 
     HEADING = "Archive drives (optional: Skip to do it later)"
     NEXT_LABEL = "Skip"
-    NEXT_JOBS = ("add",)
+    NEXT_JOBS = ("add", "offsite")
     OWN_ENTER = ("drive-label",)
 
     @dataclass
@@ -37,6 +52,12 @@ class ArchivesStep(SetupStep):
         """A drive was made an archive drive."""
 
         added: AddedDrive
+
+    @dataclass
+    class OffsiteMade(JobDone):
+        """The offsite repository was made (or found) in online storage."""
+
+        made: MadeOffsite
 
     def __init__(self, draft: SetupDraft) -> None:
         super().__init__(draft)
@@ -50,6 +71,46 @@ class ArchivesStep(SetupStep):
         yield ArchiveDriveForm(id="drive-form")
         yield Button("Add this drive", id="add-drive", compact=True)
         yield Static("", id="drives-added")
+        yield Button("Online storage (S3-compatible)...", id="offsite-online", compact=True)
+        yield Static(self._offsite_words(), id="offsite-result")
+
+    def _offsite_words(self) -> str:
+        off = self.draft.to_settings().offsite
+        if off.enabled and off.location:
+            return off.describe() + "."
+        return ("Or (and) an offsite copy: each night the new backups are copied to online storage, "
+                "within hours the office's internet is free.")
+
+    @on(Button.Pressed, "#offsite-online")
+    def choose_online(self) -> None:
+        if self.job_running("offsite"):
+            return
+        def chosen(choice: OnlineChoice | None) -> None:
+            if choice is None:
+                self.query_one("#offsite-online").focus()
+                return
+            main = self.draft.repository_ready or self.draft.repository
+            secret = passphrase_first(self.draft.secret, self.app.secret)
+            self.problem(None)
+            self.say("offsite-result", f"Making the offsite repository at {choice.location}...")
+            self.start_job("offsite", lambda: self.OffsiteMade(offsite_job(choice, main, secret)))
+
+        current = self.draft.to_settings().offsite.location
+        self.app.push_screen(OnlineStorageDialog(current, first_copy_bytes=self.draft.estimated_bytes(),
+                                                 purpose="offsite copy"), chosen)
+
+    def on_archives_step_offsite_made(self, message: OffsiteMade) -> None:
+        made = message.made
+        base = self.draft.to_settings().offsite
+        self.draft.offsite = replace(base, enabled=True, location=made.location)
+        how = "made" if made.created else "found (made before: used as it is)"
+        words = f"{self.draft.offsite.describe()}. The offsite repository was {how}."
+        if made.recovery_key:
+            words += (" Your backups were made by an older odbackup, so their recovery key does not open it: "
+                      f"this RECOVERY KEY does, shown only now. Write it down: {made.recovery_key}")
+        self.say("offsite-result", words)
+        self.query_one("#next", Button).label = "Next"
+        self.query_one("#next", Button).focus()
 
     @on(Button.Pressed, "#add-drive")
     def add_drive(self) -> None:
@@ -85,6 +146,11 @@ class ArchivesStep(SetupStep):
         self.query_one("#drive-path").focus()
 
     def on_job_failed(self, message: JobFailed) -> None:
+        if message.job == "offsite":
+            self.say("offsite-result", self._offsite_words())
+            self.problem(f"No offsite copy: {message.error.message} {message.error.hint or ''}".strip())
+            self.query_one("#offsite-online").focus()
+            message.stop()
         if message.job == "add":
             self.say("drives-added", "")
             self.problem(f"{message.error.message} {message.error.hint or ''}".strip())

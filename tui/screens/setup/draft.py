@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 
 from engine.database.connection import DbTarget, resolve_password
 from engine.jobsettings import RetentionSettings, ScheduleSettings
+from engine.offsite.settings import OffsiteSettings
 from engine.places import (  # noqa: F401  (the setup's checks live in the engine, shared with 'config set')
     extra_folder_problem,
     folder_problem,
@@ -54,6 +55,8 @@ class SetupDraft:
     """The retention chosen at the Frequency step (None: as for the schedule)."""
     supplemental: SupplementalSettings | None = None
     """The supplemental copy chosen at its step (None: kept from the saved settings, else off)."""
+    offsite: OffsiteSettings | None = None
+    """The offsite copy set up at the Archives step (None: kept from the saved settings, else off)."""
     saved: Settings | None = None
     """The settings this setup changes: what it does not ask about (the schedule, retention, keys a
     newer version or 'odbackup config' wrote) is kept from them."""
@@ -90,7 +93,8 @@ class SetupDraft:
         return replace(base, repository=self.repository, images_folder=self.images_folder,
                        extra_folders=tuple(self.extra_folders), database=db,
                        schedule=self.schedule or base.schedule, retention=self.retention or base.retention,
-                       supplemental=self.supplemental or base.supplemental)
+                       supplemental=self.supplemental or base.supplemental,
+                       offsite=self.offsite or base.offsite)
 
     def folders_chosen(self) -> bool:
         return bool(self.images_folder or self.extra_folders)

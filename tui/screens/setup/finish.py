@@ -44,6 +44,10 @@ def summary(draft: SetupDraft) -> Text:
     if draft.supplemental is not None and draft.supplemental.enabled:
         text.append("Supplemental copy: ", style="bold")
         text.append(f"each night {draft.supplemental.window} to {draft.supplemental.path}\n")
+    offsite = draft.to_settings().offsite
+    if offsite.enabled and offsite.location:
+        text.append("Offsite copy: ", style="bold")
+        text.append(offsite.describe().removeprefix("Offsite copy ") + "\n")
     drives = [d for d in load_book().drives if not d.sealed]  # added at the Archives step (or before)
     if drives:
         text.append("Archive drives: ", style="bold")

@@ -80,9 +80,11 @@ class OnlineStorageDialog(ModalScreen[OnlineChoice | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+t", "test", "Test")]
 
-    def __init__(self, location: str = "", *, first_copy_bytes: int = 0) -> None:
+    def __init__(self, location: str = "", *, first_copy_bytes: int = 0, purpose: str = "") -> None:
         super().__init__()
         self.location, self.first_copy_bytes = location, first_copy_bytes
+        self.purpose = purpose
+        """What the place is for, said under the title (e.g. the offsite copy); "": the backups."""
         self.tested: str | None = None
         """The location a test passed for, with the keys typed (None until then)."""
         self.lock_offered = False
@@ -90,7 +92,8 @@ class OnlineStorageDialog(ModalScreen[OnlineChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="online-dialog"):
-            yield Label("Online storage (S3-compatible)", classes="dialog-title")
+            yield Label("Online storage (S3-compatible)" + (f": {self.purpose}" if self.purpose else ""),
+                        classes="dialog-title")
             yield Static("A folder in a bucket (AWS S3, Backblaze B2, Wasabi, SeaweedFS, Ceph), as "
                          "s3:https://SERVER/BUCKET/FOLDER. The keys stay on this computer, for you only.", id="online-about")
             for label, field in (
