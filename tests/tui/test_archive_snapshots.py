@@ -1,6 +1,7 @@
 """SVG snapshots of the archive drives' screens at 80x24 and 120x40: the Archives screen (drives
 plugged in or not, due, sealed), a copy that ended with "you may unplug it now", the Add a drive
-screen, the setup's Archives step, and the dashboard with its Archive drives panel. Fixed data as in
+screen, the setup's Archives step (and with the offsite copy set up; the Online storage dialog
+for it), and the dashboard with its Archive drives panel. Fixed data as in
 test_snapshots.py (its autouse fixture freezes the clock and the paths)."""
 from __future__ import annotations
 
@@ -82,6 +83,25 @@ def test_setup_archives_step(snap_compare, size):
 
     draft = SetupDraft(repository="/media/usb/odbackup", repository_ready="/media/usb/odbackup")
     assert snap_compare(setup_app(), terminal_size=size, run_before=push(lambda: ArchivesStep(draft)))
+
+
+@SIZES
+def test_setup_archives_step_with_the_offsite_copy_set_up(snap_compare, size):
+    from engine.offsite.settings import OffsiteSettings
+    from tui.screens.setup.archives import ArchivesStep
+
+    draft = SetupDraft(repository="/media/usb/odbackup", repository_ready="/media/usb/odbackup",
+                       offsite=OffsiteSettings(enabled=True, location="s3:https://s3.us-west-004.backblazeb2.com/"
+                                                                     "practice-backups/offsite"))
+    assert snap_compare(setup_app(), terminal_size=size, run_before=push(lambda: ArchivesStep(draft)))
+
+
+@SIZES
+def test_online_storage_dialog_for_the_offsite_copy(snap_compare, size):
+    from tui.screens.setup.online import OnlineStorageDialog
+
+    assert snap_compare(setup_app(), terminal_size=size,
+                        run_before=push(lambda: OnlineStorageDialog(purpose="offsite copy")))
 
 
 @SIZES

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from textual import on
+from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
@@ -45,6 +46,10 @@ class ArchivesStep(SetupStep):
     HEADING = "Archive drives (optional: Skip to do it later)"
     NEXT_LABEL = "Skip"
     NEXT_JOBS = ("add", "offsite")
+    DEFAULT_CSS = """
+    ArchivesStep #archive-actions { height: auto; }
+    ArchivesStep #archive-actions Button { margin: 0 3 0 0; }
+    """
     OWN_ENTER = ("drive-label",)
 
     @dataclass
@@ -69,17 +74,19 @@ class ArchivesStep(SetupStep):
                      "what your backups keep; a monthly drive keeps everything until it is full.",
                      classes="hint")
         yield ArchiveDriveForm(id="drive-form")
-        yield Button("Add this drive", id="add-drive", compact=True)
-        yield Static("", id="drives-added")
-        yield Button("Online storage (S3-compatible)...", id="offsite-online", compact=True)
+        yield Horizontal(Button("Add this drive", id="add-drive", compact=True),
+                         Button("Online storage (S3-compatible)...", id="offsite-online", compact=True),
+                         id="archive-actions")
+        added = Static("", id="drives-added")
+        added.display = False  # shown once a drive is being added (80x24: the offsite words fit)
+        yield added
         yield Static(self._offsite_words(), id="offsite-result")
 
     def _offsite_words(self) -> str:
         off = self.draft.to_settings().offsite
         if off.enabled and off.location:
             return off.describe() + "."
-        return ("Or (and) an offsite copy: each night the new backups are copied to online storage, "
-                "within hours the office's internet is free.")
+        return "Or an offsite copy: each night, the new backups go to online storage."
 
     @on(Button.Pressed, "#offsite-online")
     def choose_online(self) -> None:
@@ -90,10 +97,10 @@ class ArchivesStep(SetupStep):
                 self.query_one("#offsite-online").focus()
                 return
             main = self.draft.repository_ready or self.draft.repository
-            secret = passphrase_first(self.draft.secret, self.app.secret)
             self.problem(None)
             self.say("offsite-result", f"Making the offsite repository at {choice.location}...")
-            self.start_job("offsite", lambda: self.OffsiteMade(offsite_job(choice, main, secret)))
+            self.start_job("offsite", lambda: self.OffsiteMade(offsite_job(  # the passphrase as it is then
+                choice, main, passphrase_first(self.draft.secret, self.app.secret))))
 
         current = self.draft.to_settings().offsite.location
         self.app.push_screen(OnlineStorageDialog(current, first_copy_bytes=self.draft.estimated_bytes(),
@@ -124,6 +131,7 @@ class ArchivesStep(SetupStep):
         path, label, kind = answer
         location = self.draft.repository_ready or self.draft.repository
         settings = self.draft.to_settings()
+        self.query_one("#drives-added").display = True
         self.say("drives-added", "Making the archive drive...")
         self.start_job("add", lambda: self.Added(add_job(location, settings, path, label, kind,
                                                          passphrase_first(self.draft.secret, self.app.secret))))
