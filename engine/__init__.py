@@ -59,7 +59,8 @@ The packages and modules (each says more in its own docstring):
 ``offsite/``
     The offsite copy: the main repository's new snapshots copied each night
     into a related repository in online storage, within an upload window and
-    limit (its settings, the job's step, its state and alerts).
+    limit (its settings, making its repository from the app, the job's step,
+    its state and alerts).
 ``schedule/``
     When each job runs (pure ``next_runs``) and the files each operating
     system's scheduler reads (systemd, cron, Windows Task Scheduler).
