@@ -51,10 +51,12 @@ def path_words(check: DestinationCheck) -> str:
     return said + "; no repository there yet (it is made with the passphrase: Make repository)."
 
 
-def prepare(path: str, main_location: str, secret: str, label: str = LABEL) -> Prepared:
+def prepare(path: str, main_location: str, secret: str, label: str = LABEL, *,
+            object_lock_days: int = 0) -> Prepared:
     """Make the supplemental repository at ``path`` related to the main one (unlocked with
     ``secret``, its passphrase or recovery key), or accept the one there if it is related.
-    Raises SupplementalPathProblem (or the repository's own errors) in plain words."""
+    ``object_lock_days``: a new repository in online storage locks its objects that long (0: no
+    Object Lock). Raises SupplementalPathProblem (or the repository's own errors) in plain words."""
     from ..repository.repo import Repository
 
     path = path.strip()
@@ -77,5 +79,5 @@ def prepare(path: str, main_location: str, secret: str, label: str = LABEL) -> P
 
     if looks_like_recovery_key(secret):
         raise NeedsPassphrase("Making the supplemental repository takes the passphrase, not the recovery key.")
-    _repo, recovery = Repository.init_related(path, main, secret, label=label)
+    _repo, recovery = Repository.init_related(path, main, secret, label=label, object_lock_days=object_lock_days)
     return Prepared(path, made=True, recovery_key=recovery or "")

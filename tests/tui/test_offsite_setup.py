@@ -3,7 +3,8 @@ with Pilot against a real SeaweedFS: Escape leaves everything as it was, the pas
 (not given: refused in plain words), then the offsite repository is made in the bucket (related to the backups), the
 offsite copy is turned on with its default window and nights, the Finish step lists it, the saved
 schedule holds the offsite job, and the nightly copy then moves a backup there with this machine's
-write-only credentials. Plus the engine's refusals (other backups' repository, the recovery key)."""
+write-only credentials. Plus the engine's refusals (other backups' repository, the recovery key), and
+the Supplemental step taking a bucket's folder as its Backup Copy Network Path through the same dialog."""
 from __future__ import annotations
 
 import sys
@@ -160,3 +161,55 @@ def test_make_offsite_refuses_other_backups_the_recovery_key_and_a_folder(server
         make_offsite(str(tmp_path / "folder"), enrolled, PASSPHRASE)
     with pytest.raises(NeedsPassphrase, match="takes the passphrase, not the recovery key"):
         make_offsite(server.location("fresh"), enrolled, "RK-" + "A2C4-" * 10)
+
+
+async def test_the_supplemental_step_takes_online_storage_for_the_network_path(server, no_aws_env, enrolled, tmp_path):
+    from textual.widgets import Checkbox
+
+    from tui.screens.setup.supplemental import SupplementalStep
+
+    location = server.location(f"supp-{uuid.uuid4().hex[:8]}")
+    where = S3Location.parse(location).text
+    draft = SetupDraft(repository=enrolled, repository_ready=enrolled, database="opendental",
+                       images_folder=str(tmp_path / "OpenDentImages"), secret=PASSPHRASE)
+    app = OdbackupApp(None)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        await settle(pilot)
+        app.push_screen(step := SupplementalStep(draft))
+        await settle(pilot)
+        await _press(pilot, "supp-online")
+        dialog = app.screen
+        assert isinstance(dialog, OnlineStorageDialog)
+        assert "Online storage (S3-compatible): supplemental copy" in text_of(dialog.query_one(".dialog-title"))
+        await _fill(pilot, "online-location", "s3:https://")  # wrong: said in plain words, the dialog stays
+        await _press(pilot, "online-test")
+        assert app.screen is dialog and _words(dialog, "online-result")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is step and step.query_one("#supp-path", Input).value == ""
+        assert not step.query_one("#supp-enabled", Checkbox).value
+
+        await _press(pilot, "supp-online")
+        await _fill(pilot, "online-location", location)
+        await _fill(pilot, "online-key-id", KEY_ID)
+        await _fill(pilot, "online-secret", SECRET)
+        await _press(pilot, "online-test")
+        await _press(pilot, "online-use")
+        assert app.screen is step and step.query_one("#supp-path", Input).value == where
+        assert step.query_one("#supp-enabled", Checkbox).value
+        assert "Online storage: the keys work for" in _words(step, "supp-step-result")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert app.screen is step, step.problem_text
+        assert f"Made the supplemental repository at {where}" in _words(step, "supp-step-result")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, FinishStep)
+        assert where in _words(app.screen, "summary")
+    assert draft.supplemental is not None and draft.supplemental.enabled and draft.supplemental.path == where
+    there = Repository.open(where)
+    there.unlock(PASSPHRASE)
+    assert there.related_to(Repository.open(enrolled))
+    there.use_machine_credentials()  # the scheduled job's way in: this machine's, of the main repository

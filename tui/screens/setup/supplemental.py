@@ -7,15 +7,20 @@ this setup (:func:`engine.supplemental.place.prepare`); a repository already the
 accepted when it is related. The passphrase and the main recovery key open a new one (its
 own recovery key only beside a main repository made by an older odbackup); what was made is
 shown, and the next Next goes on. The choice is saved with the rest at the last step.
+
+"Online storage (S3-compatible)..." puts a bucket's folder in the path instead: the Online storage
+dialog tests it (and saves its keys on this computer), and its Object Lock days, if any, lock the
+repository made there.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from textual import on
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from engine.errors import NeedsPassphrase
 from engine.repository.repo import Repository
@@ -27,6 +32,7 @@ from ..common import passphrase_first
 from ..supplemental import _normal, change_problems
 from .base import SetupStep, field_row
 from .draft import SetupDraft
+from .online import OnlineChoice, OnlineStorageDialog
 
 
 def after_encryption(draft: SetupDraft) -> SetupStep:
@@ -69,6 +75,8 @@ class SupplementalStep(SetupStep):
         super().__init__(draft)
         self.shown_key = False
         """What was made (and any recovery key of its own) is on screen: the next Next goes on."""
+        self.online_choice: OnlineChoice | None = None
+        """What the Online storage dialog answered last (its location and Object Lock days)."""
 
     def body(self) -> Iterable[Widget]:
         current = self.draft.supplemental or (self.draft.saved.supplemental if self.draft.saved else
@@ -80,7 +88,38 @@ class SupplementalStep(SetupStep):
         yield Checkbox("Supplemental Backups Enabled", current.enabled, id="supp-enabled", compact=True)
         yield field_row("Network path", Input(current.path, placeholder="//server/share/odbackup-supplemental",
                                               id="supp-path"))
+        yield Button("Online storage (S3-compatible)...", id="supp-online", compact=True)
         yield Static("", id="supp-step-result")
+
+    @on(Button.Pressed, "#supp-online")
+    def choose_online(self) -> None:
+        """The Online storage dialog (Test) for the path: its tested location goes into the field."""
+        if self.job_running("supp-make"):
+            return
+        path = self.query_one("#supp-path", Input)
+
+        def chosen(choice: OnlineChoice | None) -> None:
+            if choice is None:
+                self.query_one("#supp-online").focus()
+                return
+            path.value = choice.location
+            self.online_choice = choice
+            self.query_one("#supp-enabled", Checkbox).value = True
+            self.problem(None)
+            self.say("supp-step-result", f"Online storage: the keys work for {choice.location}. Press Next to "
+                     "make the supplemental repository there.")
+            self.query_one("#next").focus()
+
+        from engine.places import is_online
+
+        current = path.value.strip() if is_online(path.value) else ""
+        self.app.push_screen(OnlineStorageDialog(current, first_copy_bytes=self.draft.estimated_bytes(),
+                                                 purpose="supplemental copy"), chosen)
+
+    def lock_days(self, path: str) -> int:
+        """The Object Lock days chosen in the dialog for ``path`` (0 for any other path)."""
+        choice = self.online_choice
+        return choice.object_lock_days if choice is not None and choice.location == path else 0
 
     def focus_first(self) -> None:
         self.query_one("#supp-enabled").focus()
@@ -115,7 +154,9 @@ class SupplementalStep(SetupStep):
         """In the worker: with the setup's passphrase, or the session's (asked for, then this runs
         again), make or accept the repository; without, only accept one there already."""
         secret = passphrase_first(self.draft.secret, self.app.secret)
-        return prepare(path, main, secret) if secret else ready_without_secret(path, main)
+        if not secret:
+            return ready_without_secret(path, main)
+        return prepare(path, main, secret, object_lock_days=self.lock_days(path))
 
     def on_supplemental_step_ready(self, message: Ready) -> None:
         done = message.prepared
