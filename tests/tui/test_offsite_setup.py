@@ -213,3 +213,43 @@ async def test_the_supplemental_step_takes_online_storage_for_the_network_path(s
     there.unlock(PASSPHRASE)
     assert there.related_to(Repository.open(enrolled))
     there.use_machine_credentials()  # the scheduled job's way in: this machine's, of the main repository
+
+
+async def test_the_archives_screen_turns_on_the_offsite_copy(server, no_aws_env, saved):
+    from tuihelpers import open_from_home
+
+    from tui.screens.archives import ArchivesScreen
+
+    location = server.location(f"offsite-a-{uuid.uuid4().hex[:8]}")
+    where = S3Location.parse(location).text
+    app = OdbackupApp(saved)
+    async with app.run_test(size=SIZE_SMALL) as pilot:
+        screen = await open_from_home(pilot, "a", ArchivesScreen)
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, OnlineStorageDialog)
+        await pilot.press("escape")  # cancelled: nothing said, nothing saved
+        await settle(pilot)
+        assert app.screen is screen and not load_settings().offsite.enabled  # type: ignore[union-attr]
+        await pilot.press("o")
+        await settle(pilot)
+        await _fill(pilot, "online-location", location)
+        await _fill(pilot, "online-key-id", KEY_ID)
+        await _fill(pilot, "online-secret", SECRET)
+        await _press(pilot, "online-test")
+        await _press(pilot, "online-use")
+        assert isinstance(app.screen, PassphraseScreen)  # the passphrase, asked once for the session
+        await _fill(pilot, "secret", PASSPHRASE)
+        await pilot.press("enter")
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert app.screen is screen
+        said = _words(screen, "archive-said")
+        assert f"Offsite copy to {where} Mon-Sat nights from 11:00 pm to 6:30 am. The offsite repository was " \
+               "made. Install the schedule from Frequency (f)" in said, said
+        assert app.settings is not None and app.settings.offsite.location == where
+    now = load_settings()
+    assert now is not None and now.offsite.enabled and now.offsite.location == where and not now.problems()
+    assert now.images_folder == saved.images_folder  # the rest kept
+    assert Repository.open(where).related_to(Repository.open(saved.repository))

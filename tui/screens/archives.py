@@ -8,7 +8,7 @@ passphrase (asked once per session) and shows the drive's recovery key once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rich.text import Text
@@ -20,8 +20,9 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from engine import events as ev
 from engine.archive.drives import ArchiveBook, Located, blank_drives, load_book, locate_all
 from engine.archive.forecast import room_words, rotation_due
+from engine.offsite.make import MadeOffsite
 from engine.runlog import RunRecord
-from engine.settings import Settings
+from engine.settings import Settings, update_settings
 
 from ..joblog import JobLog
 from ..messages import JobDone, JobFailed
@@ -104,6 +105,7 @@ class ArchivesScreen(JobScreen):
         Binding("escape", "back", "Back"),
         Binding("a", "add", "Add a drive"),
         Binding("c", "copy", "Copy now"),
+        Binding("o", "offsite", "Offsite copy"),
         Binding("x", "stop", "Stop", show=False),
         Binding("g", "refresh", "Refresh"),
     ]
@@ -122,6 +124,12 @@ class ArchivesScreen(JobScreen):
         """The archive job ended (its run record)."""
 
         record: RunRecord
+
+    @dataclass
+    class OffsiteMade(JobDone):
+        """The offsite repository was made (or found) in online storage."""
+
+        made: MadeOffsite
 
     def __init__(self) -> None:
         super().__init__()
@@ -236,7 +244,44 @@ class ArchivesScreen(JobScreen):
             self._say(Text(f"{record.result.upper()}: {record.message}", style=style))
         self.action_refresh()
 
+    # --- the offsite copy (online storage) --------------------------------------------------------------
+
+    def action_offsite(self) -> None:
+        """The Online storage dialog (Test), then the offsite repository made there and the offsite
+        copy turned on (the setup's Archives step does the same)."""
+        if self.job_running("offsite"):
+            return
+        from .setup.archives import offsite_job
+        from .setup.online import OnlineChoice, OnlineStorageDialog
+
+        def chosen(choice: OnlineChoice | None) -> None:
+            if choice is None:
+                return
+            main = self.settings.repository
+            self._say(Text(f"Making the offsite repository at {choice.location}..."))
+            self.start_job("offsite", lambda: self.OffsiteMade(offsite_job(choice, main, self.app.secret)))
+
+        self.app.push_screen(OnlineStorageDialog(self.settings.offsite.location, purpose="offsite copy"), chosen)
+
+    def on_archives_screen_offsite_made(self, message: OffsiteMade) -> None:
+        made = message.made
+        saved = update_settings(lambda old: replace(old or self.settings, offsite=replace(
+            (old or self.settings).offsite, enabled=True, location=made.location)))
+        self.app.settings = saved
+        how = "made" if made.created else "found (made before: used as it is)"
+        words = (f"{saved.offsite.describe()}. The offsite repository was {how}. Install the schedule from "
+                 "Frequency (f) so it runs each night.")
+        if made.recovery_key:
+            words += (" Your backups were made by an older odbackup, so their recovery key does not open it: "
+                      f"this RECOVERY KEY does, shown only now. Write it down: {made.recovery_key}")
+        self._say(Text(words, style="bold green"))
+
     def on_job_failed(self, message: JobFailed) -> None:
+        if message.job == "offsite":
+            self._say(Text(f"No offsite copy: {message.error.message} {message.error.hint or ''}".strip(),
+                           style="bold red"))
+            message.stop()
+            return
         if message.job == "copy":
             self.app.busy = None
             self.query_one(ProgressBar).display = False
