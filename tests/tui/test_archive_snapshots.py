@@ -1,7 +1,7 @@
 """SVG snapshots of the archive drives' screens at 80x24 and 120x40: the Archives screen (drives
 plugged in or not, due, sealed), a copy that ended with "you may unplug it now", the Add a drive
 screen, the setup's Archives step (and with the offsite copy set up; the Online storage dialog
-for it), and the dashboard with its Archive drives panel. Fixed data as in
+for it; the Finish step listing it), and the dashboard with its Archive drives panel. Fixed data as in
 test_snapshots.py (its autouse fixture freezes the clock and the paths)."""
 from __future__ import annotations
 
@@ -94,6 +94,18 @@ def test_setup_archives_step_with_the_offsite_copy_set_up(snap_compare, size):
                        offsite=OffsiteSettings(enabled=True, location="s3:https://s3.us-west-004.backblazeb2.com/"
                                                                      "practice-backups/offsite"))
     assert snap_compare(setup_app(), terminal_size=size, run_before=push(lambda: ArchivesStep(draft)))
+
+
+@SIZES
+def test_setup_finish_lists_the_offsite_copy(snap_compare, size):
+    from engine.offsite.settings import OffsiteSettings
+    from tui.screens.setup.finish import FinishStep
+
+    draft = SetupDraft(repository="/media/usb/odbackup", repository_ready="/media/usb/odbackup",
+                       images_folder="/srv/OpenDentImages", use_database=False,
+                       offsite=OffsiteSettings(enabled=True, location="s3:https://s3.us-west-004.backblazeb2.com/"
+                                                                     "practice-backups/offsite"))
+    assert snap_compare(setup_app(), terminal_size=size, run_before=push(lambda: FinishStep(draft)))
 
 
 @SIZES

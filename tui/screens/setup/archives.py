@@ -67,6 +67,8 @@ class ArchivesStep(SetupStep):
     def __init__(self, draft: SetupDraft) -> None:
         super().__init__(draft)
         self.added: list[AddedDrive] = []
+        if self.draft.to_settings().offsite.enabled:
+            self.NEXT_LABEL = "Next"  # the offsite copy is set up: this step is not skipped
 
     def body(self) -> Iterable[Widget]:
         yield Static("Keep more copies away from the office: plug in a drive, type an empty folder on it "
