@@ -36,7 +36,8 @@ def offsite_job(choice: OnlineChoice, main: str, secret: str | None) -> MadeOffs
     from engine.offsite.make import make_offsite
 
     if not secret:
-        raise NeedsFullKey("Making the offsite copy needs the passphrase of the backups.")
+        raise NeedsFullKey("Making the offsite copy needs the passphrase of the backups.",
+                           hint="Type the passphrase (the recovery key does not make one).")
     return make_offsite(choice.location, main, secret, object_lock_days=choice.object_lock_days)
 
 
