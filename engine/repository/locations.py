@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ..errors import RepositoryExists, RepositoryNotFound, UsageError
-from .s3 import S3Backend, is_s3_location
+from .s3 import S3Backend, is_s3_location, refuse_keys_in
 from .storage import Backend, LocalBackend
 
 __all__ = ["is_s3_location", "open_backend", "prepare_new", "describe"]
@@ -17,6 +17,7 @@ __all__ = ["is_s3_location", "open_backend", "prepare_new", "describe"]
 
 def open_backend(location: str) -> Backend:
     """The backend for an existing repository's location (not yet read)."""
+    refuse_keys_in(location)
     if is_s3_location(location):
         return S3Backend(location)
     if os.path.lexists(location) and not os.path.isdir(location):
@@ -30,6 +31,7 @@ def open_backend(location: str) -> Backend:
 def prepare_new(location: str, folders: tuple[str, ...], object_lock_days: int = 0) -> Backend:
     """The backend for a new repository, refusing a place that holds anything already (and,
     with ``object_lock_days``, a bucket without Object Lock, or a folder)."""
+    refuse_keys_in(location)
     if is_s3_location(location):
         backend = S3Backend(location)
         if next(iter(backend.list("")), None) is not None:

@@ -115,6 +115,21 @@ def is_s3_location(location: str) -> bool:
     return location.strip().startswith(SCHEME)
 
 
+_USERINFO = re.compile(r"^(?:s3:)?[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*@")
+KEYS_IN_LOCATION = ("A location must not contain keys (nothing before an '@' in the server's name): "
+                    "it is shown in logs and run records.")
+KEYS_HINT = ("Write it as s3:https://HOST[:PORT]/BUCKET/FOLDER, and give the keys with AWS_ACCESS_KEY_ID and "
+             "AWS_SECRET_ACCESS_KEY, or save them with 'odbackup storage-keys LOCATION'.")
+
+
+def refuse_keys_in(location: str) -> None:
+    """:class:`UsageError` (which does not repeat it) when ``location`` carries keys or a password
+    (``s3:https://KEY:SECRET@host/bucket``, ``https://user@host/...``): such a location would put
+    them into every run record, log and status."""
+    if _USERINFO.match(location.strip()):
+        raise UsageError(KEYS_IN_LOCATION, hint=KEYS_HINT)
+
+
 @dataclass(frozen=True)
 class S3Location:
     """``s3:ENDPOINT/BUCKET/PREFIX`` taken apart."""
@@ -129,11 +144,15 @@ class S3Location:
     def parse(cls, text: str) -> S3Location:
         """Take ``s3:https://HOST[:PORT]/BUCKET[/PREFIX]`` apart (:class:`UsageError` when malformed)."""
         text = text.strip()
+        refuse_keys_in(text)
         url = text[len(SCHEME):] if text.startswith(SCHEME) else text
         parts = urlsplit(url)
         bucket, _, prefix = parts.path.strip("/").partition("/")
-        if parts.scheme not in ("http", "https") or not parts.hostname or not bucket \
-                or parts.query or parts.fragment or parts.username or parts.password:
+        if "@" in parts.netloc:  # (refused above; never repeated, whatever its shape)
+            raise UsageError(KEYS_IN_LOCATION, hint=KEYS_HINT)
+        if parts.query or parts.fragment:  # (may carry a signature or a token: not repeated either)
+            raise UsageError("An S3 location has no '?' or '#' part.", hint=KEYS_HINT)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not bucket:
             raise UsageError(f"'{text}' is not an S3 location.",
                              hint="Write it as s3:https://HOST[:PORT]/BUCKET/FOLDER, for example "
                                   "s3:https://s3.us-west-004.backblazeb2.com/practice-backups/main-office.")
