@@ -82,7 +82,7 @@ def test_a_cancelled_restore_stops_reading_ahead_and_leaves_no_fetcher_running(t
     env = module_env(tmp_path / "home")
     repo_at = init_at(seaweed.location(f"ahead-{uuid.uuid4().hex[:8]}"), env)
     rng = random.Random(11)
-    for patient in range(40):  # one folder with more subfolders than fetches may wait
+    for patient in range(60):  # one folder with more subfolders than fetches may wait
         random_file(tmp_path / "Images" / f"P{patient:02}" / "2026" / "xray.jpg", rng.randrange(500, 2000))
     ok(run_cli(["backup", "--repo", repo_at.path, "--path", tmp_path / "Images"], env))
     repo = Repository.open(str(repo_at.path))
@@ -111,7 +111,7 @@ def test_a_cancelled_restore_stops_reading_ahead_and_leaves_no_fetcher_running(t
         thread.join(timeout=30)
     assert not _alive_fetchers()
     images = roots(repo, repo.find_snapshot("latest"))[0]  # the same repository reads ahead again afterwards
-    assert len(children(repo, images)) == 40 and ahead._ahead
+    assert len(children(repo, images)) == 60 and ahead._ahead
 
 
 def test_a_tree_still_waiting_for_a_fetcher_is_read_at_once_not_waited_for(tmp_path, seaweed, s3_env):
