@@ -328,16 +328,16 @@ class S3Backend:
         try:
             self._call(lambda: obstore.put(self._store, name, data, mode="create"))
         except _AlreadyThere:
-            self._lock_if_missing(name)
+            self.lock_if_missing(name)
             return False
         if self.object_lock is not None and locked_name(name):
             self.object_lock.lock(name)
         self.on_upload(name, len(data))
         return True
 
-    def _lock_if_missing(self, name: str) -> None:
+    def lock_if_missing(self, name: str) -> None:
         """A name found already there may have been sent by a run killed before its lock: lock it
-        now (one GET for a name sent again, which only a resumed run does)."""
+        now (one GET for a name sent again or a pack adopted, which only a resumed run meets)."""
         if self.object_lock is not None and locked_name(name) and self.object_lock.locked_until(name) is None:
             self.object_lock.lock(name)
 

@@ -97,8 +97,8 @@ def test_run_offsite_locks_what_a_kill_left_unlocked_and_extends_running_out_loc
     cp = _run_offsite("--scheduled")
     done = summary(cp)
     assert cp.returncode == 3 and done["result"] == "incomplete", explain(cp)
-    assert "Object Lock extended on" in done["message"], explain(cp)
     _every_object_locked(offsite.path, ("data/ee/running-out", "data/ff/never-locked"))
+    assert "Object Lock extended on" in done["message"], explain(cp)
 
     ok(run_cli(["config", "unset", "offsite.limit_upload"], cli_env()))
     final = summary(ok(_run_offsite("--force")))
@@ -150,3 +150,17 @@ def test_weekly_renewals_keep_every_allowed_period_locked_without_a_gap():
                 assert until - run >= timedelta(days=1), (days, written_hours_before, week)
                 if lock.needs_extending(until, run):
                     until = run + timedelta(days=days)
+
+
+def test_a_copy_that_resumes_a_killed_one_locks_the_pack_the_kill_left_unlocked(locked_office):
+    local, offsite = locked_office
+    cp = subprocess.run([sys.executable, KILLER, "2", "copy", "--repo", local.path, "--to", offsite.path],
+                        cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert cp.returncode == -9, cp.stderr
+    unlocked = [n for n, until in _locks(offsite.path).items() if until is None]
+    assert unlocked and all(n.startswith("data/") for n in unlocked), unlocked
+    cp = ok(run_cli(["copy", "--repo", local.path, "--to", offsite.path, "--json"], cli_env()))
+    assert '"packs_adopted": 1' in cp.stdout, explain(cp)  # (a plain copy extends no locks: adopting it locks it)
+    locks = _locks(offsite.path)
+    assert all(locks[n] is not None and locks[n] > datetime.now(UTC) + timedelta(days=DAYS - 1) for n in unlocked)
+    assert None not in locks.values(), locks
