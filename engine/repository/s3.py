@@ -280,16 +280,17 @@ class S3Backend:
 
         return ObjectLock(self.where, self._keys, self._region, 1).bucket_has_lock()
 
-    def extend_locks(self) -> int:
-        """Extend the lock of every pack, index and snapshot file whose lock is in its second half
-        (or missing: a run killed between a PUT and its lock); returns how many were extended."""
-        from .s3lock import LOCKED_FOLDERS
-
+    def extend_locks(self, refresh: Callable[[], None] = lambda: None) -> int:
+        """Extend the lock of every pack, index and snapshot file whose lock is running out
+        (s3lock.py: ``needs_extending``) or missing (a run killed between a PUT and its lock);
+        returns how many were extended. ``refresh`` keeps the caller's repository lock fresh
+        (one request or two per object: a long walk in a big repository)."""
         if self.object_lock is None:
             return 0
         extended = 0
         for folder in LOCKED_FOLDERS:
             for name, _size in self.list(folder.rstrip("/")):
+                refresh()
                 if self.object_lock.needs_extending(self.object_lock.locked_until(name)):
                     self.object_lock.lock(name)
                     extended += 1
@@ -360,11 +361,18 @@ class S3Backend:
         try:
             self._call(lambda: obstore.put(self._store, name, data, mode="create"))
         except _AlreadyThere:
+            self.lock_if_missing(name)
             return False
         if self.object_lock is not None and locked_name(name):
             self.object_lock.lock(name)
         self.on_upload(name, len(data))
         return True
+
+    def lock_if_missing(self, name: str) -> None:
+        """A name found already there may have been sent by a run killed before its lock: lock it
+        now (one GET for a name sent again or a pack adopted, which only a resumed run meets)."""
+        if self.object_lock is not None and locked_name(name) and self.object_lock.locked_until(name) is None:
+            self.object_lock.lock(name)
 
     def list(self, folder: str) -> Iterator[tuple[str, int]]:
         """Every object below ``folder`` as (name, size)."""
