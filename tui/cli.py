@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a name stored in the repository, e.g. 'Drive B, kept at home'")
     p.add_argument("--object-lock-days", type=int, default=0, metavar="DAYS",
                    help="online storage with Object Lock: nobody can delete or change a backup for this many "
-                        "days (storage is paid at least that long)")
+                        "days, 9 to 3650 (storage is paid at least that long)")
     _json_arg(p)
     p = add("enroll", commands.enroll, "store write-only credentials so this machine can back up unattended")
     _repo_arg(p)

@@ -530,4 +530,4 @@ def status_summary(state: State, alerts: list[Alert], nexts: list[NextRun], leve
             "offsite": None if state.offsite is None else {
                 "last_copy": state.offsite.last_copy, "last_run": state.offsite.last_run,
                 "to_send": state.offsite.to_send, "snapshots_missing": state.offsite.snapshots_missing,
-                "problem": state.offsite.problem}}
+                "problem": state.offsite.problem, "main_problem": state.offsite.main_problem}}

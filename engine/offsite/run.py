@@ -6,6 +6,10 @@ was forced (``odbackup run offsite --force``), which then runs until it is done.
 the copy stops cleanly (:class:`engine.repository.uplink.Uplink`): complete packs are indexed in
 the bucket as they are sent, so the next run sends only what is still missing. Such a run ends
 ``incomplete``, saying how much is still to send; it is not a failure.
+
+With Object Lock on the offsite repository, every run that copied (or was stopped by the window)
+then extends the locks that are running out and locks what a killed run left unlocked, under the
+same lock: it is the only job that writes there, so it keeps them up (engine/repository/s3lock.py).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from ..words import size
 from .settings import OffsiteSettings
 
 if TYPE_CHECKING:
+    from ..repository.lock import RepoLock
     from ..repository.repo import Repository
 
 DISABLED_SKIP = "skipped: offsite copies are off (odbackup config set offsite.enabled on)"
@@ -89,19 +94,36 @@ def run_offsite(ctx: RunContext, now: datetime | None = None) -> None:
         with source.reading("offsite"):
             lock, _replaced = RepoLock.acquire(target.backend, target.keys.maint_key, "offsite", mode="write")
             with lock:
-                result = copy_snapshots(source, target, None, on_event=_counting(ctx, sent), cancel=ctx.cancel,
-                                        refresh=lock.refresh)
-    except Cancelled:
-        if not uplink.window_closed:
-            raise
-        _stopped(ctx, off, sent, until)
-        return
+                try:
+                    result = copy_snapshots(source, target, None, on_event=_counting(ctx, sent),
+                                            cancel=ctx.cancel, refresh=lock.refresh)
+                except Cancelled:
+                    if not uplink.window_closed:
+                        raise
+                    result = None
+                uplink.close()
+                _keep_locked(ctx, target, lock)
     finally:
         uplink.close()
+    if result is None:
+        _stopped(ctx, off, sent, until)
+        return
     ctx.bytes = result.bytes_sent
     ctx.snapshot_id = result.snapshots[-1] if result.snapshots else None
     ctx.said.append(f"Offsite copy to {off.location}: {len(result.snapshots)} snapshot(s) copied "
                     f"({size(result.bytes_sent)} sent), {result.snapshots_present} already there.")
+
+
+def _keep_locked(ctx: RunContext, target: Repository, lock: RepoLock) -> None:
+    """With Object Lock, extend the locks running out and lock what a killed run left unlocked
+    (s3lock.py): nothing else extends the offsite repository's locks. Also after the window
+    ended: a first copy spanning weeks must not lose the locks of what it sent first."""
+    extend = getattr(target.backend, "extend_locks", None)
+    if extend is None:
+        return
+    extended = extend(lock.refresh)
+    if extended:
+        ctx.said.append(f"Object Lock extended on {extended:,} object(s) of the offsite copy.")
 
 
 def _counting(ctx: RunContext, sent: _Sent):  # noqa: ANN202 - an EventSink

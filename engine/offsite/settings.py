@@ -85,16 +85,18 @@ class OffsiteSettings:
         except OdbackupError as exc:
             found.append(f"{exc.message} {exc.hint or ''}".strip())
         if self.location.strip():
-            from ..repository.s3 import S3Location, is_s3_location
+            from ..repository.locations import is_s3_location, refuse_keys_in
+            from ..repository.s3 import S3Location
 
-            if not is_s3_location(self.location):
-                found.append(f"The offsite location '{self.location}' is not in online storage: write it like "
-                             "s3:https://SERVER/BUCKET/FOLDER.")
-            else:
-                try:
+            try:
+                refuse_keys_in(self.location)  # (never repeated in a problem: it holds keys)
+                if not is_s3_location(self.location):
+                    found.append(f"The offsite location '{self.location}' is not in online storage: write it "
+                                 "like s3:https://SERVER/BUCKET/FOLDER.")
+                else:
                     S3Location.parse(self.location)
-                except OdbackupError as exc:
-                    found.append(f"{exc.message} {exc.hint or ''}".strip())
+            except OdbackupError as exc:
+                found.append(f"{exc.message} {exc.hint or ''}".strip())
         if self.alert_days < 1:
             found.append("offsite.alert_days is a number of days, at least 1.")
         return found

@@ -181,8 +181,10 @@ def adopt_unindexed_packs(target: Repository) -> int:
     index file): published packs are whole (written under a temporary name, then renamed; in a bucket,
     sent with one PUT), and their headers open with the maintenance key. The caller holds the writer's
     lock, so none is being written. A backup that finds a killed run's lock starts with it too: a backup
-    killed halfway, over a slow uplink, does not send again what reached the repository."""
+    killed halfway, over a slow uplink, does not send again what reached the repository. With Object
+    Lock (s3lock.py) an adopted pack is locked if it is not: the run was likely killed before its lock."""
     indexed = target.index.packs
+    heal = getattr(target.backend, "lock_if_missing", None)  # Object Lock: the kill may have come before the lock
     adopted = 0
     for name, size in target.backend.list("data"):
         pack_id = name.rsplit("/", 1)[-1]
@@ -193,6 +195,8 @@ def adopt_unindexed_packs(target: Repository) -> int:
         except (crypto.DecryptionFailed, ValueError, OSError):
             continue  # not ours to judge: check names it, prune deletes it
         target.index.add_pack(PackContents(pack_id, size, tuple(sessions), tuple(blobs)), unsaved=True)
+        if heal is not None:
+            heal(name)
         adopted += 1
     if adopted:
         target.index.save(target.backend, target.keys.maint_key)

@@ -7,6 +7,7 @@ a folder gets its subfolders made, a bucket needs none (an object store has no f
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from ..errors import RepositoryExists, RepositoryNotFound, UsageError
@@ -21,6 +22,21 @@ __all__ = ["is_s3_location", "open_backend", "prepare_new", "describe"]
 # to a folder, as most scheduled runs are, starts a few milliseconds sooner without it.
 
 
+_USERINFO = re.compile(r"^(?:s3:)?[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*@")
+KEYS_IN_LOCATION = ("A location must not contain keys (nothing before an '@' in the server's name): "
+                    "it is shown in logs and run records.")
+KEYS_HINT = ("Write it as s3:https://HOST[:PORT]/BUCKET/FOLDER, and give the keys with AWS_ACCESS_KEY_ID and "
+             "AWS_SECRET_ACCESS_KEY, or save them with 'odbackup storage-keys LOCATION'.")
+
+
+def refuse_keys_in(location: str) -> None:
+    """:class:`UsageError` (which does not repeat it) when ``location`` carries keys or a password
+    (``s3:https://KEY:SECRET@host/bucket``, ``https://user@host/...``): such a location would put
+    them into every run record, log and status."""
+    if _USERINFO.match(location.strip()):
+        raise UsageError(KEYS_IN_LOCATION, hint=KEYS_HINT)
+
+
 def is_s3_location(location: str) -> bool:
     """Is ``location`` an S3 location (``s3:...``, ``engine.repository.s3.SCHEME``) rather than a folder?"""
     return location.strip().startswith("s3:")
@@ -28,6 +44,7 @@ def is_s3_location(location: str) -> bool:
 
 def open_backend(location: str) -> Backend:
     """The backend for an existing repository's location (not yet read)."""
+    refuse_keys_in(location)
     if is_s3_location(location):
         from .s3 import S3Backend
 
@@ -43,6 +60,7 @@ def open_backend(location: str) -> Backend:
 def prepare_new(location: str, folders: tuple[str, ...], object_lock_days: int = 0) -> Backend:
     """The backend for a new repository, refusing a place that holds anything already (and,
     with ``object_lock_days``, a bucket without Object Lock, or a folder)."""
+    refuse_keys_in(location)
     if is_s3_location(location):
         from .s3 import S3Backend
 

@@ -30,6 +30,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -150,6 +151,8 @@ class RepoLock:
         self._refresher: threading.Thread | None = None
         self.held = True
         """False for a reader on a repository it cannot write (see :meth:`_acquire_shared`)."""
+        self.on_release: Callable[[], None] = lambda: None
+        """Called when the lock is released, held or not (a reader's: stop reading trees ahead)."""
 
     @classmethod
     def acquire(
@@ -242,6 +245,8 @@ class RepoLock:
         self._last_refresh = time.monotonic()
 
     def release(self) -> None:
+        self.on_release()
+        self.on_release = lambda: None
         if not self.held:
             return
         self._stop.set()

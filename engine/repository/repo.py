@@ -42,6 +42,9 @@ from .snapshot import Snapshot, read_snapshot, snapshot_ids
 from .storage import Backend, RangeReader
 from .treeahead import TreeReadAhead
 
+AHEAD_RETRY_SECONDS = 10.0
+"""A tree read ahead is retried this long at most (a failed one is read again, with the full retries)."""
+
 FORMAT_NAME = "odbackup repository"
 FORMAT_VERSION = 1
 FOLDERS = ("keys", "data", "index", "snapshots", "reports", "locks")
@@ -72,8 +75,20 @@ class Repository:
         """Key files skipped when unlocking, as (name, why): say so, and run ``check``."""
         self.snapshot_problems: dict[str, str] = {}
         """Damaged snapshots found by the last :meth:`snapshots`: ID -> what is wrong."""
-        self._trees_ahead = TreeReadAhead(backend) if getattr(backend, "reads_ahead_trees", False) else None
-        """Online storage: subfolder trees read ahead (treeahead.py)."""
+        self._trees_ahead = self._reading_ahead(backend)
+        """Online storage: subfolder trees read ahead (treeahead.py); closed with a reader's lock."""
+
+    @staticmethod
+    def _reading_ahead(backend: Backend) -> TreeReadAhead | None:
+        if not getattr(backend, "reads_ahead_trees", False):
+            return None
+        quick = backend.retrying_at_most(AHEAD_RETRY_SECONDS)  # type: ignore[attr-defined]
+        return TreeReadAhead(quick.read_range)
+
+    def stop_reading_ahead(self) -> None:
+        """Drop the trees being read ahead (the walk ended, finished or cancelled: treeahead.py)."""
+        if self._trees_ahead is not None:
+            self._trees_ahead.close()
 
     # --- creating and opening ------------------------------------------------------
 
@@ -304,6 +319,7 @@ class Repository:
         """A reader's shared lock for ``command`` (docs/FORMAT.md section 9); use it as a context
         manager around the reading. Unlocked with any credentials (machine credentials too)."""
         lock, _replaced = RepoLock.acquire(self.backend, self.keys.maint_key, command, mode="read")
+        lock.on_release = self.stop_reading_ahead  # the reading ends: nothing more is read ahead for it
         return lock
 
     def snapshots(self) -> list[Snapshot]:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
@@ -37,6 +39,7 @@ from obstore.store import S3Store
 
 from .. import storagekeys
 from ..errors import OdbackupError, UsageError
+from .locations import KEYS_HINT, KEYS_IN_LOCATION, refuse_keys_in
 from .s3buffers import BlockCache, MemoryTemp, ObjectReader
 from .storage import StillLocked
 
@@ -115,6 +118,8 @@ def is_s3_location(location: str) -> bool:
     return location.strip().startswith(SCHEME)
 
 
+
+
 @dataclass(frozen=True)
 class S3Location:
     """``s3:ENDPOINT/BUCKET/PREFIX`` taken apart."""
@@ -129,11 +134,15 @@ class S3Location:
     def parse(cls, text: str) -> S3Location:
         """Take ``s3:https://HOST[:PORT]/BUCKET[/PREFIX]`` apart (:class:`UsageError` when malformed)."""
         text = text.strip()
+        refuse_keys_in(text)
         url = text[len(SCHEME):] if text.startswith(SCHEME) else text
         parts = urlsplit(url)
         bucket, _, prefix = parts.path.strip("/").partition("/")
-        if parts.scheme not in ("http", "https") or not parts.hostname or not bucket \
-                or parts.query or parts.fragment or parts.username or parts.password:
+        if "@" in parts.netloc:  # (refused above; never repeated, whatever its shape)
+            raise UsageError(KEYS_IN_LOCATION, hint=KEYS_HINT)
+        if parts.query or parts.fragment:  # (may carry a signature or a token: not repeated either)
+            raise UsageError("An S3 location has no '?' or '#' part.", hint=KEYS_HINT)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not bucket:
             raise UsageError(f"'{text}' is not an S3 location.",
                              hint="Write it as s3:https://HOST[:PORT]/BUCKET/FOLDER, for example "
                                   "s3:https://s3.us-west-004.backblazeb2.com/practice-backups/main-office.")
@@ -154,11 +163,27 @@ class S3Location:
 # --- the backend ------------------------------------------------------------------------------
 
 
+_RETRY_LIMIT: ContextVar[float | None] = ContextVar("odbackup_s3_retry_limit", default=None)
+
+
+@contextmanager
+def retrying_at_most(seconds: float) -> Iterator[None]:
+    """Backends opened inside (in this thread) retry for at most ``seconds``: for a look that must
+    not stall (the status with the internet down), where the next look tries again anyway."""
+    token = _RETRY_LIMIT.set(seconds)
+    try:
+        yield
+    finally:
+        _RETRY_LIMIT.reset(token)
+
+
 def _retry_seconds() -> float:
     try:
-        return max(0.0, float(os.environ.get(RETRY_ENV) or DEFAULT_RETRY_SECONDS))
+        seconds = max(0.0, float(os.environ.get(RETRY_ENV) or DEFAULT_RETRY_SECONDS))
     except ValueError:
-        return DEFAULT_RETRY_SECONDS
+        seconds = DEFAULT_RETRY_SECONDS
+    limit = _RETRY_LIMIT.get()
+    return seconds if limit is None else min(seconds, limit)
 
 
 def _code(exc: BaseException) -> str:
@@ -208,13 +233,16 @@ class S3Backend:
     reads_ahead_trees = True
     """Each read is a round trip: a repository here reads subfolder trees ahead (treeahead.py)."""
 
-    def __init__(self, location: str, *, keys: storagekeys.StorageKeys | None = None) -> None:
+    def __init__(self, location: str, *, keys: storagekeys.StorageKeys | None = None,
+                 retry_seconds: float | None = None) -> None:
         self.where = S3Location.parse(location)
         self.location = self.where.text
         keys = keys or storagekeys.keys_for(self.where.site)
         if keys is None:
             raise NoStorageKeys(f"No keys for the online storage {self.where.site}.")
-        retry: RetryConfig = {"max_retries": 10, "retry_timeout": timedelta(seconds=_retry_seconds()),
+        self.retry_seconds = _retry_seconds() if retry_seconds is None else retry_seconds
+        """How long a failing request is tried again (``ODBACKUP_S3_RETRY_SECONDS``, or less)."""
+        retry: RetryConfig = {"max_retries": 10, "retry_timeout": timedelta(seconds=self.retry_seconds),
                               "backoff": {"init_backoff": timedelta(milliseconds=200),
                                           "max_backoff": timedelta(seconds=15), "base": 2}}
         client: ClientConfig = {"allow_http": self.where.endpoint.startswith("http:"),
@@ -234,6 +262,11 @@ class S3Backend:
         self.on_upload: Callable[[str, int], None] = lambda _name, _size: None
         """Told the name and size of every object sent (the upload pace listens here)."""
 
+    def retrying_at_most(self, seconds: float) -> S3Backend:
+        """The same place and keys, its requests retried for at most ``seconds`` (for reads whose
+        failure costs nothing: trees read ahead are read again when needed)."""
+        return S3Backend(self.location, keys=self._keys, retry_seconds=min(seconds, self.retry_seconds))
+
     def use_config(self, config: dict) -> None:
         """The repository's config was read: lock objects if it says so (``object_lock_days``)."""
         from .s3lock import ObjectLock
@@ -247,16 +280,17 @@ class S3Backend:
 
         return ObjectLock(self.where, self._keys, self._region, 1).bucket_has_lock()
 
-    def extend_locks(self) -> int:
-        """Extend the lock of every pack, index and snapshot file whose lock is in its second half
-        (or missing: a run killed between a PUT and its lock); returns how many were extended."""
-        from .s3lock import LOCKED_FOLDERS
-
+    def extend_locks(self, refresh: Callable[[], None] = lambda: None) -> int:
+        """Extend the lock of every pack, index and snapshot file whose lock is running out
+        (s3lock.py: ``needs_extending``) or missing (a run killed between a PUT and its lock);
+        returns how many were extended. ``refresh`` keeps the caller's repository lock fresh
+        (one request or two per object: a long walk in a big repository)."""
         if self.object_lock is None:
             return 0
         extended = 0
         for folder in LOCKED_FOLDERS:
             for name, _size in self.list(folder.rstrip("/")):
+                refresh()
                 if self.object_lock.needs_extending(self.object_lock.locked_until(name)):
                     self.object_lock.lock(name)
                     extended += 1
@@ -327,11 +361,18 @@ class S3Backend:
         try:
             self._call(lambda: obstore.put(self._store, name, data, mode="create"))
         except _AlreadyThere:
+            self.lock_if_missing(name)
             return False
         if self.object_lock is not None and locked_name(name):
             self.object_lock.lock(name)
         self.on_upload(name, len(data))
         return True
+
+    def lock_if_missing(self, name: str) -> None:
+        """A name found already there may have been sent by a run killed before its lock: lock it
+        now (one GET for a name sent again or a pack adopted, which only a resumed run meets)."""
+        if self.object_lock is not None and locked_name(name) and self.object_lock.locked_until(name) is None:
+            self.object_lock.lock(name)
 
     def list(self, folder: str) -> Iterator[tuple[str, int]]:
         """Every object below ``folder`` as (name, size)."""

@@ -4,8 +4,13 @@ With ``init --object-lock-days N`` (docs/FORMAT.md section 2.2) every pack, inde
 snapshot file is locked for N days after it is written: nobody, not even someone holding the
 storage keys, can delete or overwrite that version before then. Lock files (``locks/``), key
 files, ``config`` and ``policy`` are never locked (a lock file must be removable at once).
-Maintenance (``prune``) extends the lock of everything still in use, so a snapshot stays
-protected as long as it is kept; prune never deletes an object whose lock has not run out.
+The jobs that write to such a repository extend the lock of everything still there (maintenance
+for the main repository, with or without a prune; each offsite run for the offsite repository),
+so a snapshot stays protected as long as it is kept; prune never deletes an object whose lock has
+not run out. Those jobs run on at least one weekday each, so two of them can be up to a week
+apart: a lock is extended once less than half its period, or less than
+:data:`EXTEND_WHEN_UNDER` (a week and a day to spare), is left, and periods shorter than that
+(:data:`MIN_DAYS`) are refused, since such a lock would run out between two runs.
 
 obstore has no call for object retention, so this module signs the three requests it needs
 itself (AWS Signature Version 4, standard library only): PutObjectRetention and
@@ -35,10 +40,20 @@ from .s3 import (
     plain_error,
 )
 
-__all__ = ["LOCKED_FOLDERS", "ObjectLock", "Signer", "check_days", "locked_name"]
+__all__ = ["LOCKED_FOLDERS", "MIN_DAYS", "ObjectLock", "Signer", "check_days", "locked_name"]
 
 EXTEND_WHEN_LEFT = 0.5
-"""Maintenance extends a lock once less than this share of the period is left."""
+"""A lock is extended once less than this share of the period is left ..."""
+LONGEST_GAP = timedelta(days=7)
+"""... or less than the longest gap between two runs that extend locks (a job on one weekday)
+plus a day to spare (a run late by some hours, a night the computer was off):"""
+EXTEND_WHEN_UNDER = LONGEST_GAP + timedelta(days=1)
+MIN_DAYS = EXTEND_WHEN_UNDER.days + 1
+"""The shortest period: a lock extended at one run must still hold at the next, a week later, and
+a lock just made is not due again at once (so a run does not lock what it sent twice)."""
+MAX_DAYS = 3650
+TOO_SHORT = (f"A lock shorter than {MIN_DAYS} days could run out between two runs that renew it "
+             "(maintenance and the offsite copy may run only once a week).")
 _NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
@@ -137,12 +152,19 @@ class ObjectLock:
         return datetime.fromisoformat(found.group(1).decode().replace("Z", "+00:00"))
 
     def needs_extending(self, until: datetime | None, now: datetime | None = None) -> bool:
-        """Less than half the period left (or no lock at all)?"""
+        """Less than half the period, or less than a week and a day, left (or no lock at all)?"""
         now = now or datetime.now(UTC)
-        return until is None or until - now < timedelta(days=self.days * EXTEND_WHEN_LEFT)
+        return until is None or until - now < extend_when_under(self.days)
+
+
+def extend_when_under(days: int) -> timedelta:
+    """A lock of a ``days`` period is extended once less than this is left (module docstring)."""
+    return max(timedelta(days=days * EXTEND_WHEN_LEFT), EXTEND_WHEN_UNDER)
 
 
 def check_days(days: int) -> int:
-    if not 1 <= days <= 3650:
-        raise UsageError("The Object Lock period is between 1 and 3650 days.")
+    """``days`` if it is a period a lock can be kept up with, else a UsageError in plain words."""
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise UsageError(f"The Object Lock period is between {MIN_DAYS} and {MAX_DAYS} days.",
+                         hint=TOO_SHORT if 0 < days < MIN_DAYS else None)
     return days

@@ -281,6 +281,7 @@ def test_copy_killed_at_random_moments_leaves_a_valid_target_that_the_next_copy_
 
 OTHER = "the other repository's one"
 RESEAL_SEEDS = range(4)
+TREES = 2048  # slack for re-sealed trees' compressed sizes (see the test)
 
 
 def test_reseal_copy_killed_at_random_moments_leaves_a_valid_target_that_the_next_copy_completes(
@@ -320,8 +321,11 @@ def test_reseal_copy_killed_at_random_moments_leaves_a_valid_target_that_the_nex
         cp = ok(repo.run(["copy", "--repo", repo.path, "--to", target.path, "--json"], ODBACKUP_TO_PASSPHRASE=OTHER))
         doc = summary(cp)
         assert len(doc["snapshots_copied"]) + doc["snapshots_present"] == 3, explain(cp)
-        # what landed in complete packs is not sent again (a pack's header is at most a few KiB here)
-        assert full - landed <= doc["bytes_sent"] <= full - landed + 8192 * len(packs), (doc, landed, full)
+        # what landed in complete packs is not sent again (a pack's header is at most a few KiB here).
+        # Re-sealed trees name the target's blob IDs, and each target has its own ID key: their
+        # compressed sizes differ by a few bytes from the reference copy's (31 bytes seen), hence TREES.
+        assert full - landed - TREES <= doc["bytes_sent"] <= full - landed + 8192 * len(packs) + TREES, \
+            (doc, landed, full)
         listing = ok(target.run(["snapshots", "--repo", target.path, "--json"], passphrase=OTHER))
         times = sorted((e["time"], e["id"]) for e in json_lines(listing.stdout) if e["event"] == "snapshot")
         assert len(times) == 3, explain(listing)  # none copied twice

@@ -36,6 +36,29 @@ def test_locations_are_taken_apart_as_restic_writes_them():
             S3Location.parse(bad)
 
 
+
+@pytest.mark.parametrize("typed", [
+    "s3:https://AKIAEXAMPLEKEYID:TopSecretValue@s3.example.com/bucket/office",
+    "s3:http://TopSecretValue@127.0.0.1:8333/bucket",
+    "  https://AKIAEXAMPLEKEYID:TopSecretValue@s3.example.com/bucket",  # without "s3:", as a folder
+    "s3:https://s3.example.com/bucket?X-Amz-Credential=TopSecretValue",
+])
+def test_a_location_with_keys_in_it_is_refused_without_repeating_them(typed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # (taken for a folder, it would be made here)
+    from engine.offsite.settings import OffsiteSettings
+    from engine.repository.locations import prepare_new
+
+    for attempt in (lambda: S3Location.parse(typed), lambda: open_backend(typed),
+                    lambda: prepare_new(typed, ("data",))):
+        with pytest.raises(UsageError) as caught:
+            attempt()
+        said = f"{caught.value.message} {caught.value.hint} {caught.value!r}"
+        assert "TopSecretValue" not in said and "AKIAEXAMPLEKEYID" not in said
+        assert "must not contain keys" in said or "no '?' or '#' part" in said
+    problems = " ".join(OffsiteSettings(enabled=True, location=typed).problems())
+    assert problems and "TopSecretValue" not in problems and "AKIAEXAMPLEKEYID" not in problems
+    assert not any(tmp_path.iterdir())  # nothing made for it either (not even as a folder)
+
 def test_publish_is_create_only_and_a_name_already_there_counts_as_written(location, seaweed, prefix):
     backend = open_backend(location)
     assert isinstance(backend, S3Backend)

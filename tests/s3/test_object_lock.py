@@ -41,7 +41,7 @@ def _retention(backend: S3Backend, name: str) -> datetime | None:
 
 def test_init_with_object_lock_needs_a_bucket_that_has_it(seaweed, s3_env, tmp_path):
     env = module_env(tmp_path / "home")
-    cp = run_cli(["init", seaweed.location(f"nolock-{uuid.uuid4().hex[:6]}"), "--object-lock-days", "7"], env)
+    cp = run_cli(["init", seaweed.location(f"nolock-{uuid.uuid4().hex[:6]}"), "--object-lock-days", "30"], env)
     assert cp.returncode == 2 and "does not have Object Lock turned on" in cp.stderr, explain(cp)
     cp = run_cli(["init", str(tmp_path / "folder"), "--object-lock-days", "7"], env)
     assert cp.returncode == 2 and "Object Lock is for online storage" in cp.stderr, explain(cp)
@@ -51,7 +51,7 @@ def test_backups_lock_packs_index_and_snapshots_and_forget_and_prune_leave_them(
                                                                               tmp_path):
     env = module_env(tmp_path / "home")
     prefix = f"locked-{uuid.uuid4().hex[:6]}"
-    repo = init_at(seaweed.location(prefix, bucket=lock_bucket), env, "--object-lock-days", "1")
+    repo = init_at(seaweed.location(prefix, bucket=lock_bucket), env, "--object-lock-days", "9")
     source = tmp_path / "src" / "Images"
     rng = random.Random(3)
     for i in range(12):
@@ -70,7 +70,7 @@ def test_backups_lock_packs_index_and_snapshots_and_forget_and_prune_leave_them(
     for name in before:
         until = _retention(backend, name)
         if name.startswith(("data/", "index/", "snapshots/")):
-            assert until is not None and now + timedelta(hours=23) < until < now + timedelta(hours=25), name
+            assert until is not None and now + timedelta(days=9, hours=-1) < until < now + timedelta(days=9, hours=1), name
         else:
             assert until is None, name  # config, keys: never locked (there are no lock files left now)
     # someone holding the storage keys cannot delete a locked version
@@ -82,7 +82,7 @@ def test_backups_lock_packs_index_and_snapshots_and_forget_and_prune_leave_them(
     # forget keeps the older snapshot while its lock runs; prune deletes no locked pack
     cp = ok(repo.run(["forget", "--repo", repo.path, "--keep-last", "1", "--prune", "--json"]))
     kept = {e["snapshot_id"]: e["reasons"] for e in events(cp, "snapshot_kept")}
-    assert kept[snaps[0]] == [f"locked until {(now + timedelta(days=1)):%Y-%m-%d} (Object Lock)"], explain(cp)
+    assert kept[snaps[0]] == [f"locked until {(now + timedelta(days=9)):%Y-%m-%d} (Object Lock)"], explain(cp)
     assert events(cp, "snapshot_forgotten") == []
     after = seaweed.objects(prefix, bucket=lock_bucket)
     assert {n for n in before if n.startswith(("data/", "snapshots/"))} <= set(after)
@@ -95,7 +95,7 @@ def test_maintenance_locks_what_a_killed_run_left_unlocked_and_an_expired_lock_l
         seaweed, s3_env, lock_bucket, tmp_path):
     env = module_env(tmp_path / "home")
     prefix = f"extend-{uuid.uuid4().hex[:6]}"
-    repo = init_at(seaweed.location(prefix, bucket=lock_bucket), env, "--object-lock-days", "1")
+    repo = init_at(seaweed.location(prefix, bucket=lock_bucket), env, "--object-lock-days", "20")
     backend = Repository.open(repo.path).backend  # type: ignore[arg-type]
     assert isinstance(backend, S3Backend) and backend.object_lock is not None
     store = seaweed.store(prefix, lock_bucket)
@@ -103,7 +103,7 @@ def test_maintenance_locks_what_a_killed_run_left_unlocked_and_an_expired_lock_l
     assert _retention(backend, "data/aa/unlocked-left-by-a-kill") is None
     assert backend.extend_locks() == 1
     assert _retention(backend, "data/aa/unlocked-left-by-a-kill") is not None
-    assert backend.extend_locks() == 0  # nothing in its second half yet
+    assert backend.extend_locks() == 0  # none running out yet (20 days: extended under 10 days left)
     obstore.put(store, "data/bb/short", b"y" * 100)
     backend.object_lock.lock("data/bb/short", datetime.now(UTC) + timedelta(seconds=3))
     with pytest.raises(StillLocked, match="data/bb/short is locked until"):

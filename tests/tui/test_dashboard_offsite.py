@@ -40,7 +40,9 @@ STOPPED = offsite_run("incomplete", "Offsite copy: sent 50 GiB. Incomplete: the 
                                                               "Nothing left to send"]),
     (OFFSITE_ON, replace(CAUGHT_UP, to_send=None, problem="the online storage does not answer"), (),
      ["Copied 16 hours ago", "Cannot read it: the online storage does not answer"]),
-], ids=["off: no panel", "first copy spanning nights", "caught up", "bucket unreachable"])
+    (OFFSITE_ON, replace(CAUGHT_UP, to_send=None, main_problem="the USB drive is not there"), (),
+     ["Copied 16 hours ago", "Still to send: unknown (the main repository cannot be read)"]),
+], ids=["off: no panel", "first copy spanning nights", "caught up", "bucket unreachable", "main unreadable"])
 def test_the_offsite_copy_and_the_upload_still_to_do(settings, state, runs, lines):
     status = replace(STATUS, offsite=state, runs=runs)
     assert [str(x) for x in dashboard.offsite_lines(settings, status, NOW)] == lines

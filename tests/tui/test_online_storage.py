@@ -180,7 +180,11 @@ async def test_object_lock_is_offered_with_its_cost_for_a_bucket_that_has_it_and
         assert "Object Lock off" in text_of(dialog.query_one("#online-lock-cost"))
         await _fill(pilot, "online-lock-days", "thirty")
         await _press(pilot, "online-use")
-        assert app.screen is dialog and "whole number from 0 (no lock) to 3650" in _result(pilot)
+        assert app.screen is dialog and "0 (no lock), or a whole number from 9 to 3650" in _result(pilot)
+        await _fill(pilot, "online-lock-days", "8")  # the weekly renewals could not keep it up
+        assert "a shorter lock could run out between them" in " ".join(text_of(dialog.query_one("#online-lock-cost")).split())
+        await _press(pilot, "online-use")
+        assert app.screen is dialog and "from 9 to 3650" in _result(pilot)
         await _fill(pilot, "online-lock-days", "30")
         cost = " ".join(text_of(dialog.query_one("#online-lock-cost")).split())
         assert "COMPLIANCE lock: nobody, even with these keys, can delete or change a backup for 30 days" in cost
@@ -193,6 +197,7 @@ async def test_object_lock_is_offered_with_its_cost_for_a_bucket_that_has_it_and
     repo = Repository.open(saved.repository)
     assert repo.backend.object_lock is not None and repo.backend.object_lock.days == 30  # type: ignore[attr-defined]
     assert lock_cost_text(0).startswith("Object Lock off") and lock_days("3651") is None and lock_days("") == 0
+    assert [lock_days(d) for d in ("0", "1", "8", "9")] == [0, None, None, 9]
 
 
 async def test_escape_leaves_the_destination_as_it_was(server, no_aws_env, images):

@@ -311,6 +311,8 @@ def offsite_lines(settings: Settings, status: State, current: Any) -> list[str |
         line.append(f"; last run {run.result} {fmt.ago(run.finished, current)}", style=style)
     if state.problem:
         return [line, Text(f"Cannot read it: {state.problem}", style="yellow")]
+    if state.main_problem:
+        return [line, Text("Still to send: unknown (the main repository cannot be read)", style="yellow")]
     try:
         rate = off.rate()
     except OdbackupError:

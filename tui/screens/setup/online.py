@@ -7,8 +7,9 @@ nights). The keys are saved only after a test passed, in this machine's owner-on
 When the test finds a bucket made with Object Lock on (and no repository there yet), the dialog
 offers COMPLIANCE retention for N days and says what it costs; the choice goes back with the
 location (:class:`OnlineChoice`) and the repository is created with it
-(``init --object-lock-days N``: docs/FORMAT.md section 2.2). Maintenance's prune extends the
-locks of what is kept."""
+(``init --object-lock-days N``: docs/FORMAT.md section 2.2). Maintenance extends the locks of
+what is kept (the offsite copy those of the offsite repository); since those jobs may run only
+once a week, fewer than 9 days is refused in plain words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from engine import storagekeys
 from engine.errors import OdbackupError
 from engine.repository.s3 import S3Location
+from engine.repository.s3lock import MAX_DAYS, MIN_DAYS
 from engine.repository.s3probe import ProbeResult, probe
 
 from ...widgets import fmt
@@ -31,7 +33,9 @@ from ...widgets.choices import Field
 
 NO_LOCK_WORDS = (" This bucket has no Object Lock: anyone holding these keys could delete the backups in it "
                  "(a bucket created with Object Lock on can protect them).")
-MAX_LOCK_DAYS = 3650
+MAX_LOCK_DAYS = MAX_DAYS
+DAYS_WORDS = (f"Lock days: 0 (no lock), or a whole number from {MIN_DAYS} to {MAX_DAYS}: the locks are renewed "
+              f"by runs that may be a week apart, so a shorter lock could run out between them.")
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,13 @@ def lock_cost_text(days: int) -> str:
 
 
 def lock_days(text: str) -> int | None:
-    """The days typed (empty: 0), or None when it is not a whole number from 0 to 3650."""
+    """The days typed (empty: 0), or None when it is neither 0 nor a whole number from 9 (the
+    shortest lock the weekly renewals keep up: engine/repository/s3lock.py) to 3650."""
     text = text.strip()
     if not text:
         return 0
-    return int(text) if text.isdigit() and int(text) <= MAX_LOCK_DAYS else None
+    days = int(text) if text.isdigit() else -1
+    return days if days == 0 or MIN_DAYS <= days <= MAX_LOCK_DAYS else None
 
 
 def nights_text(found: ProbeResult, size: int) -> str:
@@ -130,8 +136,7 @@ class OnlineStorageDialog(ModalScreen[OnlineChoice | None]):
         self.query_one("#online-about").display = not offered  # (the location is tested by then): 80x24 fits
         if offered:
             days = lock_days(self._value("online-lock-days"))
-            cost.update(lock_cost_text(days) if days is not None else
-                        f"Type a whole number of days from 0 to {MAX_LOCK_DAYS}.")
+            cost.update(lock_cost_text(days) if days is not None else DAYS_WORDS)
 
     def _value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value.strip()
@@ -191,7 +196,7 @@ class OnlineStorageDialog(ModalScreen[OnlineChoice | None]):
             return
         days = lock_days(self._value("online-lock-days")) if self.lock_offered else 0
         if days is None:
-            self._say(f"The Object Lock days are a whole number from 0 (no lock) to {MAX_LOCK_DAYS}.")
+            self._say(DAYS_WORDS)
             self.query_one("#online-lock-days", Input).focus()
             return
         self.dismiss(OnlineChoice(self.tested, days))
