@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -192,9 +193,10 @@ def _code(exc: BaseException) -> str:
     return found.group(1) if found else ""
 
 
-def plain_error(exc: BaseException, location: str) -> OdbackupError:
+def plain_error(exc: BaseException, location: str, seconds: float | None = None) -> OdbackupError:
     """The storage library's error as one of ours, in plain words (its text, which names
-    URLs and request IDs but never a secret, is not passed on)."""
+    URLs and request IDs but never a secret, is not passed on). ``seconds``: how long the request
+    was really tried, retries included (measured by the caller), said when the server does not answer."""
     code = _code(exc)
     if code in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken", "ExpiredToken"):
         return StorageKeysRefused(f"The online storage at {location} refused the keys "
@@ -212,8 +214,9 @@ def plain_error(exc: BaseException, location: str) -> OdbackupError:
         return StorageError(f"The online storage at {location} answered with an error ({code}).")
     text = str(exc)
     if "error sending request" in text or "Connect" in text or "timed out" in text.lower() or "after " in text:
-        return StorageUnreachable(f"The online storage at {location} does not answer (tried for "
-                                  f"{_retry_seconds():.0f} seconds).")
+        tried = f" (tried for {max(1, round(seconds))} second{'' if round(seconds) <= 1 else 's'})" \
+            if seconds is not None else ""
+        return StorageUnreachable(f"The online storage at {location} does not answer{tried}.")
     return StorageError(f"The online storage at {location} failed ({type(exc).__name__}).")
 
 
@@ -297,6 +300,7 @@ class S3Backend:
         return extended
 
     def _call(self, action: Callable[[], T]) -> T:
+        started = time.monotonic()
         try:
             return action()
         except (AlreadyExistsError, PreconditionError):
@@ -306,7 +310,7 @@ class S3Backend:
                 raise plain_error(exc, self.location) from None
             raise FileNotFoundError(str(exc).split(":", 1)[0]) from None
         except BaseError as exc:
-            raise plain_error(exc, self.location) from None
+            raise plain_error(exc, self.location, time.monotonic() - started) from None
 
     def exists(self, name: str) -> bool:
         try:

@@ -3,7 +3,9 @@ the exclusive lock, listing, ranged reads), and its errors in plain words withou
 from __future__ import annotations
 
 import os
+import re
 import stat
+import time
 
 import obstore
 import pytest
@@ -200,3 +202,26 @@ def test_create_only_is_what_the_server_enforces(seaweed, s3_env, prefix):
     obstore.put(store, "n", b"1", mode="create")
     with pytest.raises(obstore.exceptions.AlreadyExistsError):
         obstore.put(store, "n", b"2", mode="create")
+
+
+def test_a_server_that_does_not_answer_is_said_with_the_time_really_tried(monkeypatch):
+    """The message gives the seconds the request was really tried, retries included (it said the
+    configured 180 s after 8 s of attempts), and gives no figure when none was measured."""
+    from seaweed import free_ports
+
+    from engine.repository.s3 import S3Backend, StorageUnreachable, plain_error
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "odbackup-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "odbackup-test-secret")
+    monkeypatch.setenv("ODBACKUP_S3_RETRY_SECONDS", "180")
+    location = f"s3:http://127.0.0.1:{free_ports(1)[0]}/bucket/office"  # nobody listens there
+    started = time.monotonic()
+    with pytest.raises(StorageUnreachable) as caught:
+        S3Backend(location).exists("config")
+    took = time.monotonic() - started
+    said = re.fullmatch(rf"The online storage at {re.escape(location)} does not answer \(tried for (\d+) seconds?\)\.",
+                        caught.value.message)
+    assert said, caught.value.message
+    assert abs(int(said.group(1)) - took) <= 1.5, (caught.value.message, took)
+    assert plain_error(Exception("error sending request"), location).message == \
+        f"The online storage at {location} does not answer."
