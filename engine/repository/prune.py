@@ -385,7 +385,14 @@ def _repack(repo: Repository, plan: PrunePlan, lock: RepoLock, on_event: EventSi
         if not writer.empty:
             written.append(writer.finish())
     except BaseException:
-        writer.discard()  # published packs stay unindexed: harmless, the next prune deletes them
+        writer.discard()
+        # The packs this step published are in no index yet (nothing names them, and the delete
+        # lock keeps every other writer out): removed again, so that a repack that failed, e.g. on a
+        # full disk, gives back the room it took and what step 1 freed stays free. A kill here
+        # leaves them unindexed: harmless, the next prune deletes them.
+        for pack in written:
+            if pack.pack_id not in plan.packs:
+                _remove(repo, pack_name(pack.pack_id))
         raise
     staying = [p for pack_id, p in plan.packs.items() if pack_id not in chosen] + written
     plan.index_files = _replace_index(repo, staying, plan.index_files)
