@@ -50,18 +50,8 @@ def no_aws_env(monkeypatch):
     monkeypatch.setenv("ODBACKUP_S3_RETRY_SECONDS", "3")
 
 
-async def _fill(pilot, widget_id: str, text: str) -> None:
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = text
-    await pilot.pause()
-
-
-async def _press(pilot, widget_id: str) -> None:
-    pilot.app.screen.query_one(f"#{widget_id}", Button).press()
-    await settle(pilot)
-    await pilot.app.workers.wait_for_complete()
-    await settle(pilot)
+# the form helpers of the dialog's own tests
+from test_online_storage import _fill, _press  # noqa: E402
 
 
 def _words(step, widget_id: str) -> str:
